@@ -1,0 +1,444 @@
+//! The checked program: the only input the engine accepts. Names are resolved to dense
+//! indices, literals are validated and typed, and every reference is known to exist.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use super::schema::{FieldId, Schema};
+use crate::syntax::{FileId, Span};
+use crate::time::{Cron, Duration};
+
+/// All cadences checked together, with their shared templates and custom events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    pub cadences: Vec<Cadence>,
+    pub templates: Vec<Template>,
+    pub custom_events: Vec<String>,
+}
+
+impl Program {
+    /// Finds a cadence by display name or file stem.
+    pub fn cadence_by_name(&self, name: &str) -> Option<usize> {
+        self.cadences
+            .iter()
+            .position(|c| c.name == name)
+            .or_else(|| self.cadences.iter().position(|c| c.stem == name))
+    }
+}
+
+/// Index of a template in [`Program::templates`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TemplateId(pub usize);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub name: String,
+    pub subject: Text,
+    pub body: Text,
+    pub file: FileId,
+    pub span: Span,
+}
+
+/// Text with merge fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Text {
+    pub parts: Vec<TextPart>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextPart {
+    Literal(String),
+    /// `{{name | fallback}}`; `name` is a schema field or `unsubscribe_link`.
+    Merge {
+        name: String,
+        fallback: Option<String>,
+    },
+}
+
+/// One cadence (one file with steps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cadence {
+    /// Display name (`cadence "..."`, default the file stem).
+    pub name: String,
+    pub stem: String,
+    pub file: FileId,
+    pub schema: Schema,
+    pub enroll: Option<Expr>,
+    pub exits: Vec<EndRule>,
+    pub goals: Vec<EndRule>,
+    pub zone: Zone,
+    pub window: Option<Cron>,
+    pub limit_per_day: Option<u32>,
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    pub reenroll: Option<Duration>,
+    pub holidays: Vec<NaiveDate>,
+    /// In file order; index 0 is the entry step.
+    pub steps: Vec<Step>,
+}
+
+impl Cadence {
+    pub fn step_index(&self, number: u32) -> Option<usize> {
+        self.steps.iter().position(|s| s.number == number)
+    }
+}
+
+/// `exit`/`goal` rule: its reason or name, and what triggers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndRule {
+    pub name: String,
+    pub trigger: EndTrigger,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndTrigger {
+    Event(EventName),
+    When(Expr),
+}
+
+/// The zone a cadence computes windows, cron times and business days in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Zone {
+    Fixed(Tz),
+    /// `timezone field F default "Z"`: each contact's own zone.
+    Field { field: FieldId, default: Tz },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Email,
+    Call,
+    Task,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Call => "call",
+            Channel::Task => "task",
+        }
+    }
+}
+
+/// An outcome of a message, reported as an input event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Opened,
+    Clicked,
+    Replied,
+    AutoReply,
+    Bounced,
+    Unsubscribed,
+    Answered,
+    NoAnswer,
+    Voicemail,
+    Completed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 10] = [
+        Outcome::Opened,
+        Outcome::Clicked,
+        Outcome::Replied,
+        Outcome::AutoReply,
+        Outcome::Bounced,
+        Outcome::Unsubscribed,
+        Outcome::Answered,
+        Outcome::NoAnswer,
+        Outcome::Voicemail,
+        Outcome::Completed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Opened => "opened",
+            Outcome::Clicked => "clicked",
+            Outcome::Replied => "replied",
+            Outcome::AutoReply => "auto_reply",
+            Outcome::Bounced => "bounced",
+            Outcome::Unsubscribed => "unsubscribed",
+            Outcome::Answered => "answered",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Voicemail => "voicemail",
+            Outcome::Completed => "completed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// Whether a message of `channel` can have this outcome.
+    pub fn fits(self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => matches!(
+                self,
+                Outcome::Opened
+                    | Outcome::Clicked
+                    | Outcome::Replied
+                    | Outcome::AutoReply
+                    | Outcome::Bounced
+                    | Outcome::Unsubscribed
+            ),
+            Channel::Call => matches!(
+                self,
+                Outcome::Answered | Outcome::NoAnswer | Outcome::Voicemail | Outcome::Completed
+            ),
+            Channel::Task => matches!(self, Outcome::Completed),
+        }
+    }
+}
+
+/// A timeout event of a waiting step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timeout {
+    NoOpen,
+    NoClick,
+    NoReply,
+    Overdue,
+}
+
+impl Timeout {
+    pub const ALL: [Timeout; 4] = [
+        Timeout::NoOpen,
+        Timeout::NoClick,
+        Timeout::NoReply,
+        Timeout::Overdue,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Timeout::NoOpen => "no_open",
+            Timeout::NoClick => "no_click",
+            Timeout::NoReply => "no_reply",
+            Timeout::Overdue => "overdue",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Timeout> {
+        Timeout::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    pub fn fits(self, channel: Channel) -> bool {
+        match self {
+            Timeout::Overdue => channel != Channel::Email,
+            _ => channel == Channel::Email,
+        }
+    }
+}
+
+/// An event named in `exit on` / `goal on`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventName {
+    Outcome(Outcome),
+    /// Index into [`Program::custom_events`].
+    Custom(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+}
+
+impl Priority {
+    pub fn from_name(name: &str) -> Option<Priority> {
+        Some(match name {
+            "low" => Priority::Low,
+            "normal" => Priority::Normal,
+            "high" => Priority::High,
+            _ => None?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TaskKind {
+    Meeting,
+    Call,
+    Demo,
+    #[default]
+    Todo,
+}
+
+impl TaskKind {
+    pub const NAMES: [&'static str; 4] = ["meeting", "call", "demo", "todo"];
+
+    pub fn from_name(name: &str) -> Option<TaskKind> {
+        Some(match name {
+            "meeting" => TaskKind::Meeting,
+            "call" => TaskKind::Call,
+            "demo" => TaskKind::Demo,
+            "todo" => TaskKind::Todo,
+            _ => None?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Email { template: TemplateId },
+    Call { subject: String },
+    Task { subject: String, kind: TaskKind },
+}
+
+impl Action {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Action::Email { .. } => Channel::Email,
+            Action::Call { .. } => Channel::Call,
+            Action::Task { .. } => Channel::Task,
+        }
+    }
+}
+
+/// When a step is due, relative to entering it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum At {
+    /// The first cron instant at or after `entry + after`, in the cadence's zone.
+    Cron(Cron),
+    /// The field's instant moved by `offset` (negative: before).
+    Field {
+        field: FieldId,
+        offset: Duration,
+        negative: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub number: u32,
+    pub label: Option<String>,
+    pub action: Action,
+    pub after: Duration,
+    pub at: Option<At>,
+    pub guard: Option<Expr>,
+    pub priority: Priority,
+    pub owner: Option<String>,
+    pub due: Option<Duration>,
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: Option<Text>,
+    /// In the order written (for equal timeouts, the first written wins).
+    pub handlers: Vec<Handler>,
+    /// Where the step falls through to (the next step in the file, or completion).
+    pub next: Target,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handler {
+    pub event: HandlerEvent,
+    pub target: Target,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HandlerEvent {
+    Outcome(Outcome),
+    Timeout(Timeout, Duration),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Index into [`Cadence::steps`].
+    Step(usize),
+    /// Completion.
+    Done,
+    /// Exit with a reason.
+    Exit(String),
+}
+
+/// A value of a field or a literal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Date(DateValue),
+}
+
+/// A date as written: a calendar day (midnight in the cadence's zone) or an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DateValue {
+    Day(NaiveDate),
+    Instant(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A typed expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Field(FieldId),
+    Literal(Value),
+    Now,
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Compare(CmpOp, Box<Expr>, Box<Expr>),
+    Contains(Box<Expr>, Box<Expr>),
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsSet {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    IsEmpty {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    /// `date ± duration`
+    Shift {
+        expr: Box<Expr>,
+        by: Duration,
+        negative: bool,
+    },
+    /// `number ± number`
+    Arith {
+        subtract: bool,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+}
+
+impl Expr {
+    /// The fields the expression reads (for re-evaluating rules when a field changes).
+    pub fn fields(&self, out: &mut Vec<FieldId>) {
+        match self {
+            Expr::Field(f) => out.push(*f),
+            Expr::Literal(_) | Expr::Now => {}
+            Expr::Not(e)
+            | Expr::IsSet { expr: e, .. }
+            | Expr::IsEmpty { expr: e, .. }
+            | Expr::Shift { expr: e, .. } => e.fields(out),
+            Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Compare(_, a, b)
+            | Expr::Contains(a, b)
+            | Expr::Arith { lhs: a, rhs: b, .. } => {
+                a.fields(out);
+                b.fields(out);
+            }
+            Expr::In { expr, list, .. } => {
+                expr.fields(out);
+                list.iter().for_each(|e| e.fields(out));
+            }
+        }
+    }
+}

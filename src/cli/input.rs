@@ -1,0 +1,68 @@
+//! Reading the files named on the command line.
+
+use std::io::{IsTerminal, Read};
+
+use crate::diagnostic::HumanStyle;
+use crate::syntax::{FileId, Sources};
+
+/// Reads every file (`-` is standard input). On failure, prints one line per unreadable file
+/// and returns `None`.
+pub(crate) fn read_sources(paths: &[String]) -> Option<(Sources, Vec<FileId>)> {
+    let mut sources = Sources::new();
+    let mut ids = Vec::new();
+    let mut failed = false;
+    let mut stdin_used = false;
+    for path in paths {
+        let result = if path == "-" {
+            if stdin_used {
+                eprintln!("error: `-` (standard input) can be given only once");
+                failed = true;
+                continue;
+            }
+            stdin_used = true;
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map(|_| ("<stdin>".to_string(), text))
+        } else {
+            std::fs::read_to_string(path).map(|t| (path.clone(), t))
+        };
+        match result {
+            Ok((name, text)) => ids.push(sources.add(name, text)),
+            Err(e) => {
+                let reason = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file".to_string(),
+                    std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+                    _ => e.to_string(),
+                };
+                eprintln!("error: cannot read `{path}`: {reason}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        None
+    } else {
+        Some((sources, ids))
+    }
+}
+
+/// Colour and width for reports on stderr: colour only on a terminal without `NO_COLOR`.
+pub(crate) fn stderr_style() -> HumanStyle {
+    let tty = std::io::stderr().is_terminal();
+    let color = tty && std::env::var_os("NO_COLOR").is_none();
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(if tty { 100 } else { 80 });
+    HumanStyle { width, color }
+}
+
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,121 @@
+//! One diagnostic type for every phase (parse, check, lint, runtime), its codes and emitters.
+
+mod codes;
+mod render;
+
+pub use codes::{explain, lookup, CodeInfo, CODES};
+pub use render::{render_human, render_json, to_json_value, HumanStyle};
+
+use crate::syntax::{FileId, Span};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// A span in a file with a short explanation shown under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub file: FileId,
+    pub span: Span,
+    pub message: String,
+}
+
+/// A finding: a stable code, a message, labelled spans (the first is the primary one) and help.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `span` of `file`; `label` is printed under the span.
+    pub fn error(
+        code: &'static str,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            labels: vec![Label {
+                file,
+                span,
+                message: label.into(),
+            }],
+            help: None,
+        }
+    }
+
+    /// A warning at `span` of `file`.
+    pub fn warning(
+        code: &'static str,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, file, span, message, label)
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a secondary label (for example "first defined here").
+    pub fn with_label(mut self, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            file,
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// The file of the primary label.
+    pub fn file(&self) -> FileId {
+        self.labels[0].file
+    }
+
+    /// The primary span.
+    pub fn span(&self) -> Span {
+        self.labels[0].span
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sorts diagnostics by file and position, for stable output.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        (a.file(), a.span().start, a.span().end, a.code).cmp(&(
+            b.file(),
+            b.span().start,
+            b.span().end,
+            b.code,
+        ))
+    });
+}

@@ -1,0 +1,159 @@
+//! Emitters: the graphical report for people (miette) and JSON for tools.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde_json::{json, Value};
+
+use super::{Diagnostic, Severity};
+use crate::syntax::Sources;
+
+/// How to draw the human report.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanStyle {
+    pub width: usize,
+    pub color: bool,
+}
+
+impl HumanStyle {
+    /// Fixed width, no colour: what tests and pipes get.
+    pub fn plain() -> HumanStyle {
+        HumanStyle {
+            width: 80,
+            color: false,
+        }
+    }
+}
+
+struct Report<'a> {
+    diag: &'a Diagnostic,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    others: Vec<String>,
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.diag.code, self.diag.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let mut parts: Vec<String> = self.diag.help.iter().cloned().collect();
+        parts.extend(self.others.iter().cloned());
+        if parts.is_empty() {
+            None
+        } else {
+            Some(Box::new(parts.join("\n")))
+        }
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}
+
+/// Renders one diagnostic as rustc-like text with the source snippet.
+pub fn render_human(diag: &Diagnostic, sources: &Sources, style: HumanStyle) -> String {
+    let file = diag.file();
+    let src = sources.get(file);
+    let mut labels = Vec::new();
+    let mut others = Vec::new();
+    for (i, label) in diag.labels.iter().enumerate() {
+        if label.file == file {
+            let start = label.span.start.min(src.text.len());
+            let len = label.span.len().min(src.text.len() - start);
+            let text = if label.message.is_empty() {
+                None
+            } else {
+                Some(label.message.clone())
+            };
+            let span = SourceSpan::new(start.into(), len);
+            labels.push(if i == 0 {
+                LabeledSpan::new_primary_with_span(text, span)
+            } else {
+                LabeledSpan::new_with_span(text, span)
+            });
+        } else {
+            let other = sources.get(label.file);
+            let (line, col) = other.line_col(label.span.start);
+            others.push(format!("{}:{line}:{col}: {}", other.name, label.message));
+        }
+    }
+    let report = Report {
+        diag,
+        source: NamedSource::new(src.name.clone(), src.text.clone()),
+        labels,
+        others,
+    };
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        let (line, col) = src.line_col(diag.span().start);
+        out = format!(
+            "{}[{}]: {}\n  --> {}:{line}:{col}\n",
+            diag.severity.as_str(),
+            diag.code,
+            diag.message,
+            src.name
+        );
+    }
+    out
+}
+
+/// The JSON object of one diagnostic: `code severity file line column message` (1-based),
+/// plus `end_line`, `end_column` and `help`.
+pub fn to_json_value(diag: &Diagnostic, sources: &Sources) -> Value {
+    let src = sources.get(diag.file());
+    let (line, column) = src.line_col(diag.span().start);
+    let (end_line, end_column) = src.line_col(diag.span().end);
+    let mut v = json!({
+        "code": diag.code,
+        "severity": diag.severity.as_str(),
+        "file": src.name,
+        "line": line,
+        "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
+        "message": diag.message,
+    });
+    if let Some(help) = &diag.help {
+        v["help"] = Value::String(help.clone());
+    }
+    v
+}
+
+/// A JSON array of diagnostics, pretty-printed, ending with a newline.
+pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
+    let arr: Vec<Value> = diags.iter().map(|d| to_json_value(d, sources)).collect();
+    let mut s = serde_json::to_string_pretty(&Value::Array(arr)).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}

@@ -1,0 +1,10 @@
+//! cadence: a language for sales cadences.
+//!
+//! Data flows one way: text -> [`syntax`] -> AST -> [`check`] -> [`check::Program`] ->
+//! engine -> trace. See `src/README.md` for the map of the source tree.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod syntax;
+pub mod time;

@@ -1,0 +1,280 @@
+//! The syntax tree of a cadence file. Every node carries the byte span it was written at.
+//! Literal tokens that need validation (durations, dates, cron strings, time zones) are kept as
+//! written; the checker validates them, so one bad duration never hides the rest of its step.
+
+use super::span::{Span, Spanned};
+
+/// A parsed file: its statements in order, and its comments (kept for the formatter).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+    pub comments: Vec<Comment>,
+}
+
+/// A `# ...` comment; `text` excludes the `#`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub span: Span,
+    pub text: String,
+}
+
+/// One statement (a step with its `on` lines, or a template block, counts as one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub span: Span,
+    pub kind: ItemKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemKind {
+    Cadence(Spanned<String>),
+    Module(Spanned<String>),
+    Field(FieldDecl),
+    Enroll(Expr),
+    Exit(ExitRule),
+    Goal(ExitRule),
+    Timezone(TimezoneSpec),
+    Window(Spanned<String>),
+    Limit(Limit),
+    From(Spanned<String>),
+    ReplyTo(Spanned<String>),
+    Reenroll(Spanned<String>),
+    Holidays(Vec<Spanned<String>>),
+    Event(Spanned<String>),
+    Template(Template),
+    Step(Step),
+    /// A statement that did not parse (already reported). When it looked like `step N`, the
+    /// number is kept so that references to it are not reported as missing.
+    Error { step: Option<u32> },
+}
+
+/// `field NAME: TYPE`
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDecl {
+    pub name: Spanned<String>,
+    pub ty: Spanned<TypeExpr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeExpr {
+    /// `text`, `number`, ... (validated by the checker)
+    Named(String),
+    Enum(Vec<Spanned<String>>),
+}
+
+/// `exit ["reason"] on EVENT | when EXPR`, `goal ["name"] on EVENT | when EXPR`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExitRule {
+    pub name: Option<Spanned<String>>,
+    pub trigger: Trigger,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    On(Spanned<String>),
+    When(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimezoneSpec {
+    /// `timezone "Europe/Paris"`
+    Named(Spanned<String>),
+    /// `timezone field tz [default "UTC"]`
+    Field {
+        field: Spanned<String>,
+        default: Option<Spanned<String>>,
+    },
+}
+
+/// `limit N UNIT per PERIOD`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    pub count: Spanned<String>,
+    pub unit: Spanned<String>,
+    pub period: Spanned<String>,
+}
+
+/// `template NAME { subject "..." body """...""" }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub name: Spanned<String>,
+    pub subject: Option<Str>,
+    pub body: Option<Body>,
+    /// Items inside the block that are repeated (reported by the checker).
+    pub repeated: Vec<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Inline(Str),
+    File(Spanned<String>),
+}
+
+/// A string literal: its value, and the span of its contents in the source (without quotes).
+/// `raw` says whether the contents map one to one onto the source (no escapes), so merge fields
+/// can be located exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Str {
+    pub value: String,
+    pub span: Span,
+    pub content: Span,
+    pub triple: bool,
+}
+
+/// `step N ["label"]: ACTION OPTIONS...` and the `on` lines under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub number: Spanned<String>,
+    pub label: Option<Spanned<String>>,
+    pub action: Spanned<Action>,
+    pub options: Vec<Spanned<StepOption>>,
+    pub handlers: Vec<Handler>,
+    /// The span of the `step` line itself (without its `on` lines).
+    pub head: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Email { template: Spanned<String> },
+    Call { subject: Spanned<String> },
+    Task { subject: Spanned<String>, kind: Option<Spanned<String>> },
+}
+
+impl Action {
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Action::Email { .. } => "email",
+            Action::Call { .. } => "call",
+            Action::Task { .. } => "task",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOption {
+    After(Spanned<String>),
+    AtCron(Spanned<String>),
+    AtField {
+        field: Spanned<String>,
+        offset: Option<(Sign, Spanned<String>)>,
+    },
+    If(Expr),
+    Priority(Spanned<String>),
+    Owner(Spanned<String>),
+    Due(Spanned<String>),
+    From(Spanned<String>),
+    ReplyTo(Spanned<String>),
+    Subject(Str),
+}
+
+impl StepOption {
+    /// The keyword that introduces the option.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StepOption::After(_) => "after",
+            StepOption::AtCron(_) | StepOption::AtField { .. } => "at",
+            StepOption::If(_) => "if",
+            StepOption::Priority(_) => "priority",
+            StepOption::Owner(_) => "owner",
+            StepOption::Due(_) => "due",
+            StepOption::From(_) => "from",
+            StepOption::ReplyTo(_) => "reply_to",
+            StepOption::Subject(_) => "subject",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    Plus,
+    Minus,
+}
+
+/// `on EVENT [DURATION] -> TARGET`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handler {
+    pub span: Span,
+    pub event: Spanned<String>,
+    pub timeout: Option<Spanned<String>>,
+    pub target: Spanned<Target>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Step(Spanned<String>),
+    Next,
+    Done,
+    Exit(Option<Spanned<String>>),
+}
+
+/// An expression of `enroll when`, `exit when`, `goal when` and `if`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub span: Span,
+    pub kind: ExprKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Field(String),
+    Str(String),
+    Number(f64),
+    Bool(bool),
+    Date(String),
+    Duration(String),
+    Now,
+    Not(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `x is [not] set`, `x is [not] empty`
+    Is {
+        expr: Box<Expr>,
+        test: IsTest,
+        negated: bool,
+    },
+    /// `x [not] in [a, b]`
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Paren(Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsTest {
+    Set,
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Contains,
+    Add,
+    Sub,
+}
+
+impl BinOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Or => "or",
+            BinOp::And => "and",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Contains => "contains",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+        }
+    }
+}
