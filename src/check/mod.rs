@@ -109,6 +109,15 @@ fn is_cadence_statement(kind: &ItemKind) -> bool {
     )
 }
 
+/// "an email", "a call", "a task".
+fn article(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "an email",
+        Channel::Call => "a call",
+        Channel::Task => "a task",
+    }
+}
+
 fn duplicate(file: FileId, span: Span, what: &str, first_file: FileId, first: Span) -> Diagnostic {
     Diagnostic::error(
         "E115",
@@ -810,7 +819,7 @@ impl Checker<'_> {
                             "E119",
                             file,
                             opt.span,
-                            format!("`{kw}` applies to email steps, not to a {} step", channel.name()),
+                            format!("`{kw}` applies to email steps, not to {} step", article(channel)),
                             "not valid here",
                         )
                         .with_help(format!("remove `{kw}` from this step")),
@@ -1016,10 +1025,10 @@ impl Checker<'_> {
                 "E105",
                 file,
                 name.span,
-                format!("a {} step cannot produce `{}`", channel.name(), name.node),
+                format!("{} step cannot produce `{}`", article(channel), name.node),
                 format!("{what}"),
             )
-            .with_help(format!("a {} step has the events {}", channel.name(), valid.join(", ")))
+            .with_help(format!("{} step has the events {}", article(channel), valid.join(", ")))
         };
         if let Some(o) = Outcome::from_name(&name.node) {
             if !o.fits(channel) {
@@ -1064,7 +1073,7 @@ impl Checker<'_> {
                     "E105",
                     file,
                     name.span,
-                    format!("custom event `{}` is not an outcome of a {} step", name.node, channel.name()),
+                    format!("custom event `{}` is not an outcome of {} step", name.node, article(channel)),
                     "custom events belong to the cadence, not to a step",
                 )
                 .with_help(format!("end the enrolment on it with `exit on {}` or `goal \"...\" on {}`", name.node, name.node)),
@@ -1080,8 +1089,8 @@ impl Checker<'_> {
         let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).chain(Timeout::ALL.iter().map(|t| t.name())).collect();
         let d = Diagnostic::error("E114", file, name.span, format!("unknown event `{}`", name.node), "no such event");
         self.diags.push(match closest(&name.node, all) {
-            Some(c) => d.with_help(format!("did you mean `{c}`? a {} step has {}", channel.name(), valid.join(", "))),
-            None => d.with_help(format!("a {} step has the events {}", channel.name(), valid.join(", "))),
+            Some(c) => d.with_help(format!("did you mean `{c}`? {} step has {}", article(channel), valid.join(", "))),
+            None => d.with_help(format!("{} step has the events {}", article(channel), valid.join(", "))),
         });
         None
     }

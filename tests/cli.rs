@@ -1,0 +1,160 @@
+//! The real binary: exit codes, streams, stdin and missing files.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+struct Run {
+    args: Vec<String>,
+    stdin: Option<String>,
+}
+
+fn cadence(args: &[&str]) -> Run {
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: None,
+    }
+}
+
+impl Run {
+    fn stdin(mut self, s: &str) -> Run {
+        self.stdin = Some(s.to_string());
+        self
+    }
+
+    fn output(self) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args(&self.args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        {
+            let mut stdin = child.stdin.take().unwrap();
+            if let Some(s) = &self.stdin {
+                stdin.write_all(s.as_bytes()).unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and checks the exit status; returns (stdout, stderr).
+    fn status(self, code: i32) -> (String, String) {
+        let out = self.output();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(code), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        (stdout, stderr)
+    }
+}
+
+#[test]
+fn check_clean_examples_exits_0() {
+    let files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".cadence"))
+        .collect();
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(String::as_str));
+    let (stdout, stderr) = cadence(&args).status(0);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("no problems"), "{stderr}");
+}
+
+#[test]
+fn check_errors_exit_1_with_reports_on_stderr() {
+    let (stdout, stderr) = cadence(&["check", "tests/fixtures/check/ten_mistakes.cadence"]).status(1);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("[E105] an email step cannot produce `answered`"), "{stderr}");
+    assert!(stderr.contains("ten_mistakes.cadence:18:6"), "{stderr}");
+    assert!(stderr.contains("10 errors"), "{stderr}");
+}
+
+#[test]
+fn check_json_goes_to_stdout() {
+    let (stdout, _) = cadence(&["check", "--format", "json", "tests/fixtures/check/E103_missing_step.cadence"]).status(1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json array");
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["code"], "E103");
+    assert_eq!(v[0]["file"], "tests/fixtures/check/E103_missing_step.cadence");
+    assert_eq!(v[0]["line"], 9);
+    assert_eq!(v[0]["column"], 16);
+}
+
+#[test]
+fn check_json_of_a_clean_file_is_an_empty_array() {
+    let (stdout, _) = cadence(&["check", "--format", "json", "examples/saas_onboarding.cadence"]).status(0);
+    assert_eq!(stdout.trim(), "[]");
+}
+
+#[test]
+fn missing_file_exits_2_with_a_clear_message() {
+    let (_, stderr) = cadence(&["check", "nope.cadence"]).status(2);
+    assert!(stderr.contains("cannot read `nope.cadence`: no such file"), "{stderr}");
+}
+
+#[test]
+fn no_files_is_a_usage_error() {
+    let (_, stderr) = cadence(&["check"]).status(2);
+    assert!(stderr.contains("FILES"), "{stderr}");
+}
+
+#[test]
+fn unknown_format_is_a_usage_error() {
+    cadence(&["check", "--format", "xml", "examples/saas_onboarding.cadence"]).status(2);
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let (_, stderr) = cadence(&["check", "-"])
+        .stdin("step 1: call \"Intro\" after 1d\n  on answerd -> done\n")
+        .status(1);
+    assert!(stderr.contains("<stdin>:2:6"), "{stderr}");
+    assert!(stderr.contains("did you mean `answered`?"), "{stderr}");
+    cadence(&["check", "-"]).stdin("step 1: call \"Intro\" after 1d\n").status(0);
+}
+
+#[test]
+fn binary_input_does_not_crash() {
+    let (_, stderr) = cadence(&["check", "-"]).stdin("\u{0}\u{1}\u{2}((((\"").status(1);
+    assert!(stderr.contains("error") || stderr.contains('×'), "{stderr}");
+}
+
+#[test]
+fn very_deep_nesting_is_an_ordinary_error() {
+    let src = format!("enroll when {}a{}\nstep 1: call \"x\"\n", "(".repeat(100_000), ")".repeat(100_000));
+    let (_, stderr) = cadence(&["check", "-"]).stdin(&src).status(1);
+    assert!(stderr.contains("P003"), "{}", &stderr[..stderr.len().min(500)]);
+    let src = format!("enroll when {}a\nstep 1: call \"x\"\n", "not ".repeat(100_000));
+    cadence(&["check", "-"]).stdin(&src).status(1);
+}
+
+#[test]
+fn explain_prints_the_page() {
+    let (stdout, _) = cadence(&["explain", "e105"]).status(0);
+    assert!(stdout.starts_with("## E105:"), "{stdout}");
+    assert!(stdout.contains("### Fix"));
+}
+
+#[test]
+fn explain_unknown_code_exits_2() {
+    let (_, stderr) = cadence(&["explain", "X123"]).status(2);
+    assert!(stderr.contains("unknown diagnostic code"));
+}
+
+#[test]
+fn explain_list_names_every_code() {
+    let (stdout, _) = cadence(&["explain", "--list"]).status(0);
+    assert!(stdout.contains("E123"));
+    assert!(stdout.contains("P001"));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let (stdout, _) = cadence(&["check", "--help"]).status(0);
+    assert!(stdout.contains("Examples:"));
+    assert!(stdout.contains("Exit status"));
+}
