@@ -89,7 +89,14 @@ fn a_file_with_ten_mistakes_gets_ten_diagnostics() {
 
 #[test]
 fn json_has_the_contract_keys_with_one_based_positions() {
-    let (_, _, json) = run("E102_unknown_template", &fixtures().into_iter().find(|(n, _)| n == "E102_unknown_template").unwrap().1);
+    let (_, _, json) = run(
+        "E102_unknown_template",
+        &fixtures()
+            .into_iter()
+            .find(|(n, _)| n == "E102_unknown_template")
+            .unwrap()
+            .1,
+    );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let d = &v[0];
     for key in ["code", "severity", "file", "line", "column", "message"] {

@@ -45,7 +45,11 @@ impl Run {
         let out = self.output();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(code), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "stdout:\n{stdout}\nstderr:\n{stderr}"
+        );
         (stdout, stderr)
     }
 }
@@ -66,34 +70,56 @@ fn check_clean_examples_exits_0() {
 
 #[test]
 fn check_errors_exit_1_with_reports_on_stderr() {
-    let (stdout, stderr) = cadence(&["check", "tests/fixtures/check/ten_mistakes.cadence"]).status(1);
+    let (stdout, stderr) =
+        cadence(&["check", "tests/fixtures/check/ten_mistakes.cadence"]).status(1);
     assert!(stdout.is_empty());
-    assert!(stderr.contains("[E105] an email step cannot produce `answered`"), "{stderr}");
+    assert!(
+        stderr.contains("[E105] an email step cannot produce `answered`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("ten_mistakes.cadence:18:6"), "{stderr}");
     assert!(stderr.contains("10 errors"), "{stderr}");
 }
 
 #[test]
 fn check_json_goes_to_stdout() {
-    let (stdout, _) = cadence(&["check", "--format", "json", "tests/fixtures/check/E103_missing_step.cadence"]).status(1);
+    let (stdout, _) = cadence(&[
+        "check",
+        "--format",
+        "json",
+        "tests/fixtures/check/E103_missing_step.cadence",
+    ])
+    .status(1);
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("json array");
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["code"], "E103");
-    assert_eq!(v[0]["file"], "tests/fixtures/check/E103_missing_step.cadence");
+    assert_eq!(
+        v[0]["file"],
+        "tests/fixtures/check/E103_missing_step.cadence"
+    );
     assert_eq!(v[0]["line"], 9);
     assert_eq!(v[0]["column"], 16);
 }
 
 #[test]
 fn check_json_of_a_clean_file_is_an_empty_array() {
-    let (stdout, _) = cadence(&["check", "--format", "json", "examples/saas_onboarding.cadence"]).status(0);
+    let (stdout, _) = cadence(&[
+        "check",
+        "--format",
+        "json",
+        "examples/saas_onboarding.cadence",
+    ])
+    .status(0);
     assert_eq!(stdout.trim(), "[]");
 }
 
 #[test]
 fn missing_file_exits_2_with_a_clear_message() {
     let (_, stderr) = cadence(&["check", "nope.cadence"]).status(2);
-    assert!(stderr.contains("cannot read `nope.cadence`: no such file"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read `nope.cadence`: no such file"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -104,7 +130,13 @@ fn no_files_is_a_usage_error() {
 
 #[test]
 fn unknown_format_is_a_usage_error() {
-    cadence(&["check", "--format", "xml", "examples/saas_onboarding.cadence"]).status(2);
+    cadence(&[
+        "check",
+        "--format",
+        "xml",
+        "examples/saas_onboarding.cadence",
+    ])
+    .status(2);
 }
 
 #[test]
@@ -114,21 +146,36 @@ fn stdin_is_read_with_a_dash() {
         .status(1);
     assert!(stderr.contains("<stdin>:2:6"), "{stderr}");
     assert!(stderr.contains("did you mean `answered`?"), "{stderr}");
-    cadence(&["check", "-"]).stdin("step 1: call \"Intro\" after 1d\n").status(0);
+    cadence(&["check", "-"])
+        .stdin("step 1: call \"Intro\" after 1d\n")
+        .status(0);
 }
 
 #[test]
 fn binary_input_does_not_crash() {
-    let (_, stderr) = cadence(&["check", "-"]).stdin("\u{0}\u{1}\u{2}((((\"").status(1);
+    let (_, stderr) = cadence(&["check", "-"])
+        .stdin("\u{0}\u{1}\u{2}((((\"")
+        .status(1);
     assert!(stderr.contains("error") || stderr.contains('×'), "{stderr}");
 }
 
 #[test]
 fn very_deep_nesting_is_an_ordinary_error() {
-    let src = format!("enroll when {}a{}\nstep 1: call \"x\"\n", "(".repeat(100_000), ")".repeat(100_000));
+    let src = format!(
+        "enroll when {}a{}\nstep 1: call \"x\"\n",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
     let (_, stderr) = cadence(&["check", "-"]).stdin(&src).status(1);
-    assert!(stderr.contains("P003"), "{}", &stderr[..stderr.len().min(500)]);
-    let src = format!("enroll when {}a\nstep 1: call \"x\"\n", "not ".repeat(100_000));
+    assert!(
+        stderr.contains("P003"),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    let src = format!(
+        "enroll when {}a\nstep 1: call \"x\"\n",
+        "not ".repeat(100_000)
+    );
     cadence(&["check", "-"]).stdin(&src).status(1);
 }
 

@@ -59,6 +59,10 @@ fn every_email_template_of_the_examples_has_an_unsubscribe_link() {
         let text = std::fs::read_to_string(&p).unwrap();
         let templates = text.matches("template ").count();
         let links = text.matches("{{unsubscribe_link}}").count();
-        assert!(links >= templates, "{}: {templates} templates, {links} links", p.display());
+        assert!(
+            links >= templates,
+            "{}: {templates} templates, {links} links",
+            p.display()
+        );
     }
 }

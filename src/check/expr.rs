@@ -72,7 +72,9 @@ impl ExprChecker<'_> {
                     format!("this is {}", ty.describe()),
                 )
                 .with_help(match ty {
-                    Ty::Text(_) => "compare it (`status == \"customer\"`) or test it (`company is set`)",
+                    Ty::Text(_) => {
+                        "compare it (`status == \"customer\"`) or test it (`company is set`)"
+                    }
                     Ty::Number => "compare it: `amount > 1000`",
                     Ty::Date => "compare it: `closing_date < now + 7d`",
                     _ => "write a comparison, for example `plan == \"trial\"`",
@@ -94,7 +96,8 @@ impl ExprChecker<'_> {
             ExprKind::Field(name) => match self.schema.lookup(name) {
                 Some(id) => Some((Expr::Field(id), Ty::of(&self.schema.field(id).ty))),
                 None => {
-                    self.diags.push(unknown_field(self.file, e.span, name, self.schema));
+                    self.diags
+                        .push(unknown_field(self.file, e.span, name, self.schema));
                     None
                 }
             },
@@ -112,12 +115,10 @@ impl ExprChecker<'_> {
             ExprKind::Duration(text) => match Duration::parse(text) {
                 // A duration alone is only meaningful on the right of `date ± ...`; the caller
                 // of a shift unpacks it. Anywhere else it is reported as a type error.
-                Ok(d) => Some((
-                    Expr::Literal(Value::Number(d.seconds as f64)),
-                    Ty::Duration,
-                )),
+                Ok(d) => Some((Expr::Literal(Value::Number(d.seconds as f64)), Ty::Duration)),
                 Err(err) => {
-                    self.diags.push(invalid_duration(self.file, e.span, text, &err));
+                    self.diags
+                        .push(invalid_duration(self.file, e.span, text, &err));
                     None
                 }
             },
@@ -135,7 +136,11 @@ impl ExprChecker<'_> {
                 }
                 Some((Expr::Not(Box::new(x)), Ty::Bool))
             }
-            ExprKind::Is { expr, test, negated } => {
+            ExprKind::Is {
+                expr,
+                test,
+                negated,
+            } => {
                 let (x, _) = self.check(expr)?;
                 let x = Box::new(x);
                 let negated = *negated;
@@ -166,7 +171,11 @@ impl ExprChecker<'_> {
                     if !lty.same_kind(ty) {
                         self.mismatch(
                             *span,
-                            format!("list item is {}, but the value tested is {}", ty.describe(), lty.describe()),
+                            format!(
+                                "list item is {}, but the value tested is {}",
+                                ty.describe(),
+                                lty.describe()
+                            ),
                             format!("this is {}", ty.describe()),
                             "every item of an `in` list has the type of the value on its left",
                         );
@@ -212,14 +221,24 @@ impl ExprChecker<'_> {
             format!("the values are {list}"),
         );
         d = match closest(s, values.iter().map(String::as_str)) {
-            Some(c) => d.with_help(format!("did you mean \"{c}\"? or add \"{s}\" to the field's enum(...)")),
-            None => d.with_help(format!("use one of {list}, or add \"{s}\" to the field's enum(...)")),
+            Some(c) => d.with_help(format!(
+                "did you mean \"{c}\"? or add \"{s}\" to the field's enum(...)"
+            )),
+            None => d.with_help(format!(
+                "use one of {list}, or add \"{s}\" to the field's enum(...)"
+            )),
         };
         self.diags.push(d);
         false
     }
 
-    fn binary(&mut self, span: Span, op: BinOp, a: &ast::Expr, b: &ast::Expr) -> Option<(Expr, Ty)> {
+    fn binary(
+        &mut self,
+        span: Span,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+    ) -> Option<(Expr, Ty)> {
         let l = self.check(a);
         let r = self.check(b);
         let ((lx, lt), (rx, rt)) = (l?, r?);
@@ -253,16 +272,16 @@ impl ExprChecker<'_> {
                         Diagnostic::error(
                             "E101",
                             self.file,
-                            span,
+                            b.span,
                             format!(
-                                "cannot compare {} with {}",
+                                "`{}` cannot compare {} with {}",
+                                op.as_str(),
                                 lt.describe(),
                                 rt.describe()
                             ),
-                            format!("`{}` needs two values of the same type", op.as_str()),
+                            format!("this is {}", rt.describe()),
                         )
                         .with_label(self.file, a.span, format!("this is {}", lt.describe()))
-                        .with_label(self.file, b.span, format!("this is {}", rt.describe()))
                         .with_help(hint_for(&lt, &rt)),
                     );
                     return None;
@@ -270,7 +289,11 @@ impl ExprChecker<'_> {
                 if ordered && !matches!(lt, Ty::Number | Ty::Date) {
                     self.mismatch(
                         span,
-                        format!("`{}` orders numbers and dates, not {}", op.as_str(), lt.describe()),
+                        format!(
+                            "`{}` orders numbers and dates, not {}",
+                            op.as_str(),
+                            lt.describe()
+                        ),
                         "cannot order these".into(),
                         "use `==` or `!=` for text, or `contains`",
                     );
@@ -330,7 +353,7 @@ impl ExprChecker<'_> {
                             Diagnostic::error(
                                 "E101",
                                 self.file,
-                                span,
+                                b.span,
                                 format!(
                                     "cannot {} {} {} {}",
                                     if negative { "subtract" } else { "add" },
@@ -338,10 +361,9 @@ impl ExprChecker<'_> {
                                     if negative { "from" } else { "to" },
                                     lt.describe()
                                 ),
-                                format!("`{}` adds a duration to a date, or two numbers", op.as_str()),
+                                format!("this is {}", rt.describe()),
                             )
                             .with_label(self.file, a.span, format!("this is {}", lt.describe()))
-                            .with_label(self.file, b.span, format!("this is {}", rt.describe()))
                             .with_help("write `created_at + 3d` or `now - 1w`"),
                         );
                         None
@@ -370,7 +392,8 @@ fn duration_of(e: &ast::Expr) -> Option<Duration> {
 fn hint_for(l: &Ty, r: &Ty) -> String {
     match (l, r) {
         (Ty::Date, Ty::Number) | (Ty::Number, Ty::Date) => {
-            "compare a date with a date: `created_at < 2026-01-01` or `created_at < now - 30d`".into()
+            "compare a date with a date: `created_at < 2026-01-01` or `created_at < now - 30d`"
+                .into()
         }
         (Ty::Number, Ty::Text(_)) | (Ty::Text(_), Ty::Number) => {
             "numbers are written without quotes: `amount > 1000`".into()
@@ -419,4 +442,3 @@ pub(crate) fn invalid_duration(
     )
     .with_help(err.help.clone())
 }
-

@@ -54,7 +54,6 @@ pub fn check(sources: &mut Sources, files: &[FileId]) -> Checked {
         template_index: HashMap::new(),
         fields: Vec::new(),
         events: Vec::new(),
-        template_users: HashMap::new(),
     };
     let program = ck.run(&asts);
     let mut diags = ck.diags;
@@ -87,8 +86,6 @@ struct Checker<'s> {
     fields: Vec<FieldDeclared>,
     /// Custom events with the file and span of their declaration.
     events: Vec<(String, FileId, Span)>,
-    /// For each template, the schemas of the cadences that send it.
-    template_users: HashMap<usize, Vec<usize>>,
 }
 
 /// Statements that only a cadence (a file with steps) may hold.
@@ -219,7 +216,9 @@ impl Checker<'_> {
                 match &item.kind {
                     ItemKind::Field(decl) => {
                         let ty = self.field_type(*file, &decl.ty);
-                        if let Some(prev) = self.fields.iter().find(|f| f.name.node == decl.name.node) {
+                        if let Some(prev) =
+                            self.fields.iter().find(|f| f.name.node == decl.name.node)
+                        {
                             // The same declaration in two files given together is fine.
                             if prev.ty != ty || prev.file == *file {
                                 let d = duplicate(
@@ -240,7 +239,9 @@ impl Checker<'_> {
                         });
                     }
                     ItemKind::Event(name) => {
-                        if Outcome::from_name(&name.node).is_some() || Timeout::from_name(&name.node).is_some() {
+                        if Outcome::from_name(&name.node).is_some()
+                            || Timeout::from_name(&name.node).is_some()
+                        {
                             self.diags.push(
                                 Diagnostic::error(
                                     "E115",
@@ -253,10 +254,18 @@ impl Checker<'_> {
                             );
                             continue;
                         }
-                        if let Some((_, pf, ps)) = self.events.iter().find(|(n, ..)| *n == name.node) {
+                        if let Some((_, pf, ps)) =
+                            self.events.iter().find(|(n, ..)| *n == name.node)
+                        {
                             // Declaring the same event in two files given together is fine.
                             if *pf == *file {
-                                let d = duplicate(*file, name.span, &format!("event `{}`", name.node), *pf, *ps);
+                                let d = duplicate(
+                                    *file,
+                                    name.span,
+                                    &format!("event `{}`", name.node),
+                                    *pf,
+                                    *ps,
+                                );
                                 self.diags.push(d);
                             }
                             continue;
@@ -323,7 +332,13 @@ impl Checker<'_> {
                 let mut seen: Vec<&Spanned<String>> = Vec::new();
                 for v in values {
                     if let Some(prev) = seen.iter().find(|p| p.node == v.node) {
-                        let d = duplicate(file, v.span, &format!("enum value \"{}\"", v.node), file, prev.span);
+                        let d = duplicate(
+                            file,
+                            v.span,
+                            &format!("enum value \"{}\"", v.node),
+                            file,
+                            prev.span,
+                        );
                         self.diags.push(d);
                     } else {
                         seen.push(v);
@@ -354,7 +369,9 @@ impl Checker<'_> {
                             "not a module",
                         );
                         let help = match closest(&name.node, ["leads", "contacts", "deals"]) {
-                            Some(c) => format!("did you mean `{c}`? the modules are leads, contacts and deals"),
+                            Some(c) => format!(
+                                "did you mean `{c}`? the modules are leads, contacts and deals"
+                            ),
                             None => "the modules are leads, contacts and deals".into(),
                         };
                         self.diags.push(d.with_help(help));
@@ -379,7 +396,11 @@ impl Checker<'_> {
                             "E115",
                             f.file,
                             f.name.span,
-                            format!("field `{}` is built into the {} module", f.name.node, module.name()),
+                            format!(
+                                "field `{}` is built into the {} module",
+                                f.name.node,
+                                module.name()
+                            ),
                             format!("already a field of type {}", def.ty),
                         )
                         .with_help("use the built-in field, or pick another name"),
@@ -456,7 +477,12 @@ impl Checker<'_> {
         }
     }
 
-    fn event_name(&mut self, file: FileId, name: &Spanned<String>, custom: &[String]) -> Option<EventName> {
+    fn event_name(
+        &mut self,
+        file: FileId,
+        name: &Spanned<String>,
+        custom: &[String],
+    ) -> Option<EventName> {
         if let Some(o) = Outcome::from_name(&name.node) {
             return Some(EventName::Outcome(o));
         }
@@ -469,10 +495,16 @@ impl Checker<'_> {
                     "E106",
                     file,
                     name.span,
-                    format!("`{}` is the timeout of one step, not an event of the cadence", name.node),
+                    format!(
+                        "`{}` is the timeout of one step, not an event of the cadence",
+                        name.node
+                    ),
                     "a timeout needs a step and a duration",
                 )
-                .with_help(format!("write it under a step: `on {} 3d -> exit \"no response\"`", name.node)),
+                .with_help(format!(
+                    "write it under a step: `on {} 3d -> exit \"no response\"`",
+                    name.node
+                )),
             );
             return None;
         }
@@ -488,10 +520,14 @@ impl Checker<'_> {
             format!("unknown event `{}`", name.node),
             "no such event",
         );
-        self.diags.push(match closest(&name.node, known.iter().copied()) {
-            Some(c) => d.with_help(format!("did you mean `{c}`? a custom event is declared with `event {}`", name.node)),
-            None => d.with_help(format!("declare a custom event with `event {}`", name.node)),
-        });
+        self.diags
+            .push(match closest(&name.node, known.iter().copied()) {
+                Some(c) => d.with_help(format!(
+                    "did you mean `{c}`? a custom event is declared with `event {}`",
+                    name.node
+                )),
+                None => d.with_help(format!("declare a custom event with `event {}`", name.node)),
+            });
         None
     }
 
@@ -530,13 +566,15 @@ impl Checker<'_> {
         for item in &ast.items {
             let span = item.span;
             match &item.kind {
-                ItemKind::Cadence(name) => {
-                    if once(self, "cadence", span) {
-                        c.name = name.node.clone();
-                    }
+                ItemKind::Cadence(name) if once(self, "cadence", span) => {
+                    c.name = name.node.clone();
                 }
                 ItemKind::Enroll(e) => {
-                    let mut ec = ExprChecker { schema: &schema, file, diags: &mut self.diags };
+                    let mut ec = ExprChecker {
+                        schema: &schema,
+                        file,
+                        diags: &mut self.diags,
+                    };
                     let x = ec.condition(e, "enroll when");
                     if once(self, "enroll when", span) {
                         c.enroll = x;
@@ -545,9 +583,15 @@ impl Checker<'_> {
                 ItemKind::Exit(rule) | ItemKind::Goal(rule) => {
                     let is_exit = matches!(item.kind, ItemKind::Exit(_));
                     let trigger = match &rule.trigger {
-                        ast::Trigger::On(ev) => self.event_name(file, ev, custom).map(EndTrigger::Event),
+                        ast::Trigger::On(ev) => {
+                            self.event_name(file, ev, custom).map(EndTrigger::Event)
+                        }
                         ast::Trigger::When(e) => {
-                            let mut ec = ExprChecker { schema: &schema, file, diags: &mut self.diags };
+                            let mut ec = ExprChecker {
+                                schema: &schema,
+                                file,
+                                diags: &mut self.diags,
+                            };
                             ec.condition(e, if is_exit { "exit when" } else { "goal when" })
                                 .map(EndTrigger::When)
                         }
@@ -559,7 +603,11 @@ impl Checker<'_> {
                     };
                     if let Some(trigger) = trigger {
                         let r = EndRule {
-                            name: rule.name.as_ref().map(|n| n.node.clone()).unwrap_or(default),
+                            name: rule
+                                .name
+                                .as_ref()
+                                .map(|n| n.node.clone())
+                                .unwrap_or(default),
                             trigger,
                             span,
                         };
@@ -572,7 +620,9 @@ impl Checker<'_> {
                 }
                 ItemKind::Timezone(spec) => {
                     let zone = match spec {
-                        ast::TimezoneSpec::Named(name) => self.timezone(file, name).map(Zone::Fixed),
+                        ast::TimezoneSpec::Named(name) => {
+                            self.timezone(file, name).map(Zone::Fixed)
+                        }
                         ast::TimezoneSpec::Field { field, default } => {
                             let default_tz = match default {
                                 Some(d) => self.timezone(file, d),
@@ -598,12 +648,19 @@ impl Checker<'_> {
                                     }
                                 }
                                 None => {
-                                    self.diags.push(unknown_field(file, field.span, &field.node, &schema));
+                                    self.diags.push(unknown_field(
+                                        file,
+                                        field.span,
+                                        &field.node,
+                                        &schema,
+                                    ));
                                     None
                                 }
                             };
                             match (fid, default_tz) {
-                                (Some(field), Some(default)) => Some(Zone::Field { field, default }),
+                                (Some(field), Some(default)) => {
+                                    Some(Zone::Field { field, default })
+                                }
                                 _ => None,
                             }
                         }
@@ -626,15 +683,11 @@ impl Checker<'_> {
                         c.limit_per_day = l;
                     }
                 }
-                ItemKind::From(s) => {
-                    if once(self, "from", span) {
-                        c.from = Some(s.node.clone());
-                    }
+                ItemKind::From(s) if once(self, "from", span) => {
+                    c.from = Some(s.node.clone());
                 }
-                ItemKind::ReplyTo(s) => {
-                    if once(self, "reply_to", span) {
-                        c.reply_to = Some(s.node.clone());
-                    }
+                ItemKind::ReplyTo(s) if once(self, "reply_to", span) => {
+                    c.reply_to = Some(s.node.clone());
                 }
                 ItemKind::Reenroll(d) => {
                     let d = self.duration(file, d);
@@ -647,8 +700,14 @@ impl Checker<'_> {
                         match parse_date(&d.node) {
                             Ok(DateValue::Day(day)) => c.holidays.push(day),
                             Ok(DateValue::Instant(_)) => self.diags.push(
-                                Diagnostic::error("E111", file, d.span, "a holiday is a whole day, not an instant", "an instant")
-                                    .with_help("write the day alone: `2026-12-25`"),
+                                Diagnostic::error(
+                                    "E111",
+                                    file,
+                                    d.span,
+                                    "a holiday is a whole day, not an instant",
+                                    "an instant",
+                                )
+                                .with_help("write the day alone: `2026-12-25`"),
                             ),
                             Err(msg) => self.diags.push(invalid_date(file, d.span, msg)),
                         }
@@ -660,8 +719,6 @@ impl Checker<'_> {
         c.holidays.sort();
         c.holidays.dedup();
         c.steps = self.steps(file, ast, &schema, custom);
-        let idx = self.template_users.len();
-        let _ = idx;
         c
     }
 
@@ -671,30 +728,54 @@ impl Checker<'_> {
             Ok(n) if n >= 1 => Some(n),
             _ => {
                 self.diags.push(
-                    Diagnostic::error("E121", file, limit.count.span, format!("`{}` is not a usable daily limit", limit.count.node), "at least 1")
-                        .with_help(help),
+                    Diagnostic::error(
+                        "E121",
+                        file,
+                        limit.count.span,
+                        format!("`{}` is not a usable daily limit", limit.count.node),
+                        "at least 1",
+                    )
+                    .with_help(help),
                 );
                 None
             }
         };
         if !matches!(limit.unit.node.as_str(), "emails" | "email") {
             self.diags.push(
-                Diagnostic::error("E121", file, limit.unit.span, format!("only emails can be limited, not `{}`", limit.unit.node), "expected `emails`")
-                    .with_help(help),
+                Diagnostic::error(
+                    "E121",
+                    file,
+                    limit.unit.span,
+                    format!("only emails can be limited, not `{}`", limit.unit.node),
+                    "expected `emails`",
+                )
+                .with_help(help),
             );
             return None;
         }
         if limit.period.node != "day" {
             self.diags.push(
-                Diagnostic::error("E121", file, limit.period.span, format!("limits are per day, not per `{}`", limit.period.node), "expected `day`")
-                    .with_help(help),
+                Diagnostic::error(
+                    "E121",
+                    file,
+                    limit.period.span,
+                    format!("limits are per day, not per `{}`", limit.period.node),
+                    "expected `day`",
+                )
+                .with_help(help),
             );
             return None;
         }
         count
     }
 
-    fn steps(&mut self, file: FileId, ast: &ast::File, schema: &Schema, custom: &[String]) -> Vec<Step> {
+    fn steps(
+        &mut self,
+        file: FileId,
+        ast: &ast::File,
+        schema: &Schema,
+        custom: &[String],
+    ) -> Vec<Step> {
         // Pass 1: numbers.
         let mut index: HashMap<u32, usize> = HashMap::new();
         let mut first_span: HashMap<u32, Span> = HashMap::new();
@@ -708,16 +789,28 @@ impl Checker<'_> {
                 ItemKind::Step(s) => {
                     let Ok(n) = s.number.node.parse::<u32>() else {
                         self.diags.push(
-                            Diagnostic::error("E103", file, s.number.span, format!("step number `{}` is too large", s.number.node), "too large")
-                                .with_help("number steps 1, 2, 3..."),
+                            Diagnostic::error(
+                                "E103",
+                                file,
+                                s.number.span,
+                                format!("step number `{}` is too large", s.number.node),
+                                "too large",
+                            )
+                            .with_help("number steps 1, 2, 3..."),
                         );
                         continue;
                     };
                     if let Some(first) = first_span.get(&n) {
                         self.diags.push(
-                            Diagnostic::error("E104", file, s.number.span, format!("step {n} is defined twice"), "second step with this number")
-                                .with_label(file, *first, "first defined here")
-                                .with_help("give every step its own number"),
+                            Diagnostic::error(
+                                "E104",
+                                file,
+                                s.number.span,
+                                format!("step {n} is defined twice"),
+                                "second step with this number",
+                            )
+                            .with_label(file, *first, "first defined here")
+                            .with_help("give every step its own number"),
                         );
                         continue;
                     }
@@ -738,7 +831,9 @@ impl Checker<'_> {
             } else {
                 Target::Done
             };
-            let step = self.step(file, *number, s, schema, custom, &index, &broken, &numbers, next);
+            let step = self.step(
+                file, *number, s, schema, custom, &index, &broken, &numbers, next,
+            );
             steps.push(step);
         }
         steps
@@ -760,21 +855,34 @@ impl Checker<'_> {
         let action = match &s.action.node {
             ast::Action::Email { template } => {
                 let id = self.resolve_template(file, template);
-                Action::Email { template: TemplateId(id) }
+                Action::Email {
+                    template: TemplateId(id),
+                }
             }
-            ast::Action::Call { subject } => Action::Call { subject: subject.node.clone() },
+            ast::Action::Call { subject } => Action::Call {
+                subject: subject.node.clone(),
+            },
             ast::Action::Task { subject, kind } => {
                 let kind = match kind {
                     None => TaskKind::Todo,
                     Some(k) => TaskKind::from_name(&k.node).unwrap_or_else(|| {
                         self.diags.push(
-                            Diagnostic::error("E119", file, k.span, format!("unknown task type `{}`", k.node), "not a task type")
-                                .with_help("the task types are meeting, call, demo and todo"),
+                            Diagnostic::error(
+                                "E119",
+                                file,
+                                k.span,
+                                format!("unknown task type `{}`", k.node),
+                                "not a task type",
+                            )
+                            .with_help("the task types are meeting, call, demo and todo"),
                         );
                         TaskKind::Todo
                     }),
                 };
-                Action::Task { subject: subject.node.clone(), kind }
+                Action::Task {
+                    subject: subject.node.clone(),
+                    kind,
+                }
             }
         };
         let channel = action.channel();
@@ -795,11 +903,6 @@ impl Checker<'_> {
             next,
             span: s.head,
         };
-        if let Action::Email { template } = step.action {
-            if template.0 != usize::MAX {
-                self.template_users.entry(template.0).or_default();
-            }
-        }
 
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut after_span = None;
@@ -819,7 +922,10 @@ impl Checker<'_> {
                             "E119",
                             file,
                             opt.span,
-                            format!("`{kw}` applies to email steps, not to {} step", article(channel)),
+                            format!(
+                                "`{kw}` applies to email steps, not to {} step",
+                                article(channel)
+                            ),
                             "not valid here",
                         )
                         .with_help(format!("remove `{kw}` from this step")),
@@ -857,7 +963,8 @@ impl Checker<'_> {
                             None
                         }
                         None => {
-                            self.diags.push(unknown_field(file, field.span, &field.node, schema));
+                            self.diags
+                                .push(unknown_field(file, field.span, &field.node, schema));
                             None
                         }
                     };
@@ -866,26 +973,46 @@ impl Checker<'_> {
                         None => (Some(Duration::ZERO), false),
                     };
                     if let (Some(field), Some(offset)) = (fid, off) {
-                        step.at = Some(At::Field { field, offset, negative });
+                        step.at = Some(At::Field {
+                            field,
+                            offset,
+                            negative,
+                        });
                     }
                 }
                 ast::StepOption::If(e) => {
-                    let mut ec = ExprChecker { schema, file, diags: &mut self.diags };
+                    let mut ec = ExprChecker {
+                        schema,
+                        file,
+                        diags: &mut self.diags,
+                    };
                     step.guard = ec.condition(e, "if");
                 }
                 ast::StepOption::Priority(p) => match Priority::from_name(&p.node) {
                     Some(p) => step.priority = p,
                     None => self.diags.push(
-                        Diagnostic::error("E119", file, p.span, format!("unknown priority `{}`", p.node), "not a priority")
-                            .with_help("the priorities are low, normal and high"),
+                        Diagnostic::error(
+                            "E119",
+                            file,
+                            p.span,
+                            format!("unknown priority `{}`", p.node),
+                            "not a priority",
+                        )
+                        .with_help("the priorities are low, normal and high"),
                     ),
                 },
                 ast::StepOption::Owner(o) => step.owner = Some(o.node.clone()),
                 ast::StepOption::Due(d) => {
                     if channel == Channel::Email {
                         self.diags.push(
-                            Diagnostic::error("E119", file, opt.span, "`due` applies to call and task steps, not to an email step", "not valid here")
-                                .with_help("for email, wait with `on no_reply 3d -> ...`"),
+                            Diagnostic::error(
+                                "E119",
+                                file,
+                                opt.span,
+                                "`due` applies to call and task steps, not to an email step",
+                                "not valid here",
+                            )
+                            .with_help("for email, wait with `on no_reply 3d -> ...`"),
                         );
                     } else if let Some(d) = self.duration(file, d) {
                         step.due = Some(d);
@@ -915,10 +1042,6 @@ impl Checker<'_> {
                     .with_help("a step is due either `after` a delay or `at` a date field (with `+`/`-` an offset); keep one"),
             );
         }
-        if seen.contains_key("at") {
-            let ats = s.options.iter().filter(|o| o.node.keyword() == "at").count();
-            let _ = ats;
-        }
 
         // Handlers.
         let mut seen_events: HashMap<String, Span> = HashMap::new();
@@ -943,13 +1066,25 @@ impl Checker<'_> {
                 ast::Target::Next => Some(step.next.clone()),
                 ast::Target::Done => Some(Target::Done),
                 ast::Target::Exit(reason) => Some(Target::Exit(
-                    reason.as_ref().map(|r| r.node.clone()).unwrap_or_else(|| h.event.node.clone()),
+                    reason
+                        .as_ref()
+                        .map(|r| r.node.clone())
+                        .unwrap_or_else(|| h.event.node.clone()),
                 )),
-                ast::Target::Step(n) => match n.node.parse::<u32>().ok().and_then(|n| index.get(&n).map(|i| (n, *i))) {
+                ast::Target::Step(n) => match n
+                    .node
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|n| index.get(&n).map(|i| (n, *i)))
+                {
                     Some((_, i)) => Some(Target::Step(i)),
                     None if n.node.parse::<u32>().is_ok_and(|n| broken.contains(&n)) => None,
                     None => {
-                        let list = numbers.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+                        let list = numbers
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         self.diags.push(
                             Diagnostic::error("E103", file, h.target.span, format!("there is no step {}", n.node), "no such step")
                                 .with_help(format!("the steps of this cadence are {list}; or use `next`, `done` or `exit`")),
@@ -959,7 +1094,11 @@ impl Checker<'_> {
                 },
             };
             if let (Some(event), Some(target)) = (event, target) {
-                step.handlers.push(Handler { event, target, span: h.span });
+                step.handlers.push(Handler {
+                    event,
+                    target,
+                    span: h.span,
+                });
             }
         }
         step
@@ -968,7 +1107,11 @@ impl Checker<'_> {
     /// A template of the cadence's own file wins; otherwise the name must be defined in exactly
     /// one of the other files given. `usize::MAX` after an error.
     fn resolve_template(&mut self, file: FileId, name: &Spanned<String>) -> usize {
-        let ids = self.template_index.get(&name.node).cloned().unwrap_or_default();
+        let ids = self
+            .template_index
+            .get(&name.node)
+            .cloned()
+            .unwrap_or_default();
         if let Some(&own) = ids.iter().find(|&&i| self.templates[i].0 == file) {
             return own;
         }
@@ -1012,23 +1155,38 @@ impl Checker<'_> {
         }
     }
 
-    fn handler_event(&mut self, file: FileId, h: &ast::Handler, channel: Channel, custom: &[String]) -> Option<HandlerEvent> {
+    fn handler_event(
+        &mut self,
+        file: FileId,
+        h: &ast::Handler,
+        channel: Channel,
+        custom: &[String],
+    ) -> Option<HandlerEvent> {
         let name = &h.event;
         let wrong_channel = |what: &str| {
             let valid: Vec<&str> = Outcome::ALL
                 .iter()
                 .filter(|o| o.fits(channel))
                 .map(|o| o.name())
-                .chain(Timeout::ALL.iter().filter(|t| t.fits(channel)).map(|t| t.name()))
+                .chain(
+                    Timeout::ALL
+                        .iter()
+                        .filter(|t| t.fits(channel))
+                        .map(|t| t.name()),
+                )
                 .collect();
             Diagnostic::error(
                 "E105",
                 file,
                 name.span,
                 format!("{} step cannot produce `{}`", article(channel), name.node),
-                format!("{what}"),
+                what.to_string(),
             )
-            .with_help(format!("{} step has the events {}", article(channel), valid.join(", ")))
+            .with_help(format!(
+                "{} step has the events {}",
+                article(channel),
+                valid.join(", ")
+            ))
         };
         if let Some(o) = Outcome::from_name(&name.node) {
             if !o.fits(channel) {
@@ -1073,10 +1231,17 @@ impl Checker<'_> {
                     "E105",
                     file,
                     name.span,
-                    format!("custom event `{}` is not an outcome of {} step", name.node, article(channel)),
+                    format!(
+                        "custom event `{}` is not an outcome of {} step",
+                        name.node,
+                        article(channel)
+                    ),
                     "custom events belong to the cadence, not to a step",
                 )
-                .with_help(format!("end the enrolment on it with `exit on {}` or `goal \"...\" on {}`", name.node, name.node)),
+                .with_help(format!(
+                    "end the enrolment on it with `exit on {}` or `goal \"...\" on {}`",
+                    name.node, name.node
+                )),
             );
             return None;
         }
@@ -1084,13 +1249,36 @@ impl Checker<'_> {
             .iter()
             .filter(|o| o.fits(channel))
             .map(|o| o.name())
-            .chain(Timeout::ALL.iter().filter(|t| t.fits(channel)).map(|t| t.name()))
+            .chain(
+                Timeout::ALL
+                    .iter()
+                    .filter(|t| t.fits(channel))
+                    .map(|t| t.name()),
+            )
             .collect();
-        let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).chain(Timeout::ALL.iter().map(|t| t.name())).collect();
-        let d = Diagnostic::error("E114", file, name.span, format!("unknown event `{}`", name.node), "no such event");
+        let all: Vec<&str> = Outcome::ALL
+            .iter()
+            .map(|o| o.name())
+            .chain(Timeout::ALL.iter().map(|t| t.name()))
+            .collect();
+        let d = Diagnostic::error(
+            "E114",
+            file,
+            name.span,
+            format!("unknown event `{}`", name.node),
+            "no such event",
+        );
         self.diags.push(match closest(&name.node, all) {
-            Some(c) => d.with_help(format!("did you mean `{c}`? {} step has {}", article(channel), valid.join(", "))),
-            None => d.with_help(format!("{} step has the events {}", article(channel), valid.join(", "))),
+            Some(c) => d.with_help(format!(
+                "did you mean `{c}`? {} step has {}",
+                article(channel),
+                valid.join(", ")
+            )),
+            None => d.with_help(format!(
+                "{} step has the events {}",
+                article(channel),
+                valid.join(", ")
+            )),
         });
         None
     }
@@ -1108,8 +1296,14 @@ impl Checker<'_> {
         let (_, refs, errors) = parse_text(raw);
         for e in errors {
             self.diags.push(
-                Diagnostic::error("E122", file, Span::new(base + e.at.0, base + e.at.1), e.message, "malformed merge field")
-                    .with_help(e.help),
+                Diagnostic::error(
+                    "E122",
+                    file,
+                    Span::new(base + e.at.0, base + e.at.1),
+                    e.message,
+                    "malformed merge field",
+                )
+                .with_help(e.help),
             );
         }
         for r in refs {
@@ -1126,7 +1320,11 @@ impl Checker<'_> {
         }
     }
 
-    fn compile_templates(&mut self, cadences: &[Cadence], library_modules: &HashMap<FileId, Module>) -> Vec<Template> {
+    fn compile_templates(
+        &mut self,
+        cadences: &[Cadence],
+        library_modules: &HashMap<FileId, Module>,
+    ) -> Vec<Template> {
         let mut out = Vec::new();
         let templates = std::mem::take(&mut self.templates);
         for (i, (file, t)) in templates.iter().enumerate() {
@@ -1136,7 +1334,10 @@ impl Checker<'_> {
                 schemas.push(c.schema.clone());
             } else {
                 for c in cadences {
-                    let uses = c.steps.iter().any(|s| matches!(s.action, Action::Email { template } if template.0 == i));
+                    let uses = c
+                        .steps
+                        .iter()
+                        .any(|s| matches!(s.action, Action::Email { template } if template.0 == i));
                     if uses {
                         schemas.push(c.schema.clone());
                     }
@@ -1156,8 +1357,14 @@ impl Checker<'_> {
                 }
                 None => {
                     self.diags.push(
-                        Diagnostic::error("E120", *file, t.name.span, format!("template `{}` has no subject", t.name.node), "no `subject` line")
-                            .with_help("add `subject \"...\"` inside the template block"),
+                        Diagnostic::error(
+                            "E120",
+                            *file,
+                            t.name.span,
+                            format!("template `{}` has no subject", t.name.node),
+                            "no `subject` line",
+                        )
+                        .with_help("add `subject \"...\"` inside the template block"),
                     );
                     Text::default()
                 }
@@ -1181,15 +1388,25 @@ impl Checker<'_> {
                             parse_text(&text).0
                         }
                         Err(e) => {
+                            let reason = match e.kind() {
+                                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+                                _ => e.to_string(),
+                            };
                             self.diags.push(
                                 Diagnostic::error(
                                     "E120",
                                     *file,
                                     path.span,
-                                    format!("cannot read template body `{}`: {e}", full.display()),
+                                    format!(
+                                        "cannot read template body `{}`: {reason}",
+                                        full.display()
+                                    ),
                                     "this file",
                                 )
-                                .with_help("the path is relative to the folder of the cadence file"),
+                                .with_help(
+                                    "the path is relative to the folder of the cadence file",
+                                ),
                             );
                             Text::default()
                         }
@@ -1205,7 +1422,13 @@ impl Checker<'_> {
             };
             for r in &t.repeated {
                 let first = t.name.span;
-                let d = duplicate(*file, *r, &format!("a part of template `{}`", t.name.node), *file, first);
+                let d = duplicate(
+                    *file,
+                    *r,
+                    &format!("a part of template `{}`", t.name.node),
+                    *file,
+                    first,
+                );
                 self.diags.push(d);
             }
             out.push(Template {

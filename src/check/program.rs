@@ -102,7 +102,10 @@ pub enum EndTrigger {
 pub enum Zone {
     Fixed(Tz),
     /// `timezone field F default "Z"`: each contact's own zone.
-    Field { field: FieldId, default: Tz },
+    Field {
+        field: FieldId,
+        default: Tz,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -31,8 +31,9 @@ impl Type {
         })
     }
 
-    pub const NAMES: &'static [&'static str] =
-        &["text", "number", "bool", "date", "email", "phone", "tz", "enum"];
+    pub const NAMES: &'static [&'static str] = &[
+        "text", "number", "bool", "date", "email", "phone", "tz", "enum",
+    ];
 
     /// Text, email, phone, tz and enums hold text and compare with strings.
     pub fn is_textual(&self) -> bool {
@@ -170,7 +171,8 @@ impl Schema {
         if self.index.contains_key(name) {
             return false;
         }
-        self.index.insert(name.to_string(), FieldId(self.fields.len()));
+        self.index
+            .insert(name.to_string(), FieldId(self.fields.len()));
         self.fields.push(FieldDef {
             name: name.to_string(),
             ty,

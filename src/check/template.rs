@@ -34,7 +34,10 @@ pub fn parse_text(text: &str) -> (Text, Vec<MergeRef>, Vec<MergeError>) {
     while let Some(open) = text[rest..].find("{{").map(|i| i + rest) {
         literal.push_str(&text[rest..open]);
         let Some(close) = text[open + 2..].find("}}").map(|i| i + open + 2) else {
-            let line_end = text[open..].find('\n').map(|i| i + open).unwrap_or(text.len());
+            let line_end = text[open..]
+                .find('\n')
+                .map(|i| i + open)
+                .unwrap_or(text.len());
             errors.push(MergeError {
                 message: "merge field is not closed".into(),
                 help: "close it with `}}`, as in `{{first_name}}`".into(),
@@ -65,9 +68,7 @@ pub fn parse_text(text: &str) -> (Text, Vec<MergeRef>, Vec<MergeError>) {
                 help: "name a field inside the braces, as in `{{first_name}}`".into(),
                 at: (open, close + 2),
             });
-        } else if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
         {
             errors.push(MergeError {
@@ -108,7 +109,8 @@ mod tests {
 
     #[test]
     fn fallbacks_are_trimmed_and_unquoted() {
-        let (text, refs, errs) = parse_text("Hi {{first_name | there}}, {{ last_name|\"dear customer\" }}!");
+        let (text, refs, errs) =
+            parse_text("Hi {{first_name | there}}, {{ last_name|\"dear customer\" }}!");
         assert!(errs.is_empty());
         assert_eq!(refs[0].fallback.as_deref(), Some("there"));
         assert_eq!(refs[1].name, "last_name");
@@ -119,8 +121,14 @@ mod tests {
     #[test]
     fn malformed_fields() {
         assert_eq!(parse_text("{{ }}").2[0].message, "empty merge field");
-        assert_eq!(parse_text("Hi {{first_name").2[0].message, "merge field is not closed");
-        assert_eq!(parse_text("{{first name}}").2[0].message, "`first name` is not a field name");
+        assert_eq!(
+            parse_text("Hi {{first_name").2[0].message,
+            "merge field is not closed"
+        );
+        assert_eq!(
+            parse_text("{{first name}}").2[0].message,
+            "`first name` is not a field name"
+        );
     }
 
     #[test]

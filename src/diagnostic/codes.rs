@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn codes_are_unique_and_sorted_within_their_range() {
         for pair in CODES.windows(2) {
-            assert!(pair[0].code < pair[1].code || pair[0].code.as_bytes()[0] != pair[1].code.as_bytes()[0]);
+            assert!(
+                pair[0].code < pair[1].code
+                    || pair[0].code.as_bytes()[0] != pair[1].code.as_bytes()[0]
+            );
         }
     }
 

@@ -84,7 +84,12 @@ impl Diagnostic {
     }
 
     /// Adds a secondary label (for example "first defined here").
-    pub fn with_label(mut self, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn with_label(
+        mut self,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         self.labels.push(Label {
             file,
             span,

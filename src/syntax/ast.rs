@@ -45,7 +45,9 @@ pub enum ItemKind {
     Step(Step),
     /// A statement that did not parse (already reported). When it looked like `step N`, the
     /// number is kept so that references to it are not reported as missing.
-    Error { step: Option<u32> },
+    Error {
+        step: Option<u32>,
+    },
 }
 
 /// `field NAME: TYPE`
@@ -135,9 +137,16 @@ pub struct Step {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Email { template: Spanned<String> },
-    Call { subject: Spanned<String> },
-    Task { subject: Spanned<String>, kind: Option<Spanned<String>> },
+    Email {
+        template: Spanned<String>,
+    },
+    Call {
+        subject: Spanned<String>,
+    },
+    Task {
+        subject: Spanned<String>,
+        kind: Option<Spanned<String>>,
+    },
 }
 
 impl Action {

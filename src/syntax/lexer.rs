@@ -14,9 +14,8 @@ pub const MAX_NESTING: usize = 64;
 /// Words that begin a statement: a newline inside brackets followed by one of them still ends
 /// the statement, so an unclosed `[` cannot swallow the rest of the file.
 pub const STATEMENT_KEYWORDS: &[&str] = &[
-    "cadence", "module", "field", "enroll", "exit", "goal", "timezone", "window", "limit",
-    "from", "reply_to", "reenroll", "holidays", "event", "template", "subject", "body", "step",
-    "on",
+    "cadence", "module", "field", "enroll", "exit", "goal", "timezone", "window", "limit", "from",
+    "reply_to", "reenroll", "holidays", "event", "template", "subject", "body", "step", "on",
 ];
 
 /// A piece of source that holds one statement.
@@ -111,23 +110,21 @@ pub fn cut(src: &str) -> Lexed {
                 });
                 i = end;
             }
-            b'"' if src[i..].starts_with("\"\"\"") => {
-                match src[i + 3..].find("\"\"\"") {
-                    Some(n) => {
-                        c.token(i, i + 3 + n + 3);
-                        i = i + 3 + n + 3;
-                    }
-                    None => {
-                        c.token(i, src.len());
-                        c.out.errors.push(LexError::UnterminatedString {
-                            open: Span::new(i, i + 3),
-                            triple: true,
-                        });
-                        c.broken = true;
-                        i = src.len();
-                    }
+            b'"' if src[i..].starts_with("\"\"\"") => match src[i + 3..].find("\"\"\"") {
+                Some(n) => {
+                    c.token(i, i + 3 + n + 3);
+                    i = i + 3 + n + 3;
                 }
-            }
+                None => {
+                    c.token(i, src.len());
+                    c.out.errors.push(LexError::UnterminatedString {
+                        open: Span::new(i, i + 3),
+                        triple: true,
+                    });
+                    c.broken = true;
+                    i = src.len();
+                }
+            },
             b'"' => {
                 let mut j = i + 1;
                 let mut closed = false;
@@ -212,14 +209,22 @@ mod tests {
     use super::*;
 
     fn texts(src: &str) -> Vec<&str> {
-        cut(src).chunks.iter().map(|c| &src[c.span.range()]).collect()
+        cut(src)
+            .chunks
+            .iter()
+            .map(|c| &src[c.span.range()])
+            .collect()
     }
 
     #[test]
     fn newlines_and_semicolons_end_statements() {
         assert_eq!(
             texts("step 1: email \"w\" after 0d; on opened -> step 2\n  on no_reply 3d -> step 3"),
-            vec!["step 1: email \"w\" after 0d", "on opened -> step 2", "on no_reply 3d -> step 3"]
+            vec![
+                "step 1: email \"w\" after 0d",
+                "on opened -> step 2",
+                "on no_reply 3d -> step 3"
+            ]
         );
     }
 
@@ -233,9 +238,17 @@ mod tests {
     fn template_braces_are_statements() {
         assert_eq!(
             texts("template w {\n subject \"s\"\n body \"\"\"\n hi;\n \"\"\"\n}"),
-            vec!["template w {", "subject \"s\"", "body \"\"\"\n hi;\n \"\"\"", "}"]
+            vec![
+                "template w {",
+                "subject \"s\"",
+                "body \"\"\"\n hi;\n \"\"\"",
+                "}"
+            ]
         );
-        assert_eq!(texts("template w { subject \"s\" }"), vec!["template w {", "subject \"s\"", "}"]);
+        assert_eq!(
+            texts("template w { subject \"s\" }"),
+            vec!["template w {", "subject \"s\"", "}"]
+        );
     }
 
     #[test]
@@ -252,12 +265,19 @@ mod tests {
         let l = cut("from \"abc\nstep 1: call \"x\"");
         assert_eq!(l.chunks.len(), 2);
         assert!(l.chunks[0].broken && !l.chunks[1].broken);
-        assert!(matches!(l.errors[0], LexError::UnterminatedString { triple: false, .. }));
+        assert!(matches!(
+            l.errors[0],
+            LexError::UnterminatedString { triple: false, .. }
+        ));
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let src = format!("enroll when {}x{}", "(".repeat(100_000), ")".repeat(100_000));
+        let src = format!(
+            "enroll when {}x{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
         let l = cut(&src);
         assert_eq!(l.errors.len(), 1);
         assert!(l.chunks[0].broken);

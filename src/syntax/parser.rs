@@ -55,7 +55,10 @@ pub fn parse(file: FileId, src: &str) -> (File, Vec<Diagnostic>) {
     let lexed = lexer::cut(src);
     for err in &lexed.errors {
         diags.push(match err {
-            LexError::UnterminatedString { open, triple: false } => Diagnostic::error(
+            LexError::UnterminatedString {
+                open,
+                triple: false,
+            } => Diagnostic::error(
                 "P002",
                 file,
                 *open,
@@ -547,7 +550,10 @@ fn build_plain(ctx: &mut Ctx, pair: Pair<Rule>) -> Spanned<String> {
 fn build_str(ctx: &mut Ctx, pair: Pair<Rule>) -> Str {
     let span = ctx.span(&pair);
     let raw = pair.as_str();
-    if let Some(body) = raw.strip_prefix("\"\"\"").and_then(|r| r.strip_suffix("\"\"\"")) {
+    if let Some(body) = raw
+        .strip_prefix("\"\"\"")
+        .and_then(|r| r.strip_suffix("\"\"\""))
+    {
         Str {
             value: dedent(body),
             span,
@@ -611,7 +617,13 @@ pub fn dedent(body: &str) -> String {
         .unwrap_or(0);
     lines
         .iter()
-        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -724,7 +736,11 @@ fn build_expr_unchecked(ctx: &mut Ctx, pair: Pair<Rule>) -> Expr {
                     let list = op
                         .into_inner()
                         .find(|p| p.as_rule() == Rule::list)
-                        .map(|l| l.into_inner().map(|p| primary(&cell, file, base, p)).collect())
+                        .map(|l| {
+                            l.into_inner()
+                                .map(|p| primary(&cell, file, base, p))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     ExprKind::In {
                         expr: Box::new(lhs),
@@ -756,7 +772,10 @@ fn build_expr_unchecked(ctx: &mut Ctx, pair: Pair<Rule>) -> Expr {
         })
         .parse(pair.into_inner());
     ctx.diags.extend(cell.into_inner());
-    Expr { span: expr.span.to(Span::new(expr.span.start, expr.span.end)), ..expr }
+    Expr {
+        span: expr.span.to(Span::new(expr.span.start, expr.span.end)),
+        ..expr
+    }
 }
 
 fn primary(
@@ -828,7 +847,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         date | lit_date => "a date like 2026-01-05",
         string | plain_string | triple_string | lit_string => "a string in double quotes",
         name => "a template name",
-        type_expr | enum_type | kw_enum => "a field type (text, number, bool, date, email, phone, tz, enum(...))",
+        type_expr | enum_type | kw_enum => {
+            "a field type (text, number, bool, date, email, phone, tz, enum(...))"
+        }
         expr | paren | lit_true | lit_false | lit_now => "an expression",
         op_not => "`not`",
         op_or | op_and | op_eq | op_ne | op_le | op_ge | op_lt | op_gt | op_contains | op_add
@@ -838,8 +859,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
         list => "a list like [\"a\", \"b\"]",
         email_action | call_action | task_action => "an action (email, call or task)",
         after_opt | at_cron | at_field | if_opt | priority_opt | owner_opt | due_opt | from_opt
-        | reply_to_opt | subject_opt => "a step option (after, at, if, priority, owner, due, from, reply_to, subject)",
-        step_target | next_target | done_target | exit_target => "a target (`step N`, `next`, `done` or `exit`)",
+        | reply_to_opt | subject_opt => {
+            "a step option (after, at, if, priority, owner, due, from, reply_to, subject)"
+        }
+        step_target | next_target | done_target | exit_target => {
+            "a target (`step N`, `next`, `done` or `exit`)"
+        }
         offset_sign => "`+` or `-`",
         on_clause => "`on EVENT`",
         when_clause => "`when CONDITION`",
@@ -918,13 +943,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -967,7 +994,12 @@ fn found_at(text: &str, pos: usize) -> (String, usize) {
 
 /// Converts a pest error of one statement into a diagnostic. The only place that knows pest's
 /// error type.
-fn syntax_error(file: FileId, base: usize, text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    base: usize,
+    text: &str,
+    err: pest::error::Error<Rule>,
+) -> Diagnostic {
     let pos = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((a, _)) => a,
@@ -1041,7 +1073,10 @@ mod tests {
 
     fn ok(src: &str) -> File {
         let (file, diags) = parse(FileId(0), src);
-        assert!(diags.is_empty(), "unexpected diagnostics for {src:?}: {diags:#?}");
+        assert!(
+            diags.is_empty(),
+            "unexpected diagnostics for {src:?}: {diags:#?}"
+        );
         file
     }
 
@@ -1053,9 +1088,12 @@ mod tests {
 
     #[test]
     fn design_card_line_parses_as_written() {
-        let f = ok("step 1: email \"welcome\" after 0d; on opened -> step 2; on no_reply 3d -> step 3");
+        let f =
+            ok("step 1: email \"welcome\" after 0d; on opened -> step 2; on no_reply 3d -> step 3");
         assert_eq!(f.items.len(), 1);
-        let ItemKind::Step(s) = &f.items[0].kind else { panic!() };
+        let ItemKind::Step(s) = &f.items[0].kind else {
+            panic!()
+        };
         assert_eq!(s.number.node, "1");
         assert!(matches!(&s.action.node, Action::Email { template } if template.node == "welcome"));
         assert_eq!(s.handlers.len(), 2);
@@ -1086,52 +1124,87 @@ reenroll after 90d
 holidays [2026-01-01, 2026-02-17]
 event meeting_booked
 "#);
-        let kinds: Vec<_> = f.items.iter().map(|i| std::mem::discriminant(&i.kind)).collect();
+        let kinds: Vec<_> = f
+            .items
+            .iter()
+            .map(|i| std::mem::discriminant(&i.kind))
+            .collect();
         assert_eq!(kinds.len(), 18);
-        assert!(matches!(&f.items[2].kind, ItemKind::Field(fd) if matches!(&fd.ty.node, TypeExpr::Enum(v) if v.len() == 2)));
-        assert!(matches!(&f.items[6].kind, ItemKind::Exit(r) if r.name.as_ref().unwrap().node == "lost"));
-        assert!(matches!(&f.items[10].kind, ItemKind::Timezone(TimezoneSpec::Field { default: Some(d), .. }) if d.node == "UTC"));
+        assert!(
+            matches!(&f.items[2].kind, ItemKind::Field(fd) if matches!(&fd.ty.node, TypeExpr::Enum(v) if v.len() == 2))
+        );
+        assert!(
+            matches!(&f.items[6].kind, ItemKind::Exit(r) if r.name.as_ref().unwrap().node == "lost")
+        );
+        assert!(
+            matches!(&f.items[10].kind, ItemKind::Timezone(TimezoneSpec::Field { default: Some(d), .. }) if d.node == "UTC")
+        );
         assert!(matches!(&f.items[16].kind, ItemKind::Holidays(d) if d.len() == 2));
     }
 
     #[test]
     fn template_blocks_parse_with_dedented_bodies() {
         let f = ok("template welcome {\n  subject \"Welcome, {{first_name | there}}\"\n  body \"\"\"\n    Hi {{first_name}},\n      indented\n    {{unsubscribe_link}}\n    \"\"\"\n}\ntemplate \"b\" { subject \"s\"; body file \"x.html\" }");
-        let ItemKind::Template(t) = &f.items[0].kind else { panic!() };
+        let ItemKind::Template(t) = &f.items[0].kind else {
+            panic!()
+        };
         assert_eq!(t.name.node, "welcome");
-        let Some(Body::Inline(b)) = &t.body else { panic!() };
-        assert_eq!(b.value, "Hi {{first_name}},\n  indented\n{{unsubscribe_link}}");
-        let ItemKind::Template(t2) = &f.items[1].kind else { panic!() };
+        let Some(Body::Inline(b)) = &t.body else {
+            panic!()
+        };
+        assert_eq!(
+            b.value,
+            "Hi {{first_name}},\n  indented\n{{unsubscribe_link}}"
+        );
+        let ItemKind::Template(t2) = &f.items[1].kind else {
+            panic!()
+        };
         assert!(matches!(&t2.body, Some(Body::File(p)) if p.node == "x.html"));
     }
 
     #[test]
     fn step_options_parse() {
-        let f = ok(r#"step 2 "Walkthrough call": call "Feature walkthrough" after 1d priority high owner "csm"
+        let f = ok(
+            r#"step 2 "Walkthrough call": call "Feature walkthrough" after 1d priority high owner "csm"
   on answered -> done
   on overdue 2d -> step 3
 step 3: email tips after 2bd at "0 9 * * *" from "a@b.test" reply_to "c@d.test" subject "Hi"
 step 4: task "Send case study" type demo after 1d due 2d if company is set
 step 5: email reminder at appointment_date - 1d
   on bounced -> exit "bad address"
-  on opened -> next"#);
-        let ItemKind::Step(s2) = &f.items[0].kind else { panic!() };
+  on opened -> next"#,
+        );
+        let ItemKind::Step(s2) = &f.items[0].kind else {
+            panic!()
+        };
         assert_eq!(s2.label.as_ref().unwrap().node, "Walkthrough call");
         assert_eq!(s2.options.len(), 3);
-        let ItemKind::Step(s3) = &f.items[1].kind else { panic!() };
+        let ItemKind::Step(s3) = &f.items[1].kind else {
+            panic!()
+        };
         assert_eq!(s3.options.len(), 5);
-        let ItemKind::Step(s4) = &f.items[2].kind else { panic!() };
+        let ItemKind::Step(s4) = &f.items[2].kind else {
+            panic!()
+        };
         assert!(matches!(&s4.action.node, Action::Task { kind: Some(k), .. } if k.node == "demo"));
         assert!(matches!(s4.options[2].node, StepOption::If(_)));
-        let ItemKind::Step(s5) = &f.items[3].kind else { panic!() };
-        assert!(matches!(&s5.options[0].node, StepOption::AtField { offset: Some((Sign::Minus, d)), .. } if d.node == "1d"));
-        assert!(matches!(&s5.handlers[0].target.node, Target::Exit(Some(r)) if r.node == "bad address"));
+        let ItemKind::Step(s5) = &f.items[3].kind else {
+            panic!()
+        };
+        assert!(
+            matches!(&s5.options[0].node, StepOption::AtField { offset: Some((Sign::Minus, d)), .. } if d.node == "1d")
+        );
+        assert!(
+            matches!(&s5.handlers[0].target.node, Target::Exit(Some(r)) if r.node == "bad address")
+        );
         assert!(matches!(s5.handlers[1].target.node, Target::Next));
     }
 
     fn expr_of(src: &str) -> Expr {
         let f = ok(&format!("enroll when {src}"));
-        let ItemKind::Enroll(e) = &f.items[0].kind else { panic!() };
+        let ItemKind::Enroll(e) = &f.items[0].kind else {
+            panic!()
+        };
         e.clone()
     }
 
@@ -1145,10 +1218,23 @@ step 5: email reminder at appointment_date - 1d
             ExprKind::Now => "now".into(),
             ExprKind::Not(x) => format!("(not {})", show(x)),
             ExprKind::Binary(op, a, b) => format!("({} {} {})", show(a), op.as_str(), show(b)),
-            ExprKind::Is { expr, test, negated } => {
-                format!("({} is{} {:?})", show(expr), if *negated { " not" } else { "" }, test)
+            ExprKind::Is {
+                expr,
+                test,
+                negated,
+            } => {
+                format!(
+                    "({} is{} {:?})",
+                    show(expr),
+                    if *negated { " not" } else { "" },
+                    test
+                )
             }
-            ExprKind::In { expr, list, negated } => format!(
+            ExprKind::In {
+                expr,
+                list,
+                negated,
+            } => format!(
                 "({}{} in [{}])",
                 show(expr),
                 if *negated { " not" } else { "" },
@@ -1164,16 +1250,28 @@ step 5: email reminder at appointment_date - 1d
             show(&expr_of("a == 1 or b == 2 and not c is set")),
             "((a == 1) or ((b == 2) and (not (c is Set))))"
         );
-        assert_eq!(show(&expr_of("created_at + 3d < now - 1w")), "((created_at + 3d) < (now - 1w))");
-        assert_eq!(show(&expr_of("plan not in [\"a\", \"b\"] and x contains \"y\"")), "((plan not in [\"a\", \"b\"]) and (x contains \"y\"))");
-        assert_eq!(show(&expr_of("(a or b) and d >= 2026-01-05")), "((a or b) and (d >= 2026-01-05))");
+        assert_eq!(
+            show(&expr_of("created_at + 3d < now - 1w")),
+            "((created_at + 3d) < (now - 1w))"
+        );
+        assert_eq!(
+            show(&expr_of("plan not in [\"a\", \"b\"] and x contains \"y\"")),
+            "((plan not in [\"a\", \"b\"]) and (x contains \"y\"))"
+        );
+        assert_eq!(
+            show(&expr_of("(a or b) and d >= 2026-01-05")),
+            "((a or b) and (d >= 2026-01-05))"
+        );
         assert_eq!(show(&expr_of("phone is not empty")), "(phone is not Empty)");
     }
 
     #[test]
     fn postfix_tests_can_be_followed_by_operators() {
         assert_eq!(show(&expr_of("p is set and b")), "((p is Set) and b)");
-        assert_eq!(show(&expr_of("p in [1] or q is not empty")), "((p in [1]) or (q is not Empty))");
+        assert_eq!(
+            show(&expr_of("p in [1] or q is not empty")),
+            "((p in [1]) or (q is not Empty))"
+        );
     }
 
     #[test]
@@ -1185,7 +1283,10 @@ step 5: email reminder at appointment_date - 1d
 
     #[test]
     fn a_syntax_error_does_not_hide_other_statements() {
-        let (f, d) = parse(FileId(0), "step 1 email x\nstep 2: call \"y\"\n  on answered -> done\n");
+        let (f, d) = parse(
+            FileId(0),
+            "step 1 email x\nstep 2: call \"y\"\n  on answered -> done\n",
+        );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, "P001");
         assert_eq!(f.items.len(), 2);
@@ -1208,7 +1309,9 @@ step 5: email reminder at appointment_date - 1d
     #[test]
     fn lenient_durations_reach_the_checker() {
         let f = ok("step 1: email x after 3x");
-        let ItemKind::Step(s) = &f.items[0].kind else { panic!() };
+        let ItemKind::Step(s) = &f.items[0].kind else {
+            panic!()
+        };
         assert!(matches!(&s.options[0].node, StepOption::After(d) if d.node == "3x"));
     }
 
@@ -1237,8 +1340,12 @@ step 5: email reminder at appointment_date - 1d
     fn spans_point_into_the_file() {
         let src = "cadence \"x\"\nstep 1: email welcome after 2d";
         let f = ok(src);
-        let ItemKind::Step(s) = &f.items[1].kind else { panic!() };
-        let Action::Email { template } = &s.action.node else { panic!() };
+        let ItemKind::Step(s) = &f.items[1].kind else {
+            panic!()
+        };
+        let Action::Email { template } = &s.action.node else {
+            panic!()
+        };
         assert_eq!(&src[template.span.range()], "welcome");
     }
 }

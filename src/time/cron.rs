@@ -11,8 +11,8 @@
 //! local time that happens twice fires at its first occurrence.
 
 use chrono::{
-    DateTime, Datelike, Duration as ChronoDuration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime,
-    Offset, TimeZone, Timelike, Utc,
+    DateTime, Datelike, Duration as ChronoDuration, LocalResult, NaiveDate, NaiveDateTime,
+    NaiveTime, Offset, TimeZone, Timelike, Utc,
 };
 use chrono_tz::Tz;
 
@@ -55,13 +55,55 @@ struct FieldSpec {
     names_from: u32,
 }
 
-const SECOND: FieldSpec = FieldSpec { name: "second", min: 0, max: 59, names: &[], names_from: 0 };
-const MINUTE: FieldSpec = FieldSpec { name: "minute", min: 0, max: 59, names: &[], names_from: 0 };
-const HOUR: FieldSpec = FieldSpec { name: "hour", min: 0, max: 23, names: &[], names_from: 0 };
-const DAY: FieldSpec = FieldSpec { name: "day of month", min: 1, max: 31, names: &[], names_from: 0 };
-const MONTH: FieldSpec = FieldSpec { name: "month", min: 1, max: 12, names: &MONTHS, names_from: 1 };
-const WEEKDAY: FieldSpec = FieldSpec { name: "day of week", min: 0, max: 7, names: &WEEKDAYS, names_from: 0 };
-const YEAR: FieldSpec = FieldSpec { name: "year", min: 1970, max: 2199, names: &[], names_from: 0 };
+const SECOND: FieldSpec = FieldSpec {
+    name: "second",
+    min: 0,
+    max: 59,
+    names: &[],
+    names_from: 0,
+};
+const MINUTE: FieldSpec = FieldSpec {
+    name: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+    names_from: 0,
+};
+const HOUR: FieldSpec = FieldSpec {
+    name: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+    names_from: 0,
+};
+const DAY: FieldSpec = FieldSpec {
+    name: "day of month",
+    min: 1,
+    max: 31,
+    names: &[],
+    names_from: 0,
+};
+const MONTH: FieldSpec = FieldSpec {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: &MONTHS,
+    names_from: 1,
+};
+const WEEKDAY: FieldSpec = FieldSpec {
+    name: "day of week",
+    min: 0,
+    max: 7,
+    names: &WEEKDAYS,
+    names_from: 0,
+};
+const YEAR: FieldSpec = FieldSpec {
+    name: "year",
+    min: 1970,
+    max: 2199,
+    names: &[],
+    names_from: 0,
+};
 
 /// Parses one field into its sorted values; also says whether it was `*`/`?`.
 fn parse_field(text: &str, offset: usize, spec: &FieldSpec) -> Result<(Vec<u32>, bool), CronError> {
@@ -73,15 +115,27 @@ fn parse_field(text: &str, offset: usize, spec: &FieldSpec) -> Result<(Vec<u32>,
         let item_at = pos;
         pos += item.len() + 1;
         if item.is_empty() {
-            return Err(err(format!("empty item in the {} field", spec.name), item_at, 1));
+            return Err(err(
+                format!("empty item in the {} field", spec.name),
+                item_at,
+                1,
+            ));
         }
         let (range, step) = match item.split_once('/') {
             Some((r, s)) => {
                 let step: u32 = s.parse().map_err(|_| {
-                    err(format!("step `{s}` in the {} field is not a number", spec.name), item_at, item.len())
+                    err(
+                        format!("step `{s}` in the {} field is not a number", spec.name),
+                        item_at,
+                        item.len(),
+                    )
                 })?;
                 if step == 0 {
-                    return Err(err(format!("step 0 in the {} field", spec.name), item_at, item.len()));
+                    return Err(err(
+                        format!("step 0 in the {} field", spec.name),
+                        item_at,
+                        item.len(),
+                    ));
                 }
                 (r, Some(step))
             }
@@ -91,7 +145,10 @@ fn parse_field(text: &str, offset: usize, spec: &FieldSpec) -> Result<(Vec<u32>,
             if let Ok(n) = s.parse::<u32>() {
                 if n < spec.min || n > spec.max {
                     return Err(err(
-                        format!("{} `{n}` is out of range {}-{}", spec.name, spec.min, spec.max),
+                        format!(
+                            "{} `{n}` is out of range {}-{}",
+                            spec.name, spec.min, spec.max
+                        ),
                         item_at,
                         item.len(),
                     ));
@@ -101,7 +158,11 @@ fn parse_field(text: &str, offset: usize, spec: &FieldSpec) -> Result<(Vec<u32>,
             let upper = s.to_ascii_uppercase();
             match spec.names.iter().position(|n| *n == upper) {
                 Some(i) => Ok(i as u32 + spec.names_from),
-                None => Err(err(format!("`{s}` is not a valid {}", spec.name), item_at, item.len())),
+                None => Err(err(
+                    format!("`{s}` is not a valid {}", spec.name),
+                    item_at,
+                    item.len(),
+                )),
             }
         };
         let any = range == "*" || (range == "?" && spec.name.starts_with("day"));
@@ -291,9 +352,14 @@ pub fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
         LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
         LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
         LocalResult::None => {
-            let before = tz.from_local_datetime(&(local - ChronoDuration::hours(3))).earliest()?;
+            let before = tz
+                .from_local_datetime(&(local - ChronoDuration::hours(3)))
+                .earliest()?;
             let offset = before.offset().fix();
-            Some(DateTime::<Utc>::from_naive_utc_and_offset(local - offset, Utc))
+            Some(DateTime::<Utc>::from_naive_utc_and_offset(
+                local - offset,
+                Utc,
+            ))
         }
     }
 }
@@ -317,29 +383,60 @@ mod tests {
     #[test]
     fn five_field_crontab_with_sunday_as_0_and_7() {
         // 2026-01-04 is a Sunday.
-        assert_eq!(next("0 9 * * 0", "2026-01-01T00:00:00Z", Tz::UTC), "2026-01-04T09:00:00Z");
-        assert_eq!(next("0 9 * * 7", "2026-01-01T00:00:00Z", Tz::UTC), "2026-01-04T09:00:00Z");
-        assert_eq!(next("0 9 * * 1", "2026-01-01T00:00:00Z", Tz::UTC), "2026-01-05T09:00:00Z");
-        assert_eq!(next("0 9 * * MON-FRI", "2026-01-03T10:00:00Z", Tz::UTC), "2026-01-05T09:00:00Z");
+        assert_eq!(
+            next("0 9 * * 0", "2026-01-01T00:00:00Z", Tz::UTC),
+            "2026-01-04T09:00:00Z"
+        );
+        assert_eq!(
+            next("0 9 * * 7", "2026-01-01T00:00:00Z", Tz::UTC),
+            "2026-01-04T09:00:00Z"
+        );
+        assert_eq!(
+            next("0 9 * * 1", "2026-01-01T00:00:00Z", Tz::UTC),
+            "2026-01-05T09:00:00Z"
+        );
+        assert_eq!(
+            next("0 9 * * MON-FRI", "2026-01-03T10:00:00Z", Tz::UTC),
+            "2026-01-05T09:00:00Z"
+        );
     }
 
     #[test]
     fn at_or_after_includes_the_instant_itself() {
-        assert_eq!(next("0 9 * * *", "2026-01-05T09:00:00Z", Tz::UTC), "2026-01-05T09:00:00Z");
-        assert_eq!(next("0 9 * * *", "2026-01-05T09:00:01Z", Tz::UTC), "2026-01-06T09:00:00Z");
+        assert_eq!(
+            next("0 9 * * *", "2026-01-05T09:00:00Z", Tz::UTC),
+            "2026-01-05T09:00:00Z"
+        );
+        assert_eq!(
+            next("0 9 * * *", "2026-01-05T09:00:01Z", Tz::UTC),
+            "2026-01-06T09:00:00Z"
+        );
     }
 
     #[test]
     fn windows_and_steps() {
-        assert_eq!(next("0 9-17 * * 1-5", "2026-01-05T17:30:00Z", Tz::UTC), "2026-01-06T09:00:00Z");
-        assert_eq!(next("*/15 8-18 * * *", "2026-01-05T08:01:00Z", Tz::UTC), "2026-01-05T08:15:00Z");
-        assert_eq!(next("30 0 9 * * *", "2026-01-05T08:00:00Z", Tz::UTC), "2026-01-05T09:00:30Z");
+        assert_eq!(
+            next("0 9-17 * * 1-5", "2026-01-05T17:30:00Z", Tz::UTC),
+            "2026-01-06T09:00:00Z"
+        );
+        assert_eq!(
+            next("*/15 8-18 * * *", "2026-01-05T08:01:00Z", Tz::UTC),
+            "2026-01-05T08:15:00Z"
+        );
+        assert_eq!(
+            next("30 0 9 * * *", "2026-01-05T08:00:00Z", Tz::UTC),
+            "2026-01-05T09:00:30Z"
+        );
     }
 
     #[test]
     fn in_a_time_zone() {
         assert_eq!(
-            next("0 9 * * *", "2026-01-05T00:00:00Z", chrono_tz::Asia::Shanghai),
+            next(
+                "0 9 * * *",
+                "2026-01-05T00:00:00Z",
+                chrono_tz::Asia::Shanghai
+            ),
             "2026-01-05T01:00:00Z"
         );
     }
@@ -348,17 +445,29 @@ mod tests {
     fn daylight_saving_changes() {
         let ny = chrono_tz::America::New_York;
         // 2026-03-08: 02:00 -> 03:00 in New York; 02:30 does not exist.
-        assert_eq!(next("30 2 * * *", "2026-03-08T00:00:00Z", ny), "2026-03-08T07:30:00Z");
+        assert_eq!(
+            next("30 2 * * *", "2026-03-08T00:00:00Z", ny),
+            "2026-03-08T07:30:00Z"
+        );
         // 9:00 keeps its wall time across the change: EST then EDT.
-        assert_eq!(next("0 9 * * *", "2026-03-07T15:00:00Z", ny), "2026-03-08T13:00:00Z");
+        assert_eq!(
+            next("0 9 * * *", "2026-03-07T15:00:00Z", ny),
+            "2026-03-08T13:00:00Z"
+        );
         // 2026-11-01: 01:30 happens twice; the first is taken.
-        assert_eq!(next("30 1 * * *", "2026-11-01T00:00:00Z", ny), "2026-11-01T05:30:00Z");
+        assert_eq!(
+            next("30 1 * * *", "2026-11-01T00:00:00Z", ny),
+            "2026-11-01T05:30:00Z"
+        );
     }
 
     #[test]
     fn day_of_month_or_day_of_week() {
         // 1st of the month or any Monday.
-        assert_eq!(next("0 9 1 * 1", "2026-01-02T00:00:00Z", Tz::UTC), "2026-01-05T09:00:00Z");
+        assert_eq!(
+            next("0 9 1 * 1", "2026-01-02T00:00:00Z", Tz::UTC),
+            "2026-01-05T09:00:00Z"
+        );
     }
 
     #[test]
@@ -372,7 +481,10 @@ mod tests {
         let e = Cron::parse("0 25 * * *").unwrap_err();
         assert_eq!(e.message, "hour `25` is out of range 0-23");
         assert_eq!((e.at, e.len), (2, 2));
-        assert!(Cron::parse("0 9 * *").unwrap_err().message.contains("found 4"));
+        assert!(Cron::parse("0 9 * *")
+            .unwrap_err()
+            .message
+            .contains("found 4"));
         assert!(Cron::parse("0 9 * * FUN").is_err());
         assert!(Cron::parse("0 9 * * 5-1").is_err());
         assert!(Cron::parse("*/0 9 * * *").is_err());

@@ -197,7 +197,10 @@ mod tests {
 
     #[test]
     fn missing_unit_mixed_business_days_and_overflow() {
-        assert!(Duration::parse("3").unwrap_err().message.contains("no unit"));
+        assert!(Duration::parse("3")
+            .unwrap_err()
+            .message
+            .contains("no unit"));
         assert!(Duration::parse("1bd2h").is_err());
         assert!(Duration::parse("99999999999999999999d").is_err());
         assert!(Duration::parse("5000w").is_err());

@@ -29,8 +29,14 @@ mod tests {
     #[test]
     fn dates_and_instants() {
         assert!(matches!(parse_date("2026-01-05"), Ok(DateValue::Day(_))));
-        assert!(matches!(parse_date("2026-01-05T09:00:00Z"), Ok(DateValue::Instant(_))));
-        assert!(matches!(parse_date("2026-01-05T09:00:00+08:00"), Ok(DateValue::Instant(_))));
+        assert!(matches!(
+            parse_date("2026-01-05T09:00:00Z"),
+            Ok(DateValue::Instant(_))
+        ));
+        assert!(matches!(
+            parse_date("2026-01-05T09:00:00+08:00"),
+            Ok(DateValue::Instant(_))
+        ));
         assert!(parse_date("2026-02-30").is_err());
         assert!(parse_date("2026-13-01").is_err());
         assert!(parse_date("2026-01-05T25:00:00Z").is_err());
