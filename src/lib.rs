@@ -6,5 +6,8 @@
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod engine;
+pub mod sim;
+pub mod store;
 pub mod syntax;
 pub mod time;

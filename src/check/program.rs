@@ -126,7 +126,7 @@ impl Channel {
 }
 
 /// An outcome of a message, reported as an input event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Opened,
     Clicked,
@@ -171,6 +171,11 @@ impl Outcome {
 
     pub fn from_name(name: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// A bit of a set of outcomes.
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 
     /// Whether a message of `channel` can have this outcome.
@@ -357,7 +362,7 @@ pub enum Target {
 }
 
 /// A value of a field or a literal.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Text(String),
     Number(f64),
@@ -366,7 +371,7 @@ pub enum Value {
 }
 
 /// A date as written: a calendar day (midnight in the cadence's zone) or an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum DateValue {
     Day(NaiveDate),
     Instant(DateTime<Utc>),

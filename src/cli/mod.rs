@@ -3,6 +3,7 @@
 mod check;
 mod explain;
 mod input;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -50,6 +51,11 @@ enum Command {
         after_help = "Diagnostics go to stderr; with `--format json` a JSON array goes to stdout.\nUse `-` to read a file from standard input.\n\nExamples:\n  cadence check examples/*.cadence\n  cadence check onboarding.cadence templates.cadence\n  cat x.cadence | cadence check -\n\nExit status: 0 clean, 1 errors found, 2 usage or I/O error."
     )]
     Check(check::Args),
+    /// Run cadences on a virtual clock over contacts and events from CSV, printing the trace
+    #[command(
+        after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv\n  cadence simulate examples/*.cadence --contacts examples/contacts.csv --format jsonl --until 30d\n\nBad CSV rows are reported as FILE:LINE: message and skipped; the rest still runs.\nExit status: 0 clean, 1 cadence errors or bad rows, 2 usage or I/O error."
+    )]
+    Simulate(simulate::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     Explain(explain::Args),
@@ -81,6 +87,7 @@ pub fn main() -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     status.into()
 }

@@ -1,0 +1,271 @@
+//! `cadence simulate FILES... --contacts C.csv [--events E.csv] [--start T] [--until T|D]
+//! [--format text|jsonl]`
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::input::{plural, read_sources, stderr_style};
+use super::Status;
+use crate::check::{check, DateValue};
+use crate::diagnostic::render_human;
+use crate::engine::format_instant;
+use crate::sim::{self, read_contacts, read_events, TraceFormat, Until};
+use crate::store::{ContactStore, MemoryStore, SqliteStore};
+use crate::time::{parse_date, Duration};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// A readable timeline
+    #[default]
+    Text,
+    /// One JSON object per line: at, contact, cadence, kind, ...
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Cadence files (with the library files they use)
+    #[arg(required = true, value_name = "FILES")]
+    files: Vec<String>,
+    /// Contacts: a header row with an `id` column and one column per field
+    #[arg(long, value_name = "C.csv")]
+    contacts: PathBuf,
+    /// Inputs: `at,contact,event` plus optional `step,field,value,cadence` columns
+    #[arg(long, value_name = "E.csv")]
+    events: Option<PathBuf>,
+    /// Start of the virtual clock (RFC 3339); default: the earliest event, or now
+    #[arg(long, value_name = "T")]
+    start: Option<String>,
+    /// Stop at an instant, or a duration after the start (`30d`); default: when no timer is left
+    #[arg(long, value_name = "T|D")]
+    until: Option<String>,
+    /// Trace format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Keep the contacts in this SQLite file instead of in memory (field changes are written back)
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+fn instant(text: &str, what: &str) -> Result<i64, String> {
+    match parse_date(text) {
+        Ok(DateValue::Instant(t)) => Ok(t.timestamp()),
+        Ok(DateValue::Day(d)) => Ok(d.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp()).unwrap_or(0)),
+        Err(_) => Err(format!("{what} \"{text}\" is not an instant like 2026-01-05T09:00:00Z")),
+    }
+}
+
+pub(crate) fn run(args: Args) -> Status {
+    let Some((mut sources, ids)) = read_sources(&args.files) else {
+        return Status::Failure;
+    };
+    let checked = check(&mut sources, &ids);
+    if checked.has_errors() {
+        let style = stderr_style();
+        for d in &checked.diagnostics {
+            eprint!("{}", render_human(d, &sources, style));
+            eprintln!();
+        }
+        eprintln!("error: the cadences have errors; fix them before simulating");
+        return Status::Findings;
+    }
+    let Some(program) = checked.program else {
+        return Status::Findings;
+    };
+    if program.cadences.is_empty() {
+        eprintln!("error: no cadence to simulate: the files given hold only templates, fields and events");
+        return Status::Failure;
+    }
+    let catalog = crate::engine::Catalog::new(&program);
+    let cname = args.contacts.display().to_string();
+
+    // Contacts.
+    let file = match std::fs::File::open(&args.contacts) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot read `{cname}`: {}", io_reason(&e));
+            return Status::Failure;
+        }
+    };
+    let loaded = match read_contacts(std::io::BufReader::new(file), &catalog) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {cname}: {e}");
+            return Status::Failure;
+        }
+    };
+    let mut bad_rows = loaded.bad.len();
+    for w in &loaded.warnings {
+        eprintln!("{cname}: warning: {w}");
+    }
+    for b in &loaded.bad {
+        eprintln!("{cname}:{}: {}", b.line, b.message);
+    }
+    let mut store: Box<dyn ContactStore> = match &args.db {
+        Some(path) => match SqliteStore::open(path) {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                eprintln!("error: cannot open `{}`: {e}", path.display());
+                return Status::Failure;
+            }
+        },
+        None => Box::new(MemoryStore::new()),
+    };
+    for rec in &loaded.records {
+        if let Err(e) = store.upsert(rec) {
+            eprintln!("error: contact store: {e}");
+            return Status::Failure;
+        }
+    }
+    let mut engine = match sim::load_engine(&program, store.as_ref()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: contact store: {e}");
+            return Status::Failure;
+        }
+    };
+
+    // Events.
+    let mut events = Vec::new();
+    let mut ename = String::new();
+    if let Some(path) = &args.events {
+        ename = path.display().to_string();
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: cannot read `{ename}`: {}", io_reason(&e));
+                return Status::Failure;
+            }
+        };
+        let lookup = |id: &str| engine.contact_id(id);
+        match read_events(std::io::BufReader::new(file), &program, &catalog, &lookup) {
+            Ok((rows, bad)) => {
+                bad_rows += bad.len();
+                for b in &bad {
+                    eprintln!("{ename}:{}: {}", b.line, b.message);
+                }
+                events = rows;
+            }
+            Err(e) => {
+                eprintln!("error: {ename}: {e}");
+                return Status::Failure;
+            }
+        }
+    }
+
+    // Clock.
+    let start = match &args.start {
+        Some(s) => match instant(s, "--start") {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Status::Failure;
+            }
+        },
+        None => events
+            .iter()
+            .map(|e| e.at)
+            .min()
+            .unwrap_or_else(|| chrono::Utc::now().timestamp()),
+    };
+    let before: Vec<_> = events.iter().filter(|e| e.at < start).map(|e| e.line).collect();
+    if !before.is_empty() {
+        for line in &before {
+            eprintln!("{ename}:{line}: the event is before --start {}; it is skipped", format_instant(start));
+        }
+        bad_rows += before.len();
+        events.retain(|e| e.at >= start);
+    }
+    let until = match &args.until {
+        None => Until::Idle,
+        Some(u) => match Duration::parse(u) {
+            Ok(d) if d.business_days == 0 => Until::At(start + d.seconds),
+            _ => match instant(u, "--until") {
+                Ok(t) => Until::At(t),
+                Err(_) => {
+                    eprintln!("error: --until \"{u}\" is neither an instant (2026-01-05T09:00:00Z) nor a duration (30d)");
+                    return Status::Failure;
+                }
+            },
+        },
+    };
+    if let Until::At(u) = until {
+        if u < start {
+            eprintln!("error: --until {} is before the start {}", format_instant(u), format_instant(start));
+            return Status::Failure;
+        }
+    }
+
+    let bar = (std::io::stderr().is_terminal() && events.len() >= 10_000).then(|| {
+        let b = indicatif::ProgressBar::new(events.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} simulating [{bar:30}] {pos}/{len} events ({eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b
+    });
+    let mut progress = |n: usize| {
+        if let Some(b) = &bar {
+            b.set_position(n as u64);
+        }
+    };
+    let format = match args.format {
+        Format::Text => TraceFormat::Text,
+        Format::Jsonl => TraceFormat::Jsonl,
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = sim::run(&mut engine, store.as_mut(), &events, start, until, format, &mut out, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let summary = match result.and_then(|s| out.flush().map(|_| s).map_err(|e| e.to_string())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Failure;
+        }
+    };
+    for (line, note) in &summary.notices {
+        eprintln!("{ename}:{line}: note: {note}");
+    }
+    if summary.inputs_after_until > 0 {
+        eprintln!(
+            "note: {} after --until were not applied",
+            plural(summary.inputs_after_until, "event")
+        );
+    }
+    if let Some(h) = summary.stopped_at_horizon {
+        eprintln!(
+            "warning: stopped at {} with timers still pending: a cadence loops with a delay; pass --until to choose the end",
+            format_instant(h)
+        );
+    }
+    let _ = stderr_style;
+    eprintln!(
+        "simulated {} and {} from {} to {}: {}{}",
+        plural(engine.contacts().len(), "contact"),
+        plural(summary.inputs_applied, "event"),
+        format_instant(start),
+        format_instant(summary.end),
+        plural(summary.records, "record"),
+        if bad_rows > 0 {
+            format!(", {} skipped", plural(bad_rows, "bad row"))
+        } else {
+            String::new()
+        }
+    );
+    if bad_rows > 0 {
+        Status::Findings
+    } else {
+        Status::Clean
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,289 @@
+//! Trace records: what happened, when, to whom. Formatted as JSON lines (the contract) or as a
+//! readable timeline.
+
+use std::fmt::Write;
+
+use super::calendar::format_instant;
+use crate::check::{Action, Cadence, HandlerEvent, Outcome, Program, Target};
+
+/// Why a due step did not execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// The step's `if` was false.
+    Condition,
+    Unsubscribed,
+    Bounced,
+    NoEmail,
+    /// `at FIELD ± D` fell before the step was entered.
+    DatePassed,
+    /// `at FIELD` with the field unset.
+    DateUnset,
+    /// An `at "CRON"` that never fires again.
+    NoTime,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Condition => "condition",
+            SkipReason::Unsubscribed => "unsubscribed",
+            SkipReason::Bounced => "bounced",
+            SkipReason::NoEmail => "no_email",
+            SkipReason::DatePassed => "date_passed",
+            SkipReason::DateUnset => "date_unset",
+            SkipReason::NoTime => "no_time",
+        }
+    }
+}
+
+/// Why an enrolment exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitReason {
+    Unsubscribed,
+    Bounced,
+    Unenrolled,
+    /// The enrolment kept moving without time passing (a loop with no delay).
+    Loop,
+    /// `exit` rule `i` of the cadence.
+    Rule(u32),
+    /// `on ... -> exit` of step `step`, handler `handler`.
+    Handler { step: u32, handler: u32 },
+}
+
+/// What an event record names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKey {
+    Outcome(Outcome),
+    Custom(u32),
+}
+
+/// Where a transition leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum To {
+    Step(u32),
+    Done,
+    Exit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Enrolled,
+    Executed { step: u32 },
+    Skipped { step: u32, reason: SkipReason },
+    /// Over the daily limit: moved to `until` (shown in the text timeline only).
+    Deferred { step: u32, until: i64 },
+    Event { step: Option<u32>, event: EventKey },
+    /// Handler `handler` of step `from` fired.
+    Transition { from: u32, handler: u32, to: To },
+    Exited { reason: ExitReason },
+    /// Goal rule `i`.
+    Goal { rule: u32 },
+    Completed,
+}
+
+/// One trace record. Steps are indices into the cadence's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Record {
+    pub at: i64,
+    pub contact: u32,
+    pub cadence: u32,
+    pub kind: Kind,
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Enrolled => "enrolled",
+            Kind::Executed { .. } => "executed",
+            Kind::Skipped { .. } => "skipped",
+            Kind::Deferred { .. } => "deferred",
+            Kind::Event { .. } => "event",
+            Kind::Transition { .. } => "transition",
+            Kind::Exited { .. } => "exited",
+            Kind::Goal { .. } => "goal",
+            Kind::Completed => "completed",
+        }
+    }
+}
+
+pub(crate) fn event_name(program: &Program, e: EventKey) -> &str {
+    match e {
+        EventKey::Outcome(o) => o.name(),
+        EventKey::Custom(i) => program.custom_events.get(i as usize).map_or("?", |s| s.as_str()),
+    }
+}
+
+/// The reason text of an exit.
+pub fn exit_reason<'a>(cadence: &'a Cadence, r: ExitReason) -> &'a str {
+    match r {
+        ExitReason::Unsubscribed => "unsubscribed",
+        ExitReason::Bounced => "bounced",
+        ExitReason::Unenrolled => "unenrolled",
+        ExitReason::Loop => "loop_without_delay",
+        ExitReason::Rule(i) => cadence.exits.get(i as usize).map_or("?", |r| r.name.as_str()),
+        ExitReason::Handler { step, handler } => {
+            match cadence.steps.get(step as usize).and_then(|s| s.handlers.get(handler as usize)) {
+                Some(h) => match &h.target {
+                    Target::Exit(reason) => reason,
+                    _ => "?",
+                },
+                None => "?",
+            }
+        }
+    }
+}
+
+/// The event name of handler `handler` of step `step` (`no_reply` for a timeout).
+pub fn handler_event(cadence: &Cadence, step: u32, handler: u32) -> &str {
+    match cadence.steps.get(step as usize).and_then(|s| s.handlers.get(handler as usize)) {
+        Some(h) => match h.event {
+            HandlerEvent::Outcome(o) => o.name(),
+            HandlerEvent::Timeout(t, _) => t.name(),
+        },
+        None => "?",
+    }
+}
+
+fn action_name<'a>(program: &'a Program, cadence: &'a Cadence, step: u32) -> (&'static str, &'a str) {
+    match cadence.steps.get(step as usize).map(|s| &s.action) {
+        Some(Action::Email { template }) => (
+            "email",
+            program.templates.get(template.0).map_or("?", |t| t.name.as_str()),
+        ),
+        Some(Action::Call { subject }) => ("call", subject),
+        Some(Action::Task { subject, .. }) => ("task", subject),
+        None => ("?", "?"),
+    }
+}
+
+fn json_str(out: &mut String, s: &str) {
+    // serde_json escapes exactly as JSON requires.
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+}
+
+fn step_number(cadence: &Cadence, step: u32) -> u32 {
+    cadence.steps.get(step as usize).map_or(0, |s| s.number)
+}
+
+/// Appends the JSON line of a record (with a newline). `Deferred` records have none.
+pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Record) {
+    let cadence = &program.cadences[r.cadence as usize];
+    if let Kind::Deferred { .. } = r.kind {
+        return;
+    }
+    out.push_str("{\"at\":\"");
+    out.push_str(&format_instant(r.at));
+    out.push_str("\",\"contact\":");
+    json_str(out, contact);
+    out.push_str(",\"cadence\":");
+    json_str(out, &cadence.name);
+    out.push_str(",\"kind\":\"");
+    out.push_str(r.kind.name());
+    out.push('"');
+    match r.kind {
+        Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
+        Kind::Executed { step } => {
+            let (action, name) = action_name(program, cadence, step);
+            let _ = write!(out, ",\"step\":{},\"action\":\"{action}\",\"name\":", step_number(cadence, step));
+            json_str(out, name);
+        }
+        Kind::Skipped { step, reason } => {
+            let _ = write!(
+                out,
+                ",\"step\":{},\"reason\":\"{}\"",
+                step_number(cadence, step),
+                reason.as_str()
+            );
+        }
+        Kind::Event { step, event } => {
+            match step {
+                Some(s) => {
+                    let _ = write!(out, ",\"step\":{}", step_number(cadence, s));
+                }
+                None => out.push_str(",\"step\":null"),
+            }
+            out.push_str(",\"event\":");
+            json_str(out, event_name(program, event));
+        }
+        Kind::Transition { from, handler, to } => {
+            let _ = write!(out, ",\"from\":{},\"to\":", step_number(cadence, from));
+            match to {
+                To::Step(s) => {
+                    let _ = write!(out, "{}", step_number(cadence, s));
+                }
+                To::Done => out.push_str("\"done\""),
+                To::Exit => out.push_str("\"exit\""),
+            }
+            out.push_str(",\"on\":");
+            json_str(out, handler_event(cadence, from, handler));
+        }
+        Kind::Exited { reason } => {
+            out.push_str(",\"reason\":");
+            json_str(out, exit_reason(cadence, reason));
+        }
+        Kind::Goal { rule } => {
+            out.push_str(",\"name\":");
+            json_str(out, cadence.goals.get(rule as usize).map_or("?", |g| g.name.as_str()));
+        }
+    }
+    out.push_str("}\n");
+}
+
+/// Appends one line of the readable timeline.
+pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record) {
+    let cadence = &program.cadences[r.cadence as usize];
+    let at = format_instant(r.at).replace('T', " ");
+    let what = match r.kind {
+        Kind::Enrolled => "enrolled".to_string(),
+        Kind::Executed { step } => {
+            let (action, name) = action_name(program, cadence, step);
+            let channel_word = match action {
+                "email" => format!("email `{name}` sent"),
+                "call" => format!("call \"{name}\" scheduled"),
+                _ => format!("task \"{name}\" created"),
+            };
+            format!("step {}: {channel_word}", step_number(cadence, step))
+        }
+        Kind::Skipped { step, reason } => {
+            let why = match reason {
+                SkipReason::Condition => "its `if` is false",
+                SkipReason::Unsubscribed => "the contact unsubscribed",
+                SkipReason::Bounced => "the address bounced",
+                SkipReason::NoEmail => "the record has no email address",
+                SkipReason::DatePassed => "its date has passed",
+                SkipReason::DateUnset => "its date field is empty",
+                SkipReason::NoTime => "its schedule never fires",
+            };
+            format!("step {} skipped: {why}", step_number(cadence, step))
+        }
+        Kind::Deferred { step, until } => format!(
+            "step {} deferred to {} (daily email limit reached)",
+            step_number(cadence, step),
+            format_instant(until).replace('T', " ")
+        ),
+        Kind::Event { step, event } => match step {
+            Some(s) => format!("{} (step {})", event_name(program, event), step_number(cadence, s)),
+            None => event_name(program, event).to_string(),
+        },
+        Kind::Transition { from, handler, to } => {
+            let to = match to {
+                To::Step(s) => format!("step {}", step_number(cadence, s)),
+                To::Done => "done".into(),
+                To::Exit => "exit".into(),
+            };
+            format!(
+                "step {} -> {to} on {}",
+                step_number(cadence, from),
+                handler_event(cadence, from, handler)
+            )
+        }
+        Kind::Exited { reason } => format!("exited: {}", exit_reason(cadence, reason)),
+        Kind::Goal { rule } => format!(
+            "goal reached: {}",
+            cadence.goals.get(rule as usize).map_or("?", |g| g.name.as_str())
+        ),
+        Kind::Completed => "completed".into(),
+    };
+    let _ = writeln!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
+}
+

@@ -1,0 +1,315 @@
+//! Reading contacts and events from CSV, typed by the schema. A bad row is reported with its
+//! line number and skipped; the rest still loads.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+
+use crate::check::{DateValue, Program, Type, Value};
+use crate::engine::{Catalog, ContactId, EventKey, Input};
+use crate::store::ContactRecord;
+use crate::syntax::closest;
+use crate::time::parse_date;
+
+/// A row that was not loaded, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    pub line: u64,
+    pub message: String,
+}
+
+/// Parses one CSV cell as a value of type `ty`; an empty cell is unset.
+pub fn parse_value(ty: &Type, text: &str) -> Result<Option<Value>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let v = match ty {
+        Type::Text | Type::Phone => Value::Text(t.to_string()),
+        Type::Email => {
+            let ok = t
+                .split_once('@')
+                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !t.contains(char::is_whitespace));
+            if !ok {
+                return Err(format!("\"{t}\" is not an email address"));
+            }
+            Value::Text(t.to_string())
+        }
+        Type::Tz => {
+            if Tz::from_str(t).is_err() {
+                return Err(format!("\"{t}\" is not an IANA time zone (like \"Europe/London\")"));
+            }
+            Value::Text(t.to_string())
+        }
+        Type::Enum(values) => {
+            if !values.iter().any(|v| v == t) {
+                let list: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+                return Err(format!("\"{t}\" is not one of {}", list.join(", ")));
+            }
+            Value::Text(t.to_string())
+        }
+        Type::Number => Value::Number(
+            t.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("\"{t}\" is not a number"))?,
+        ),
+        Type::Bool => Value::Bool(match t.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => true,
+            "false" | "no" | "n" | "0" => false,
+            _ => return Err(format!("\"{t}\" is not true or false")),
+        }),
+        Type::Date => Value::Date(parse_date(t).map_err(|_| {
+            format!("\"{t}\" is not a date (write 2026-01-05 or 2026-01-05T09:00:00Z)")
+        })?),
+    };
+    Ok(Some(v))
+}
+
+/// Contacts read from CSV.
+#[derive(Debug, Default)]
+pub struct LoadedContacts {
+    pub records: Vec<ContactRecord>,
+    pub bad: Vec<BadRow>,
+    /// Problems that do not reject a row (an unknown column).
+    pub warnings: Vec<String>,
+}
+
+fn reader<R: Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::Headers).from_reader(r)
+}
+
+/// Reads `id,field,...`; values are typed by the fields of the cadences.
+pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts, String> {
+    let mut rd = reader(r);
+    let headers = rd.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+    let id_col = headers
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("id"))
+        .ok_or("the header row has no `id` column")?;
+    let mut out = LoadedContacts::default();
+    let mut cols: Vec<(usize, String, Type)> = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if i == id_col {
+            continue;
+        }
+        match catalog.lookup(h) {
+            Some(g) => cols.push((i, h.to_string(), catalog.types[g as usize].clone())),
+            None => unknown.push(format!("`{h}`")),
+        }
+    }
+    if !unknown.is_empty() {
+        out.warnings.push(format!(
+            "{} not a field of any cadence given and ignored: {}",
+            if unknown.len() == 1 { "1 column is".to_string() } else { format!("{} columns are", unknown.len()) },
+            unknown.join(", ")
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for row in rd.records() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                out.bad.push(BadRow {
+                    line,
+                    message: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = row.position().map_or(0, |p| p.line());
+        let id = row.get(id_col).unwrap_or("").trim().to_string();
+        if id.is_empty() {
+            out.bad.push(BadRow {
+                line,
+                message: "the row has no id".into(),
+            });
+            continue;
+        }
+        if !seen.insert(id.clone()) {
+            out.bad.push(BadRow {
+                line,
+                message: format!("contact `{id}` appears twice; the first row is kept"),
+            });
+            continue;
+        }
+        let mut rec = ContactRecord {
+            id: id.clone(),
+            fields: BTreeMap::new(),
+        };
+        let mut errors = Vec::new();
+        for (i, name, ty) in &cols {
+            match parse_value(ty, row.get(*i).unwrap_or("")) {
+                Ok(Some(v)) => {
+                    rec.fields.insert(name.clone(), v);
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(format!("field `{name}`: {e}")),
+            }
+        }
+        if errors.is_empty() {
+            rec.fields.insert("id".into(), Value::Text(id));
+            out.records.push(rec);
+        } else {
+            out.bad.push(BadRow {
+                line,
+                message: format!("contact `{id}`: {}", errors.join("; ")),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One input read from the events file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub line: u64,
+    pub at: i64,
+    pub input: Input,
+}
+
+/// Reads `at,contact,event[,step,field,value,cadence]`.
+pub fn read_events<R: Read>(
+    r: R,
+    program: &Program,
+    catalog: &Catalog,
+    contact: &dyn Fn(&str) -> Option<ContactId>,
+) -> Result<(Vec<EventRow>, Vec<BadRow>), String> {
+    let mut rd = reader(r);
+    let headers = rd.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let need = |name: &str| col(name).ok_or_else(|| format!("the header row has no `{name}` column (expected at,contact,event[,step,field,value,cadence])"));
+    let (c_at, c_contact, c_event) = (need("at")?, need("contact")?, need("event")?);
+    let (c_step, c_field, c_value, c_cadence) = (col("step"), col("field"), col("value"), col("cadence"));
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    for row in rd.records() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                bad.push(BadRow {
+                    line: e.position().map_or(0, |p| p.line()),
+                    message: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = row.position().map_or(0, |p| p.line());
+        let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or("").trim();
+        match event_row(program, catalog, contact, &cell(Some(c_at)), cell(Some(c_contact)), cell(Some(c_event)), cell(c_step), cell(c_field), cell(c_value), cell(c_cadence)) {
+            Ok((at, input)) => rows.push(EventRow { line, at, input }),
+            Err(message) => bad.push(BadRow { line, message }),
+        }
+    }
+    Ok((rows, bad))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event_row(
+    program: &Program,
+    catalog: &Catalog,
+    contact: &dyn Fn(&str) -> Option<ContactId>,
+    at: &str,
+    who: &str,
+    event: &str,
+    step: &str,
+    field: &str,
+    value: &str,
+    cadence: &str,
+) -> Result<(i64, Input), String> {
+    let at = match parse_date(at) {
+        Ok(DateValue::Instant(t)) => t.timestamp(),
+        Ok(DateValue::Day(_)) => return Err(format!("`at` must be an RFC 3339 instant like {at}T09:00:00Z, not a day")),
+        Err(_) if at.is_empty() => return Err("`at` is empty".into()),
+        Err(_) => return Err(format!("`at` \"{at}\" is not an RFC 3339 instant (like 2026-01-05T09:00:00Z)")),
+    };
+    let cid = contact(who).ok_or_else(|| {
+        if who.is_empty() {
+            "`contact` is empty".to_string()
+        } else {
+            format!("unknown contact `{who}` (not in the contacts file)")
+        }
+    })?;
+    let cad = if cadence.is_empty() {
+        None
+    } else {
+        Some(program.cadence_by_name(cadence).ok_or_else(|| {
+            let names: Vec<String> = program.cadences.iter().map(|c| format!("\"{}\"", c.name)).collect();
+            format!("unknown cadence \"{cadence}\"; the cadences are {}", names.join(", "))
+        })? as u32)
+    };
+    let step_no = if step.is_empty() {
+        None
+    } else {
+        let n: u32 = step.parse().map_err(|_| format!("`step` \"{step}\" is not a step number"))?;
+        let exists = program
+            .cadences
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| cad.is_none_or(|c| c as usize == *i))
+            .any(|(_, c)| c.step_index(n).is_some());
+        if !exists {
+            return Err(format!("there is no step {n}{}", match cad {
+                Some(c) => format!(" in \"{}\"", program.cadences[c as usize].name),
+                None => String::new(),
+            }));
+        }
+        Some(n)
+    };
+    let input = match event {
+        "enroll" => Input::Enroll { contact: cid, cadence: cad },
+        "unenroll" => Input::Unenroll { contact: cid, cadence: cad },
+        "set" => {
+            if field.is_empty() {
+                return Err("`set` needs a `field` column naming the field".into());
+            }
+            let gid = catalog.lookup(field).ok_or_else(|| {
+                match closest(field, catalog.names.iter().map(String::as_str)) {
+                    Some(c) => format!("unknown field `{field}`; did you mean `{c}`?"),
+                    None => format!("unknown field `{field}`"),
+                }
+            })?;
+            let v = parse_value(&catalog.types[gid as usize], value).map_err(|e| format!("field `{field}`: {e}"))?;
+            Input::Set { contact: cid, field: gid, value: v }
+        }
+        "" => return Err("`event` is empty".into()),
+        name => {
+            let key = if let Some(o) = crate::check::Outcome::from_name(name) {
+                if let Some(n) = step_no {
+                    let fits = program
+                        .cadences
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| cad.is_none_or(|c| c as usize == *i))
+                        .filter_map(|(_, c)| c.step_index(n).map(|s| &c.steps[s]))
+                        .any(|s| o.fits(s.action.channel()));
+                    if !fits {
+                        return Err(format!("step {n} is not a step that can have `{name}`"));
+                    }
+                }
+                EventKey::Outcome(o)
+            } else if let Some(i) = program.custom_events.iter().position(|e| e == name) {
+                EventKey::Custom(i as u32)
+            } else if crate::check::Timeout::from_name(name).is_some() {
+                return Err(format!("`{name}` is a timeout: the engine fires it itself when nothing happens; it is not an input"));
+            } else {
+                let known: Vec<&str> = crate::check::Outcome::ALL
+                    .iter()
+                    .map(|o| o.name())
+                    .chain(program.custom_events.iter().map(String::as_str))
+                    .chain(["enroll", "unenroll", "set"])
+                    .collect();
+                return Err(match closest(name, known.iter().copied()) {
+                    Some(c) => format!("unknown event `{name}`; did you mean `{c}`?"),
+                    None => format!("unknown event `{name}`; events are outcomes ({}), declared custom events, enroll, unenroll or set", crate::check::Outcome::ALL.map(|o| o.name()).join(", ")),
+                });
+            };
+            Input::Event { contact: cid, event: key, step: step_no, cadence: cad }
+        }
+    };
+    Ok((at, input))
+}

@@ -1,0 +1,144 @@
+//! The simulator: a thin driver that feeds contacts (from a [`ContactStore`]) and timed inputs
+//! (from CSV) to the engine on a virtual clock, and writes the trace.
+
+pub mod csvin;
+
+use std::io::Write;
+
+use crate::check::Program;
+use crate::engine::trace::{write_jsonl, write_text};
+use crate::engine::{Engine, Fields, Input, Record};
+use crate::store::{ContactStore, StoreError};
+pub use csvin::{parse_value, read_contacts, read_events, BadRow, EventRow, LoadedContacts};
+
+/// How the trace is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceFormat {
+    Text,
+    Jsonl,
+}
+
+/// When the run stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// At this instant (timers due at it still run).
+    At(i64),
+    /// When no timer is left (bounded by [`HORIZON`] after the last input).
+    Idle,
+}
+
+/// Without `--until`, a run stops at the latest this long after its last input, so that a
+/// cadence that loops with a delay cannot run forever.
+pub const HORIZON: i64 = 5 * 366 * 86_400;
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Summary {
+    pub records: usize,
+    pub inputs_applied: usize,
+    pub inputs_after_until: usize,
+    pub notices: Vec<(u64, String)>,
+    /// Set when the run stopped at the horizon with timers left.
+    pub stopped_at_horizon: Option<i64>,
+    pub end: i64,
+}
+
+/// Loads the store's records into an engine.
+pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result<Engine<'p>, StoreError> {
+    let mut engine = Engine::new(program);
+    for id in store.ids()? {
+        let Some(rec) = store.get(&id)? else { continue };
+        let mut fields = Fields::default();
+        for (name, value) in &rec.fields {
+            if let Some(gid) = engine.catalog().lookup(name) {
+                fields.set(gid, Some(value.clone()));
+            }
+        }
+        engine
+            .add_contact(&id, fields)
+            .map_err(StoreError)?;
+    }
+    Ok(engine)
+}
+
+fn write_records(engine: &mut Engine, format: TraceFormat, buf: &mut String, out: &mut dyn Write) -> std::io::Result<usize> {
+    let records: Vec<Record> = engine.take_records();
+    let program = engine.program();
+    for r in &records {
+        let contact = &engine.contact(r.contact).id;
+        match format {
+            TraceFormat::Jsonl => write_jsonl(buf, program, contact, r),
+            TraceFormat::Text => write_text(buf, program, contact, r),
+        }
+    }
+    out.write_all(buf.as_bytes())?;
+    buf.clear();
+    Ok(records
+        .iter()
+        .filter(|r| format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }))
+        .count())
+}
+
+/// Runs a simulation: enrolment rules at `start`, then every input in time order (stable for
+/// equal times), then the timers until `until`. Field changes are written back to the store.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    engine: &mut Engine,
+    store: &mut dyn ContactStore,
+    events: &[EventRow],
+    start: i64,
+    until: Until,
+    format: TraceFormat,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Summary, String> {
+    let mut summary = Summary::default();
+    let mut buf = String::with_capacity(1 << 16);
+    let io = |e: std::io::Error| format!("cannot write the trace: {e}");
+    engine.start(start);
+    summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| events[i].at);
+    let mut last = start;
+    for (n, &i) in order.iter().enumerate() {
+        let ev = &events[i];
+        if let Until::At(u) = until {
+            if ev.at > u {
+                summary.inputs_after_until = order.len() - n;
+                break;
+            }
+        }
+        let notes = engine.apply(ev.at, &ev.input);
+        if let Input::Set { contact, field, value } = &ev.input {
+            let id = engine.contact(*contact).id.clone();
+            let name = engine.catalog().names[*field as usize].clone();
+            store
+                .set_field(&id, &name, value.as_ref())
+                .map_err(|e| format!("contact store: {e}"))?;
+        }
+        summary.notices.extend(notes.into_iter().map(|m| (ev.line, m)));
+        summary.inputs_applied += 1;
+        last = ev.at;
+        summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+        if n % 4096 == 0 {
+            progress(n);
+        }
+    }
+    progress(order.len());
+    match until {
+        Until::At(u) => engine.run_until(u, true),
+        Until::Idle => {
+            let horizon = last.max(start).saturating_add(HORIZON);
+            while let Some(due) = engine.next_due() {
+                if due > horizon {
+                    summary.stopped_at_horizon = Some(horizon);
+                    break;
+                }
+                engine.run_until(due, true);
+            }
+        }
+    }
+    summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+    summary.end = engine.now();
+    Ok(summary)
+}
