@@ -1,0 +1,109 @@
+//! A small harness for engine tests: a cadence, contacts and inputs written inline, run through
+//! the same readers and driver as `cadence simulate`, and the trace as compact lines.
+
+#![allow(dead_code)]
+
+use cadence::check::check;
+use cadence::engine::Catalog;
+use cadence::sim::{self, read_contacts, read_events, TraceFormat, Until};
+use cadence::store::{ContactStore, MemoryStore};
+use cadence::syntax::Sources;
+
+pub struct Sim<'a> {
+    pub files: Vec<(&'a str, &'a str)>,
+    pub contacts: &'a str,
+    pub events: &'a str,
+    pub start: &'a str,
+    pub until: Option<&'a str>,
+}
+
+pub fn instant(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp()
+}
+
+/// Runs and returns the JSON lines.
+pub fn jsonl(s: &Sim) -> String {
+    let mut sources = Sources::new();
+    let ids: Vec<_> = s.files.iter().map(|(n, t)| sources.add(*n, *t)).collect();
+    let checked = check(&mut sources, &ids);
+    assert!(
+        !checked.has_errors(),
+        "cadence has errors: {:#?}",
+        checked.diagnostics
+    );
+    let program = checked.program.unwrap();
+    let catalog = Catalog::new(&program);
+    let loaded = read_contacts(s.contacts.as_bytes(), &catalog).unwrap();
+    assert!(loaded.bad.is_empty(), "bad contacts: {:?}", loaded.bad);
+    let mut store = MemoryStore::new();
+    for r in &loaded.records {
+        store.upsert(r).unwrap();
+    }
+    let mut engine = sim::load_engine(&program, &store).unwrap();
+    let lookup = |id: &str| engine.contact_id(id);
+    let (rows, bad) = read_events(s.events.as_bytes(), &program, &catalog, &lookup).unwrap();
+    assert!(bad.is_empty(), "bad events: {bad:?}");
+    let mut out = Vec::new();
+    let until = s.until.map_or(Until::Idle, |u| Until::At(instant(u)));
+    sim::run(
+        &mut engine,
+        &mut store,
+        &rows,
+        instant(s.start),
+        until,
+        TraceFormat::Jsonl,
+        &mut out,
+        &mut |_| {},
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// `2026-01-05T09:00:00Z c1 executed 1 welcome` and so on: one line per record.
+pub fn compact(jsonl: &str) -> Vec<String> {
+    jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let s = |k: &str| match &v[k] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let rest = match s("kind").as_str() {
+                "enrolled" | "completed" => String::new(),
+                "executed" => format!(" {} {}", s("step"), s("name")),
+                "skipped" => format!(" {} {}", s("step"), s("reason")),
+                "event" => format!(" {} {}", s("step"), s("event")),
+                "transition" => format!(" {}->{} on {}", s("from"), s("to"), s("on")),
+                "exited" => format!(" {}", s("reason")),
+                "goal" => format!(" {}", s("name")),
+                k => panic!("unknown kind {k}"),
+            };
+            format!("{} {} {}{rest}", s("at"), s("contact"), s("kind"))
+        })
+        .collect()
+}
+
+/// Runs and returns the compact lines.
+pub fn trace(s: &Sim) -> Vec<String> {
+    compact(&jsonl(s))
+}
+
+/// A one-cadence simulation.
+pub fn run(cadence: &str, contacts: &str, events: &str, start: &str) -> Vec<String> {
+    trace(&Sim {
+        files: vec![("t.cadence", cadence)],
+        contacts,
+        events,
+        start,
+        until: None,
+    })
+}
+
+pub const TEMPLATES: &str = r#"
+template welcome { subject "Welcome"; body "Hi {{first_name | there}} {{unsubscribe_link}}" }
+template reminder { subject "Reminder"; body "Still there? {{unsubscribe_link}}" }
+template tips { subject "Tips"; body "Tips {{unsubscribe_link}}" }
+"#;
+
+pub const NO_EVENTS: &str = "at,contact,event\n";
