@@ -39,7 +39,12 @@ fn entering_a_step_makes_it_due_after_its_delay() {
 
 #[test]
 fn the_default_delay_is_zero() {
-    let t = run(&cad("step 1: email welcome"), ONE, &enroll_c1("2026-01-05T09:00:00Z"), "2026-01-05T09:00:00Z");
+    let t = run(
+        &cad("step 1: email welcome"),
+        ONE,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
     assert_eq!(t[1], "2026-01-05T09:00:00Z c1 executed 1 welcome");
 }
 
@@ -168,8 +173,14 @@ fn timezone_field_uses_each_contacts_zone() {
         "at,contact,event\n2026-01-05T12:00:00Z,c1,enroll\n2026-01-05T12:00:00Z,c2,enroll\n",
         "2026-01-05T12:00:00Z",
     );
-    assert!(t.contains(&"2026-01-06T01:00:00Z c1 executed 1 welcome".to_string()), "{t:#?}");
-    assert!(t.contains(&"2026-01-06T09:00:00Z c2 executed 1 welcome".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-06T01:00:00Z c1 executed 1 welcome".to_string()),
+        "{t:#?}"
+    );
+    assert!(
+        t.contains(&"2026-01-06T09:00:00Z c2 executed 1 welcome".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
@@ -254,7 +265,13 @@ fn exit_when_is_evaluated_before_each_step() {
         &enroll_c1("2026-01-05T09:00:00Z"),
         "2026-01-05T09:00:00Z",
     );
-    assert_eq!(t, ["2026-01-05T09:00:00Z c1 enrolled", "2026-01-05T09:00:00Z c1 exited lost"]);
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-05T09:00:00Z c1 exited lost"
+        ]
+    );
 }
 
 #[test]
@@ -335,9 +352,18 @@ fn throttle_defers_to_the_next_days_window_first_come_first_served() {
 #[test]
 fn throttle_without_a_window_defers_to_midnight() {
     let contacts = "id,email\nc1,a@example.test\nc2,b@example.test\n";
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:00:00Z,c2,enroll\n";
-    let t = run(&cad("limit 1 emails per day\nstep 1: email welcome"), contacts, events, "2026-01-05T09:00:00Z");
-    assert!(t.contains(&"2026-01-06T00:00:00Z c2 executed 1 welcome".to_string()), "{t:#?}");
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:00:00Z,c2,enroll\n";
+    let t = run(
+        &cad("limit 1 emails per day\nstep 1: email welcome"),
+        contacts,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert!(
+        t.contains(&"2026-01-06T00:00:00Z c2 executed 1 welcome".to_string()),
+        "{t:#?}"
+    );
 }
 
 // ---- 3. after executing ---------------------------------------------------------------------
@@ -393,7 +419,8 @@ fn a_timeout_fires_at_execution_plus_its_duration() {
 #[test]
 fn a_timeout_does_not_fire_when_its_outcome_happened_at_or_before_that_instant() {
     // The reply arrives exactly at the timeout instant; the step has no `on replied`.
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-08T09:00:00Z,c1,replied\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-08T09:00:00Z,c1,replied\n";
     let t = run(
         &cad("step 1: email welcome\n  on no_reply 3d -> step 2\n  on bounced -> exit\nstep 2: email reminder"),
         ONE,
@@ -413,39 +440,52 @@ fn a_timeout_does_not_fire_when_its_outcome_happened_at_or_before_that_instant()
 #[test]
 fn clicked_and_replied_count_as_opened_for_no_open() {
     for outcome in ["clicked", "replied"] {
-        let events = format!("at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,{outcome}\n");
+        let events = format!(
+            "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,{outcome}\n"
+        );
         let t = run(
             &cad("step 1: email welcome\n  on no_open 3d -> step 2\n  on bounced -> exit\nstep 2: email reminder"),
             ONE,
             &events,
             "2026-01-05T09:00:00Z",
         );
-        assert!(!t.iter().any(|l| l.contains("no_open")), "{outcome}: {t:#?}");
+        assert!(
+            !t.iter().any(|l| l.contains("no_open")),
+            "{outcome}: {t:#?}"
+        );
     }
 }
 
 #[test]
 fn opened_does_not_satisfy_no_reply() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,opened\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,opened\n";
     let t = run(
         &cad("step 1: email welcome\n  on no_reply 3d -> step 2\nstep 2: email reminder"),
         ONE,
         events,
         "2026-01-05T09:00:00Z",
     );
-    assert!(t.contains(&"2026-01-08T09:00:00Z c1 transition 1->2 on no_reply".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-08T09:00:00Z c1 transition 1->2 on no_reply".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
 fn overdue_is_satisfied_by_any_outcome_of_the_call() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T12:00:00Z,c1,voicemail\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T12:00:00Z,c1,voicemail\n";
     let t = run(
         &cad("step 1: call \"Intro\"\n  on answered -> done\n  on overdue 2d -> step 2\nstep 2: email reminder"),
         ONE,
         events,
         "2026-01-05T09:00:00Z",
     );
-    assert_eq!(t.last().unwrap(), "2026-01-05T12:00:00Z c1 event 1 voicemail");
+    assert_eq!(
+        t.last().unwrap(),
+        "2026-01-05T12:00:00Z c1 event 1 voicemail"
+    );
 }
 
 #[test]
@@ -491,17 +531,31 @@ fn a_skipped_step_falls_through_to_the_next() {
 
 #[test]
 fn next_on_the_last_step_completes_the_enrolment() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,opened\n";
-    let t = run(&cad("step 1: email welcome\n  on opened -> next\n  on no_open 1d -> exit"), ONE, events, "2026-01-05T09:00:00Z");
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,opened\n";
+    let t = run(
+        &cad("step 1: email welcome\n  on opened -> next\n  on no_open 1d -> exit"),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
     assert_eq!(
         &t[3..],
-        ["2026-01-05T10:00:00Z c1 transition 1->done on opened", "2026-01-05T10:00:00Z c1 completed"]
+        [
+            "2026-01-05T10:00:00Z c1 transition 1->done on opened",
+            "2026-01-05T10:00:00Z c1 completed"
+        ]
     );
 }
 
 #[test]
 fn a_handler_exit_without_a_reason_uses_the_event_name() {
-    let t = run(&cad("step 1: email welcome\n  on no_open 1d -> exit"), ONE, &enroll_c1("2026-01-05T09:00:00Z"), "2026-01-05T09:00:00Z");
+    let t = run(
+        &cad("step 1: email welcome\n  on no_open 1d -> exit"),
+        ONE,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
     assert_eq!(t.last().unwrap(), "2026-01-06T09:00:00Z c1 exited no_open");
 }
 
@@ -510,14 +564,18 @@ fn a_handler_exit_without_a_reason_uses_the_event_name() {
 #[test]
 fn an_event_without_a_step_belongs_to_the_most_recent_executed_step_of_its_channel() {
     // Step 2 (a call) executed last, but `opened` is an email outcome: it belongs to step 1.
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T12:00:00Z,c1,opened\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T12:00:00Z,c1,opened\n";
     let t = run(
         &cad("step 1: email welcome\nstep 2: call \"Intro\" after 1h\n  on answered -> done\n  on overdue 2d -> done"),
         ONE,
         events,
         "2026-01-05T09:00:00Z",
     );
-    assert!(t.contains(&"2026-01-05T12:00:00Z c1 event 1 opened".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-05T12:00:00Z c1 event 1 opened".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
@@ -530,8 +588,14 @@ fn an_event_naming_a_step_belongs_to_that_step() {
         "2026-01-05T09:00:00Z",
     );
     // The open is for step 1's message: step 2 keeps waiting and times out.
-    assert!(t.contains(&"2026-01-07T12:00:00Z c1 event 1 opened".to_string()), "{t:#?}");
-    assert!(t.contains(&"2026-01-11T09:00:00Z c1 transition 2->done on no_open".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-07T12:00:00Z c1 event 1 opened".to_string()),
+        "{t:#?}"
+    );
+    assert!(
+        t.contains(&"2026-01-11T09:00:00Z c1 transition 2->done on no_open".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
@@ -558,14 +622,21 @@ fn an_event_for_a_step_no_longer_waiting_changes_no_state_but_counts_for_cadence
 
 #[test]
 fn cadence_wide_exit_on_applies_before_the_steps_own_handlers() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,replied\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,replied\n";
     let t = run(
         &cad("exit on replied\nstep 1: email welcome\n  on replied -> step 2\n  on no_reply 3d -> done\nstep 2: call \"Thanks\""),
         ONE,
         events,
         "2026-01-05T09:00:00Z",
     );
-    assert_eq!(&t[2..], ["2026-01-05T10:00:00Z c1 event 1 replied", "2026-01-05T10:00:00Z c1 exited replied"]);
+    assert_eq!(
+        &t[2..],
+        [
+            "2026-01-05T10:00:00Z c1 event 1 replied",
+            "2026-01-05T10:00:00Z c1 exited replied"
+        ]
+    );
 }
 
 #[test]
@@ -579,7 +650,10 @@ fn goal_on_a_custom_event() {
     );
     assert_eq!(
         &t[2..],
-        ["2026-01-06T10:00:00Z c1 event 1 meeting_booked", "2026-01-06T10:00:00Z c1 goal meeting booked"]
+        [
+            "2026-01-06T10:00:00Z c1 event 1 meeting_booked",
+            "2026-01-06T10:00:00Z c1 goal meeting booked"
+        ]
     );
 }
 
@@ -601,7 +675,8 @@ fn exit_when_and_goal_when_are_evaluated_when_a_field_changes() {
 fn unsubscribe_ends_every_active_enrolment_in_every_cadence() {
     let a = cad("cadence \"A\"\nstep 1: email welcome\n  on no_reply 3d -> done");
     let b = "cadence \"B\"\nstep 1: call \"Call\" after 1d\nstep 2: email tips after 1d\n";
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n";
     let t = trace(&Sim {
         files: vec![("a.cadence", &a), ("b.cadence", b)],
         contacts: ONE,
@@ -609,22 +684,43 @@ fn unsubscribe_ends_every_active_enrolment_in_every_cadence() {
         start: "2026-01-05T09:00:00Z",
         until: None,
     });
-    assert!(t.contains(&"2026-01-05T10:00:00Z c1 event 1 unsubscribed".to_string()), "{t:#?}");
-    assert_eq!(t.iter().filter(|l| l.ends_with("exited unsubscribed")).count(), 2, "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-05T10:00:00Z c1 event 1 unsubscribed".to_string()),
+        "{t:#?}"
+    );
+    assert_eq!(
+        t.iter()
+            .filter(|l| l.ends_with("exited unsubscribed"))
+            .count(),
+        2,
+        "{t:#?}"
+    );
     assert!(!t.iter().any(|l| l.contains("executed 2")), "{t:#?}");
 }
 
 #[test]
 fn no_email_is_sent_to_a_contact_after_unsubscribing() {
     let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n2026-01-10T09:00:00Z,c1,enroll\n";
-    let t = run(&cad("reenroll after 1d\nstep 1: email welcome\nstep 2: call \"Call\""), ONE, events, "2026-01-05T09:00:00Z");
-    assert!(t.contains(&"2026-01-10T09:00:00Z c1 skipped 1 unsubscribed".to_string()), "{t:#?}");
-    assert!(t.contains(&"2026-01-10T09:00:00Z c1 executed 2 Call".to_string()), "{t:#?}");
+    let t = run(
+        &cad("reenroll after 1d\nstep 1: email welcome\nstep 2: call \"Call\""),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert!(
+        t.contains(&"2026-01-10T09:00:00Z c1 skipped 1 unsubscribed".to_string()),
+        "{t:#?}"
+    );
+    assert!(
+        t.contains(&"2026-01-10T09:00:00Z c1 executed 2 Call".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
 fn a_bounce_follows_on_bounced_of_the_waiting_step() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:05:00Z,c1,bounced\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:05:00Z,c1,bounced\n";
     let t = run(
         &cad("step 1: email welcome\n  on bounced -> step 2\n  on no_open 3d -> done\nstep 2: call \"Find a new address\"\nstep 3: email tips"),
         ONE,
@@ -645,8 +741,14 @@ fn a_bounce_follows_on_bounced_of_the_waiting_step() {
 
 #[test]
 fn a_bounce_without_a_handler_exits_with_reason_bounced() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:05:00Z,c1,bounced\n";
-    let t = run(&cad("step 1: email welcome\n  on opened -> done\n  on no_open 3d -> done"), ONE, events, "2026-01-05T09:00:00Z");
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:05:00Z,c1,bounced\n";
+    let t = run(
+        &cad("step 1: email welcome\n  on opened -> done\n  on no_open 3d -> done"),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
     assert_eq!(t.last().unwrap(), "2026-01-05T09:05:00Z c1 exited bounced");
 }
 
@@ -662,19 +764,26 @@ fn after_a_bounce_later_email_to_that_address_is_skipped_in_other_cadences() {
         start: "2026-01-05T09:00:00Z",
         until: None,
     });
-    assert!(t.contains(&"2026-01-07T09:00:00Z c1 skipped 1 bounced".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-07T09:00:00Z c1 skipped 1 bounced".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
 fn auto_reply_never_counts_as_replied() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:01:00Z,c1,auto_reply\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:01:00Z,c1,auto_reply\n";
     let t = run(
         &cad("exit on replied\nstep 1: email welcome\n  on replied -> done\n  on no_reply 3d -> step 2\nstep 2: email reminder"),
         ONE,
         events,
         "2026-01-05T09:00:00Z",
     );
-    assert!(t.contains(&"2026-01-08T09:00:00Z c1 transition 1->2 on no_reply".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-08T09:00:00Z c1 transition 1->2 on no_reply".to_string()),
+        "{t:#?}"
+    );
 }
 
 // ---- 7. enrolment ---------------------------------------------------------------------------
@@ -690,29 +799,58 @@ fn enroll_when_enrols_at_start_and_when_a_field_makes_it_true() {
         "2026-01-05T09:00:00Z",
     );
     assert_eq!(t[0], "2026-01-05T09:00:00Z c1 enrolled");
-    assert!(t.contains(&"2026-01-06T09:00:00Z c2 enrolled".to_string()), "{t:#?}");
+    assert!(
+        t.contains(&"2026-01-06T09:00:00Z c2 enrolled".to_string()),
+        "{t:#?}"
+    );
 }
 
 #[test]
 fn a_record_is_enrolled_once_per_cadence() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,enroll\n";
-    let t = run(&cad("step 1: email welcome"), ONE, events, "2026-01-05T09:00:00Z");
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,enroll\n";
+    let t = run(
+        &cad("step 1: email welcome"),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
     assert_eq!(t.iter().filter(|l| l.ends_with("enrolled")).count(), 1);
 }
 
 #[test]
 fn reenroll_after_allows_a_new_enrolment_once_the_delay_has_passed() {
     let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-07T09:00:00Z,c1,enroll\n2026-01-20T09:00:00Z,c1,enroll\n";
-    let t = run(&cad("reenroll after 10d\nstep 1: email welcome"), ONE, events, "2026-01-05T09:00:00Z");
+    let t = run(
+        &cad("reenroll after 10d\nstep 1: email welcome"),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
     let enrolled: Vec<&String> = t.iter().filter(|l| l.ends_with("enrolled")).collect();
-    assert_eq!(enrolled, ["2026-01-05T09:00:00Z c1 enrolled", "2026-01-20T09:00:00Z c1 enrolled"]);
+    assert_eq!(
+        enrolled,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-20T09:00:00Z c1 enrolled"
+        ]
+    );
 }
 
 #[test]
 fn unenroll_exits_with_reason_unenrolled() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,unenroll\n";
-    let t = run(&cad("step 1: email welcome\n  on no_reply 3d -> done"), ONE, events, "2026-01-05T09:00:00Z");
-    assert_eq!(t.last().unwrap(), "2026-01-06T09:00:00Z c1 exited unenrolled");
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,unenroll\n";
+    let t = run(
+        &cad("step 1: email welcome\n  on no_reply 3d -> done"),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t.last().unwrap(),
+        "2026-01-06T09:00:00Z c1 exited unenrolled"
+    );
 }
 
 #[test]
@@ -727,7 +865,10 @@ fn an_enrolment_ends_in_exactly_one_of_three_records() {
     for c in ["c1", "c2"] {
         let ends = t
             .iter()
-            .filter(|l| l.contains(&format!(" {c} ")) && (l.contains(" completed") || l.contains(" exited") || l.contains(" goal")))
+            .filter(|l| {
+                l.contains(&format!(" {c} "))
+                    && (l.contains(" completed") || l.contains(" exited") || l.contains(" goal"))
+            })
             .count();
         assert_eq!(ends, 1, "{c}: {t:#?}");
     }
@@ -769,7 +910,10 @@ fn a_loop_in_which_no_time_passes_is_stopped() {
         &enroll_c1("2026-01-05T09:00:00Z"),
         "2026-01-05T09:00:00Z",
     );
-    assert_eq!(t.last().unwrap(), "2026-01-05T09:00:00Z c1 exited loop_without_delay");
+    assert_eq!(
+        t.last().unwrap(),
+        "2026-01-05T09:00:00Z c1 exited loop_without_delay"
+    );
 }
 
 #[test]
@@ -787,7 +931,10 @@ fn the_trace_is_identical_across_runs() {
 #[test]
 fn until_stops_the_clock() {
     let s = Sim {
-        files: vec![("t.cadence", "step 1: call \"x\" after 1d\nstep 2: call \"y\" after 5d\n")],
+        files: vec![(
+            "t.cadence",
+            "step 1: call \"x\" after 1d\nstep 2: call \"y\" after 5d\n",
+        )],
         contacts: ONE,
         events: NO_EVENTS,
         start: "2026-01-05T09:00:00Z",

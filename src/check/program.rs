@@ -126,7 +126,9 @@ impl Channel {
 }
 
 /// An outcome of a message, reported as an input event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Outcome {
     Opened,
     Clicked,
@@ -371,7 +373,9 @@ pub enum Value {
 }
 
 /// A date as written: a calendar day (midnight in the cadence's zone) or an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum DateValue {
     Day(NaiveDate),
     Instant(DateTime<Utc>),

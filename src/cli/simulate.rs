@@ -50,8 +50,13 @@ pub struct Args {
 fn instant(text: &str, what: &str) -> Result<i64, String> {
     match parse_date(text) {
         Ok(DateValue::Instant(t)) => Ok(t.timestamp()),
-        Ok(DateValue::Day(d)) => Ok(d.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp()).unwrap_or(0)),
-        Err(_) => Err(format!("{what} \"{text}\" is not an instant like 2026-01-05T09:00:00Z")),
+        Ok(DateValue::Day(d)) => Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc().timestamp())
+            .unwrap_or(0)),
+        Err(_) => Err(format!(
+            "{what} \"{text}\" is not an instant like 2026-01-05T09:00:00Z"
+        )),
     }
 }
 
@@ -73,7 +78,9 @@ pub(crate) fn run(args: Args) -> Status {
         return Status::Findings;
     };
     if program.cadences.is_empty() {
-        eprintln!("error: no cadence to simulate: the files given hold only templates, fields and events");
+        eprintln!(
+            "error: no cadence to simulate: the files given hold only templates, fields and events"
+        );
         return Status::Failure;
     }
     let catalog = crate::engine::Catalog::new(&program);
@@ -168,10 +175,17 @@ pub(crate) fn run(args: Args) -> Status {
             .min()
             .unwrap_or_else(|| chrono::Utc::now().timestamp()),
     };
-    let before: Vec<_> = events.iter().filter(|e| e.at < start).map(|e| e.line).collect();
+    let before: Vec<_> = events
+        .iter()
+        .filter(|e| e.at < start)
+        .map(|e| e.line)
+        .collect();
     if !before.is_empty() {
         for line in &before {
-            eprintln!("{ename}:{line}: the event is before --start {}; it is skipped", format_instant(start));
+            eprintln!(
+                "{ename}:{line}: the event is before --start {}; it is skipped",
+                format_instant(start)
+            );
         }
         bad_rows += before.len();
         events.retain(|e| e.at >= start);
@@ -191,7 +205,11 @@ pub(crate) fn run(args: Args) -> Status {
     };
     if let Until::At(u) = until {
         if u < start {
-            eprintln!("error: --until {} is before the start {}", format_instant(u), format_instant(start));
+            eprintln!(
+                "error: --until {} is before the start {}",
+                format_instant(u),
+                format_instant(start)
+            );
             return Status::Failure;
         }
     }
@@ -199,9 +217,11 @@ pub(crate) fn run(args: Args) -> Status {
     let bar = (std::io::stderr().is_terminal() && events.len() >= 10_000).then(|| {
         let b = indicatif::ProgressBar::new(events.len() as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} simulating [{bar:30}] {pos}/{len} events ({eta} left)")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} simulating [{bar:30}] {pos}/{len} events ({eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         b
     });
@@ -216,7 +236,16 @@ pub(crate) fn run(args: Args) -> Status {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = sim::run(&mut engine, store.as_mut(), &events, start, until, format, &mut out, &mut progress);
+    let result = sim::run(
+        &mut engine,
+        store.as_mut(),
+        &events,
+        start,
+        until,
+        format,
+        &mut out,
+        &mut progress,
+    );
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

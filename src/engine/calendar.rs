@@ -119,17 +119,32 @@ mod tests {
     fn business_days_skip_weekends_and_holidays_keeping_the_time() {
         // Friday 2026-01-09 15:00 + 1bd = Monday 15:00.
         assert_eq!(
-            format_instant(add_business_days(t("2026-01-09T15:00:00Z"), 1, Tz::UTC, &[])),
+            format_instant(add_business_days(
+                t("2026-01-09T15:00:00Z"),
+                1,
+                Tz::UTC,
+                &[]
+            )),
             "2026-01-12T15:00:00Z"
         );
         let hol = [NaiveDate::from_ymd_opt(2026, 1, 12).unwrap()];
         assert_eq!(
-            format_instant(add_business_days(t("2026-01-09T15:00:00Z"), 1, Tz::UTC, &hol)),
+            format_instant(add_business_days(
+                t("2026-01-09T15:00:00Z"),
+                1,
+                Tz::UTC,
+                &hol
+            )),
             "2026-01-13T15:00:00Z"
         );
         // Saturday + 1bd = Monday.
         assert_eq!(
-            format_instant(add_business_days(t("2026-01-10T08:00:00Z"), 1, Tz::UTC, &[])),
+            format_instant(add_business_days(
+                t("2026-01-10T08:00:00Z"),
+                1,
+                Tz::UTC,
+                &[]
+            )),
             "2026-01-12T08:00:00Z"
         );
     }

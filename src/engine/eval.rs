@@ -107,11 +107,7 @@ pub(crate) fn eval<'a>(e: &'a Expr, cx: &Ctx<'a>) -> Val<'a> {
             let empty = matches!(eval(expr, cx), Val::Unset | Val::Text(""));
             Val::Bool(empty != *negated)
         }
-        Expr::Shift {
-            expr,
-            by,
-            negative,
-        } => match eval(expr, cx) {
+        Expr::Shift { expr, by, negative } => match eval(expr, cx) {
             Val::Date(t) => Val::Date(if *negative {
                 sub(t, *by, cx.tz, cx.holidays)
             } else {

@@ -20,7 +20,8 @@ use chrono::Datelike;
 use chrono_tz::Tz;
 
 use crate::check::{
-    Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, Program, Step, Target, Timeout, Type, Value, Zone,
+    Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, Program, Step, Target,
+    Timeout, Type, Value, Zone,
 };
 pub use calendar::format_instant;
 use calendar::{add, date_instant, day_start, local_date, next_window, sub};
@@ -75,8 +76,14 @@ impl Catalog {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// Enrol in one cadence, or (None) in every cadence.
-    Enroll { contact: ContactId, cadence: Option<u32> },
-    Unenroll { contact: ContactId, cadence: Option<u32> },
+    Enroll {
+        contact: ContactId,
+        cadence: Option<u32>,
+    },
+    Unenroll {
+        contact: ContactId,
+        cadence: Option<u32>,
+    },
     /// An outcome or custom event; `step` is a step number as written.
     Event {
         contact: ContactId,
@@ -132,7 +139,12 @@ impl<'p> Engine<'p> {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| (RuleRef::Exit(i as u32), e.span.start))
-                .chain(c.goals.iter().enumerate().map(|(i, g)| (RuleRef::Goal(i as u32), g.span.start)))
+                .chain(
+                    c.goals
+                        .iter()
+                        .enumerate()
+                        .map(|(i, g)| (RuleRef::Goal(i as u32), g.span.start)),
+                )
                 .collect();
             r.sort_by_key(|(_, at)| *at);
             rules.push(r);
@@ -140,7 +152,11 @@ impl<'p> Engine<'p> {
                 .steps
                 .iter()
                 .map(|s| {
-                    let from = s.from.clone().or_else(|| c.from.clone()).unwrap_or_default();
+                    let from = s
+                        .from
+                        .clone()
+                        .or_else(|| c.from.clone())
+                        .unwrap_or_default();
                     let n = sender_ids.len() as u32;
                     *sender_ids.entry(from).or_insert(n)
                 })
@@ -234,7 +250,8 @@ impl<'p> Engine<'p> {
                 let cx = self.ctx(cad as u32, contact, tz);
                 truth(cond, &cx)
             };
-            let was = std::mem::replace(&mut self.contacts[contact as usize].enroll_cond[cad], holds);
+            let was =
+                std::mem::replace(&mut self.contacts[contact as usize].enroll_cond[cad], holds);
             if holds && !was {
                 let _ = self.enroll(contact, cad as u32);
             }
@@ -264,7 +281,12 @@ impl<'p> Engine<'p> {
 
     /// Live timers, in firing order (for status and agenda views).
     pub fn pending_timers(&self) -> Vec<Timer> {
-        let mut v: Vec<Timer> = self.timers.iter().map(|r| r.0).filter(|t| self.is_live(t)).collect();
+        let mut v: Vec<Timer> = self
+            .timers
+            .iter()
+            .map(|r| r.0)
+            .filter(|t| self.is_live(t))
+            .collect();
         v.sort();
         v
     }
@@ -280,7 +302,9 @@ impl<'p> Engine<'p> {
             if due > t || (due == t && !inclusive) {
                 break;
             }
-            let Some(Reverse(timer)) = self.timers.pop() else { break };
+            let Some(Reverse(timer)) = self.timers.pop() else {
+                break;
+            };
             self.now = self.now.max(timer.due);
             self.fire(timer);
         }
@@ -315,10 +339,19 @@ impl<'p> Engine<'p> {
             Input::Unenroll { contact, cadence } => {
                 let active: Vec<EnrolmentId> = self.active_of(contact, cadence);
                 if active.is_empty() {
-                    notes.push(format!("contact `{}` is not enrolled{}", self.contacts[contact as usize].id, self.in_cadence(cadence)));
+                    notes.push(format!(
+                        "contact `{}` is not enrolled{}",
+                        self.contacts[contact as usize].id,
+                        self.in_cadence(cadence)
+                    ));
                 }
                 for e in active {
-                    self.end(e, Kind::Exited { reason: ExitReason::Unenrolled });
+                    self.end(
+                        e,
+                        Kind::Exited {
+                            reason: ExitReason::Unenrolled,
+                        },
+                    );
                 }
             }
             Input::Event {
@@ -411,7 +444,10 @@ impl<'p> Engine<'p> {
         if let Some(prev) = last {
             if prev.is_active() {
                 let step = cad.steps[prev.step as usize].number;
-                return Err(format!("contact `{}` is already enrolled in \"{}\" (at step {step})", c.id, cad.name));
+                return Err(format!(
+                    "contact `{}` is already enrolled in \"{}\" (at step {step})",
+                    c.id, cad.name
+                ));
             }
             match cad.reenroll {
                 None => {
@@ -522,7 +558,11 @@ impl<'p> Engine<'p> {
                     .map(|t| t.timestamp())
                     .ok_or(SkipReason::NoTime)?;
             }
-            Some(At::Field { field, offset, negative }) => {
+            Some(At::Field {
+                field,
+                offset,
+                negative,
+            }) => {
                 let gid = self.catalog.maps[en.cadence as usize][field.0];
                 let base = match self.contacts[en.contact as usize].fields.get(gid) {
                     Some(Value::Date(d)) => date_instant(*d, tz),
@@ -557,7 +597,12 @@ impl<'p> Engine<'p> {
             *spin = (self.now, 0);
         }
         if spin.1 > MAX_SPINS {
-            self.end(e, Kind::Exited { reason: ExitReason::Loop });
+            self.end(
+                e,
+                Kind::Exited {
+                    reason: ExitReason::Loop,
+                },
+            );
             return;
         }
         if t.slot == 0 {
@@ -615,7 +660,10 @@ impl<'p> Engine<'p> {
         }
         if let Action::Email { .. } = step.action {
             let c = &self.contacts[contact as usize];
-            let email_gid = cad.schema.email_field().map(|f| self.catalog.maps[cad_i as usize][f.0]);
+            let email_gid = cad
+                .schema
+                .email_field()
+                .map(|f| self.catalog.maps[cad_i as usize][f.0]);
             let address = email_gid.and_then(|g| match c.fields.get(g) {
                 Some(Value::Text(s)) if !s.is_empty() => Some(s.as_str()),
                 _ => None,
@@ -640,7 +688,13 @@ impl<'p> Engine<'p> {
                         Some(w) => next_window(midnight, w, tz, &cad.holidays).unwrap_or(midnight),
                         None => midnight,
                     };
-                    self.emit(e, Kind::Deferred { step: step_i, until });
+                    self.emit(
+                        e,
+                        Kind::Deferred {
+                            step: step_i,
+                            until,
+                        },
+                    );
                     let entered = match self.enrolments[e as usize].phase {
                         Phase::Pending { entered, .. } => entered,
                         _ => self.now,
@@ -698,10 +752,13 @@ impl<'p> Engine<'p> {
 
     fn fire_timeout(&mut self, e: EnrolmentId, h: u32) {
         let en = &self.enrolments[e as usize];
-        let Phase::Waiting { exec } = en.phase else { return };
+        let Phase::Waiting { exec } = en.phase else {
+            return;
+        };
         let outcomes = en.execs[exec as usize].outcomes;
         let step = self.step_of(e);
-        let Some(HandlerEvent::Timeout(t, _)) = step.handlers.get(h as usize).map(|h| &h.event) else {
+        let Some(HandlerEvent::Timeout(t, _)) = step.handlers.get(h as usize).map(|h| &h.event)
+        else {
             return;
         };
         let opened = Outcome::Opened.bit() | Outcome::Clicked.bit() | Outcome::Replied.bit();
@@ -725,14 +782,24 @@ impl<'p> Engine<'p> {
             Target::Done => To::Done,
             Target::Exit(_) => To::Exit,
         };
-        self.emit(e, Kind::Transition { from, handler: h, to });
+        self.emit(
+            e,
+            Kind::Transition {
+                from,
+                handler: h,
+                to,
+            },
+        );
         match to {
             To::Step(j) => self.enter(e, j),
             To::Done => self.end(e, Kind::Completed),
             To::Exit => self.end(
                 e,
                 Kind::Exited {
-                    reason: ExitReason::Handler { step: from, handler: h },
+                    reason: ExitReason::Handler {
+                        step: from,
+                        handler: h,
+                    },
                 },
             ),
         }
@@ -742,7 +809,13 @@ impl<'p> Engine<'p> {
 
     /// The message an outcome belongs to: the named step, or the most recent executed step of a
     /// channel that has this outcome, in the named cadence or any.
-    fn find_message(&self, contact: ContactId, o: Outcome, step: Option<u32>, cadence: Option<u32>) -> Option<(EnrolmentId, u32)> {
+    fn find_message(
+        &self,
+        contact: ContactId,
+        o: Outcome,
+        step: Option<u32>,
+        cadence: Option<u32>,
+    ) -> Option<(EnrolmentId, u32)> {
         let mut best: Option<(i64, EnrolmentId, u32)> = None;
         for &e in &self.contacts[contact as usize].enrolments {
             let en = &self.enrolments[e as usize];
@@ -764,7 +837,14 @@ impl<'p> Engine<'p> {
         best.map(|(_, e, x)| (e, x))
     }
 
-    fn event(&mut self, contact: ContactId, key: EventKey, step: Option<u32>, cadence: Option<u32>, notes: &mut Vec<String>) {
+    fn event(
+        &mut self,
+        contact: ContactId,
+        key: EventKey,
+        step: Option<u32>,
+        cadence: Option<u32>,
+        notes: &mut Vec<String>,
+    ) {
         let cid = self.contacts[contact as usize].id.clone();
         let o = match key {
             EventKey::Custom(i) => {
@@ -778,7 +858,13 @@ impl<'p> Engine<'p> {
                 }
                 for e in active {
                     let cur = self.enrolments[e as usize].step;
-                    self.emit(e, Kind::Event { step: Some(cur), event: key });
+                    self.emit(
+                        e,
+                        Kind::Event {
+                            step: Some(cur),
+                            event: key,
+                        },
+                    );
                     self.event_rules(e, EventName::Custom(i as usize));
                 }
                 return;
@@ -786,19 +872,31 @@ impl<'p> Engine<'p> {
             EventKey::Outcome(o) => o,
         };
         let Some((e, x)) = self.find_message(contact, o, step, cadence) else {
+            let channel = match o {
+                Outcome::Completed => "call or task",
+                o if o.fits(Channel::Email) => "email",
+                o if o.fits(Channel::Call) => "call",
+                _ => "task",
+            };
             let what = match step {
-                Some(n) => format!("step {n}"),
-                None => "no step whose channel has this outcome".into(),
+                Some(n) => format!("step {n} has not been executed"),
+                None => format!("no {channel} step has been executed"),
             };
             notes.push(format!(
-                "`{}` for contact `{cid}`{}: {what} has executed for this contact; the event changes nothing",
+                "`{}` for contact `{cid}` changes nothing: {what} for this contact{} yet",
                 o.name(),
                 self.in_cadence(cadence)
             ));
             return;
         };
         let exec_step = self.enrolments[e as usize].execs[x as usize].step;
-        self.emit(e, Kind::Event { step: Some(exec_step), event: key });
+        self.emit(
+            e,
+            Kind::Event {
+                step: Some(exec_step),
+                event: key,
+            },
+        );
         self.enrolments[e as usize].execs[x as usize].outcomes |= o.bit();
 
         if o == Outcome::Bounced {
@@ -814,7 +912,12 @@ impl<'p> Engine<'p> {
         if o == Outcome::Unsubscribed {
             self.contacts[contact as usize].unsubscribed = true;
             for a in self.active_of(contact, None) {
-                self.end(a, Kind::Exited { reason: ExitReason::Unsubscribed });
+                self.end(
+                    a,
+                    Kind::Exited {
+                        reason: ExitReason::Unsubscribed,
+                    },
+                );
             }
             return;
         }
@@ -833,13 +936,22 @@ impl<'p> Engine<'p> {
         }
         let en = &self.enrolments[e as usize];
         if en.phase == (Phase::Waiting { exec: x }) {
-            let handler = self.step_of(e).handlers.iter().position(|h| h.event == HandlerEvent::Outcome(o));
+            let handler = self
+                .step_of(e)
+                .handlers
+                .iter()
+                .position(|h| h.event == HandlerEvent::Outcome(o));
             if let Some(h) = handler {
                 return self.transition(e, h as u32);
             }
         }
         if o == Outcome::Bounced {
-            self.end(e, Kind::Exited { reason: ExitReason::Bounced });
+            self.end(
+                e,
+                Kind::Exited {
+                    reason: ExitReason::Bounced,
+                },
+            );
         }
     }
 
@@ -847,13 +959,16 @@ impl<'p> Engine<'p> {
     fn event_rules(&mut self, e: EnrolmentId, name: EventName) -> bool {
         let cad_i = self.enrolments[e as usize].cadence;
         let cad = &self.program.cadences[cad_i as usize];
-        let hit = self.rules[cad_i as usize].iter().map(|(r, _)| *r).find(|r| {
-            let trigger = match r {
-                RuleRef::Exit(i) => &cad.exits[*i as usize].trigger,
-                RuleRef::Goal(i) => &cad.goals[*i as usize].trigger,
-            };
-            matches!(trigger, EndTrigger::Event(n) if *n == name)
-        });
+        let hit = self.rules[cad_i as usize]
+            .iter()
+            .map(|(r, _)| *r)
+            .find(|r| {
+                let trigger = match r {
+                    RuleRef::Exit(i) => &cad.exits[*i as usize].trigger,
+                    RuleRef::Goal(i) => &cad.goals[*i as usize].trigger,
+                };
+                matches!(trigger, EndTrigger::Event(n) if *n == name)
+            });
         match hit {
             Some(r) => {
                 self.end(e, rule_kind(r));
@@ -875,9 +990,13 @@ impl<'p> Engine<'p> {
             }
             // A pending `at FIELD` step follows its field.
             let en = &self.enrolments[e as usize];
-            let Phase::Pending { entered, due } = en.phase else { continue };
+            let Phase::Pending { entered, due } = en.phase else {
+                continue;
+            };
             let step = self.step_of(e);
-            let Some(At::Field { field, .. }) = &step.at else { continue };
+            let Some(At::Field { field, .. }) = &step.at else {
+                continue;
+            };
             if self.catalog.maps[en.cadence as usize][field.0] != gid {
                 continue;
             }
@@ -901,7 +1020,8 @@ impl<'p> Engine<'p> {
     pub fn snapshot(&self) -> Snapshot {
         let mut timers: Vec<Timer> = self.timers.iter().map(|r| r.0).collect();
         timers.sort();
-        let mut sent: Vec<((u32, u32, i64), u32)> = self.sent.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut sent: Vec<((u32, u32, i64), u32)> =
+            self.sent.iter().map(|(k, v)| (*k, *v)).collect();
         sent.sort();
         Snapshot {
             now: self.now,
@@ -916,7 +1036,12 @@ impl<'p> Engine<'p> {
     pub fn restore(program: &'p Program, s: Snapshot) -> Engine<'p> {
         let mut e = Engine::new(program);
         e.now = s.now;
-        e.index = s.contacts.iter().enumerate().map(|(i, c)| (c.id.clone(), i as ContactId)).collect();
+        e.index = s
+            .contacts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i as ContactId))
+            .collect();
         e.spins = vec![(i64::MIN, 0); s.enrolments.len()];
         e.contacts = s.contacts;
         e.enrolments = s.enrolments;
@@ -928,7 +1053,9 @@ impl<'p> Engine<'p> {
 
 fn rule_kind(r: RuleRef) -> Kind {
     match r {
-        RuleRef::Exit(i) => Kind::Exited { reason: ExitReason::Rule(i) },
+        RuleRef::Exit(i) => Kind::Exited {
+            reason: ExitReason::Rule(i),
+        },
         RuleRef::Goal(i) => Kind::Goal { rule: i },
     }
 }

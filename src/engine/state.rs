@@ -71,9 +71,14 @@ pub struct Exec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
     /// Entered at `entered`, due at `due`.
-    Pending { entered: i64, due: i64 },
+    Pending {
+        entered: i64,
+        due: i64,
+    },
     /// Executed; waiting for an event or a timeout of execution `exec`.
-    Waiting { exec: u32 },
+    Waiting {
+        exec: u32,
+    },
     Ended,
 }
 

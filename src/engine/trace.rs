@@ -47,7 +47,10 @@ pub enum ExitReason {
     /// `exit` rule `i` of the cadence.
     Rule(u32),
     /// `on ... -> exit` of step `step`, handler `handler`.
-    Handler { step: u32, handler: u32 },
+    Handler {
+        step: u32,
+        handler: u32,
+    },
 }
 
 /// What an event record names.
@@ -68,16 +71,35 @@ pub enum To {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Enrolled,
-    Executed { step: u32 },
-    Skipped { step: u32, reason: SkipReason },
+    Executed {
+        step: u32,
+    },
+    Skipped {
+        step: u32,
+        reason: SkipReason,
+    },
     /// Over the daily limit: moved to `until` (shown in the text timeline only).
-    Deferred { step: u32, until: i64 },
-    Event { step: Option<u32>, event: EventKey },
+    Deferred {
+        step: u32,
+        until: i64,
+    },
+    Event {
+        step: Option<u32>,
+        event: EventKey,
+    },
     /// Handler `handler` of step `from` fired.
-    Transition { from: u32, handler: u32, to: To },
-    Exited { reason: ExitReason },
+    Transition {
+        from: u32,
+        handler: u32,
+        to: To,
+    },
+    Exited {
+        reason: ExitReason,
+    },
     /// Goal rule `i`.
-    Goal { rule: u32 },
+    Goal {
+        rule: u32,
+    },
     Completed,
 }
 
@@ -109,20 +131,30 @@ impl Kind {
 pub(crate) fn event_name(program: &Program, e: EventKey) -> &str {
     match e {
         EventKey::Outcome(o) => o.name(),
-        EventKey::Custom(i) => program.custom_events.get(i as usize).map_or("?", |s| s.as_str()),
+        EventKey::Custom(i) => program
+            .custom_events
+            .get(i as usize)
+            .map_or("?", |s| s.as_str()),
     }
 }
 
 /// The reason text of an exit.
-pub fn exit_reason<'a>(cadence: &'a Cadence, r: ExitReason) -> &'a str {
+pub fn exit_reason(cadence: &Cadence, r: ExitReason) -> &str {
     match r {
         ExitReason::Unsubscribed => "unsubscribed",
         ExitReason::Bounced => "bounced",
         ExitReason::Unenrolled => "unenrolled",
         ExitReason::Loop => "loop_without_delay",
-        ExitReason::Rule(i) => cadence.exits.get(i as usize).map_or("?", |r| r.name.as_str()),
+        ExitReason::Rule(i) => cadence
+            .exits
+            .get(i as usize)
+            .map_or("?", |r| r.name.as_str()),
         ExitReason::Handler { step, handler } => {
-            match cadence.steps.get(step as usize).and_then(|s| s.handlers.get(handler as usize)) {
+            match cadence
+                .steps
+                .get(step as usize)
+                .and_then(|s| s.handlers.get(handler as usize))
+            {
                 Some(h) => match &h.target {
                     Target::Exit(reason) => reason,
                     _ => "?",
@@ -135,7 +167,11 @@ pub fn exit_reason<'a>(cadence: &'a Cadence, r: ExitReason) -> &'a str {
 
 /// The event name of handler `handler` of step `step` (`no_reply` for a timeout).
 pub fn handler_event(cadence: &Cadence, step: u32, handler: u32) -> &str {
-    match cadence.steps.get(step as usize).and_then(|s| s.handlers.get(handler as usize)) {
+    match cadence
+        .steps
+        .get(step as usize)
+        .and_then(|s| s.handlers.get(handler as usize))
+    {
         Some(h) => match h.event {
             HandlerEvent::Outcome(o) => o.name(),
             HandlerEvent::Timeout(t, _) => t.name(),
@@ -144,11 +180,18 @@ pub fn handler_event(cadence: &Cadence, step: u32, handler: u32) -> &str {
     }
 }
 
-fn action_name<'a>(program: &'a Program, cadence: &'a Cadence, step: u32) -> (&'static str, &'a str) {
+fn action_name<'a>(
+    program: &'a Program,
+    cadence: &'a Cadence,
+    step: u32,
+) -> (&'static str, &'a str) {
     match cadence.steps.get(step as usize).map(|s| &s.action) {
         Some(Action::Email { template }) => (
             "email",
-            program.templates.get(template.0).map_or("?", |t| t.name.as_str()),
+            program
+                .templates
+                .get(template.0)
+                .map_or("?", |t| t.name.as_str()),
         ),
         Some(Action::Call { subject }) => ("call", subject),
         Some(Action::Task { subject, .. }) => ("task", subject),
@@ -184,7 +227,11 @@ pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Recor
         Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
         Kind::Executed { step } => {
             let (action, name) = action_name(program, cadence, step);
-            let _ = write!(out, ",\"step\":{},\"action\":\"{action}\",\"name\":", step_number(cadence, step));
+            let _ = write!(
+                out,
+                ",\"step\":{},\"action\":\"{action}\",\"name\":",
+                step_number(cadence, step)
+            );
             json_str(out, name);
         }
         Kind::Skipped { step, reason } => {
@@ -223,7 +270,13 @@ pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Recor
         }
         Kind::Goal { rule } => {
             out.push_str(",\"name\":");
-            json_str(out, cadence.goals.get(rule as usize).map_or("?", |g| g.name.as_str()));
+            json_str(
+                out,
+                cadence
+                    .goals
+                    .get(rule as usize)
+                    .map_or("?", |g| g.name.as_str()),
+            );
         }
     }
     out.push_str("}\n");
@@ -262,7 +315,11 @@ pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record
             format_instant(until).replace('T', " ")
         ),
         Kind::Event { step, event } => match step {
-            Some(s) => format!("{} (step {})", event_name(program, event), step_number(cadence, s)),
+            Some(s) => format!(
+                "{} (step {})",
+                event_name(program, event),
+                step_number(cadence, s)
+            ),
             None => event_name(program, event).to_string(),
         },
         Kind::Transition { from, handler, to } => {
@@ -280,10 +337,12 @@ pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record
         Kind::Exited { reason } => format!("exited: {}", exit_reason(cadence, reason)),
         Kind::Goal { rule } => format!(
             "goal reached: {}",
-            cadence.goals.get(rule as usize).map_or("?", |g| g.name.as_str())
+            cadence
+                .goals
+                .get(rule as usize)
+                .map_or("?", |g| g.name.as_str())
         ),
         Kind::Completed => "completed".into(),
     };
     let _ = writeln!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
 }
-

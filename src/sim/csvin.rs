@@ -29,9 +29,9 @@ pub fn parse_value(ty: &Type, text: &str) -> Result<Option<Value>, String> {
     let v = match ty {
         Type::Text | Type::Phone => Value::Text(t.to_string()),
         Type::Email => {
-            let ok = t
-                .split_once('@')
-                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !t.contains(char::is_whitespace));
+            let ok = t.split_once('@').is_some_and(|(a, b)| {
+                !a.is_empty() && !b.is_empty() && !t.contains(char::is_whitespace)
+            });
             if !ok {
                 return Err(format!("\"{t}\" is not an email address"));
             }
@@ -39,7 +39,9 @@ pub fn parse_value(ty: &Type, text: &str) -> Result<Option<Value>, String> {
         }
         Type::Tz => {
             if Tz::from_str(t).is_err() {
-                return Err(format!("\"{t}\" is not an IANA time zone (like \"Europe/London\")"));
+                return Err(format!(
+                    "\"{t}\" is not an IANA time zone (like \"Europe/London\")"
+                ));
             }
             Value::Text(t.to_string())
         }
@@ -78,13 +80,19 @@ pub struct LoadedContacts {
 }
 
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::Headers).from_reader(r)
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::Headers)
+        .from_reader(r)
 }
 
 /// Reads `id,field,...`; values are typed by the fields of the cadences.
 pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts, String> {
     let mut rd = reader(r);
-    let headers = rd.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+    let headers = rd
+        .headers()
+        .map_err(|e| format!("cannot read the header row: {e}"))?
+        .clone();
     let id_col = headers
         .iter()
         .position(|h| h.eq_ignore_ascii_case("id"))
@@ -104,7 +112,11 @@ pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts,
     if !unknown.is_empty() {
         out.warnings.push(format!(
             "{} not a field of any cadence given and ignored: {}",
-            if unknown.len() == 1 { "1 column is".to_string() } else { format!("{} columns are", unknown.len()) },
+            if unknown.len() == 1 {
+                "1 column is".to_string()
+            } else {
+                format!("{} columns are", unknown.len())
+            },
             unknown.join(", ")
         ));
     }
@@ -180,11 +192,17 @@ pub fn read_events<R: Read>(
     contact: &dyn Fn(&str) -> Option<ContactId>,
 ) -> Result<(Vec<EventRow>, Vec<BadRow>), String> {
     let mut rd = reader(r);
-    let headers = rd.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+    let headers = rd
+        .headers()
+        .map_err(|e| format!("cannot read the header row: {e}"))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need = |name: &str| col(name).ok_or_else(|| format!("the header row has no `{name}` column (expected at,contact,event[,step,field,value,cadence])"));
+    let need = |name: &str| {
+        col(name).ok_or_else(|| format!("the header row has no `{name}` column (expected at,contact,event[,step,field,value,cadence])"))
+    };
     let (c_at, c_contact, c_event) = (need("at")?, need("contact")?, need("event")?);
-    let (c_step, c_field, c_value, c_cadence) = (col("step"), col("field"), col("value"), col("cadence"));
+    let (c_step, c_field, c_value, c_cadence) =
+        (col("step"), col("field"), col("value"), col("cadence"));
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for row in rd.records() {
@@ -200,7 +218,18 @@ pub fn read_events<R: Read>(
         };
         let line = row.position().map_or(0, |p| p.line());
         let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or("").trim();
-        match event_row(program, catalog, contact, &cell(Some(c_at)), cell(Some(c_contact)), cell(Some(c_event)), cell(c_step), cell(c_field), cell(c_value), cell(c_cadence)) {
+        match event_row(
+            program,
+            catalog,
+            contact,
+            cell(Some(c_at)),
+            cell(Some(c_contact)),
+            cell(Some(c_event)),
+            cell(c_step),
+            cell(c_field),
+            cell(c_value),
+            cell(c_cadence),
+        ) {
             Ok((at, input)) => rows.push(EventRow { line, at, input }),
             Err(message) => bad.push(BadRow { line, message }),
         }
@@ -223,9 +252,17 @@ fn event_row(
 ) -> Result<(i64, Input), String> {
     let at = match parse_date(at) {
         Ok(DateValue::Instant(t)) => t.timestamp(),
-        Ok(DateValue::Day(_)) => return Err(format!("`at` must be an RFC 3339 instant like {at}T09:00:00Z, not a day")),
+        Ok(DateValue::Day(_)) => {
+            return Err(format!(
+                "`at` must be an RFC 3339 instant like {at}T09:00:00Z, not a day"
+            ))
+        }
         Err(_) if at.is_empty() => return Err("`at` is empty".into()),
-        Err(_) => return Err(format!("`at` \"{at}\" is not an RFC 3339 instant (like 2026-01-05T09:00:00Z)")),
+        Err(_) => {
+            return Err(format!(
+                "`at` \"{at}\" is not an RFC 3339 instant (like 2026-01-05T09:00:00Z)"
+            ))
+        }
     };
     let cid = contact(who).ok_or_else(|| {
         if who.is_empty() {
@@ -238,14 +275,23 @@ fn event_row(
         None
     } else {
         Some(program.cadence_by_name(cadence).ok_or_else(|| {
-            let names: Vec<String> = program.cadences.iter().map(|c| format!("\"{}\"", c.name)).collect();
-            format!("unknown cadence \"{cadence}\"; the cadences are {}", names.join(", "))
+            let names: Vec<String> = program
+                .cadences
+                .iter()
+                .map(|c| format!("\"{}\"", c.name))
+                .collect();
+            format!(
+                "unknown cadence \"{cadence}\"; the cadences are {}",
+                names.join(", ")
+            )
         })? as u32)
     };
     let step_no = if step.is_empty() {
         None
     } else {
-        let n: u32 = step.parse().map_err(|_| format!("`step` \"{step}\" is not a step number"))?;
+        let n: u32 = step
+            .parse()
+            .map_err(|_| format!("`step` \"{step}\" is not a step number"))?;
         let exists = program
             .cadences
             .iter()
@@ -253,16 +299,25 @@ fn event_row(
             .filter(|(i, _)| cad.is_none_or(|c| c as usize == *i))
             .any(|(_, c)| c.step_index(n).is_some());
         if !exists {
-            return Err(format!("there is no step {n}{}", match cad {
-                Some(c) => format!(" in \"{}\"", program.cadences[c as usize].name),
-                None => String::new(),
-            }));
+            return Err(format!(
+                "there is no step {n}{}",
+                match cad {
+                    Some(c) => format!(" in \"{}\"", program.cadences[c as usize].name),
+                    None => String::new(),
+                }
+            ));
         }
         Some(n)
     };
     let input = match event {
-        "enroll" => Input::Enroll { contact: cid, cadence: cad },
-        "unenroll" => Input::Unenroll { contact: cid, cadence: cad },
+        "enroll" => Input::Enroll {
+            contact: cid,
+            cadence: cad,
+        },
+        "unenroll" => Input::Unenroll {
+            contact: cid,
+            cadence: cad,
+        },
         "set" => {
             if field.is_empty() {
                 return Err("`set` needs a `field` column naming the field".into());
@@ -273,8 +328,13 @@ fn event_row(
                     None => format!("unknown field `{field}`"),
                 }
             })?;
-            let v = parse_value(&catalog.types[gid as usize], value).map_err(|e| format!("field `{field}`: {e}"))?;
-            Input::Set { contact: cid, field: gid, value: v }
+            let v = parse_value(&catalog.types[gid as usize], value)
+                .map_err(|e| format!("field `{field}`: {e}"))?;
+            Input::Set {
+                contact: cid,
+                field: gid,
+                value: v,
+            }
         }
         "" => return Err("`event` is empty".into()),
         name => {
@@ -308,7 +368,12 @@ fn event_row(
                     None => format!("unknown event `{name}`; events are outcomes ({}), declared custom events, enroll, unenroll or set", crate::check::Outcome::ALL.map(|o| o.name()).join(", ")),
                 });
             };
-            Input::Event { contact: cid, event: key, step: step_no, cadence: cad }
+            Input::Event {
+                contact: cid,
+                event: key,
+                step: step_no,
+                cadence: cad,
+            }
         }
     };
     Ok((at, input))

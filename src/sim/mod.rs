@@ -44,7 +44,10 @@ pub struct Summary {
 }
 
 /// Loads the store's records into an engine.
-pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result<Engine<'p>, StoreError> {
+pub fn load_engine<'p>(
+    program: &'p Program,
+    store: &dyn ContactStore,
+) -> Result<Engine<'p>, StoreError> {
     let mut engine = Engine::new(program);
     for id in store.ids()? {
         let Some(rec) = store.get(&id)? else { continue };
@@ -54,14 +57,17 @@ pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result
                 fields.set(gid, Some(value.clone()));
             }
         }
-        engine
-            .add_contact(&id, fields)
-            .map_err(StoreError)?;
+        engine.add_contact(&id, fields).map_err(StoreError)?;
     }
     Ok(engine)
 }
 
-fn write_records(engine: &mut Engine, format: TraceFormat, buf: &mut String, out: &mut dyn Write) -> std::io::Result<usize> {
+fn write_records(
+    engine: &mut Engine,
+    format: TraceFormat,
+    buf: &mut String,
+    out: &mut dyn Write,
+) -> std::io::Result<usize> {
     let records: Vec<Record> = engine.take_records();
     let program = engine.program();
     for r in &records {
@@ -75,7 +81,9 @@ fn write_records(engine: &mut Engine, format: TraceFormat, buf: &mut String, out
     buf.clear();
     Ok(records
         .iter()
-        .filter(|r| format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }))
+        .filter(|r| {
+            format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. })
+        })
         .count())
 }
 
@@ -109,14 +117,21 @@ pub fn run(
             }
         }
         let notes = engine.apply(ev.at, &ev.input);
-        if let Input::Set { contact, field, value } = &ev.input {
+        if let Input::Set {
+            contact,
+            field,
+            value,
+        } = &ev.input
+        {
             let id = engine.contact(*contact).id.clone();
             let name = engine.catalog().names[*field as usize].clone();
             store
                 .set_field(&id, &name, value.as_ref())
                 .map_err(|e| format!("contact store: {e}"))?;
         }
-        summary.notices.extend(notes.into_iter().map(|m| (ev.line, m)));
+        summary
+            .notices
+            .extend(notes.into_iter().map(|m| (ev.line, m)));
         summary.inputs_applied += 1;
         last = ev.at;
         summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;

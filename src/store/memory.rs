@@ -34,7 +34,12 @@ impl ContactStore for MemoryStore {
         Ok(self.index.get(id).map(|&i| self.records[i].clone()))
     }
 
-    fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>) -> Result<(), StoreError> {
+    fn set_field(
+        &mut self,
+        id: &str,
+        field: &str,
+        value: Option<&Value>,
+    ) -> Result<(), StoreError> {
         let i = *self
             .index
             .get(id)

@@ -50,7 +50,8 @@ pub trait ContactStore {
     fn upsert(&mut self, record: &ContactRecord) -> Result<(), StoreError>;
     fn get(&self, id: &str) -> Result<Option<ContactRecord>, StoreError>;
     /// Sets (or with `None` unsets) one field of an existing record.
-    fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>) -> Result<(), StoreError>;
+    fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>)
+        -> Result<(), StoreError>;
     /// Every record id, in insertion order.
     fn ids(&self) -> Result<Vec<String>, StoreError>;
     fn len(&self) -> Result<usize, StoreError> {

@@ -44,10 +44,14 @@ impl SqliteStore {
 impl ContactStore for SqliteStore {
     fn upsert(&mut self, record: &ContactRecord) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute("INSERT OR IGNORE INTO contacts (id) VALUES (?1)", params![record.id])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO contacts (id) VALUES (?1)",
+            params![record.id],
+        )?;
         tx.execute("DELETE FROM fields WHERE contact = ?1", params![record.id])?;
         {
-            let mut ins = tx.prepare("INSERT INTO fields (contact, name, value) VALUES (?1, ?2, ?3)")?;
+            let mut ins =
+                tx.prepare("INSERT INTO fields (contact, name, value) VALUES (?1, ?2, ?3)")?;
             for (name, value) in &record.fields {
                 ins.execute(params![record.id, name, serde_json::to_string(value)?])?;
             }
@@ -59,7 +63,9 @@ impl ContactStore for SqliteStore {
     fn get(&self, id: &str) -> Result<Option<ContactRecord>, StoreError> {
         let exists: Option<i64> = self
             .conn
-            .query_row("SELECT seq FROM contacts WHERE id = ?1", params![id], |r| r.get(0))
+            .query_row("SELECT seq FROM contacts WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
             .optional()?;
         if exists.is_none() {
             return Ok(None);
@@ -71,7 +77,9 @@ impl ContactStore for SqliteStore {
             id: id.to_string(),
             ..ContactRecord::default()
         };
-        let rows = stmt.query_map(params![id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map(params![id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         for row in rows {
             let (name, json) = row?;
             record.fields.insert(name, serde_json::from_str(&json)?);
@@ -79,10 +87,17 @@ impl ContactStore for SqliteStore {
         Ok(Some(record))
     }
 
-    fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>) -> Result<(), StoreError> {
+    fn set_field(
+        &mut self,
+        id: &str,
+        field: &str,
+        value: Option<&Value>,
+    ) -> Result<(), StoreError> {
         let exists: Option<i64> = self
             .conn
-            .query_row("SELECT seq FROM contacts WHERE id = ?1", params![id], |r| r.get(0))
+            .query_row("SELECT seq FROM contacts WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
             .optional()?;
         if exists.is_none() {
             return Err(StoreError(format!("no contact `{id}`")));
@@ -110,7 +125,9 @@ impl ContactStore for SqliteStore {
     }
 
     fn len(&self) -> Result<usize, StoreError> {
-        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0))?;
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0))?;
         Ok(n as usize)
     }
 }
@@ -153,7 +170,9 @@ impl EnrolmentStore for SqliteEnrolments {
     fn load(&self) -> Result<Option<Snapshot>, StoreError> {
         let json: Option<String> = self
             .conn
-            .query_row("SELECT snapshot FROM engine_state WHERE key = 1", [], |r| r.get(0))
+            .query_row("SELECT snapshot FROM engine_state WHERE key = 1", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(match json {
             Some(j) => Some(serde_json::from_str(&j)?),

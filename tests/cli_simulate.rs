@@ -1,0 +1,232 @@
+//! `cadence simulate` through the real binary: the JSON lines contract, bad rows with line
+//! numbers, exit codes.
+
+use std::process::Command;
+
+fn simulate(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .arg("simulate")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+const CADENCE: &str = "tests/fixtures/sim/onboarding.cadence";
+
+#[test]
+fn jsonl_records_carry_the_contract_keys() {
+    let (code, stdout, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--events",
+        "tests/fixtures/sim/events.csv",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    let mut kinds = std::collections::BTreeSet::new();
+    for v in &lines {
+        for key in ["at", "contact", "cadence", "kind"] {
+            assert!(v.get(key).is_some(), "{v} lacks {key}");
+        }
+        let at = v["at"].as_str().unwrap();
+        assert!(at.ends_with('Z') && at.len() == 20, "{at}");
+        let kind = v["kind"].as_str().unwrap();
+        kinds.insert(kind.to_string());
+        let need: &[&str] = match kind {
+            "executed" => &["step", "action", "name"],
+            "skipped" => &["step", "reason"],
+            "event" => &["step", "event"],
+            "transition" => &["from", "to", "on"],
+            "exited" => &["reason"],
+            "goal" => &["name"],
+            _ => &[],
+        };
+        for key in need {
+            assert!(v.get(*key).is_some(), "{v} lacks {key}");
+        }
+    }
+    for k in [
+        "enrolled",
+        "executed",
+        "event",
+        "transition",
+        "completed",
+        "goal",
+    ] {
+        assert!(kinds.contains(k), "no {k} record: {kinds:?}");
+    }
+    let exec = lines.iter().find(|v| v["kind"] == "executed").unwrap();
+    assert_eq!(exec["step"], 1);
+    assert_eq!(exec["action"], "email");
+    assert_eq!(exec["name"], "welcome");
+    assert_eq!(exec["cadence"], "Onboarding");
+    let tr = lines
+        .iter()
+        .find(|v| v["kind"] == "transition" && v["to"] == "done")
+        .unwrap();
+    assert_eq!(tr["from"], 2);
+    assert_eq!(tr["on"], "answered");
+}
+
+#[test]
+fn the_trace_is_byte_identical_across_runs() {
+    let args = [
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--events",
+        "tests/fixtures/sim/events.csv",
+        "--format",
+        "jsonl",
+    ];
+    assert_eq!(simulate(&args).1, simulate(&args).1);
+}
+
+#[test]
+fn bad_rows_are_reported_with_line_numbers_and_the_rest_runs() {
+    let (code, stdout, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/bad_contacts.csv",
+        "--events",
+        "tests/fixtures/sim/bad_events.csv",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    for expected in [
+        "bad_contacts.csv:3: contact `c2`: field `email`: \"not-an-address\" is not an email address",
+        "bad_contacts.csv:4: the row has no id",
+        "bad_contacts.csv:5: contact `c1` appears twice",
+        "bad_contacts.csv:6: contact `c4`: field `plan`: \"gold\" is not one of \"trial\", \"pro\"",
+        "bad_events.csv:3: `at` \"yesterday\" is not an RFC 3339 instant",
+        "bad_events.csv:4: unknown contact `zed`",
+        "bad_events.csv:5: unknown event `opend`; did you mean `opened`?",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    // c1 is valid and still runs.
+    assert!(
+        stdout.contains("\"contact\":\"c1\",\"cadence\":\"Onboarding\",\"kind\":\"executed\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn events_that_change_nothing_are_explained_with_their_line() {
+    let (code, _, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--events",
+        "tests/fixtures/sim/bad_events.csv",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("bad_events.csv:8: there is no step 9"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad_events.csv:7: `no_reply` is a timeout"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad_events.csv:5: unknown event `opend`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn until_accepts_a_duration_after_the_start() {
+    let (code, stdout, _) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--start",
+        "2026-01-05T09:00:00Z",
+        "--until",
+        "1h",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.lines().all(|l| l.contains("2026-01-05T09:")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn missing_contacts_file_exits_2() {
+    let (code, _, stderr) = simulate(&[CADENCE, "--contacts", "nope.csv"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read `nope.csv`: no such file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_contacts_flag_is_a_usage_error() {
+    let (code, _, stderr) = simulate(&[CADENCE]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--contacts"), "{stderr}");
+}
+
+#[test]
+fn a_cadence_with_errors_is_not_simulated() {
+    let (code, stdout, stderr) = simulate(&[
+        "tests/fixtures/check/E103_missing_step.cadence",
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("E103"), "{stderr}");
+}
+
+#[test]
+fn a_header_without_id_is_an_error() {
+    let dir = std::env::temp_dir().join(format!("cadence-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.csv");
+    std::fs::write(&path, "name,email\nAnn,a@example.test\n").unwrap();
+    let (code, _, stderr) = simulate(&[CADENCE, "--contacts", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no `id` column"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_sqlite_store_gives_the_same_trace() {
+    let dir = std::env::temp_dir().join(format!("cadence-db-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("contacts.db");
+    let base = [
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--events",
+        "tests/fixtures/sim/events.csv",
+        "--format",
+        "jsonl",
+    ];
+    let mem = simulate(&base).1;
+    let mut with_db: Vec<&str> = base.to_vec();
+    with_db.extend(["--db", db.to_str().unwrap()]);
+    assert_eq!(simulate(&with_db).1, mem);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
