@@ -457,6 +457,43 @@ fn clicked_and_replied_count_as_opened_for_no_open() {
 }
 
 #[test]
+fn a_click_without_its_own_handler_takes_on_opened() {
+    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,clicked\n";
+    let t = run(
+        &cad("step 1: email welcome\n  on opened -> step 2\n  on no_open 3d -> done\nstep 2: call \"Interested\""),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        &t[2..4],
+        ["2026-01-05T10:00:00Z c1 event 1 clicked", "2026-01-05T10:00:00Z c1 transition 1->2 on opened"]
+    );
+}
+
+#[test]
+fn a_click_with_its_own_handler_takes_it() {
+    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,clicked\n";
+    let t = run(
+        &cad("step 1: email welcome\n  on opened -> step 2\n  on clicked -> step 3\n  on no_open 3d -> done\nstep 2: call \"Opened\"\nstep 3: call \"Clicked\""),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(t[3], "2026-01-05T10:00:00Z c1 transition 1->3 on clicked");
+}
+
+#[test]
+fn an_unsubscribe_before_any_email_still_ends_every_enrolment() {
+    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n";
+    let t = run(&cad("step 1: call \"Intro\"\n  on answered -> done\n  on overdue 1d -> next\nstep 2: email welcome"), ONE, events, "2026-01-05T09:00:00Z");
+    assert_eq!(
+        &t[2..],
+        ["2026-01-05T10:00:00Z c1 event 1 unsubscribed", "2026-01-05T10:00:00Z c1 exited unsubscribed"]
+    );
+}
+
+#[test]
 fn opened_does_not_satisfy_no_reply() {
     let events =
         "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-06T09:00:00Z,c1,opened\n";

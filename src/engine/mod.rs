@@ -872,6 +872,16 @@ impl<'p> Engine<'p> {
             EventKey::Outcome(o) => o,
         };
         let Some((e, x)) = self.find_message(contact, o, step, cadence) else {
+            if o == Outcome::Unsubscribed {
+                // An unsubscribe is about the person, not one message: it always applies.
+                self.contacts[contact as usize].unsubscribed = true;
+                for a in self.active_of(contact, None) {
+                    let cur = self.enrolments[a as usize].step;
+                    self.emit(a, Kind::Event { step: Some(cur), event: key });
+                    self.end(a, Kind::Exited { reason: ExitReason::Unsubscribed });
+                }
+                return;
+            }
             let channel = match o {
                 Outcome::Completed => "call or task",
                 o if o.fits(Channel::Email) => "email",
@@ -936,12 +946,17 @@ impl<'p> Engine<'p> {
         }
         let en = &self.enrolments[e as usize];
         if en.phase == (Phase::Waiting { exec: x }) {
-            let handler = self
-                .step_of(e)
-                .handlers
-                .iter()
-                .position(|h| h.event == HandlerEvent::Outcome(o));
-            if let Some(h) = handler {
+            let handlers = &self.step_of(e).handlers;
+            let exact = handlers.iter().position(|h| h.event == HandlerEvent::Outcome(o));
+            // A click or a reply implies the email was opened: without a handler of its own,
+            // it takes the step's `on opened`.
+            let implied = || match o {
+                Outcome::Clicked | Outcome::Replied => handlers
+                    .iter()
+                    .position(|h| h.event == HandlerEvent::Outcome(Outcome::Opened)),
+                _ => None,
+            };
+            if let Some(h) = exact.or_else(implied) {
                 return self.transition(e, h as u32);
             }
         }

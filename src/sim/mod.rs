@@ -2,6 +2,7 @@
 //! (from CSV) to the engine on a virtual clock, and writes the trace.
 
 pub mod csvin;
+pub mod workload;
 
 use std::io::Write;
 
