@@ -96,7 +96,7 @@ fn run_simulate(program: &Program, contacts: &str, events: &str) -> usize {
     let catalog = Catalog::new(program);
     let loaded = read_contacts(contacts.as_bytes(), &catalog).unwrap();
     let mut store = MemoryStore::new();
-    for r in &loaded.records {
+    for r in loaded.records {
         store.upsert(r).unwrap();
     }
     let mut engine = sim::load_engine(program, &store).unwrap();

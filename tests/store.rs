@@ -34,8 +34,8 @@ fn contact_store_contract(store: &mut dyn ContactStore) {
         ],
     );
     let bo = record("c2", &[("vip", Value::Bool(true))]);
-    store.upsert(&ann).unwrap();
-    store.upsert(&bo).unwrap();
+    store.upsert(ann.clone()).unwrap();
+    store.upsert(bo.clone()).unwrap();
     assert_eq!(store.ids().unwrap(), ["c1", "c2"], "insertion order");
     assert_eq!(store.len().unwrap(), 2);
     assert_eq!(store.get("c1").unwrap(), Some(ann.clone()));
@@ -58,7 +58,7 @@ fn contact_store_contract(store: &mut dyn ContactStore) {
 
     // Replacing keeps the original position.
     store
-        .upsert(&record("c1", &[("first_name", Value::Text("Anna".into()))]))
+        .upsert(record("c1", &[("first_name", Value::Text("Anna".into()))]))
         .unwrap();
     assert_eq!(store.ids().unwrap(), ["c1", "c2"]);
     assert_eq!(store.get("c1").unwrap().unwrap().fields.len(), 1);
@@ -90,7 +90,7 @@ fn sqlite_store_persists_on_disk() {
     let _ = std::fs::remove_file(&path);
     {
         let mut s = SqliteStore::open(&path).unwrap();
-        s.upsert(&record(
+        s.upsert(record(
             "c1",
             &[("email", Value::Text("a@example.test".into()))],
         ))
@@ -130,7 +130,7 @@ fn enrolment_store_roundtrip(store: &mut dyn EnrolmentStore) {
         .unwrap()
         .records
     {
-        contacts.upsert(&r).unwrap();
+        contacts.upsert(r).unwrap();
     }
     let base = sim::load_engine(&program, &contacts).unwrap();
     let lookup = |id: &str| base.contact_id(id);

@@ -2,6 +2,7 @@
 
 mod check;
 mod explain;
+mod generate;
 mod input;
 mod simulate;
 
@@ -56,6 +57,9 @@ enum Command {
         after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv\n  cadence simulate examples/*.cadence --contacts examples/contacts.csv --format jsonl --until 30d\n\nBad CSV rows are reported as FILE:LINE: message and skipped; the rest still runs.\nExit status: 0 clean, 1 cadence errors or bad rows, 2 usage or I/O error."
     )]
     Simulate(simulate::Args),
+    /// Write a large generated workload (a five-step cadence, contacts, events) for load tests
+    #[command(after_help = "Example:\n  cadence generate /tmp/load --contacts 100000 --events 300000\n  cadence simulate /tmp/load/trial.cadence --contacts /tmp/load/contacts.csv --events /tmp/load/events.csv --format jsonl > /dev/null")]
+    Generate(generate::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     Explain(explain::Args),
@@ -88,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Generate(args) => generate::run(args),
     };
     status.into()
 }

@@ -9,7 +9,7 @@ use super::Status;
 use crate::check::{check, DateValue};
 use crate::diagnostic::render_human;
 use crate::engine::format_instant;
-use crate::sim::{self, read_contacts, read_events, TraceFormat, Until};
+use crate::sim::{self, read_contacts_into, read_events, TraceFormat, Until};
 use crate::store::{ContactStore, MemoryStore, SqliteStore};
 use crate::time::{parse_date, Duration};
 
@@ -60,7 +60,26 @@ fn instant(text: &str, what: &str) -> Result<i64, String> {
     }
 }
 
+/// Prints how long each phase took when `CADENCE_TIMINGS` is set (for docs/performance.md).
+struct Timings {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Timings {
+    fn lap(&mut self, what: &str) {
+        if self.on {
+            eprintln!("timing: {what}: {:.3} s", self.last.elapsed().as_secs_f64());
+            self.last = std::time::Instant::now();
+        }
+    }
+}
+
 pub(crate) fn run(args: Args) -> Status {
+    let mut timings = Timings {
+        on: std::env::var_os("CADENCE_TIMINGS").is_some(),
+        last: std::time::Instant::now(),
+    };
     let Some((mut sources, ids)) = read_sources(&args.files) else {
         return Status::Failure;
     };
@@ -86,7 +105,17 @@ pub(crate) fn run(args: Args) -> Status {
     let catalog = crate::engine::Catalog::new(&program);
     let cname = args.contacts.display().to_string();
 
-    // Contacts.
+    // Contacts, streamed into the store.
+    let mut store: Box<dyn ContactStore> = match &args.db {
+        Some(path) => match SqliteStore::open(path) {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                eprintln!("error: cannot open `{}`: {e}", path.display());
+                return Status::Failure;
+            }
+        },
+        None => Box::new(MemoryStore::new()),
+    };
     let file = match std::fs::File::open(&args.contacts) {
         Ok(f) => f,
         Err(e) => {
@@ -94,7 +123,8 @@ pub(crate) fn run(args: Args) -> Status {
             return Status::Failure;
         }
     };
-    let loaded = match read_contacts(std::io::BufReader::new(file), &catalog) {
+    let mut sink = |rec| store.upsert(rec).map_err(|e| format!("contact store: {e}"));
+    let loaded = match read_contacts_into(std::io::BufReader::new(file), &catalog, &mut sink) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {cname}: {e}");
@@ -108,22 +138,7 @@ pub(crate) fn run(args: Args) -> Status {
     for b in &loaded.bad {
         eprintln!("{cname}:{}: {}", b.line, b.message);
     }
-    let mut store: Box<dyn ContactStore> = match &args.db {
-        Some(path) => match SqliteStore::open(path) {
-            Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("error: cannot open `{}`: {e}", path.display());
-                return Status::Failure;
-            }
-        },
-        None => Box::new(MemoryStore::new()),
-    };
-    for rec in &loaded.records {
-        if let Err(e) = store.upsert(rec) {
-            eprintln!("error: contact store: {e}");
-            return Status::Failure;
-        }
-    }
+    timings.lap("check and read contacts");
     let mut engine = match sim::load_engine(&program, store.as_ref()) {
         Ok(e) => e,
         Err(e) => {
@@ -132,6 +147,7 @@ pub(crate) fn run(args: Args) -> Status {
         }
     };
 
+    timings.lap("load the engine");
     // Events.
     let mut events = Vec::new();
     let mut ename = String::new();
@@ -160,6 +176,7 @@ pub(crate) fn run(args: Args) -> Status {
         }
     }
 
+    timings.lap("read events");
     // Clock.
     let start = match &args.start {
         Some(s) => match instant(s, "--start") {
@@ -249,6 +266,7 @@ pub(crate) fn run(args: Args) -> Status {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    timings.lap("simulate and write the trace");
     let summary = match result.and_then(|s| out.flush().map(|_| s).map_err(|e| e.to_string())) {
         Ok(s) => s,
         Err(e) => {
@@ -258,6 +276,12 @@ pub(crate) fn run(args: Args) -> Status {
     };
     for (line, note) in &summary.notices {
         eprintln!("{ename}:{line}: note: {note}");
+    }
+    if summary.notices_total > summary.notices.len() {
+        eprintln!(
+            "note: {} more events changed nothing (not shown; they are in the trace as `event` records)",
+            summary.notices_total - summary.notices.len()
+        );
     }
     if summary.inputs_after_until > 0 {
         eprintln!(

@@ -104,7 +104,45 @@ pub(crate) fn date_instant(v: DateValue, tz: Tz) -> i64 {
 
 /// `2026-01-05T09:00:00Z`
 pub fn format_instant(t: i64) -> String {
-    utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    let mut s = String::with_capacity(20);
+    push_instant(&mut s, t);
+    s
+}
+
+/// Appends `t` as RFC 3339 UTC with seconds (`2026-01-05T09:00:00Z`), without allocating:
+/// the trace writes one per record.
+pub fn push_instant(out: &mut String, t: i64) {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        out.push_str(&utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        return;
+    }
+    let mut buf = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, secs / 3_600, 2);
+    put(14, secs / 60 % 60, 2);
+    put(17, secs % 60, 2);
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("0000-00-00T00:00:00Z"));
 }
 
 #[cfg(test)]
@@ -157,6 +195,13 @@ mod tests {
             format_instant(add_business_days(t("2026-03-06T14:00:00Z"), 1, ny, &[])),
             "2026-03-09T13:00:00Z"
         );
+    }
+
+    #[test]
+    fn instants_format_like_chrono() {
+        for t in [0, 951_782_400, 1_767_603_600, 4_102_444_799, 1_709_164_800, -86_400] {
+            assert_eq!(format_instant(t), utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "{t}");
+        }
     }
 
     #[test]

@@ -319,8 +319,8 @@ impl<'p> Engine<'p> {
     }
 
     /// Applies an input at `at` (timers due before it run first). Returns notices: inputs that
-    /// were accepted but changed nothing, with the reason.
-    pub fn apply(&mut self, at: i64, input: &Input) -> Vec<String> {
+    /// were accepted but changed nothing, with the reason ([`Engine::describe`] words them).
+    pub fn apply(&mut self, at: i64, input: &Input) -> Vec<Notice> {
         self.run_until(at, false);
         self.now = self.now.max(at);
         let mut notes = Vec::new();
@@ -339,11 +339,7 @@ impl<'p> Engine<'p> {
             Input::Unenroll { contact, cadence } => {
                 let active: Vec<EnrolmentId> = self.active_of(contact, cadence);
                 if active.is_empty() {
-                    notes.push(format!(
-                        "contact `{}` is not enrolled{}",
-                        self.contacts[contact as usize].id,
-                        self.in_cadence(cadence)
-                    ));
+                    notes.push(Notice::NotEnrolled { contact, cadence });
                 }
                 for e in active {
                     self.end(
@@ -432,7 +428,7 @@ impl<'p> Engine<'p> {
     // ---- enrolment ----------------------------------------------------------------------------
 
     /// Enrols a contact in a cadence now; `Err` says why it cannot be.
-    pub fn enroll(&mut self, contact: ContactId, cadence: u32) -> Result<EnrolmentId, String> {
+    pub fn enroll(&mut self, contact: ContactId, cadence: u32) -> Result<EnrolmentId, Notice> {
         let cad = &self.program.cadences[cadence as usize];
         let c = &self.contacts[contact as usize];
         let last = c
@@ -443,29 +439,23 @@ impl<'p> Engine<'p> {
             .map(|&e| &self.enrolments[e as usize]);
         if let Some(prev) = last {
             if prev.is_active() {
-                let step = cad.steps[prev.step as usize].number;
-                return Err(format!(
-                    "contact `{}` is already enrolled in \"{}\" (at step {step})",
-                    c.id, cad.name
-                ));
+                return Err(Notice::AlreadyEnrolled {
+                    contact,
+                    cadence,
+                    step: cad.steps[prev.step as usize].number,
+                });
             }
             match cad.reenroll {
-                None => {
-                    return Err(format!(
-                        "contact `{}` was enrolled in \"{}\" before; a record is enrolled once unless the cadence says `reenroll after D`",
-                        c.id, cad.name
-                    ))
-                }
+                None => return Err(Notice::EnrolledBefore { contact, cadence }),
                 Some(d) => {
                     let tz = self.zone(cadence, contact);
                     let from = add(prev.started, d, tz, &cad.holidays);
                     if self.now < from {
-                        return Err(format!(
-                            "contact `{}` can be enrolled in \"{}\" again from {}",
-                            c.id,
-                            cad.name,
-                            format_instant(from)
-                        ));
+                        return Err(Notice::ReenrolFrom {
+                            contact,
+                            cadence,
+                            from,
+                        });
                     }
                 }
             }
@@ -843,18 +833,17 @@ impl<'p> Engine<'p> {
         key: EventKey,
         step: Option<u32>,
         cadence: Option<u32>,
-        notes: &mut Vec<String>,
+        notes: &mut Vec<Notice>,
     ) {
-        let cid = self.contacts[contact as usize].id.clone();
         let o = match key {
             EventKey::Custom(i) => {
                 let active = self.active_of(contact, cadence);
                 if active.is_empty() {
-                    notes.push(format!(
-                        "contact `{cid}` has no active enrolment{}; event `{}` changes nothing",
-                        self.in_cadence(cadence),
-                        self.program.custom_events[i as usize]
-                    ));
+                    notes.push(Notice::NoActiveEnrolment {
+                        contact,
+                        cadence,
+                        event: key,
+                    });
                 }
                 for e in active {
                     let cur = self.enrolments[e as usize].step;
@@ -882,21 +871,12 @@ impl<'p> Engine<'p> {
                 }
                 return;
             }
-            let channel = match o {
-                Outcome::Completed => "call or task",
-                o if o.fits(Channel::Email) => "email",
-                o if o.fits(Channel::Call) => "call",
-                _ => "task",
-            };
-            let what = match step {
-                Some(n) => format!("step {n} has not been executed"),
-                None => format!("no {channel} step has been executed"),
-            };
-            notes.push(format!(
-                "`{}` for contact `{cid}` changes nothing: {what} for this contact{} yet",
-                o.name(),
-                self.in_cadence(cadence)
-            ));
+            notes.push(Notice::NoMessage {
+                contact,
+                outcome: o,
+                step,
+                cadence,
+            });
             return;
         };
         let exec_step = self.enrolments[e as usize].execs[x as usize].step;
@@ -933,12 +913,12 @@ impl<'p> Engine<'p> {
         }
         let en = &self.enrolments[e as usize];
         if !en.is_active() {
-            let ended = en.ended.map(format_instant).unwrap_or_default();
-            notes.push(format!(
-                "`{}` for contact `{cid}` belongs to an enrolment in \"{}\" that ended at {ended}; recorded, nothing changes",
-                o.name(),
-                self.program.cadences[en.cadence as usize].name
-            ));
+            notes.push(Notice::EnrolmentEnded {
+                contact,
+                outcome: o,
+                cadence: en.cadence,
+                ended: en.ended.unwrap_or(self.now),
+            });
             return;
         }
         if self.event_rules(e, EventName::Outcome(o)) {
@@ -1063,6 +1043,83 @@ impl<'p> Engine<'p> {
         e.timers = s.timers.into_iter().map(Reverse).collect();
         e.sent = s.sent.into_iter().collect();
         e
+    }
+}
+
+/// An input that was accepted but changed nothing, and why.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Notice {
+    AlreadyEnrolled { contact: ContactId, cadence: u32, step: u32 },
+    EnrolledBefore { contact: ContactId, cadence: u32 },
+    ReenrolFrom { contact: ContactId, cadence: u32, from: i64 },
+    NotEnrolled { contact: ContactId, cadence: Option<u32> },
+    NoActiveEnrolment { contact: ContactId, cadence: Option<u32>, event: EventKey },
+    NoMessage { contact: ContactId, outcome: Outcome, step: Option<u32>, cadence: Option<u32> },
+    EnrolmentEnded { contact: ContactId, outcome: Outcome, cadence: u32, ended: i64 },
+}
+
+impl Engine<'_> {
+    /// Words a notice for people.
+    pub fn describe(&self, n: &Notice) -> String {
+        let who = |c: &ContactId| &self.contacts[*c as usize].id;
+        let name = |c: &u32| &self.program.cadences[*c as usize].name;
+        match n {
+            Notice::AlreadyEnrolled { contact, cadence, step } => format!(
+                "contact `{}` is already enrolled in \"{}\" (at step {step})",
+                who(contact),
+                name(cadence)
+            ),
+            Notice::EnrolledBefore { contact, cadence } => format!(
+                "contact `{}` was enrolled in \"{}\" before; a record is enrolled once unless the cadence says `reenroll after D`",
+                who(contact),
+                name(cadence)
+            ),
+            Notice::ReenrolFrom { contact, cadence, from } => format!(
+                "contact `{}` can be enrolled in \"{}\" again from {}",
+                who(contact),
+                name(cadence),
+                format_instant(*from)
+            ),
+            Notice::NotEnrolled { contact, cadence } => {
+                format!("contact `{}` is not enrolled{}", who(contact), self.in_cadence(*cadence))
+            }
+            Notice::NoActiveEnrolment { contact, cadence, event } => format!(
+                "contact `{}` has no active enrolment{}; event `{}` changes nothing",
+                who(contact),
+                self.in_cadence(*cadence),
+                trace::event_name(self.program, *event)
+            ),
+            Notice::NoMessage { contact, outcome, step, cadence } => {
+                let channel = match outcome {
+                    Outcome::Completed => "call or task",
+                    o if o.fits(Channel::Email) => "email",
+                    o if o.fits(Channel::Call) => "call",
+                    _ => "task",
+                };
+                let what = match step {
+                    Some(n) => format!("step {n} has not been executed"),
+                    None => format!("no {channel} step has been executed"),
+                };
+                format!(
+                    "`{}` for contact `{}` changes nothing: {what} for this contact{} yet",
+                    outcome.name(),
+                    who(contact),
+                    self.in_cadence(*cadence)
+                )
+            }
+            Notice::EnrolmentEnded { contact, outcome, cadence, ended } => format!(
+                "`{}` for contact `{}` belongs to an enrolment in \"{}\" that ended at {}; recorded, nothing changes",
+                outcome.name(),
+                who(contact),
+                name(cadence),
+                format_instant(*ended)
+            ),
+        }
+    }
+
+    /// Clears the records produced so far, keeping the buffer.
+    pub fn clear_records(&mut self) {
+        self.out.clear();
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::calendar::format_instant;
+use super::calendar::{format_instant, push_instant};
 use crate::check::{Action, Cadence, HandlerEvent, Outcome, Program, Target};
 
 /// Why a due step did not execute.
@@ -199,9 +199,16 @@ fn action_name<'a>(
     }
 }
 
+/// Appends `s` as a JSON string.
 fn json_str(out: &mut String, s: &str) {
-    // serde_json escapes exactly as JSON requires.
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        // serde_json escapes exactly as JSON requires.
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    }
 }
 
 fn step_number(cadence: &Cadence, step: u32) -> u32 {
@@ -215,7 +222,7 @@ pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Recor
         return;
     }
     out.push_str("{\"at\":\"");
-    out.push_str(&format_instant(r.at));
+    push_instant(out, r.at);
     out.push_str("\",\"contact\":");
     json_str(out, contact);
     out.push_str(",\"cadence\":");

@@ -88,6 +88,22 @@ fn reader<R: Read>(r: R) -> csv::Reader<R> {
 
 /// Reads `id,field,...`; values are typed by the fields of the cadences.
 pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts, String> {
+    let mut records = Vec::new();
+    let mut loaded = read_contacts_into(r, catalog, &mut |rec| {
+        records.push(rec);
+        Ok(())
+    })?;
+    loaded.records = records;
+    Ok(loaded)
+}
+
+/// Reads `id,field,...` and hands each good record to `sink` as soon as it is read (the
+/// returned [`LoadedContacts`] then holds no records).
+pub fn read_contacts_into<R: Read>(
+    r: R,
+    catalog: &Catalog,
+    sink: &mut dyn FnMut(ContactRecord) -> Result<(), String>,
+) -> Result<LoadedContacts, String> {
     let mut rd = reader(r);
     let headers = rd
         .headers()
@@ -121,9 +137,11 @@ pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts,
         ));
     }
     let mut seen = std::collections::HashSet::new();
-    for row in rd.records() {
-        let row = match row {
-            Ok(r) => r,
+    let mut row = csv::StringRecord::new();
+    loop {
+        match rd.read_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 out.bad.push(BadRow {
@@ -132,7 +150,7 @@ pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts,
                 });
                 continue;
             }
-        };
+        }
         let line = row.position().map_or(0, |p| p.line());
         let id = row.get(id_col).unwrap_or("").trim().to_string();
         if id.is_empty() {
@@ -165,7 +183,7 @@ pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts,
         }
         if errors.is_empty() {
             rec.fields.insert("id".into(), Value::Text(id));
-            out.records.push(rec);
+            sink(rec)?;
         } else {
             out.bad.push(BadRow {
                 line,
@@ -205,9 +223,11 @@ pub fn read_events<R: Read>(
         (col("step"), col("field"), col("value"), col("cadence"));
     let mut rows = Vec::new();
     let mut bad = Vec::new();
-    for row in rd.records() {
-        let row = match row {
-            Ok(r) => r,
+    let mut row = csv::StringRecord::new();
+    loop {
+        match rd.read_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 bad.push(BadRow {
                     line: e.position().map_or(0, |p| p.line()),
@@ -215,7 +235,7 @@ pub fn read_events<R: Read>(
                 });
                 continue;
             }
-        };
+        }
         let line = row.position().map_or(0, |p| p.line());
         let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or("").trim();
         match event_row(

@@ -8,9 +8,9 @@ use std::io::Write;
 
 use crate::check::Program;
 use crate::engine::trace::{write_jsonl, write_text};
-use crate::engine::{Engine, Fields, Input, Record};
+use crate::engine::{Engine, Fields, Input};
 use crate::store::{ContactStore, StoreError};
-pub use csvin::{parse_value, read_contacts, read_events, BadRow, EventRow, LoadedContacts};
+pub use csvin::{parse_value, read_contacts, read_contacts_into, read_events, BadRow, EventRow, LoadedContacts};
 
 /// How the trace is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub enum Until {
     Idle,
 }
 
+/// How many notices a summary keeps; the rest are only counted.
+pub const MAX_NOTICES: usize = 100;
+
 /// Without `--until`, a run stops at the latest this long after its last input, so that a
 /// cadence that loops with a delay cannot run forever.
 pub const HORIZON: i64 = 5 * 366 * 86_400;
@@ -38,54 +41,55 @@ pub struct Summary {
     pub records: usize,
     pub inputs_applied: usize,
     pub inputs_after_until: usize,
+    /// The first [`MAX_NOTICES`] notices (inputs that changed nothing), by input line.
     pub notices: Vec<(u64, String)>,
+    /// How many notices there were in all.
+    pub notices_total: usize,
     /// Set when the run stopped at the horizon with timers left.
     pub stopped_at_horizon: Option<i64>,
     pub end: i64,
 }
 
 /// Loads the store's records into an engine.
-pub fn load_engine<'p>(
-    program: &'p Program,
-    store: &dyn ContactStore,
-) -> Result<Engine<'p>, StoreError> {
+pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result<Engine<'p>, StoreError> {
     let mut engine = Engine::new(program);
-    for id in store.ids()? {
-        let Some(rec) = store.get(&id)? else { continue };
+    let mut failed = None;
+    store.scan(&mut |id, values| {
         let mut fields = Fields::default();
-        for (name, value) in &rec.fields {
+        for (name, value) in values {
             if let Some(gid) = engine.catalog().lookup(name) {
-                fields.set(gid, Some(value.clone()));
+                fields.set(gid, Some((*value).clone()));
             }
         }
-        engine.add_contact(&id, fields).map_err(StoreError)?;
+        if let Err(e) = engine.add_contact(id, fields) {
+            failed.get_or_insert(e);
+        }
+    })?;
+    match failed {
+        Some(e) => Err(StoreError(e)),
+        None => Ok(engine),
     }
-    Ok(engine)
 }
 
-fn write_records(
-    engine: &mut Engine,
-    format: TraceFormat,
-    buf: &mut String,
-    out: &mut dyn Write,
-) -> std::io::Result<usize> {
-    let records: Vec<Record> = engine.take_records();
+fn write_records(engine: &mut Engine, format: TraceFormat, buf: &mut String, out: &mut dyn Write) -> std::io::Result<usize> {
     let program = engine.program();
-    for r in &records {
+    let mut count = 0;
+    for r in engine.records() {
         let contact = &engine.contact(r.contact).id;
         match format {
             TraceFormat::Jsonl => write_jsonl(buf, program, contact, r),
             TraceFormat::Text => write_text(buf, program, contact, r),
         }
+        if format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }) {
+            count += 1;
+        }
     }
-    out.write_all(buf.as_bytes())?;
-    buf.clear();
-    Ok(records
-        .iter()
-        .filter(|r| {
-            format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. })
-        })
-        .count())
+    engine.clear_records();
+    if buf.len() > 1 << 16 {
+        out.write_all(buf.as_bytes())?;
+        buf.clear();
+    }
+    Ok(count)
 }
 
 /// Runs a simulation: enrolment rules at `start`, then every input in time order (stable for
@@ -130,9 +134,12 @@ pub fn run(
                 .set_field(&id, &name, value.as_ref())
                 .map_err(|e| format!("contact store: {e}"))?;
         }
-        summary
-            .notices
-            .extend(notes.into_iter().map(|m| (ev.line, m)));
+        summary.notices_total += notes.len();
+        for m in notes {
+            if summary.notices.len() < MAX_NOTICES {
+                summary.notices.push((ev.line, engine.describe(&m)));
+            }
+        }
         summary.inputs_applied += 1;
         last = ev.at;
         summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
@@ -155,6 +162,7 @@ pub fn run(
         }
     }
     summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+    out.write_all(buf.as_bytes()).map_err(io)?;
     summary.end = engine.now();
     Ok(summary)
 }

@@ -132,7 +132,7 @@ pub fn events(n: usize, m: usize, seed: u64) -> Vec<GenEvent> {
             let base = START + round * 30 * 24 * H;
             let roll = rng.below(100);
             if roll < 3 {
-                push(&mut out, base + 1 + rng.below(2 * H as u64) as i64, c, GenKind::Bounced);
+                push(&mut out, base + 60 + rng.below(2 * H as u64) as i64, c, GenKind::Bounced);
                 continue;
             }
             if roll < 63 {

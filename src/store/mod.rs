@@ -47,11 +47,13 @@ impl From<serde_json::Error> for StoreError {
 /// Where contact records live. Records keep the order they were first inserted in.
 pub trait ContactStore {
     /// Inserts or replaces a record.
-    fn upsert(&mut self, record: &ContactRecord) -> Result<(), StoreError>;
+    fn upsert(&mut self, record: ContactRecord) -> Result<(), StoreError>;
     fn get(&self, id: &str) -> Result<Option<ContactRecord>, StoreError>;
     /// Sets (or with `None` unsets) one field of an existing record.
     fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>)
         -> Result<(), StoreError>;
+    /// Visits every record in insertion order with its fields, without copying them out.
+    fn scan(&self, visit: &mut dyn FnMut(&str, &[(&str, &Value)])) -> Result<(), StoreError>;
     /// Every record id, in insertion order.
     fn ids(&self) -> Result<Vec<String>, StoreError>;
     fn len(&self) -> Result<usize, StoreError> {

@@ -42,7 +42,7 @@ impl SqliteStore {
 }
 
 impl ContactStore for SqliteStore {
-    fn upsert(&mut self, record: &ContactRecord) -> Result<(), StoreError> {
+    fn upsert(&mut self, record: ContactRecord) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO contacts (id) VALUES (?1)",
@@ -113,6 +113,39 @@ impl ContactStore for SqliteStore {
                 params![id, field],
             )?,
         };
+        Ok(())
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(&str, &[(&str, &Value)])) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.id, f.name, f.value FROM contacts c LEFT JOIN fields f ON f.contact = c.id
+             ORDER BY c.seq, f.name",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut current: Option<String> = None;
+        let mut fields: Vec<(String, Value)> = Vec::new();
+        let flush = |id: &str, fields: &[(String, Value)], visit: &mut dyn FnMut(&str, &[(&str, &Value)])| {
+            let refs: Vec<(&str, &Value)> = fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            visit(id, &refs);
+        };
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            if current.as_deref() != Some(id.as_str()) {
+                if let Some(prev) = current.take() {
+                    flush(&prev, &fields, visit);
+                }
+                fields.clear();
+                current = Some(id);
+            }
+            let name: Option<String> = row.get(1)?;
+            let value: Option<String> = row.get(2)?;
+            if let (Some(n), Some(v)) = (name, value) {
+                fields.push((n, serde_json::from_str(&v)?));
+            }
+        }
+        if let Some(prev) = current {
+            flush(&prev, &fields, visit);
+        }
         Ok(())
     }
 

@@ -36,7 +36,7 @@ pub fn jsonl(s: &Sim) -> String {
     let loaded = read_contacts(s.contacts.as_bytes(), &catalog).unwrap();
     assert!(loaded.bad.is_empty(), "bad contacts: {:?}", loaded.bad);
     let mut store = MemoryStore::new();
-    for r in &loaded.records {
+    for r in loaded.records {
         store.upsert(r).unwrap();
     }
     let mut engine = sim::load_engine(&program, &store).unwrap();
