@@ -9,6 +9,7 @@
 
 pub mod calendar;
 mod eval;
+pub(crate) mod hash;
 pub mod state;
 pub mod trace;
 
@@ -26,6 +27,7 @@ use crate::check::{
 pub use calendar::format_instant;
 use calendar::{add, date_instant, day_start, local_date, next_window, sub};
 use eval::{truth, Ctx};
+use hash::FastHash;
 pub use state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, Phase, Snapshot, Timer};
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
@@ -34,7 +36,7 @@ pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 pub struct Catalog {
     pub names: Vec<String>,
     pub types: Vec<Type>,
-    index: HashMap<String, u16>,
+    index: HashMap<String, u16, FastHash>,
     /// Per cadence: schema field index -> global id.
     pub maps: Vec<Vec<u16>>,
 }
@@ -44,7 +46,7 @@ impl Catalog {
         let mut c = Catalog {
             names: Vec::new(),
             types: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             maps: Vec::new(),
         };
         for cadence in &program.cadences {
@@ -117,8 +119,10 @@ pub struct Engine<'p> {
     rules: Vec<Vec<(RuleRef, usize)>>,
     /// Per cadence, per step: sender id for the daily limit.
     senders: Vec<Vec<u32>>,
+    /// Per cadence: the global id of the field email steps send to.
+    email_gid: Vec<Option<u16>>,
     contacts: Vec<Contact>,
-    index: HashMap<String, ContactId>,
+    index: HashMap<String, ContactId, FastHash>,
     enrolments: Vec<Enrolment>,
     spins: Vec<(i64, u32)>,
     timers: BinaryHeap<Reverse<Timer>>,
@@ -163,13 +167,20 @@ impl<'p> Engine<'p> {
                 .collect();
             senders.push(s);
         }
+        let email_gid = program
+            .cadences
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.schema.email_field().map(|f| catalog.maps[i][f.0]))
+            .collect();
         Engine {
             program,
             catalog,
             rules,
             senders,
+            email_gid,
             contacts: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             enrolments: Vec::new(),
             spins: Vec::new(),
             timers: BinaryHeap::new(),
@@ -650,10 +661,7 @@ impl<'p> Engine<'p> {
         }
         if let Action::Email { .. } = step.action {
             let c = &self.contacts[contact as usize];
-            let email_gid = cad
-                .schema
-                .email_field()
-                .map(|f| self.catalog.maps[cad_i as usize][f.0]);
+            let email_gid = self.email_gid[cad_i as usize];
             let address = email_gid.and_then(|g| match c.fields.get(g) {
                 Some(Value::Text(s)) if !s.is_empty() => Some(s.as_str()),
                 _ => None,
@@ -890,10 +898,8 @@ impl<'p> Engine<'p> {
         self.enrolments[e as usize].execs[x as usize].outcomes |= o.bit();
 
         if o == Outcome::Bounced {
-            let en = &self.enrolments[e as usize];
-            let cad = &self.program.cadences[en.cadence as usize];
-            if let Some(f) = cad.schema.email_field() {
-                let gid = self.catalog.maps[en.cadence as usize][f.0];
+            let cad_i = self.enrolments[e as usize].cadence;
+            if let Some(gid) = self.email_gid[cad_i as usize] {
                 if let Some(Value::Text(a)) = self.contacts[contact as usize].fields.get(gid) {
                     self.contacts[contact as usize].bounced = Some(a.clone());
                 }

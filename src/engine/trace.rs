@@ -215,78 +215,100 @@ fn step_number(cadence: &Cadence, step: u32) -> u32 {
     cadence.steps.get(step as usize).map_or(0, |s| s.number)
 }
 
-/// Appends the JSON line of a record (with a newline). `Deferred` records have none.
+/// Writes JSON lines. Built once per program: the parts that repeat (a cadence's name, a
+/// step's action) are rendered in advance.
+pub struct Jsonl {
+    /// Per cadence: `,"cadence":NAME,"kind":"`.
+    cadence: Vec<String>,
+    /// Per cadence, per step: `,"step":N,"action":"email","name":NAME`.
+    executed: Vec<Vec<String>>,
+}
+
+impl Jsonl {
+    pub fn new(program: &Program) -> Jsonl {
+        let mut cadence = Vec::new();
+        let mut executed = Vec::new();
+        for c in &program.cadences {
+            let mut head = String::from(",\"cadence\":");
+            json_str(&mut head, &c.name);
+            head.push_str(",\"kind\":\"");
+            cadence.push(head);
+            executed.push(
+                (0..c.steps.len() as u32)
+                    .map(|i| {
+                        let (action, name) = action_name(program, c, i);
+                        let mut e = format!(",\"step\":{},\"action\":\"{action}\",\"name\":", step_number(c, i));
+                        json_str(&mut e, name);
+                        e
+                    })
+                    .collect(),
+            );
+        }
+        Jsonl { cadence, executed }
+    }
+
+    /// Appends the JSON line of a record (with a newline). `Deferred` records have none.
+    pub fn write(&self, out: &mut String, program: &Program, contact: &str, r: &Record) {
+        let cadence = &program.cadences[r.cadence as usize];
+        if let Kind::Deferred { .. } = r.kind {
+            return;
+        }
+        out.push_str("{\"at\":\"");
+        push_instant(out, r.at);
+        out.push_str("\",\"contact\":");
+        json_str(out, contact);
+        out.push_str(&self.cadence[r.cadence as usize]);
+        out.push_str(r.kind.name());
+        out.push('"');
+        match r.kind {
+            Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
+            Kind::Executed { step } => out.push_str(&self.executed[r.cadence as usize][step as usize]),
+            Kind::Skipped { step, reason } => {
+                let _ = write!(
+                    out,
+                    ",\"step\":{},\"reason\":\"{}\"",
+                    step_number(cadence, step),
+                    reason.as_str()
+                );
+            }
+            Kind::Event { step, event } => {
+                match step {
+                    Some(s) => {
+                        let _ = write!(out, ",\"step\":{}", step_number(cadence, s));
+                    }
+                    None => out.push_str(",\"step\":null"),
+                }
+                out.push_str(",\"event\":");
+                json_str(out, event_name(program, event));
+            }
+            Kind::Transition { from, handler, to } => {
+                let _ = write!(out, ",\"from\":{},\"to\":", step_number(cadence, from));
+                match to {
+                    To::Step(s) => {
+                        let _ = write!(out, "{}", step_number(cadence, s));
+                    }
+                    To::Done => out.push_str("\"done\""),
+                    To::Exit => out.push_str("\"exit\""),
+                }
+                out.push_str(",\"on\":");
+                json_str(out, handler_event(cadence, from, handler));
+            }
+            Kind::Exited { reason } => {
+                out.push_str(",\"reason\":");
+                json_str(out, exit_reason(cadence, reason));
+            }
+            Kind::Goal { rule } => {
+                out.push_str(",\"name\":");
+                json_str(out, cadence.goals.get(rule as usize).map_or("?", |g| g.name.as_str()));
+            }
+        }
+        out.push_str("}\n");
+    }
+}
+
+/// Appends the JSON line of one record (see [`Jsonl`] for many).
 pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Record) {
-    let cadence = &program.cadences[r.cadence as usize];
-    if let Kind::Deferred { .. } = r.kind {
-        return;
-    }
-    out.push_str("{\"at\":\"");
-    push_instant(out, r.at);
-    out.push_str("\",\"contact\":");
-    json_str(out, contact);
-    out.push_str(",\"cadence\":");
-    json_str(out, &cadence.name);
-    out.push_str(",\"kind\":\"");
-    out.push_str(r.kind.name());
-    out.push('"');
-    match r.kind {
-        Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
-        Kind::Executed { step } => {
-            let (action, name) = action_name(program, cadence, step);
-            let _ = write!(
-                out,
-                ",\"step\":{},\"action\":\"{action}\",\"name\":",
-                step_number(cadence, step)
-            );
-            json_str(out, name);
-        }
-        Kind::Skipped { step, reason } => {
-            let _ = write!(
-                out,
-                ",\"step\":{},\"reason\":\"{}\"",
-                step_number(cadence, step),
-                reason.as_str()
-            );
-        }
-        Kind::Event { step, event } => {
-            match step {
-                Some(s) => {
-                    let _ = write!(out, ",\"step\":{}", step_number(cadence, s));
-                }
-                None => out.push_str(",\"step\":null"),
-            }
-            out.push_str(",\"event\":");
-            json_str(out, event_name(program, event));
-        }
-        Kind::Transition { from, handler, to } => {
-            let _ = write!(out, ",\"from\":{},\"to\":", step_number(cadence, from));
-            match to {
-                To::Step(s) => {
-                    let _ = write!(out, "{}", step_number(cadence, s));
-                }
-                To::Done => out.push_str("\"done\""),
-                To::Exit => out.push_str("\"exit\""),
-            }
-            out.push_str(",\"on\":");
-            json_str(out, handler_event(cadence, from, handler));
-        }
-        Kind::Exited { reason } => {
-            out.push_str(",\"reason\":");
-            json_str(out, exit_reason(cadence, reason));
-        }
-        Kind::Goal { rule } => {
-            out.push_str(",\"name\":");
-            json_str(
-                out,
-                cadence
-                    .goals
-                    .get(rule as usize)
-                    .map_or("?", |g| g.name.as_str()),
-            );
-        }
-    }
-    out.push_str("}\n");
+    Jsonl::new(program).write(out, program, contact, r);
 }
 
 /// Appends one line of the readable timeline.

@@ -7,7 +7,7 @@ pub mod workload;
 use std::io::Write;
 
 use crate::check::Program;
-use crate::engine::trace::{write_jsonl, write_text};
+use crate::engine::trace::{write_text, Jsonl};
 use crate::engine::{Engine, Fields, Input};
 use crate::store::{ContactStore, StoreError};
 pub use csvin::{parse_value, read_contacts, read_contacts_into, read_events, BadRow, EventRow, LoadedContacts};
@@ -54,10 +54,20 @@ pub struct Summary {
 pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result<Engine<'p>, StoreError> {
     let mut engine = Engine::new(program);
     let mut failed = None;
+    // Stores hand out the same few field names again and again: remember their ids.
+    let mut known: Vec<(String, Option<u16>)> = Vec::new();
     store.scan(&mut |id, values| {
         let mut fields = Fields::default();
         for (name, value) in values {
-            if let Some(gid) = engine.catalog().lookup(name) {
+            let gid = match known.iter().find(|(n, _)| n == name) {
+                Some((_, g)) => *g,
+                None => {
+                    let g = engine.catalog().lookup(name);
+                    known.push((name.to_string(), g));
+                    g
+                }
+            };
+            if let Some(gid) = gid {
                 fields.set(gid, Some((*value).clone()));
             }
         }
@@ -71,13 +81,19 @@ pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result
     }
 }
 
-fn write_records(engine: &mut Engine, format: TraceFormat, buf: &mut String, out: &mut dyn Write) -> std::io::Result<usize> {
+fn write_records(
+    engine: &mut Engine,
+    format: TraceFormat,
+    jsonl: &Jsonl,
+    buf: &mut String,
+    out: &mut dyn Write,
+) -> std::io::Result<usize> {
     let program = engine.program();
     let mut count = 0;
     for r in engine.records() {
         let contact = &engine.contact(r.contact).id;
         match format {
-            TraceFormat::Jsonl => write_jsonl(buf, program, contact, r),
+            TraceFormat::Jsonl => jsonl.write(buf, program, contact, r),
             TraceFormat::Text => write_text(buf, program, contact, r),
         }
         if format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }) {
@@ -106,10 +122,11 @@ pub fn run(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Summary, String> {
     let mut summary = Summary::default();
-    let mut buf = String::with_capacity(1 << 16);
+    let mut buf = String::with_capacity(1 << 17);
+    let jsonl = Jsonl::new(engine.program());
     let io = |e: std::io::Error| format!("cannot write the trace: {e}");
     engine.start(start);
-    summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+    summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&i| events[i].at);
     let mut last = start;
@@ -142,7 +159,7 @@ pub fn run(
         }
         summary.inputs_applied += 1;
         last = ev.at;
-        summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+        summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
         if n % 4096 == 0 {
             progress(n);
         }
@@ -161,7 +178,7 @@ pub fn run(
             }
         }
     }
-    summary.records += write_records(engine, format, &mut buf, out).map_err(io)?;
+    summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
     out.write_all(buf.as_bytes()).map_err(io)?;
     summary.end = engine.now();
     Ok(summary)

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::{ContactRecord, ContactStore, EnrolmentStore, StoreError};
 use crate::check::Value;
+use crate::engine::hash::FastHash;
 use crate::engine::Snapshot;
 
 #[derive(Debug, Default)]
@@ -17,9 +18,9 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: Vec<Slot>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, FastHash>,
     names: Vec<String>,
-    name_ids: HashMap<String, u32>,
+    name_ids: HashMap<String, u32, FastHash>,
 }
 
 impl MemoryStore {
