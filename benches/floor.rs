@@ -50,9 +50,12 @@ fn channel_email(step: u8) -> bool {
     matches!(step, 1 | 3 | 5)
 }
 
+/// (due, contact, step, slot, generation): the engine's timer order.
+type TimerKey = (i64, u32, u8, u8, u32);
+
 struct M {
     cs: Vec<C>,
-    timers: BinaryHeap<Reverse<(i64, u32, u8, u8, u32)>>,
+    timers: BinaryHeap<Reverse<TimerKey>>,
     out: Floor,
     now: i64,
 }
@@ -75,7 +78,8 @@ impl M {
             5 => 2 * D,
             _ => 0,
         };
-        self.timers.push(Reverse((self.now + after, c, step, 0, s.gen)));
+        self.timers
+            .push(Reverse((self.now + after, c, step, 0, s.gen)));
     }
 
     fn next(&mut self, c: u32) {
@@ -125,7 +129,8 @@ impl M {
         };
         // The timeout is the handler written last but one or last: its slot only orders ties.
         let slot = if s.step == 1 { 3 } else { 2 };
-        self.timers.push(Reverse((now + timeout, c, s.step, slot, g)));
+        self.timers
+            .push(Reverse((now + timeout, c, s.step, slot, g)));
     }
 
     fn timeout(&mut self, c: u32) {
@@ -256,8 +261,7 @@ pub fn run(n: usize, events: &[GenEvent]) -> Floor {
         m.now = m.now.max(e.at);
         m.event(e);
     }
-    loop {
-        let Some(&Reverse((due, ..))) = m.timers.peek() else { break };
+    while let Some(&Reverse((due, ..))) = m.timers.peek() {
         m.run_until(due, true);
     }
     m.out

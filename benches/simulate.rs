@@ -20,14 +20,24 @@ use cadence::syntax::Sources;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn sizes() -> (usize, usize) {
-    let get = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    (get("CADENCE_BENCH_CONTACTS", 100_000), get("CADENCE_BENCH_EVENTS", 300_000))
+    let get = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    (
+        get("CADENCE_BENCH_CONTACTS", 100_000),
+        get("CADENCE_BENCH_EVENTS", 300_000),
+    )
 }
 
 fn program() -> Program {
     let mut sources = Sources::new();
     let id = sources.add("bench.cadence", workload::CADENCE);
-    check(&mut sources, &[id]).program.expect("the bench cadence checks")
+    check(&mut sources, &[id])
+        .program
+        .expect("the bench cadence checks")
 }
 
 fn inputs(program: &Program, events: &[GenEvent]) -> Vec<(i64, Input)> {
@@ -103,7 +113,17 @@ fn run_simulate(program: &Program, contacts: &str, events: &str) -> usize {
     let lookup = |id: &str| engine.contact_id(id);
     let (rows, _) = read_events(events.as_bytes(), program, &catalog, &lookup).unwrap();
     let mut out = std::io::sink();
-    let s = sim::run(&mut engine, &mut store, &rows, START, Until::Idle, TraceFormat::Jsonl, &mut out, &mut |_| {}).unwrap();
+    let s = sim::run(
+        &mut engine,
+        &mut store,
+        &rows,
+        START,
+        Until::Idle,
+        TraceFormat::Jsonl,
+        &mut out,
+        &mut |_| {},
+    )
+    .unwrap();
     s.records
 }
 
@@ -118,13 +138,20 @@ fn bench(c: &mut Criterion) {
     // The floor and the engine must agree before their times are compared.
     let engine_records = run_engine(&program, n, &parsed);
     let floor_records = floor::run(n, &events).records.len();
-    assert_eq!(engine_records, floor_records, "the floor and the engine disagree");
+    assert_eq!(
+        engine_records, floor_records,
+        "the floor and the engine disagree"
+    );
     eprintln!("workload: {n} contacts, {m} events, {engine_records} trace records");
 
     let mut g = c.benchmark_group("workload");
     g.sample_size(10);
-    g.bench_function("floor", |b| b.iter(|| black_box(floor::run(n, &events).records.len())));
-    g.bench_function("engine", |b| b.iter(|| black_box(run_engine(&program, n, &parsed))));
+    g.bench_function("floor", |b| {
+        b.iter(|| black_box(floor::run(n, &events).records.len()))
+    });
+    g.bench_function("engine", |b| {
+        b.iter(|| black_box(run_engine(&program, n, &parsed)))
+    });
     g.bench_function("simulate", |b| {
         b.iter(|| black_box(run_simulate(&program, &contacts_csv, &events_csv)))
     });

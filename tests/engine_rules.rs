@@ -458,7 +458,8 @@ fn clicked_and_replied_count_as_opened_for_no_open() {
 
 #[test]
 fn a_click_without_its_own_handler_takes_on_opened() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,clicked\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,clicked\n";
     let t = run(
         &cad("step 1: email welcome\n  on opened -> step 2\n  on no_open 3d -> done\nstep 2: call \"Interested\""),
         ONE,
@@ -467,13 +468,17 @@ fn a_click_without_its_own_handler_takes_on_opened() {
     );
     assert_eq!(
         &t[2..4],
-        ["2026-01-05T10:00:00Z c1 event 1 clicked", "2026-01-05T10:00:00Z c1 transition 1->2 on opened"]
+        [
+            "2026-01-05T10:00:00Z c1 event 1 clicked",
+            "2026-01-05T10:00:00Z c1 transition 1->2 on opened"
+        ]
     );
 }
 
 #[test]
 fn a_click_with_its_own_handler_takes_it() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,clicked\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,clicked\n";
     let t = run(
         &cad("step 1: email welcome\n  on opened -> step 2\n  on clicked -> step 3\n  on no_open 3d -> done\nstep 2: call \"Opened\"\nstep 3: call \"Clicked\""),
         ONE,
@@ -485,11 +490,15 @@ fn a_click_with_its_own_handler_takes_it() {
 
 #[test]
 fn an_unsubscribe_before_any_email_still_ends_every_enrolment() {
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n";
     let t = run(&cad("step 1: call \"Intro\"\n  on answered -> done\n  on overdue 1d -> next\nstep 2: email welcome"), ONE, events, "2026-01-05T09:00:00Z");
     assert_eq!(
         &t[2..],
-        ["2026-01-05T10:00:00Z c1 event 1 unsubscribed", "2026-01-05T10:00:00Z c1 exited unsubscribed"]
+        [
+            "2026-01-05T10:00:00Z c1 event 1 unsubscribed",
+            "2026-01-05T10:00:00Z c1 exited unsubscribed"
+        ]
     );
 }
 

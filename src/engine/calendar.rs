@@ -199,8 +199,19 @@ mod tests {
 
     #[test]
     fn instants_format_like_chrono() {
-        for t in [0, 951_782_400, 1_767_603_600, 4_102_444_799, 1_709_164_800, -86_400] {
-            assert_eq!(format_instant(t), utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "{t}");
+        for t in [
+            0,
+            951_782_400,
+            1_767_603_600,
+            4_102_444_799,
+            1_709_164_800,
+            -86_400,
+        ] {
+            assert_eq!(
+                format_instant(t),
+                utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "{t}"
+            );
         }
     }
 

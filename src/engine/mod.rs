@@ -874,8 +874,19 @@ impl<'p> Engine<'p> {
                 self.contacts[contact as usize].unsubscribed = true;
                 for a in self.active_of(contact, None) {
                     let cur = self.enrolments[a as usize].step;
-                    self.emit(a, Kind::Event { step: Some(cur), event: key });
-                    self.end(a, Kind::Exited { reason: ExitReason::Unsubscribed });
+                    self.emit(
+                        a,
+                        Kind::Event {
+                            step: Some(cur),
+                            event: key,
+                        },
+                    );
+                    self.end(
+                        a,
+                        Kind::Exited {
+                            reason: ExitReason::Unsubscribed,
+                        },
+                    );
                 }
                 return;
             }
@@ -933,7 +944,9 @@ impl<'p> Engine<'p> {
         let en = &self.enrolments[e as usize];
         if en.phase == (Phase::Waiting { exec: x }) {
             let handlers = &self.step_of(e).handlers;
-            let exact = handlers.iter().position(|h| h.event == HandlerEvent::Outcome(o));
+            let exact = handlers
+                .iter()
+                .position(|h| h.event == HandlerEvent::Outcome(o));
             // A click or a reply implies the email was opened: without a handler of its own,
             // it takes the step's `on opened`.
             let implied = || match o {
@@ -1055,13 +1068,41 @@ impl<'p> Engine<'p> {
 /// An input that was accepted but changed nothing, and why.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Notice {
-    AlreadyEnrolled { contact: ContactId, cadence: u32, step: u32 },
-    EnrolledBefore { contact: ContactId, cadence: u32 },
-    ReenrolFrom { contact: ContactId, cadence: u32, from: i64 },
-    NotEnrolled { contact: ContactId, cadence: Option<u32> },
-    NoActiveEnrolment { contact: ContactId, cadence: Option<u32>, event: EventKey },
-    NoMessage { contact: ContactId, outcome: Outcome, step: Option<u32>, cadence: Option<u32> },
-    EnrolmentEnded { contact: ContactId, outcome: Outcome, cadence: u32, ended: i64 },
+    AlreadyEnrolled {
+        contact: ContactId,
+        cadence: u32,
+        step: u32,
+    },
+    EnrolledBefore {
+        contact: ContactId,
+        cadence: u32,
+    },
+    ReenrolFrom {
+        contact: ContactId,
+        cadence: u32,
+        from: i64,
+    },
+    NotEnrolled {
+        contact: ContactId,
+        cadence: Option<u32>,
+    },
+    NoActiveEnrolment {
+        contact: ContactId,
+        cadence: Option<u32>,
+        event: EventKey,
+    },
+    NoMessage {
+        contact: ContactId,
+        outcome: Outcome,
+        step: Option<u32>,
+        cadence: Option<u32>,
+    },
+    EnrolmentEnded {
+        contact: ContactId,
+        outcome: Outcome,
+        cadence: u32,
+        ended: i64,
+    },
 }
 
 impl Engine<'_> {

@@ -237,7 +237,10 @@ impl Jsonl {
                 (0..c.steps.len() as u32)
                     .map(|i| {
                         let (action, name) = action_name(program, c, i);
-                        let mut e = format!(",\"step\":{},\"action\":\"{action}\",\"name\":", step_number(c, i));
+                        let mut e = format!(
+                            ",\"step\":{},\"action\":\"{action}\",\"name\":",
+                            step_number(c, i)
+                        );
                         json_str(&mut e, name);
                         e
                     })
@@ -262,7 +265,9 @@ impl Jsonl {
         out.push('"');
         match r.kind {
             Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
-            Kind::Executed { step } => out.push_str(&self.executed[r.cadence as usize][step as usize]),
+            Kind::Executed { step } => {
+                out.push_str(&self.executed[r.cadence as usize][step as usize])
+            }
             Kind::Skipped { step, reason } => {
                 let _ = write!(
                     out,
@@ -299,7 +304,13 @@ impl Jsonl {
             }
             Kind::Goal { rule } => {
                 out.push_str(",\"name\":");
-                json_str(out, cadence.goals.get(rule as usize).map_or("?", |g| g.name.as_str()));
+                json_str(
+                    out,
+                    cadence
+                        .goals
+                        .get(rule as usize)
+                        .map_or("?", |g| g.name.as_str()),
+                );
             }
         }
         out.push_str("}\n");

@@ -126,14 +126,20 @@ pub fn read_contacts_into<R: Read>(
         }
     }
     if !unknown.is_empty() {
+        let shown: Vec<&str> = unknown.iter().take(5).map(String::as_str).collect();
+        let more = if unknown.len() > 5 {
+            format!(" and {} more", unknown.len() - 5)
+        } else {
+            String::new()
+        };
+        let count = if unknown.len() == 1 {
+            "1 column".to_string()
+        } else {
+            format!("{} columns", unknown.len())
+        };
         out.warnings.push(format!(
-            "{} not a field of any cadence given and ignored: {}",
-            if unknown.len() == 1 {
-                "1 column is".to_string()
-            } else {
-                format!("{} columns are", unknown.len())
-            },
-            unknown.join(", ")
+            "ignoring {count} that no cadence given declares: {}{more}",
+            shown.join(", ")
         ));
     }
     let mut seen = std::collections::HashSet::new();

@@ -10,7 +10,9 @@ use crate::check::Program;
 use crate::engine::trace::{write_text, Jsonl};
 use crate::engine::{Engine, Fields, Input};
 use crate::store::{ContactStore, StoreError};
-pub use csvin::{parse_value, read_contacts, read_contacts_into, read_events, BadRow, EventRow, LoadedContacts};
+pub use csvin::{
+    parse_value, read_contacts, read_contacts_into, read_events, BadRow, EventRow, LoadedContacts,
+};
 
 /// How the trace is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,10 @@ pub struct Summary {
 }
 
 /// Loads the store's records into an engine.
-pub fn load_engine<'p>(program: &'p Program, store: &dyn ContactStore) -> Result<Engine<'p>, StoreError> {
+pub fn load_engine<'p>(
+    program: &'p Program,
+    store: &dyn ContactStore,
+) -> Result<Engine<'p>, StoreError> {
     let mut engine = Engine::new(program);
     let mut failed = None;
     // Stores hand out the same few field names again and again: remember their ids.

@@ -52,7 +52,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -63,7 +63,7 @@ impl Rng {
 
     /// Uniform in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -132,7 +132,12 @@ pub fn events(n: usize, m: usize, seed: u64) -> Vec<GenEvent> {
             let base = START + round * 30 * 24 * H;
             let roll = rng.below(100);
             if roll < 3 {
-                push(&mut out, base + 60 + rng.below(2 * H as u64) as i64, c, GenKind::Bounced);
+                push(
+                    &mut out,
+                    base + 60 + rng.below(2 * H as u64) as i64,
+                    c,
+                    GenKind::Bounced,
+                );
                 continue;
             }
             if roll < 63 {
@@ -143,7 +148,12 @@ pub fn events(n: usize, m: usize, seed: u64) -> Vec<GenEvent> {
                     let answer = open + 24 * H + rng.below(20 * H as u64) as i64;
                     push(&mut out, answer, c, GenKind::Answered);
                     if rng.below(3) != 0 {
-                        push(&mut out, answer + rng.below(48 * H as u64) as i64, c, GenKind::Completed);
+                        push(
+                            &mut out,
+                            answer + rng.below(48 * H as u64) as i64,
+                            c,
+                            GenKind::Completed,
+                        );
                     }
                 }
             } else {
@@ -152,8 +162,18 @@ pub fn events(n: usize, m: usize, seed: u64) -> Vec<GenEvent> {
                 push(&mut out, click, c, GenKind::Clicked);
             }
             match rng.below(20) {
-                0 => push(&mut out, base + rng.below(6 * 24 * H as u64) as i64, c, GenKind::Replied),
-                1 => push(&mut out, base + rng.below(6 * 24 * H as u64) as i64, c, GenKind::Upgraded),
+                0 => push(
+                    &mut out,
+                    base + rng.below(6 * 24 * H as u64) as i64,
+                    c,
+                    GenKind::Replied,
+                ),
+                1 => push(
+                    &mut out,
+                    base + rng.below(6 * 24 * H as u64) as i64,
+                    c,
+                    GenKind::Upgraded,
+                ),
                 _ => {}
             }
         }

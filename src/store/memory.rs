@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{ContactRecord, ContactStore, EnrolmentStore, StoreError};
+use super::{ContactRecord, ContactStore, EnrolmentStore, StoreError, Visit};
 use crate::check::Value;
 use crate::engine::hash::FastHash;
 use crate::engine::Snapshot;
@@ -74,7 +74,12 @@ impl ContactStore for MemoryStore {
         }))
     }
 
-    fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>) -> Result<(), StoreError> {
+    fn set_field(
+        &mut self,
+        id: &str,
+        field: &str,
+        value: Option<&Value>,
+    ) -> Result<(), StoreError> {
         let i = *self
             .index
             .get(id)
@@ -92,11 +97,15 @@ impl ContactStore for MemoryStore {
         Ok(())
     }
 
-    fn scan(&self, visit: &mut dyn FnMut(&str, &[(&str, &Value)])) -> Result<(), StoreError> {
+    fn scan(&self, visit: &mut Visit) -> Result<(), StoreError> {
         let mut buf: Vec<(&str, &Value)> = Vec::new();
         for slot in &self.records {
             buf.clear();
-            buf.extend(slot.fields.iter().map(|(k, v)| (self.names[*k as usize].as_str(), v)));
+            buf.extend(
+                slot.fields
+                    .iter()
+                    .map(|(k, v)| (self.names[*k as usize].as_str(), v)),
+            );
             visit(&slot.id, &buf);
         }
         Ok(())

@@ -44,6 +44,9 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+/// A visitor of [`ContactStore::scan`]: a record id and its fields.
+pub type Visit<'a> = dyn FnMut(&str, &[(&str, &Value)]) + 'a;
+
 /// Where contact records live. Records keep the order they were first inserted in.
 pub trait ContactStore {
     /// Inserts or replaces a record.
@@ -53,7 +56,7 @@ pub trait ContactStore {
     fn set_field(&mut self, id: &str, field: &str, value: Option<&Value>)
         -> Result<(), StoreError>;
     /// Visits every record in insertion order with its fields, without copying them out.
-    fn scan(&self, visit: &mut dyn FnMut(&str, &[(&str, &Value)])) -> Result<(), StoreError>;
+    fn scan(&self, visit: &mut Visit) -> Result<(), StoreError>;
     /// Every record id, in insertion order.
     fn ids(&self) -> Result<Vec<String>, StoreError>;
     fn len(&self) -> Result<usize, StoreError> {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{ContactRecord, ContactStore, EnrolmentStore, StoreError};
+use super::{ContactRecord, ContactStore, EnrolmentStore, StoreError, Visit};
 use crate::check::Value;
 use crate::engine::Snapshot;
 
@@ -116,7 +116,7 @@ impl ContactStore for SqliteStore {
         Ok(())
     }
 
-    fn scan(&self, visit: &mut dyn FnMut(&str, &[(&str, &Value)])) -> Result<(), StoreError> {
+    fn scan(&self, visit: &mut Visit) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT c.id, f.name, f.value FROM contacts c LEFT JOIN fields f ON f.contact = c.id
              ORDER BY c.seq, f.name",
@@ -124,7 +124,7 @@ impl ContactStore for SqliteStore {
         let mut rows = stmt.query([])?;
         let mut current: Option<String> = None;
         let mut fields: Vec<(String, Value)> = Vec::new();
-        let flush = |id: &str, fields: &[(String, Value)], visit: &mut dyn FnMut(&str, &[(&str, &Value)])| {
+        let flush = |id: &str, fields: &[(String, Value)], visit: &mut Visit| {
             let refs: Vec<(&str, &Value)> = fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
             visit(id, &refs);
         };

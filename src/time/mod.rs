@@ -29,11 +29,20 @@ pub fn parse_date(text: &str) -> Result<DateValue, String> {
 /// thousands of these). Anything else returns `None` and takes the general path.
 fn fast_instant(t: &str) -> Option<DateTime<Utc>> {
     let b = t.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
     };
     let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
     let time = chrono::NaiveTime::from_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
@@ -59,6 +68,9 @@ mod tests {
         assert!(parse_date("2026-13-01").is_err());
         assert!(parse_date("2026-01-05T25:00:00Z").is_err());
         assert!(parse_date("2026-02-30T10:00:00Z").is_err());
-        assert_eq!(parse_date("2026-01-05T09:00:00Z"), parse_date("2026-01-05T09:00:00+00:00"));
+        assert_eq!(
+            parse_date("2026-01-05T09:00:00Z"),
+            parse_date("2026-01-05T09:00:00+00:00")
+        );
     }
 }
