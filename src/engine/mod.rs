@@ -28,7 +28,7 @@ pub use calendar::format_instant;
 use calendar::{add, date_instant, day_start, local_date, next_window, sub};
 use eval::{truth, Ctx};
 use hash::FastHash;
-pub use state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, Phase, Snapshot, Timer};
+pub use state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, LastExec, Phase, Snapshot, Timer};
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
 /// Every field of every cadence of a program, with one global id per name.
@@ -127,6 +127,8 @@ pub struct Engine<'p> {
     spins: Vec<(i64, u32)>,
     timers: BinaryHeap<Reverse<Timer>>,
     sent: HashMap<(u32, u32, i64), u32>,
+    /// Executions so far (orders executions of one instant).
+    exec_seq: u64,
     now: i64,
     out: Vec<Record>,
 }
@@ -185,6 +187,7 @@ impl<'p> Engine<'p> {
             spins: Vec::new(),
             timers: BinaryHeap::new(),
             sent: HashMap::new(),
+            exec_seq: 0,
             now: 0,
             out: Vec::new(),
         }
@@ -238,6 +241,7 @@ impl<'p> Engine<'p> {
             bounced: None,
             enrolments: Vec::new(),
             enroll_cond: vec![false; self.program.cadences.len()],
+            last_exec: [None; 3],
         });
         Ok(cid)
     }
@@ -715,6 +719,14 @@ impl<'p> Engine<'p> {
             outcomes: 0,
         });
         let exec = (en.execs.len() - 1) as u32;
+        self.exec_seq += 1;
+        self.contacts[contact as usize].last_exec[channel_slot(step.action.channel())] = Some(LastExec {
+            at: now,
+            seq: self.exec_seq,
+            enrolment: e,
+            exec,
+        });
+        let en = &mut self.enrolments[e as usize];
         if step.handlers.is_empty() {
             return self.fall_through(e);
         }
@@ -814,6 +826,15 @@ impl<'p> Engine<'p> {
         step: Option<u32>,
         cadence: Option<u32>,
     ) -> Option<(EnrolmentId, u32)> {
+        if step.is_none() && cadence.is_none() {
+            let c = &self.contacts[contact as usize];
+            return [Channel::Email, Channel::Call, Channel::Task]
+                .into_iter()
+                .filter(|ch| o.fits(*ch))
+                .filter_map(|ch| c.last_exec[channel_slot(ch)])
+                .max()
+                .map(|l| (l.enrolment, l.exec));
+        }
         let mut best: Option<(i64, EnrolmentId, u32)> = None;
         for &e in &self.contacts[contact as usize].enrolments {
             let en = &self.enrolments[e as usize];
@@ -1043,6 +1064,7 @@ impl<'p> Engine<'p> {
             enrolments: self.enrolments.clone(),
             timers,
             sent,
+            exec_seq: self.exec_seq,
         }
     }
 
@@ -1061,6 +1083,7 @@ impl<'p> Engine<'p> {
         e.enrolments = s.enrolments;
         e.timers = s.timers.into_iter().map(Reverse).collect();
         e.sent = s.sent.into_iter().collect();
+        e.exec_seq = s.exec_seq;
         e
     }
 }
@@ -1167,6 +1190,14 @@ impl Engine<'_> {
     /// Clears the records produced so far, keeping the buffer.
     pub fn clear_records(&mut self) {
         self.out.clear();
+    }
+}
+
+fn channel_slot(c: Channel) -> usize {
+    match c {
+        Channel::Email => 0,
+        Channel::Call => 1,
+        Channel::Task => 2,
     }
 }
 

@@ -57,6 +57,19 @@ pub struct Contact {
     /// Per cadence: the last value of its `enroll when` condition (enrolment happens when it
     /// becomes true).
     pub enroll_cond: Vec<bool>,
+    /// Per channel (email, call, task): the most recent execution, as (time, execution
+    /// sequence number, enrolment, index in its executions). Outcomes without a step or cadence
+    /// find their message here without walking the enrolments.
+    pub last_exec: [Option<LastExec>; 3],
+}
+
+/// Where a contact's most recent execution of one channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LastExec {
+    pub at: i64,
+    pub seq: u64,
+    pub enrolment: EnrolmentId,
+    pub exec: u32,
 }
 
 /// One execution of a step: its message, and the outcomes received for it.
@@ -120,4 +133,5 @@ pub struct Snapshot {
     pub enrolments: Vec<Enrolment>,
     pub timers: Vec<Timer>,
     pub sent: Vec<((u32, u32, i64), u32)>,
+    pub exec_seq: u64,
 }
