@@ -106,6 +106,19 @@ fn is_cadence_statement(kind: &ItemKind) -> bool {
     )
 }
 
+/// The outcome and timeout events a step of `channel` has.
+fn channel_events(channel: Channel) -> Vec<&'static str> {
+    let outcomes = Outcome::ALL
+        .iter()
+        .filter(|o| o.fits(channel))
+        .map(|o| o.name());
+    let timeouts = Timeout::ALL
+        .iter()
+        .filter(|t| t.fits(channel))
+        .map(|t| t.name());
+    outcomes.chain(timeouts).collect()
+}
+
 /// "an email", "a call", "a task".
 fn article(channel: Channel) -> &'static str {
     match channel {
@@ -1164,17 +1177,7 @@ impl Checker<'_> {
     ) -> Option<HandlerEvent> {
         let name = &h.event;
         let wrong_channel = |what: &str| {
-            let valid: Vec<&str> = Outcome::ALL
-                .iter()
-                .filter(|o| o.fits(channel))
-                .map(|o| o.name())
-                .chain(
-                    Timeout::ALL
-                        .iter()
-                        .filter(|t| t.fits(channel))
-                        .map(|t| t.name()),
-                )
-                .collect();
+            let valid = channel_events(channel);
             Diagnostic::error(
                 "E105",
                 file,
@@ -1245,17 +1248,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let valid: Vec<&str> = Outcome::ALL
-            .iter()
-            .filter(|o| o.fits(channel))
-            .map(|o| o.name())
-            .chain(
-                Timeout::ALL
-                    .iter()
-                    .filter(|t| t.fits(channel))
-                    .map(|t| t.name()),
-            )
-            .collect();
+        let valid = channel_events(channel);
         let all: Vec<&str> = Outcome::ALL
             .iter()
             .map(|o| o.name())

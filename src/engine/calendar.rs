@@ -27,8 +27,8 @@ pub(crate) fn is_business_day(date: NaiveDate, holidays: &[NaiveDate]) -> bool {
     !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && holidays.binary_search(&date).is_err()
 }
 
-/// `n` business days after `t`, at the same local time of day.
-pub(crate) fn add_business_days(t: i64, n: u32, tz: Tz, holidays: &[NaiveDate]) -> i64 {
+/// `n` business days after (or before) `t`, at the same local time of day.
+fn shift_business_days(t: i64, n: u32, forward: bool, tz: Tz, holidays: &[NaiveDate]) -> i64 {
     if n == 0 {
         return t;
     }
@@ -36,7 +36,12 @@ pub(crate) fn add_business_days(t: i64, n: u32, tz: Tz, holidays: &[NaiveDate]) 
     let mut date = local.date();
     let mut left = n;
     while left > 0 {
-        date = match date.checked_add_days(Days::new(1)) {
+        let next = if forward {
+            date.checked_add_days(Days::new(1))
+        } else {
+            date.checked_sub_days(Days::new(1))
+        };
+        date = match next {
             Some(d) => d,
             None => return t,
         };
@@ -52,7 +57,7 @@ pub(crate) fn add_business_days(t: i64, n: u32, tz: Tz, holidays: &[NaiveDate]) 
 /// `t + d` (business days counted in `tz`).
 pub(crate) fn add(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
     if d.business_days > 0 {
-        add_business_days(t, d.business_days, tz, holidays)
+        shift_business_days(t, d.business_days, true, tz, holidays)
     } else {
         t.saturating_add(d.seconds)
     }
@@ -60,24 +65,11 @@ pub(crate) fn add(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
 
 /// `t - d`.
 pub(crate) fn sub(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
-    if d.business_days == 0 {
-        return t.saturating_sub(d.seconds);
+    if d.business_days > 0 {
+        shift_business_days(t, d.business_days, false, tz, holidays)
+    } else {
+        t.saturating_sub(d.seconds)
     }
-    let local = utc(t).with_timezone(&tz).naive_local();
-    let mut date = local.date();
-    let mut left = d.business_days;
-    while left > 0 {
-        date = match date.checked_sub_days(Days::new(1)) {
-            Some(d) => d,
-            None => return t,
-        };
-        if is_business_day(date, holidays) {
-            left -= 1;
-        }
-    }
-    resolve(tz, date.and_time(local.time()))
-        .map(|x| x.timestamp())
-        .unwrap_or(t)
 }
 
 /// The first instant of `cron` at or after `t`, skipping holidays (send windows do).
@@ -149,6 +141,18 @@ pub fn push_instant(out: &mut String, t: i64) {
 mod tests {
     use super::*;
 
+    fn add_business_days(t: i64, n: u32, tz: Tz, holidays: &[NaiveDate]) -> i64 {
+        add(
+            t,
+            Duration {
+                seconds: 0,
+                business_days: n,
+            },
+            tz,
+            holidays,
+        )
+    }
+
     fn t(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp()
     }
@@ -194,6 +198,16 @@ mod tests {
         assert_eq!(
             format_instant(add_business_days(t("2026-03-06T14:00:00Z"), 1, ny, &[])),
             "2026-03-09T13:00:00Z"
+        );
+    }
+
+    #[test]
+    fn business_days_back_skip_weekends() {
+        // Monday 2026-01-12 10:00 - 1bd = Friday 10:00.
+        let d = Duration::parse("1bd").unwrap();
+        assert_eq!(
+            format_instant(sub(t("2026-01-12T10:00:00Z"), d, Tz::UTC, &[])),
+            "2026-01-09T10:00:00Z"
         );
     }
 

@@ -28,7 +28,9 @@ pub use calendar::format_instant;
 use calendar::{add, date_instant, day_start, local_date, next_window, sub};
 use eval::{truth, Ctx};
 use hash::FastHash;
-pub use state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, LastExec, Phase, Snapshot, Timer};
+pub use state::{
+    Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, LastExec, Phase, Snapshot, Timer,
+};
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
 /// Every field of every cadence of a program, with one global id per name.
@@ -720,12 +722,13 @@ impl<'p> Engine<'p> {
         });
         let exec = (en.execs.len() - 1) as u32;
         self.exec_seq += 1;
-        self.contacts[contact as usize].last_exec[channel_slot(step.action.channel())] = Some(LastExec {
-            at: now,
-            seq: self.exec_seq,
-            enrolment: e,
-            exec,
-        });
+        self.contacts[contact as usize].last_exec[channel_slot(step.action.channel())] =
+            Some(LastExec {
+                at: now,
+                seq: self.exec_seq,
+                enrolment: e,
+                exec,
+            });
         let en = &mut self.enrolments[e as usize];
         if step.handlers.is_empty() {
             return self.fall_through(e);
