@@ -10,4 +10,5 @@ pub mod engine;
 pub mod sim;
 pub mod store;
 pub mod syntax;
+pub mod testing;
 pub mod time;

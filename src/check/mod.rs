@@ -6,6 +6,7 @@ mod expr;
 pub mod program;
 pub mod schema;
 pub mod template;
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -128,7 +129,13 @@ fn article(channel: Channel) -> &'static str {
     }
 }
 
-fn duplicate(file: FileId, span: Span, what: &str, first_file: FileId, first: Span) -> Diagnostic {
+pub(crate) fn duplicate(
+    file: FileId,
+    span: Span,
+    what: &str,
+    first_file: FileId,
+    first: Span,
+) -> Diagnostic {
     Diagnostic::error(
         "E115",
         file,
@@ -215,10 +222,42 @@ impl Checker<'_> {
         }
 
         let templates = self.compile_templates(&cadences, &library_modules);
+        let mut tests = Vec::new();
+        for (file, ast) in asts {
+            for item in &ast.items {
+                if let ItemKind::Test(t) = &item.kind {
+                    if let Some(case) = tests::check_test(
+                        &mut self.diags,
+                        *file,
+                        item.span,
+                        t,
+                        &cadences,
+                        &custom_events,
+                    ) {
+                        if let Some(prev) = tests
+                            .iter()
+                            .find(|p: &&TestCase| p.name == case.name && p.file == case.file)
+                        {
+                            let d = duplicate(
+                                *file,
+                                t.name.span,
+                                &format!("test \"{}\"", case.name),
+                                prev.file,
+                                prev.span,
+                            );
+                            self.diags.push(d);
+                            continue;
+                        }
+                        tests.push(case);
+                    }
+                }
+            }
+        }
         Some(Program {
             cadences,
             templates,
             custom_events,
+            tests,
         })
     }
 

@@ -14,6 +14,8 @@ pub struct Program {
     pub cadences: Vec<Cadence>,
     pub templates: Vec<Template>,
     pub custom_events: Vec<String>,
+    /// The `test` blocks of all files, checked.
+    pub tests: Vec<TestCase>,
 }
 
 impl Program {
@@ -453,4 +455,79 @@ impl Expr {
             }
         }
     }
+}
+
+/// A checked `test "name" { ... }` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestCase {
+    pub name: String,
+    pub file: FileId,
+    pub span: Span,
+    /// The test's first instant: relative times count from it.
+    pub start: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+    pub contacts: Vec<TestContact>,
+    /// In the order written; the runner applies them in time order (stable).
+    pub inputs: Vec<TestInput>,
+    pub expects: Vec<TestExpect>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestContact {
+    pub id: String,
+    pub fields: Vec<(String, Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestInput {
+    pub at: DateTime<Utc>,
+    pub span: Span,
+    pub action: TestAction,
+}
+
+/// An input of a test; `contact` indexes [`TestCase::contacts`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestAction {
+    Enroll {
+        contact: usize,
+        cadence: Option<usize>,
+    },
+    Unenroll {
+        contact: usize,
+        cadence: Option<usize>,
+    },
+    Set {
+        contact: usize,
+        fields: Vec<(String, Option<Value>)>,
+    },
+    Outcome {
+        contact: usize,
+        outcome: Outcome,
+        step: Option<u32>,
+    },
+    Custom {
+        contact: usize,
+        event: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestExpect {
+    pub span: Span,
+    pub contact: usize,
+    pub what: Expectation,
+    pub at: Option<DateTime<Utc>>,
+    pub by: Option<DateTime<Utc>>,
+}
+
+/// What a test expects of a contact; step numbers as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    Executed(u32),
+    NotExecuted(u32),
+    Skipped(u32),
+    Completed,
+    Exited(Option<String>),
+    Goal(Option<String>),
+    AtStep(u32),
 }

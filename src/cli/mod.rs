@@ -5,6 +5,7 @@ mod explain;
 mod generate;
 mod input;
 mod simulate;
+mod test;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,11 @@ enum Command {
         after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv\n  cadence simulate examples/*.cadence --contacts examples/contacts.csv --format jsonl --until 30d\n\nBad CSV rows are reported as FILE:LINE: message and skipped; the rest still runs.\nExit status: 0 clean, 1 cadence errors or bad rows, 2 usage or I/O error."
     )]
     Simulate(simulate::Args),
+    /// Run the `test` blocks of cadence files: pass/fail per test, coverage of steps and branches
+    #[command(
+        after_help = "Examples:\n  cadence test examples/*.cadence\n  cadence test examples/saas_onboarding.cadence --coverage\n  cadence test examples/*.cadence --format junit > junit.xml\n\nExit status: 0 all tests pass, 1 a test failed or the files have errors, 2 usage or I/O error."
+    )]
+    Test(test::Args),
     /// Write a large generated workload (a five-step cadence, contacts, events) for load tests
     #[command(
         after_help = "Example:\n  cadence generate /tmp/load --contacts 100000 --events 300000\n  cadence simulate /tmp/load/trial.cadence --contacts /tmp/load/contacts.csv --events /tmp/load/events.csv --format jsonl > /dev/null"
@@ -95,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Test(args) => test::run_cmd(args),
     };
     status.into()
 }

@@ -12,7 +12,8 @@ const fn c(code: &'static str, title: &'static str) -> CodeInfo {
     CodeInfo { code, title }
 }
 
-/// Every code the checker can emit. `P` codes come from parsing, `E` codes from checking.
+/// Every code there is. `P` codes come from parsing, `E` codes from checking, `T` codes from
+/// running tests.
 pub const CODES: &[CodeInfo] = &[
     c("P001", "syntax error"),
     c("P002", "unterminated string"),
@@ -44,6 +45,10 @@ pub const CODES: &[CodeInfo] = &[
     c("E121", "invalid limit"),
     c("E122", "malformed merge field"),
     c("E123", "value not in the enum"),
+    c("E124", "unknown contact in a test"),
+    c("E125", "unknown cadence"),
+    c("E126", "test without an instant"),
+    c("T001", "failed expectation"),
 ];
 
 const PAGES: &str = include_str!("../../docs/diagnostics.md");

@@ -326,7 +326,14 @@ pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Recor
 pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record) {
     let cadence = &program.cadences[r.cadence as usize];
     let at = format_instant(r.at).replace('T', " ");
-    let what = match r.kind {
+    let what = describe(program, r);
+    let _ = writeln!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
+}
+
+/// What a record says, in words: `step 1: email `welcome` sent`, `exited: replied`, ...
+pub fn describe(program: &Program, r: &Record) -> String {
+    let cadence = &program.cadences[r.cadence as usize];
+    match r.kind {
         Kind::Enrolled => "enrolled".to_string(),
         Kind::Executed { step } => {
             let (action, name) = action_name(program, cadence, step);
@@ -383,6 +390,5 @@ pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record
                 .map_or("?", |g| g.name.as_str())
         ),
         Kind::Completed => "completed".into(),
-    };
-    let _ = writeln!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
+    }
 }

@@ -43,6 +43,7 @@ pub enum ItemKind {
     Event(Spanned<String>),
     Template(Template),
     Step(Step),
+    Test(TestBlock),
     /// A statement that did not parse (already reported). When it looked like `step N`, the
     /// number is kept so that references to it are not reported as missing.
     Error {
@@ -286,4 +287,93 @@ impl BinOp {
             BinOp::Sub => "-",
         }
     }
+}
+
+/// `test "name" { ... }`: a unit test of the cadences (see docs/testing.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestBlock {
+    pub name: Spanned<String>,
+    pub items: Vec<Spanned<TestItem>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestItem {
+    /// `contact ID FIELD = VALUE ...`
+    Contact {
+        id: Spanned<String>,
+        fields: Vec<Assignment>,
+    },
+    /// `at INSTANT: INPUT` or `at +DURATION: INPUT`
+    At {
+        when: Spanned<When>,
+        input: Spanned<TestInput>,
+    },
+    Expect(Expect),
+    /// `until INSTANT` / `until +DURATION`
+    Until(Spanned<When>),
+}
+
+/// `FIELD = VALUE`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub field: Spanned<String>,
+    pub value: Spanned<Literal>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Str(String),
+    Number(f64),
+    Bool(bool),
+    /// As written; checked by the checker.
+    Date(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    /// An RFC 3339 instant, as written.
+    Absolute(String),
+    /// `+DURATION` after the test's first instant, as written (without `+`).
+    Relative(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestInput {
+    Enroll {
+        contact: Spanned<String>,
+        cadence: Option<Spanned<String>>,
+    },
+    Unenroll {
+        contact: Spanned<String>,
+        cadence: Option<Spanned<String>>,
+    },
+    Set {
+        contact: Spanned<String>,
+        fields: Vec<Assignment>,
+    },
+    Event {
+        contact: Spanned<String>,
+        event: Spanned<String>,
+        step: Option<Spanned<String>>,
+    },
+}
+
+/// `expect ID WHAT [at T] [by T]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub contact: Spanned<String>,
+    pub what: Spanned<Expectation>,
+    pub at: Option<Spanned<String>>,
+    pub by: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    Executed(Spanned<String>),
+    NotExecuted(Spanned<String>),
+    Skipped(Spanned<String>),
+    Completed,
+    Exited(Option<Spanned<String>>),
+    Goal(Option<Spanned<String>>),
+    AtStep(Spanned<String>),
 }

@@ -29,6 +29,8 @@ enum Stmt {
     Subject(Str),
     Body(Body),
     On(Handler),
+    TestOpen(Spanned<String>),
+    Test(TestItem),
 }
 
 struct Ctx<'a> {
@@ -146,26 +148,28 @@ fn group(
     let mut items: Vec<Item> = Vec::new();
     // Index in `items` of the step that `on` lines attach to; `Err(())` after a broken step.
     let mut step: Option<Result<usize, ()>> = None;
-    let mut template: Option<(usize, Span)> = None;
+    // The open block: index in `items`, the span of its opening line, and whether it is a test.
+    let mut block: Option<(usize, Span, bool)> = None;
 
-    let close_template = |template: &mut Option<(usize, Span)>, diags: &mut Vec<Diagnostic>| {
-        if let Some((_, open)) = template.take() {
+    let close_block = |block: &mut Option<(usize, Span, bool)>, diags: &mut Vec<Diagnostic>| {
+        if let Some((_, open, test)) = block.take() {
+            let what = if test { "test" } else { "template" };
             diags.push(
                 Diagnostic::error(
                     "P005",
                     file,
                     open,
-                    "template block is not closed",
+                    format!("{what} block is not closed"),
                     "this `{` has no matching `}`",
                 )
-                .with_help("end the template block with a line holding `}`"),
+                .with_help(format!("end the {what} block with a line holding `}}`")),
             );
         }
     };
 
     for (span, stmt, salvaged) in stmts {
         let Some(stmt) = stmt else {
-            if template.is_none() {
+            if block.is_none() {
                 step = salvaged.map(|_| Err(()));
                 items.push(Item {
                     span,
@@ -196,7 +200,7 @@ fn group(
                 ),
             },
             Stmt::TemplateOpen(name) => {
-                close_template(&mut template, diags);
+                close_block(&mut block, diags);
                 step = None;
                 items.push(Item {
                     span,
@@ -207,24 +211,35 @@ fn group(
                         repeated: Vec::new(),
                     }),
                 });
-                template = Some((items.len() - 1, span));
+                block = Some((items.len() - 1, span, false));
             }
-            Stmt::BlockClose => match template.take() {
-                Some((i, _)) => items[i].span = items[i].span.to(span),
+            Stmt::TestOpen(name) => {
+                close_block(&mut block, diags);
+                step = None;
+                items.push(Item {
+                    span,
+                    kind: ItemKind::Test(TestBlock {
+                        name,
+                        items: Vec::new(),
+                    }),
+                });
+                block = Some((items.len() - 1, span, true));
+            }
+            Stmt::BlockClose => match block.take() {
+                Some((i, ..)) => items[i].span = items[i].span.to(span),
                 None => diags.push(
                     Diagnostic::error(
                         "P005",
                         file,
                         span,
-                        "`}` without an open template block",
+                        "`}` without an open block",
                         "nothing to close here",
                     )
-                    .with_help("remove this `}` or open the block with `template NAME {`"),
+                    .with_help("remove this `}`, or open a block with `template NAME {` or `test \"name\" {`"),
                 ),
             },
-            Stmt::Subject(s) | Stmt::Body(Body::Inline(s)) if false => drop(s),
-            Stmt::Subject(subject) => match template {
-                Some((i, _)) => {
+            Stmt::Subject(subject) => match block {
+                Some((i, _, false)) => {
                     items[i].span = items[i].span.to(span);
                     if let ItemKind::Template(t) = &mut items[i].kind {
                         if t.subject.is_some() {
@@ -234,10 +249,10 @@ fn group(
                         }
                     }
                 }
-                None => diags.push(outside_template(file, span, "subject")),
+                _ => diags.push(outside_template(file, span, "subject")),
             },
-            Stmt::Body(body) => match template {
-                Some((i, _)) => {
+            Stmt::Body(body) => match block {
+                Some((i, _, false)) => {
                     items[i].span = items[i].span.to(span);
                     if let ItemKind::Template(t) = &mut items[i].kind {
                         if t.body.is_some() {
@@ -247,22 +262,39 @@ fn group(
                         }
                     }
                 }
-                None => diags.push(outside_template(file, span, "body")),
+                _ => diags.push(outside_template(file, span, "body")),
+            },
+            Stmt::Test(item) => match block {
+                Some((i, _, true)) => {
+                    items[i].span = items[i].span.to(span);
+                    if let ItemKind::Test(t) = &mut items[i].kind {
+                        t.items.push(Spanned::new(item, span));
+                    }
+                }
+                _ => diags.push(
+                    Diagnostic::error(
+                        "P005",
+                        file,
+                        span,
+                        "test statement outside a test block",
+                        "`contact`, `at`, `expect` and `until` belong inside `test \"name\" { ... }`",
+                    )
+                    .with_help("put it inside a test block: `test \"an opener gets a call\" {` ... `}`"),
+                ),
             },
             Stmt::Item(kind) => {
-                if let Some((_, open)) = template {
+                if let Some((_, open, test)) = block {
+                    let (what, only) = if test {
+                        ("test", "only `contact`, `at`, `expect` and `until` belong in a test")
+                    } else {
+                        ("template", "only `subject` and `body` belong in a template")
+                    };
                     diags.push(
-                        Diagnostic::error(
-                            "P005",
-                            file,
-                            span,
-                            "statement inside a template block",
-                            "only `subject` and `body` belong in a template",
-                        )
-                        .with_label(file, open, "the template block opened here")
-                        .with_help("close the template block with `}` before this statement"),
+                        Diagnostic::error("P005", file, span, format!("statement inside a {what} block"), only)
+                            .with_label(file, open, format!("the {what} block opened here"))
+                            .with_help(format!("close the {what} block with `}}` before this statement")),
                     );
-                    template = None;
+                    block = None;
                 }
                 let is_step = matches!(kind, ItemKind::Step(_));
                 items.push(Item { span, kind });
@@ -270,7 +302,7 @@ fn group(
             }
         }
     }
-    close_template(&mut template, diags);
+    close_block(&mut block, diags);
     items
 }
 
@@ -377,6 +409,21 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
             })
         }
         Rule::step_stmt => Stmt::Item(ItemKind::Step(build_step(ctx, span, inner)?)),
+        Rule::test_open => Stmt::TestOpen(build_plain(ctx, next_non_kw()?)),
+        Rule::contact_stmt => {
+            let id = ctx.spanned(&next_non_kw()?);
+            let fields = inner
+                .map(|p| build_assignment(ctx, p))
+                .collect::<Option<Vec<_>>>()?;
+            Stmt::Test(TestItem::Contact { id, fields })
+        }
+        Rule::at_stmt => {
+            let when = build_when(ctx, next_non_kw()?)?;
+            let input = build_test_input(ctx, next_non_kw()?)?;
+            Stmt::Test(TestItem::At { when, input })
+        }
+        Rule::until_stmt => Stmt::Test(TestItem::Until(build_when(ctx, next_non_kw()?)?)),
+        Rule::expect_stmt => Stmt::Test(TestItem::Expect(build_expect(ctx, inner)?)),
         Rule::on_stmt => Stmt::On(build_on(ctx, span, inner)?),
         _ => return None,
     };
@@ -513,6 +560,129 @@ fn build_on(ctx: &mut Ctx, span: Span, inner: pest::iterators::Pairs<Rule>) -> O
         event: event?,
         timeout,
         target: target?,
+    })
+}
+
+fn build_assignment(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Assignment> {
+    let mut parts = pair.into_inner();
+    let field = ctx.spanned(&parts.next()?);
+    let value = parts.next()?;
+    let vspan = ctx.span(&value);
+    let lit = value.into_inner().next()?;
+    let v = match lit.as_rule() {
+        Rule::lit_date => Literal::Date(lit.as_str().to_string()),
+        Rule::lit_number => Literal::Number(lit.as_str().parse().ok()?),
+        Rule::lit_true => Literal::Bool(true),
+        Rule::lit_false => Literal::Bool(false),
+        _ => Literal::Str(build_str(ctx, lit.into_inner().next()?).value),
+    };
+    Some(Assignment {
+        field,
+        value: Spanned::new(v, vspan),
+    })
+}
+
+fn build_when(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Spanned<When>> {
+    let span = ctx.span(&pair);
+    Some(Spanned::new(
+        match pair.as_rule() {
+            Rule::relative => When::Relative(pair.into_inner().next()?.as_str().to_string()),
+            _ => When::Absolute(pair.as_str().to_string()),
+        },
+        span,
+    ))
+}
+
+fn build_test_input(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Spanned<TestInput>> {
+    let span = ctx.span(&pair);
+    let rule = pair.as_rule();
+    let mut parts = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+    let contact = ctx.spanned(&parts.next()?);
+    let input = match rule {
+        Rule::enroll_input | Rule::unenroll_input => {
+            let cadence = parts.next().map(|n| build_name(ctx, n));
+            if rule == Rule::enroll_input {
+                TestInput::Enroll { contact, cadence }
+            } else {
+                TestInput::Unenroll { contact, cadence }
+            }
+        }
+        Rule::set_input => TestInput::Set {
+            contact,
+            fields: parts
+                .map(|p| build_assignment(ctx, p))
+                .collect::<Option<Vec<_>>>()?,
+        },
+        _ => {
+            let event = ctx.spanned(&parts.next()?);
+            let step = parts.next().map(|n| ctx.spanned(&n));
+            TestInput::Event {
+                contact,
+                event,
+                step,
+            }
+        }
+    };
+    Some(Spanned::new(input, span))
+}
+
+fn build_expect(ctx: &mut Ctx, inner: pest::iterators::Pairs<Rule>) -> Option<Expect> {
+    let mut contact = None;
+    let mut what = None;
+    let mut at = None;
+    let mut by = None;
+    for p in inner {
+        let pspan = ctx.span(&p);
+        let rule = p.as_rule();
+        let mut args = p.clone().into_inner().filter(|q| !is_keyword(q.as_rule()));
+        let number = |ctx: &Ctx, args: &mut dyn Iterator<Item = Pair<Rule>>| {
+            args.next().map(|n| ctx.spanned(&n))
+        };
+        match rule {
+            Rule::ident => contact = Some(ctx.spanned(&p)),
+            Rule::exp_executed => {
+                what = Some(Spanned::new(
+                    Expectation::Executed(number(ctx, &mut args)?),
+                    pspan,
+                ))
+            }
+            Rule::exp_not_executed => {
+                what = Some(Spanned::new(
+                    Expectation::NotExecuted(number(ctx, &mut args)?),
+                    pspan,
+                ))
+            }
+            Rule::exp_skipped => {
+                what = Some(Spanned::new(
+                    Expectation::Skipped(number(ctx, &mut args)?),
+                    pspan,
+                ))
+            }
+            Rule::exp_at_step => {
+                what = Some(Spanned::new(
+                    Expectation::AtStep(number(ctx, &mut args)?),
+                    pspan,
+                ))
+            }
+            Rule::exp_completed => what = Some(Spanned::new(Expectation::Completed, pspan)),
+            Rule::exp_exited => {
+                let r = args.next().map(|s| build_plain(ctx, s));
+                what = Some(Spanned::new(Expectation::Exited(r), pspan));
+            }
+            Rule::exp_goal => {
+                let r = args.next().map(|s| build_plain(ctx, s));
+                what = Some(Spanned::new(Expectation::Goal(r), pspan));
+            }
+            Rule::expect_at => at = args.next().map(|d| ctx.spanned(&d)),
+            Rule::expect_by => by = args.next().map(|d| ctx.spanned(&d)),
+            _ => {}
+        }
+    }
+    Some(Expect {
+        contact: contact?,
+        what: what?,
+        at,
+        by,
     })
 }
 
@@ -906,6 +1076,23 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_next => "`next`",
         kw_done => "`done`",
         kw_is | kw_set | kw_empty | kw_in | kw_not => "an operator",
+        kw_test => "`test`",
+        kw_contact => "`contact`",
+        kw_expect => "`expect`",
+        kw_until => "`until`",
+        kw_unenroll => "`unenroll`",
+        kw_by => "`by`",
+        relative => "a time like `+2d`",
+        assignment => "`FIELD = VALUE`",
+        value => "a value (a string, a number, true, false or a date)",
+        enroll_input | unenroll_input | set_input | event_input => {
+            "an input (`enroll ID`, `unenroll ID`, `set ID FIELD = VALUE` or `ID EVENT`)"
+        }
+        exp_executed | exp_not_executed | exp_skipped | exp_completed | exp_exited | exp_goal
+        | exp_at_step | kw_executed | kw_skipped | kw_completed | kw_exited => {
+            "an expectation (`executed step N`, `not executed step N`, `skipped step N`, `completed`, `exited`, `goal`, `at step N`)"
+        }
+        expect_at | expect_by => "`at T` or `by T`",
         _ => return None,
     })
 }
@@ -931,6 +1118,11 @@ fn usage(first_word: &str) -> Option<&'static str> {
         "body" => "write `body \"\"\"...\"\"\"` or `body file \"templates/x.html\"`",
         "step" => "a step reads `step N: email TEMPLATE after 1d`, `step N: call \"subject\"` or `step N: task \"subject\" type todo`",
         "on" => "an `on` line reads `on EVENT [DURATION] -> step N` (or `next`, `done`, `exit \"reason\"`)",
+        "test" => "write `test \"what it proves\" {`, then its lines, then `}`",
+        "contact" => "write `contact alice email = \"alice@example.test\" first_name = \"Alice\"`",
+        "at" => "write `at 2026-01-05T09:00:00Z: enroll alice` or `at +2d: alice opened`",
+        "expect" => "write `expect alice executed step 2 at 2026-01-06T12:00:00Z`, `expect alice completed`, ...",
+        "until" => "write `until 2026-02-01T00:00:00Z` or `until +30d`",
         _ => return None,
     })
 }

@@ -1,0 +1,465 @@
+//! The test runner: a thin driver that runs each `test` block on the engine with a virtual
+//! clock, checks its expectations against the trace, and measures step and branch coverage.
+
+use std::collections::BTreeSet;
+
+use crate::check::{Expectation, Program, TestAction, TestCase, TestExpect};
+use crate::engine::trace::{describe, Kind, Record};
+use crate::engine::{format_instant, EventKey, Fields, Input};
+use crate::engine::{Engine, Phase};
+use crate::sim::HORIZON;
+use crate::syntax::{FileId, Span};
+
+/// One expectation that did not hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub span: Span,
+    /// What was expected and what happened instead, in words.
+    pub message: String,
+    /// The contact the expectation is about.
+    pub contact: String,
+    /// The contact's trace, as timeline lines (`2026-01-05 09:00:00Z  [cadence]  what`).
+    pub trace: Vec<String>,
+}
+
+/// The result of one test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestResult {
+    pub name: String,
+    pub file: FileId,
+    pub span: Span,
+    pub failures: Vec<Failure>,
+    /// (cadence, step index) of every executed step.
+    pub steps: BTreeSet<(u32, u32)>,
+    /// (cadence, step index, handler index) of every `on` line taken.
+    pub branches: BTreeSet<(u32, u32, u32)>,
+}
+
+impl TestResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Runs one test.
+pub fn run(program: &Program, test: &TestCase) -> TestResult {
+    let mut engine = Engine::new(program);
+    let catalog = engine.catalog().clone();
+    for c in &test.contacts {
+        let mut fields = Fields::default();
+        for (name, value) in &c.fields {
+            if let Some(g) = catalog.lookup(name) {
+                fields.set(g, Some(value.clone()));
+            }
+        }
+        // Contact ids are unique within a test (the checker says so).
+        let _ = engine.add_contact(&c.id, fields);
+    }
+    let start = test.start.timestamp();
+    engine.start(start);
+    let mut records: Vec<Record> = engine.take_records();
+
+    let mut order: Vec<usize> = (0..test.inputs.len()).collect();
+    order.sort_by_key(|&i| test.inputs[i].at);
+    let until = test.until.map(|u| u.timestamp());
+    let mut last = start;
+    for i in order {
+        let input = &test.inputs[i];
+        let at = input.at.timestamp();
+        if until.is_some_and(|u| at > u) {
+            break;
+        }
+        for inp in engine_inputs(&catalog, &input.action) {
+            engine.apply(at, &inp);
+        }
+        last = at;
+        records.extend(engine.take_records());
+    }
+    match until {
+        Some(u) => engine.run_until(u, true),
+        None => {
+            let horizon = last.saturating_add(HORIZON);
+            while let Some(due) = engine.next_due() {
+                if due > horizon {
+                    break;
+                }
+                engine.run_until(due, true);
+            }
+        }
+    }
+    records.extend(engine.take_records());
+
+    let mut result = TestResult {
+        name: test.name.clone(),
+        file: test.file,
+        span: test.span,
+        failures: Vec::new(),
+        steps: BTreeSet::new(),
+        branches: BTreeSet::new(),
+    };
+    for r in &records {
+        match r.kind {
+            Kind::Executed { step } => {
+                result.steps.insert((r.cadence, step));
+            }
+            Kind::Transition { from, handler, .. } => {
+                result.branches.insert((r.cadence, from, handler));
+            }
+            _ => {}
+        }
+    }
+    for e in &test.expects {
+        if let Some(message) = check(program, &engine, &records, e) {
+            let contact = e.contact as u32;
+            let many = program.cadences.len() > 1;
+            let trace = records
+                .iter()
+                .filter(|r| r.contact == contact && !matches!(r.kind, Kind::Deferred { .. }))
+                .map(|r| {
+                    let at = format_instant(r.at).replace('T', " ");
+                    let what = describe(program, r);
+                    if many {
+                        format!(
+                            "{at}  [{}] {what}",
+                            program.cadences[r.cadence as usize].name
+                        )
+                    } else {
+                        format!("{at}  {what}")
+                    }
+                })
+                .collect();
+            result.failures.push(Failure {
+                span: e.span,
+                message,
+                contact: engine.contact(contact).id.clone(),
+                trace,
+            });
+        }
+    }
+    result
+}
+
+fn engine_inputs(catalog: &crate::engine::Catalog, action: &TestAction) -> Vec<Input> {
+    match action {
+        TestAction::Enroll { contact, cadence } => vec![Input::Enroll {
+            contact: *contact as u32,
+            cadence: cadence.map(|c| c as u32),
+        }],
+        TestAction::Unenroll { contact, cadence } => vec![Input::Unenroll {
+            contact: *contact as u32,
+            cadence: cadence.map(|c| c as u32),
+        }],
+        TestAction::Set { contact, fields } => fields
+            .iter()
+            .filter_map(|(name, value)| {
+                catalog.lookup(name).map(|g| Input::Set {
+                    contact: *contact as u32,
+                    field: g,
+                    value: value.clone(),
+                })
+            })
+            .collect(),
+        TestAction::Outcome {
+            contact,
+            outcome,
+            step,
+        } => vec![Input::Event {
+            contact: *contact as u32,
+            event: EventKey::Outcome(*outcome),
+            step: *step,
+            cadence: None,
+        }],
+        TestAction::Custom { contact, event } => vec![Input::Event {
+            contact: *contact as u32,
+            event: EventKey::Custom(*event as u32),
+            step: None,
+            cadence: None,
+        }],
+    }
+}
+
+/// Checks one expectation; `Some(explanation)` when it fails.
+fn check(program: &Program, engine: &Engine, records: &[Record], e: &TestExpect) -> Option<String> {
+    let contact = e.contact as u32;
+    let who = &engine.contact(contact).id;
+    let mine: Vec<&Record> = records.iter().filter(|r| r.contact == contact).collect();
+    let number =
+        |r: &Record, step: u32| program.cadences[r.cadence as usize].steps[step as usize].number;
+    let fits_time = |r: &Record| {
+        e.at.is_none_or(|a| r.at == a.timestamp()) && e.by.is_none_or(|b| r.at <= b.timestamp())
+    };
+    let when = || {
+        let mut w = String::new();
+        if let Some(a) = e.at {
+            w.push_str(&format!(" at {}", format_instant(a.timestamp())));
+        }
+        if let Some(b) = e.by {
+            w.push_str(&format!(" by {}", format_instant(b.timestamp())));
+        }
+        w
+    };
+    let times = |rs: &[&&Record]| {
+        rs.iter()
+            .map(|r| format_instant(r.at))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ending = || {
+        mine.iter().rev().find_map(|r| {
+            let cad = &program.cadences[r.cadence as usize];
+            match r.kind {
+                Kind::Completed => Some(format!(
+                    "the enrolment completed at {}",
+                    format_instant(r.at)
+                )),
+                Kind::Exited { reason } => Some(format!(
+                    "the enrolment exited at {} (reason \"{}\")",
+                    format_instant(r.at),
+                    crate::engine::trace::exit_reason(cad, reason)
+                )),
+                Kind::Goal { rule } => Some(format!(
+                    "the enrolment reached goal \"{}\" at {}",
+                    cad.goals[rule as usize].name,
+                    format_instant(r.at)
+                )),
+                _ => None,
+            }
+        })
+    };
+    let where_now = || match current_step(program, engine, contact) {
+        Some(n) => format!("{who} is still at step {n}"),
+        None => match ending() {
+            Some(end) => end,
+            None => format!("{who} was never enrolled"),
+        },
+    };
+    match &e.what {
+        Expectation::Executed(n) | Expectation::Skipped(n) => {
+            let skipped = matches!(e.what, Expectation::Skipped(_));
+            let all: Vec<&&Record> = mine
+                .iter()
+                .filter(|r| match r.kind {
+                    Kind::Executed { step } if !skipped => number(r, step) == *n,
+                    Kind::Skipped { step, .. } if skipped => number(r, step) == *n,
+                    _ => false,
+                })
+                .collect();
+            let verb = if skipped { "skip" } else { "get" };
+            let done = if skipped { "was skipped" } else { "executed" };
+            if all.iter().any(|r| fits_time(r)) {
+                return None;
+            }
+            Some(if all.is_empty() {
+                format!(
+                    "expected {who} to {verb} step {n}{}, but step {n} never {done} for {who}; {}",
+                    when(),
+                    where_now()
+                )
+            } else {
+                format!(
+                    "expected {who} to {verb} step {n}{}, but step {n} {done} at {} instead",
+                    when(),
+                    times(&all)
+                )
+            })
+        }
+        Expectation::NotExecuted(n) => {
+            let all: Vec<&&Record> = mine
+                .iter()
+                .filter(|r| {
+                    matches!(r.kind, Kind::Executed { step } if number(r, step) == *n)
+                        && e.by.is_none_or(|b| r.at <= b.timestamp())
+                })
+                .collect();
+            if all.is_empty() {
+                None
+            } else {
+                Some(format!(
+                    "expected {who} not to get step {n}{}, but step {n} executed at {}",
+                    when(),
+                    times(&all)
+                ))
+            }
+        }
+        Expectation::Completed | Expectation::Exited(_) | Expectation::Goal(_) => {
+            let hit = mine.iter().any(|r| {
+                fits_time(r)
+                    && match (&e.what, r.kind) {
+                        (Expectation::Completed, Kind::Completed) => true,
+                        (Expectation::Exited(want), Kind::Exited { reason }) => {
+                            want.as_ref().is_none_or(|w| {
+                                crate::engine::trace::exit_reason(
+                                    &program.cadences[r.cadence as usize],
+                                    reason,
+                                ) == w
+                            })
+                        }
+                        (Expectation::Goal(want), Kind::Goal { rule }) => {
+                            want.as_ref().is_none_or(|w| {
+                                program.cadences[r.cadence as usize].goals[rule as usize].name == *w
+                            })
+                        }
+                        _ => false,
+                    }
+            });
+            if hit {
+                return None;
+            }
+            let wanted = match &e.what {
+                Expectation::Completed => "complete".to_string(),
+                Expectation::Exited(Some(r)) => format!("exit with reason \"{r}\""),
+                Expectation::Exited(None) => "exit".to_string(),
+                Expectation::Goal(Some(g)) => format!("reach goal \"{g}\""),
+                _ => "reach a goal".to_string(),
+            };
+            Some(format!(
+                "expected {who}'s enrolment to {wanted}{}, but {}",
+                when(),
+                where_now()
+            ))
+        }
+        Expectation::AtStep(n) => match current_step(program, engine, contact) {
+            Some(k) if k == *n => None,
+            Some(k) => Some(format!(
+                "expected {who} to be at step {n} when the test ends, but {who} is at step {k}"
+            )),
+            None => Some(format!(
+                "expected {who} to be at step {n} when the test ends, but {}",
+                ending().unwrap_or_else(|| format!("{who} was never enrolled"))
+            )),
+        },
+    }
+}
+
+/// The step number an active enrolment of the contact is at (the most recent one).
+fn current_step(program: &Program, engine: &Engine, contact: u32) -> Option<u32> {
+    let c = engine.contact(contact);
+    c.enrolments.iter().rev().find_map(|&e| {
+        let en = &engine.enrolments()[e as usize];
+        (en.phase != Phase::Ended)
+            .then(|| program.cadences[en.cadence as usize].steps[en.step as usize].number)
+    })
+}
+
+/// Step and branch coverage of one cadence over a set of test results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coverage {
+    pub cadence: String,
+    pub steps: (usize, usize),
+    pub branches: (usize, usize),
+    /// `step 2 on overdue`, ...; and steps never executed, `step 4`.
+    pub missing: Vec<String>,
+}
+
+/// Coverage per cadence.
+pub fn coverage(program: &Program, results: &[TestResult]) -> Vec<Coverage> {
+    let steps: BTreeSet<(u32, u32)> = results
+        .iter()
+        .flat_map(|r| r.steps.iter().copied())
+        .collect();
+    let branches: BTreeSet<(u32, u32, u32)> = results
+        .iter()
+        .flat_map(|r| r.branches.iter().copied())
+        .collect();
+    program
+        .cadences
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let ci = ci as u32;
+            let mut missing = Vec::new();
+            let mut steps_hit = 0;
+            let mut branch_total = 0;
+            let mut branch_hit = 0;
+            for (si, s) in c.steps.iter().enumerate() {
+                let si = si as u32;
+                if steps.contains(&(ci, si)) {
+                    steps_hit += 1;
+                } else {
+                    missing.push(format!("step {}", s.number));
+                }
+                for (hi, h) in s.handlers.iter().enumerate() {
+                    branch_total += 1;
+                    if branches.contains(&(ci, si, hi as u32)) {
+                        branch_hit += 1;
+                    } else {
+                        let on = match h.event {
+                            crate::check::HandlerEvent::Outcome(o) => o.name(),
+                            crate::check::HandlerEvent::Timeout(t, _) => t.name(),
+                        };
+                        missing.push(format!("step {} on {on}", s.number));
+                    }
+                }
+            }
+            Coverage {
+                cadence: c.name.clone(),
+                steps: (steps_hit, c.steps.len()),
+                branches: (branch_hit, branch_total),
+                missing,
+            }
+        })
+        .collect()
+}
+
+impl std::fmt::Display for Coverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: steps {}/{}, branches {}/{}",
+            self.cadence, self.steps.0, self.steps.1, self.branches.0, self.branches.1
+        )?;
+        if !self.missing.is_empty() {
+            write!(f, "; not covered: {}", self.missing.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A JUnit XML report of the results.
+pub fn junit(results: &[TestResult], file_name: &dyn Fn(FileId) -> String) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failures = results.iter().filter(|r| !r.passed()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"cadence\" tests=\"{}\" failures=\"{failures}\">\n",
+        results.len()
+    ));
+    let mut files: Vec<FileId> = results.iter().map(|r| r.file).collect();
+    files.dedup();
+    for f in files {
+        let mine: Vec<&TestResult> = results.iter().filter(|r| r.file == f).collect();
+        let name = esc(&file_name(f));
+        out.push_str(&format!(
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{}\">\n",
+            mine.len(),
+            mine.iter().filter(|r| !r.passed()).count()
+        ));
+        for r in mine {
+            out.push_str(&format!(
+                "    <testcase name=\"{}\" classname=\"{name}\"",
+                esc(&r.name)
+            ));
+            if r.passed() {
+                out.push_str("/>\n");
+                continue;
+            }
+            out.push_str(">\n");
+            for fl in &r.failures {
+                out.push_str(&format!(
+                    "      <failure message=\"{}\">{}</failure>\n",
+                    esc(&fl.message),
+                    esc(&fl.trace.join("\n"))
+                ));
+            }
+            out.push_str("    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
