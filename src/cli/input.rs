@@ -49,13 +49,25 @@ pub(crate) fn read_sources(paths: &[String]) -> Option<(Sources, Vec<FileId>)> {
 
 /// Colour and width for reports on stderr: colour only on a terminal without `NO_COLOR`.
 pub(crate) fn stderr_style() -> HumanStyle {
-    let tty = std::io::stderr().is_terminal();
+    style_for(std::io::stderr().is_terminal())
+}
+
+/// The same for reports on stdout.
+pub(crate) fn stdout_style() -> HumanStyle {
+    style_for(std::io::stdout().is_terminal())
+}
+
+fn style_for(tty: bool) -> HumanStyle {
     let color = tty && std::env::var_os("NO_COLOR").is_none();
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|w| *w >= 40)
-        .unwrap_or(if tty { 100 } else { 80 });
+    let width = if tty {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .filter(|w| *w >= 40)
+            .unwrap_or(100)
+    } else {
+        80
+    };
     HumanStyle { width, color }
 }
 

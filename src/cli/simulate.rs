@@ -295,7 +295,6 @@ pub(crate) fn run(args: Args) -> Status {
             format_instant(h)
         );
     }
-    let _ = stderr_style;
     eprintln!(
         "simulated {} and {} from {} to {}: {}{}",
         plural(engine.contacts().len(), "contact"),

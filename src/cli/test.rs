@@ -1,6 +1,6 @@
 //! `cadence test FILES... [--format human|junit] [--coverage]`
 
-use super::input::{plural, read_sources, stderr_style};
+use super::input::{read_sources, stderr_style, stdout_style};
 use super::Status;
 use crate::check::check;
 use crate::diagnostic::{render_human, Diagnostic};
@@ -45,6 +45,7 @@ pub(crate) fn run_cmd(args: Args) -> Status {
     let Some(program) = checked.program else {
         return Status::Findings;
     };
+    let style = stdout_style();
     if program.tests.is_empty() {
         eprintln!("no tests found: add a `test \"...\" {{ ... }}` block (see docs/testing.md)");
         return Status::Clean;
@@ -108,7 +109,6 @@ pub(crate) fn run_cmd(args: Args) -> Status {
         }
         Format::Junit => eprintln!("{summary}"),
     }
-    let _ = plural;
     if failed > 0 {
         Status::Findings
     } else {

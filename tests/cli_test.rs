@@ -1,0 +1,86 @@
+//! `cadence test` through the real binary: pass/fail, the failure report, JUnit, coverage.
+
+use std::process::Command;
+
+fn cadence(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+const FIXTURE: &str = "tests/fixtures/test/T001_failed_expectation.cadence";
+
+#[test]
+fn a_failed_expectation_is_explained_with_the_trace() {
+    let (code, stdout, _) = cadence(&["test", FIXTURE]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("T001_failed_expectation", stdout);
+}
+
+#[test]
+fn the_closing_line_counts_passed_and_failed() {
+    let (_, stdout, _) = cadence(&["test", FIXTURE]);
+    assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn coverage_lists_what_no_test_exercised() {
+    let (_, stdout, _) = cadence(&["test", FIXTURE, "--coverage"]);
+    assert!(
+        stdout.contains("t001_failed_expectation: steps 3/3, branches 2/2")
+            || stdout.contains("T001_failed_expectation: steps 3/3, branches 2/2"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn junit_is_well_formed_and_counts_failures() {
+    let (code, stdout, stderr) = cadence(&["test", FIXTURE, "--format", "junit"]);
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert!(stdout.contains("<testsuites name=\"cadence\" tests=\"2\" failures=\"1\">"), "{stdout}");
+    assert_eq!(stdout.matches("<testcase ").count(), 2);
+    assert_eq!(stdout.matches("<failure ").count(), 2);
+    // Every element that opens is closed.
+    for tag in ["testsuites", "testsuite", "failure"] {
+        assert_eq!(
+            stdout.matches(&format!("<{tag} ")).count(),
+            stdout.matches(&format!("</{tag}>")).count(),
+            "{tag}"
+        );
+    }
+    assert!(!stdout.contains("& "), "unescaped ampersand");
+    assert!(stderr.contains("1 passed, 1 failed"));
+}
+
+#[test]
+fn passing_tests_exit_0() {
+    let dir = std::env::temp_dir().join(format!("cadence-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ok.cadence");
+    std::fs::write(
+        &path,
+        "step 1: call \"Intro\" after 1d\n\ntest \"the call comes a day later\" {\n  contact a email = \"a@example.test\"\n  at 2026-01-05T09:00:00Z: enroll a\n  expect a executed step 1 at 2026-01-06T09:00:00Z\n  expect a completed\n}\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = cadence(&["test", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("\"the call comes a day later\" ... ok"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_file_with_errors_runs_no_test() {
+    let (code, stdout, stderr) = cadence(&["test", "tests/fixtures/check/E124_unknown_contact_in_test.cadence"]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("E124"), "{stderr}");
+}
