@@ -152,6 +152,13 @@ fn stdin_is_read_with_a_dash() {
 }
 
 #[test]
+fn a_byte_order_mark_is_not_an_error() {
+    cadence(&["check", "-"])
+        .stdin("\u{feff}step 1: call \"x\"\n")
+        .status(0);
+}
+
+#[test]
 fn binary_input_does_not_crash() {
     let (_, stderr) = cadence(&["check", "-"])
         .stdin("\u{0}\u{1}\u{2}((((\"")

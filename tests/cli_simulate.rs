@@ -230,3 +230,82 @@ fn the_sqlite_store_gives_the_same_trace() {
     assert_eq!(simulate(&with_db).1, mem);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cadence-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn line_numbers_are_right_with_crlf_line_endings() {
+    let dir = scratch("crlf", &[
+        ("c.csv", "id,email\r\nc1,a@example.test\r\n"),
+        ("e.csv", "at,contact,event\r\n2026-01-05T09:00:00Z,c1,enroll\r\n2026-01-05T10:00:00Z,zz,enroll\r\n"),
+    ]);
+    let (code, _, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        dir.join("c.csv").to_str().unwrap(),
+        "--events",
+        dir.join("e.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("e.csv:3: unknown contact `zz`"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_empty_events_file_means_no_events() {
+    let dir = scratch("empty", &[("e.csv", "")]);
+    let (code, _, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--events",
+        dir.join("e.csv").to_str().unwrap(),
+        "--start",
+        "2026-01-05T09:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn until_accepts_business_days() {
+    let (code, stdout, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--start",
+        "2026-01-09T09:00:00Z",
+        "--until",
+        "1bd",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // Friday + 1 business day = Monday 09:00: the no_open timeout (3 days) has fired by then.
+    assert!(stdout.contains("\"on\":\"no_open\""), "{stdout}");
+}
+
+#[test]
+fn events_before_the_start_are_noted_not_applied() {
+    let (code, _, stderr) = simulate(&[
+        CADENCE,
+        "--contacts",
+        "tests/fixtures/sim/contacts.csv",
+        "--events",
+        "tests/fixtures/sim/events.csv",
+        "--start",
+        "2026-01-06T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("events.csv:2: note: the event is before --start"),
+        "{stderr}"
+    );
+}

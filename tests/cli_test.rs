@@ -46,7 +46,10 @@ fn junit_is_well_formed_and_counts_failures() {
     let (code, stdout, stderr) = cadence(&["test", FIXTURE, "--format", "junit"]);
     assert_eq!(code, 1);
     assert!(stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
-    assert!(stdout.contains("<testsuites name=\"cadence\" tests=\"2\" failures=\"1\">"), "{stdout}");
+    assert!(
+        stdout.contains("<testsuites name=\"cadence\" tests=\"2\" failures=\"1\">"),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("<testcase ").count(), 2);
     assert_eq!(stdout.matches("<failure ").count(), 2);
     // Every element that opens is closed.
@@ -79,7 +82,10 @@ fn passing_tests_exit_0() {
 
 #[test]
 fn a_file_with_errors_runs_no_test() {
-    let (code, stdout, stderr) = cadence(&["test", "tests/fixtures/check/E124_unknown_contact_in_test.cadence"]);
+    let (code, stdout, stderr) = cadence(&[
+        "test",
+        "tests/fixtures/check/E124_unknown_contact_in_test.cadence",
+    ]);
     assert_eq!(code, 1);
     assert!(stdout.is_empty());
     assert!(stderr.contains("E124"), "{stderr}");

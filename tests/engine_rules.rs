@@ -242,9 +242,24 @@ fn a_moved_appointment_moves_its_pending_reminder() {
 }
 
 #[test]
-fn an_appointment_moved_into_the_past_skips_its_reminder() {
+fn an_appointment_moved_so_its_reminder_time_has_passed_sends_the_reminder_at_once() {
+    // Entered on the 5th; on the 10th the appointment moves to the 10th 12:00, so the reminder
+    // time (the 9th 12:00) is after the entry but already past: it is due at once.
     let contacts = "id,email,appointment_date\nc1,a@example.test,2026-01-20T15:00:00Z\n";
     let events = "at,contact,event,field,value\n2026-01-05T09:00:00Z,c1,enroll,,\n2026-01-10T09:00:00Z,c1,set,appointment_date,2026-01-10T12:00:00Z\n";
+    let t = run(
+        &cad("field appointment_date: date\nstep 1: email reminder at appointment_date - 1d"),
+        contacts,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(t[1], "2026-01-10T09:00:00Z c1 executed 1 reminder");
+}
+
+#[test]
+fn an_appointment_moved_before_the_step_was_entered_skips_its_reminder() {
+    let contacts = "id,email,appointment_date\nc1,a@example.test,2026-01-20T15:00:00Z\n";
+    let events = "at,contact,event,field,value\n2026-01-05T09:00:00Z,c1,enroll,,\n2026-01-10T09:00:00Z,c1,set,appointment_date,2026-01-05T12:00:00Z\n";
     let t = run(
         &cad("field appointment_date: date\nstep 1: email reminder at appointment_date - 1d"),
         contacts,
@@ -344,6 +359,32 @@ fn throttle_defers_to_the_next_days_window_first_come_first_served() {
         [
             "2026-01-05T09:00:00Z c1 executed 1 welcome",
             "2026-01-05T09:00:00Z c2 executed 1 welcome",
+            "2026-01-06T09:00:00Z c3 executed 1 welcome",
+        ]
+    );
+}
+
+#[test]
+fn throttle_serves_deferred_emails_first_the_next_day() {
+    // Limit 1 a day. c1 and c2 enrol on Monday, c3 (enrolled first) has a step due Tuesday 09:00:
+    // c2 was deferred from Monday, so it goes before c3 on Tuesday.
+    let contacts = "id,email\nc3,c@example.test\nc1,a@example.test\nc2,b@example.test\n";
+    let events = "at,contact,event,cadence\n2026-01-05T08:00:00Z,c3,enroll,A\n2026-01-05T09:00:00Z,c1,enroll,B\n2026-01-05T09:00:00Z,c2,enroll,B\n";
+    let a = cad("cadence \"A\"\nwindow \"0 9 * * 1-5\"\nlimit 1 emails per day\nfrom \"x@acme.test\"\nstep 1: email welcome after 1d");
+    let b = "cadence \"B\"\nwindow \"0 9 * * 1-5\"\nlimit 1 emails per day\nfrom \"x@acme.test\"\nstep 1: email tips\n";
+    let t = trace(&Sim {
+        files: vec![("a.cadence", &a), ("b.cadence", b)],
+        contacts,
+        events,
+        start: "2026-01-05T08:00:00Z",
+        until: None,
+    });
+    let executed: Vec<&String> = t.iter().filter(|l| l.contains("executed")).collect();
+    assert_eq!(
+        executed,
+        [
+            "2026-01-05T09:00:00Z c1 executed 1 tips",
+            "2026-01-06T09:00:00Z c2 executed 1 tips",
             "2026-01-06T09:00:00Z c3 executed 1 welcome",
         ]
     );
@@ -960,6 +1001,32 @@ fn a_loop_in_which_no_time_passes_is_stopped() {
         t.last().unwrap(),
         "2026-01-05T09:00:00Z c1 exited loop_without_delay"
     );
+}
+
+#[test]
+fn a_long_cadence_without_a_loop_runs_to_its_end() {
+    let steps: String = (1..=1_200)
+        .map(|i| format!("step {i}: task \"t{i}\"\n"))
+        .collect();
+    let t = run(
+        &steps,
+        ONE,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(t.last().unwrap(), "2026-01-05T09:00:00Z c1 completed");
+}
+
+#[test]
+fn a_step_years_away_still_runs_without_until() {
+    let t = run(
+        "step 1: call \"now\"\nstep 2: call \"later\" after 3000d\n",
+        ONE,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(t[2], "2034-03-24T09:00:00Z c1 executed 2 later");
+    assert_eq!(t[3], "2034-03-24T09:00:00Z c1 completed");
 }
 
 #[test]

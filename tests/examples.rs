@@ -150,3 +150,29 @@ fn every_example_simulates_and_its_events_take_every_branch() {
         }
     }
 }
+
+/// Every example ships with tests; they pass and cover every step and every branch.
+#[test]
+fn every_example_has_passing_tests_with_full_coverage() {
+    let paths = examples();
+    let mut sources = Sources::new();
+    let ids: Vec<_> = paths
+        .iter()
+        .map(|p| sources.add(p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    let program = check(&mut sources, &ids).program.unwrap();
+    for (i, c) in program.cadences.iter().enumerate() {
+        assert!(
+            program.tests.iter().any(|t| t.scope == Some(i)),
+            "{} has no tests",
+            c.name
+        );
+    }
+    let results: Vec<_> = program.tests.iter().map(|t| cadence::testing::run(&program, t)).collect();
+    for r in &results {
+        assert!(r.passed(), "{}: {:#?}", r.name, r.failures);
+    }
+    for c in cadence::testing::coverage(&program, &results) {
+        assert!(c.missing.is_empty(), "{c}");
+    }
+}

@@ -19,6 +19,18 @@ pub struct Program {
 }
 
 impl Program {
+    /// Whether some `on` line leads back to its own step or an earlier one: only then can an
+    /// enrolment go on for ever.
+    pub fn has_loop(&self) -> bool {
+        self.cadences.iter().any(|c| {
+            c.steps.iter().enumerate().any(|(i, s)| {
+                s.handlers
+                    .iter()
+                    .any(|h| matches!(h.target, Target::Step(j) if j <= i))
+            })
+        })
+    }
+
     /// Finds a cadence by display name or file stem.
     pub fn cadence_by_name(&self, name: &str) -> Option<usize> {
         self.cadences
@@ -463,6 +475,9 @@ pub struct TestCase {
     pub name: String,
     pub file: FileId,
     pub span: Span,
+    /// The cadence of the test's own file, if it has one: inputs without a cadence go to it and
+    /// expectations are about it. A test in a file without a cadence sees every cadence.
+    pub scope: Option<usize>,
     /// The test's first instant: relative times count from it.
     pub start: DateTime<Utc>,
     pub until: Option<DateTime<Utc>>,

@@ -19,13 +19,27 @@ struct Cx<'a> {
     custom: &'a [String],
     /// Every field of every cadence, with its type (the first declaration wins).
     fields: HashMap<&'a str, &'a Type>,
+    /// The cadence of the test's own file.
+    scope: Option<usize>,
     contacts: Vec<(String, Span)>,
 }
 
 fn instant(cx: &mut Cx, s: &Spanned<String>) -> Option<DateTime<Utc>> {
     match parse_date(&s.node) {
         Ok(DateValue::Instant(t)) => Some(t),
-        Ok(DateValue::Day(d)) => Some(d.and_hms_opt(0, 0, 0)?.and_utc()),
+        Ok(DateValue::Day(_)) => {
+            cx.diags.push(
+                Diagnostic::error(
+                    "E111",
+                    cx.file,
+                    s.span,
+                    "a time in a test is an instant, not a day",
+                    "a day",
+                )
+                .with_help(format!("write the time of day too: `{}T09:00:00Z`", s.node)),
+            );
+            None
+        }
         Err(msg) => {
             cx.diags.push(invalid_date(cx.file, s.span, msg));
             None
@@ -49,12 +63,14 @@ pub(crate) fn check_test(
             fields.entry(f.name.as_str()).or_insert(&f.ty);
         }
     }
+    let scope = cadences.iter().position(|c| c.file == file);
     let mut cx = Cx {
         diags,
         file,
         cadences,
         custom,
         fields,
+        scope,
         contacts: Vec::new(),
     };
 
@@ -205,6 +221,7 @@ pub(crate) fn check_test(
         name: t.name.node.clone(),
         file,
         span,
+        scope,
         start: start?,
         until,
         contacts,
@@ -333,16 +350,24 @@ fn cadence(cx: &mut Cx, name: &Option<Spanned<String>>) -> Option<Option<usize>>
     None
 }
 
+/// The cadences a test is about: its own file's, or all.
+fn in_scope<'a>(cx: &Cx<'a>) -> impl Iterator<Item = &'a Cadence> + 'a {
+    let scope = cx.scope;
+    cx.cadences
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| scope.is_none_or(|s| s == *i))
+        .map(|(_, c)| c)
+}
+
 fn step_number(cx: &mut Cx, n: &Spanned<String>) -> Option<u32> {
     let number = n.node.parse::<u32>().ok();
     if let Some(k) = number {
-        if cx.cadences.iter().any(|c| c.step_index(k).is_some()) {
+        if in_scope(cx).any(|c| c.step_index(k).is_some()) {
             return Some(k);
         }
     }
-    let list: Vec<String> = cx
-        .cadences
-        .iter()
+    let list: Vec<String> = in_scope(cx)
         .flat_map(|c| c.steps.iter().map(|s| s.number.to_string()))
         .collect();
     cx.diags.push(
@@ -404,9 +429,7 @@ fn action(cx: &mut Cx, input: &Spanned<ast::TestInput>) -> Option<TestAction> {
             };
             if let Some(o) = Outcome::from_name(&event.node) {
                 if let Some(n) = step_no {
-                    let fits = cx
-                        .cadences
-                        .iter()
+                    let fits = in_scope(cx)
                         .filter_map(|c| c.step_index(n).map(|i| &c.steps[i]))
                         .any(|s| o.fits(s.action.channel()));
                     if !fits {

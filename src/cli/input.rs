@@ -28,7 +28,14 @@ pub(crate) fn read_sources(paths: &[String]) -> Option<(Sources, Vec<FileId>)> {
             std::fs::read_to_string(path).map(|t| (path.clone(), t))
         };
         match result {
-            Ok((name, text)) => ids.push(sources.add(name, text)),
+            Ok((name, text)) => {
+                // A byte-order mark is not part of the text.
+                let text = match text.strip_prefix('\u{feff}') {
+                    Some(rest) => rest.to_string(),
+                    None => text,
+                };
+                ids.push(sources.add(name, text))
+            }
             Err(e) => {
                 let reason = match e.kind() {
                     std::io::ErrorKind::NotFound => "no such file".to_string(),

@@ -200,21 +200,28 @@ pub(crate) fn run(args: Args) -> Status {
     if !before.is_empty() {
         for line in &before {
             eprintln!(
-                "{ename}:{line}: the event is before --start {}; it is skipped",
+                "{ename}:{line}: note: the event is before --start {}; it is not applied",
                 format_instant(start)
             );
         }
-        bad_rows += before.len();
         events.retain(|e| e.at >= start);
     }
     let until = match &args.until {
         None => Until::Idle,
         Some(u) => match Duration::parse(u) {
-            Ok(d) if d.business_days == 0 => Until::At(start + d.seconds),
-            _ => match instant(u, "--until") {
+            Ok(d) => {
+                // Business days count in the first cadence's zone (UTC for a per-contact zone).
+                let first = &program.cadences[0];
+                let tz = match first.zone {
+                    crate::check::Zone::Fixed(tz) => tz,
+                    _ => chrono_tz::Tz::UTC,
+                };
+                Until::At(crate::engine::calendar::add(start, d, tz, &first.holidays))
+            }
+            Err(_) => match instant(u, "--until") {
                 Ok(t) => Until::At(t),
                 Err(_) => {
-                    eprintln!("error: --until \"{u}\" is neither an instant (2026-01-05T09:00:00Z) nor a duration (30d)");
+                    eprintln!("error: --until \"{u}\" is neither an instant (2026-01-05T09:00:00Z) nor a duration (30d, 3bd)");
                     return Status::Failure;
                 }
             },

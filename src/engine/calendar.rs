@@ -55,7 +55,7 @@ fn shift_business_days(t: i64, n: u32, forward: bool, tz: Tz, holidays: &[NaiveD
 }
 
 /// `t + d` (business days counted in `tz`).
-pub(crate) fn add(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
+pub fn add(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
     if d.business_days > 0 {
         shift_business_days(t, d.business_days, true, tz, holidays)
     } else {

@@ -103,8 +103,8 @@ pub enum Input {
     },
 }
 
-/// How many times one enrolment may move at a single instant before it is stopped (a loop in
-/// which no time passes).
+/// How many times one enrolment may jump back to an earlier step at a single instant before it
+/// is stopped (a loop in which no time passes).
 const MAX_SPINS: u32 = 1_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -487,6 +487,7 @@ impl<'p> Engine<'p> {
             phase: Phase::Pending {
                 entered: self.now,
                 due: self.now,
+                since: self.now,
             },
             generation: 0,
             execs: Vec::new(),
@@ -539,10 +540,19 @@ impl<'p> Engine<'p> {
     }
 
     fn schedule(&mut self, e: EnrolmentId, due: i64, entered: i64) {
+        self.schedule_since(e, due, entered, due);
+    }
+
+    fn schedule_since(&mut self, e: EnrolmentId, due: i64, entered: i64, since: i64) {
         let en = &mut self.enrolments[e as usize];
-        en.phase = Phase::Pending { entered, due };
+        en.phase = Phase::Pending {
+            entered,
+            due,
+            since,
+        };
         self.timers.push(Reverse(Timer {
             due,
+            since,
             enrolment: e,
             step: en.step,
             slot: 0,
@@ -597,21 +607,6 @@ impl<'p> Engine<'p> {
 
     fn fire(&mut self, t: Timer) {
         let e = t.enrolment;
-        let spin = &mut self.spins[e as usize];
-        if spin.0 == self.now {
-            spin.1 += 1;
-        } else {
-            *spin = (self.now, 0);
-        }
-        if spin.1 > MAX_SPINS {
-            self.end(
-                e,
-                Kind::Exited {
-                    reason: ExitReason::Loop,
-                },
-            );
-            return;
-        }
         if t.slot == 0 {
             self.fire_due(e);
         } else {
@@ -699,13 +694,13 @@ impl<'p> Engine<'p> {
                             until,
                         },
                     );
-                    let entered = match self.enrolments[e as usize].phase {
-                        Phase::Pending { entered, .. } => entered,
-                        _ => self.now,
+                    let (entered, since) = match self.enrolments[e as usize].phase {
+                        Phase::Pending { entered, since, .. } => (entered, since),
+                        _ => (self.now, self.now),
                     };
                     let en = &mut self.enrolments[e as usize];
                     en.generation = en.generation.wrapping_add(1);
-                    self.schedule(e, until, entered);
+                    self.schedule_since(e, until, entered, since);
                     return;
                 }
                 *count += 1;
@@ -741,6 +736,7 @@ impl<'p> Engine<'p> {
                 let due = add(now, d, tz, &cad.holidays);
                 self.timers.push(Reverse(Timer {
                     due,
+                    since: due,
                     enrolment: e,
                     step: step_i,
                     slot: h as u16 + 1,
@@ -804,7 +800,27 @@ impl<'p> Engine<'p> {
             },
         );
         match to {
-            To::Step(j) => self.enter(e, j),
+            To::Step(j) => {
+                // A loop goes back to an earlier step (or the same one); one that goes round
+                // without time passing would never end.
+                if j <= from {
+                    let spin = &mut self.spins[e as usize];
+                    if spin.0 == self.now {
+                        spin.1 += 1;
+                    } else {
+                        *spin = (self.now, 1);
+                    }
+                    if spin.1 > MAX_SPINS {
+                        return self.end(
+                            e,
+                            Kind::Exited {
+                                reason: ExitReason::Loop,
+                            },
+                        );
+                    }
+                }
+                self.enter(e, j)
+            }
             To::Done => self.end(e, Kind::Completed),
             To::Exit => self.end(
                 e,
@@ -1028,7 +1044,7 @@ impl<'p> Engine<'p> {
             }
             // A pending `at FIELD` step follows its field.
             let en = &self.enrolments[e as usize];
-            let Phase::Pending { entered, due } = en.phase else {
+            let Phase::Pending { entered, due, .. } = en.phase else {
                 continue;
             };
             let step = self.step_of(e);
@@ -1038,8 +1054,9 @@ impl<'p> Engine<'p> {
             if self.catalog.maps[en.cadence as usize][field.0] != gid {
                 continue;
             }
-            match self.due_time(e, entered) {
-                Ok(new) if new < self.now => self.skip(e, SkipReason::DatePassed),
+            // Computed again from the entry: a time before the entry skips the step; a time
+            // between the entry and now is due at once.
+            match self.due_time(e, entered).map(|new| new.max(self.now)) {
                 Ok(new) if new != due => {
                     let en = &mut self.enrolments[e as usize];
                     en.generation = en.generation.wrapping_add(1);

@@ -83,10 +83,12 @@ pub struct Exec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
-    /// Entered at `entered`, due at `due`.
+    /// Entered at `entered`, due at `due`; `since` is when it first fell due (earlier than
+    /// `due` for an email deferred by the daily limit).
     Pending {
         entered: i64,
         due: i64,
+        since: i64,
     },
     /// Executed; waiting for an event or a timeout of execution `exec`.
     Waiting {
@@ -114,11 +116,13 @@ impl Enrolment {
     }
 }
 
-/// A timer: ordered by due time, then enrolment order, then step, then slot (0 = the step is
-/// due; 1 + i = timeout handler i, so the first written wins on a tie).
+/// A timer: ordered by due time, then by when it first fell due (an email deferred by the daily
+/// limit keeps its place: first come, first served), then enrolment order, then step, then
+/// slot (0 = the step is due; 1 + i = timeout handler i, so the first written wins on a tie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Timer {
     pub due: i64,
+    pub since: i64,
     pub enrolment: EnrolmentId,
     pub step: u32,
     pub slot: u16,

@@ -1,8 +1,10 @@
 //! Reading contacts and events from CSV, typed by the schema. A bad row is reported with its
 //! line number and skipped; the rest still loads.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::rc::Rc;
 use std::str::FromStr;
 
 use chrono_tz::Tz;
@@ -79,11 +81,47 @@ pub struct LoadedContacts {
     pub warnings: Vec<String>,
 }
 
-fn reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
+/// Remembers where the lines of what it reads end, so that a record's byte offset gives its
+/// line number whatever the line endings (`\r\n` included).
+struct Lines<R> {
+    inner: R,
+    read: u64,
+    ends: Rc<RefCell<Vec<u64>>>,
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut ends = self.ends.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                ends.push(self.read + i as u64);
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(ends: &RefCell<Vec<u64>>, byte: u64) -> u64 {
+    let ends = ends.borrow();
+    // With `\r\n` endings a record may be reported as starting at the `\n` that ends the
+    // line before it: that newline counts too.
+    ends.partition_point(|&e| e <= byte) as u64 + 1
+}
+
+fn reader<R: Read>(r: R) -> (csv::Reader<Lines<R>>, Rc<RefCell<Vec<u64>>>) {
+    let ends = Rc::new(RefCell::new(Vec::new()));
+    let rd = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::Headers)
-        .from_reader(r)
+        .from_reader(Lines {
+            inner: r,
+            read: 0,
+            ends: ends.clone(),
+        });
+    (rd, ends)
 }
 
 /// Reads `id,field,...`; values are typed by the fields of the cadences.
@@ -104,11 +142,17 @@ pub fn read_contacts_into<R: Read>(
     catalog: &Catalog,
     sink: &mut dyn FnMut(ContactRecord) -> Result<(), String>,
 ) -> Result<LoadedContacts, String> {
-    let mut rd = reader(r);
+    let (mut rd, ends) = reader(r);
     let headers = rd
         .headers()
         .map_err(|e| format!("cannot read the header row: {e}"))?
         .clone();
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Ok(LoadedContacts {
+            warnings: vec!["the file is empty: no contacts".into()],
+            ..LoadedContacts::default()
+        });
+    }
     let id_col = headers
         .iter()
         .position(|h| h.eq_ignore_ascii_case("id"))
@@ -149,7 +193,7 @@ pub fn read_contacts_into<R: Read>(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_of(&ends, p.byte()));
                 out.bad.push(BadRow {
                     line,
                     message: format!("unreadable row: {e}"),
@@ -157,7 +201,7 @@ pub fn read_contacts_into<R: Read>(
                 continue;
             }
         }
-        let line = row.position().map_or(0, |p| p.line());
+        let line = row.position().map_or(0, |p| line_of(&ends, p.byte()));
         let id = row.get(id_col).unwrap_or("").trim().to_string();
         if id.is_empty() {
             out.bad.push(BadRow {
@@ -215,11 +259,14 @@ pub fn read_events<R: Read>(
     catalog: &Catalog,
     contact: &dyn Fn(&str) -> Option<ContactId>,
 ) -> Result<(Vec<EventRow>, Vec<BadRow>), String> {
-    let mut rd = reader(r);
+    let (mut rd, ends) = reader(r);
     let headers = rd
         .headers()
         .map_err(|e| format!("cannot read the header row: {e}"))?
         .clone();
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let need = |name: &str| {
         col(name).ok_or_else(|| format!("the header row has no `{name}` column (expected at,contact,event[,step,field,value,cadence])"))
@@ -236,13 +283,13 @@ pub fn read_events<R: Read>(
             Ok(false) => break,
             Err(e) => {
                 bad.push(BadRow {
-                    line: e.position().map_or(0, |p| p.line()),
+                    line: e.position().map_or(0, |p| line_of(&ends, p.byte())),
                     message: format!("unreadable row: {e}"),
                 });
                 continue;
             }
         }
-        let line = row.position().map_or(0, |p| p.line());
+        let line = row.position().map_or(0, |p| line_of(&ends, p.byte()));
         let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or("").trim();
         match event_row(
             program,

@@ -33,9 +33,10 @@ pub enum Until {
 /// How many notices a summary keeps; the rest are only counted.
 pub const MAX_NOTICES: usize = 100;
 
-/// Without `--until`, a run stops at the latest this long after its last input, so that a
-/// cadence that loops with a delay cannot run forever.
-pub const HORIZON: i64 = 5 * 366 * 86_400;
+/// Without `--until`, a run of cadences that loop stops at the latest this long after its last
+/// input (twice the longest delay the language accepts), so that a loop with a delay cannot run
+/// forever.
+pub const HORIZON: i64 = 20 * 366 * 86_400;
 
 /// What a run did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -173,7 +174,13 @@ pub fn run(
     match until {
         Until::At(u) => engine.run_until(u, true),
         Until::Idle => {
-            let horizon = last.max(start).saturating_add(HORIZON);
+            // Without a loop every enrolment ends or waits for an event: run to the end. With
+            // one, stop at a horizon far beyond any single delay.
+            let horizon = if engine.program().has_loop() {
+                last.max(start).saturating_add(HORIZON)
+            } else {
+                i64::MAX
+            };
             while let Some(due) = engine.next_due() {
                 if due > horizon {
                     summary.stopped_at_horizon = Some(horizon);

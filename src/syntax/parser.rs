@@ -1486,34 +1486,63 @@ step 5: email reminder at appointment_date - 1d
   expect alice at step 2
   until +30d
 }"#);
-        let ItemKind::Test(t) = &f.items[0].kind else { panic!() };
+        let ItemKind::Test(t) = &f.items[0].kind else {
+            panic!()
+        };
         assert_eq!(t.name.node, "an opener gets the intro call a day later");
         assert_eq!(t.items.len(), 16);
-        let TestItem::Contact { fields, .. } = &t.items[0].node else { panic!() };
+        let TestItem::Contact { fields, .. } = &t.items[0].node else {
+            panic!()
+        };
         assert_eq!(fields.len(), 5);
         assert!(matches!(fields[2].value.node, Literal::Number(n) if n == 3.0));
         assert!(matches!(fields[3].value.node, Literal::Bool(true)));
         assert!(matches!(&fields[4].value.node, Literal::Date(d) if d == "2026-01-09"));
-        let TestItem::At { when, input } = &t.items[1].node else { panic!() };
+        let TestItem::At { when, input } = &t.items[1].node else {
+            panic!()
+        };
         assert!(matches!(&when.node, When::Absolute(a) if a == "2026-01-05T09:00:00Z"));
-        assert!(matches!(&input.node, TestInput::Enroll { cadence: None, .. }));
-        let TestItem::At { input, .. } = &t.items[2].node else { panic!() };
-        assert!(matches!(&input.node, TestInput::Enroll { cadence: Some(c), .. } if c.node == "SaaS onboarding"));
-        let TestItem::At { when, input } = &t.items[4].node else { panic!() };
+        assert!(matches!(
+            &input.node,
+            TestInput::Enroll { cadence: None, .. }
+        ));
+        let TestItem::At { input, .. } = &t.items[2].node else {
+            panic!()
+        };
+        assert!(
+            matches!(&input.node, TestInput::Enroll { cadence: Some(c), .. } if c.node == "SaaS onboarding")
+        );
+        let TestItem::At { when, input } = &t.items[4].node else {
+            panic!()
+        };
         assert!(matches!(&when.node, When::Relative(d) if d == "1d"));
-        assert!(matches!(&input.node, TestInput::Event { event, step: Some(s), .. } if event.node == "answered" && s.node == "2"));
-        let TestItem::At { input, .. } = &t.items[5].node else { panic!() };
+        assert!(
+            matches!(&input.node, TestInput::Event { event, step: Some(s), .. } if event.node == "answered" && s.node == "2")
+        );
+        let TestItem::At { input, .. } = &t.items[5].node else {
+            panic!()
+        };
         assert!(matches!(&input.node, TestInput::Set { fields, .. } if fields.len() == 2));
-        let TestItem::Expect(e) = &t.items[7].node else { panic!() };
+        let TestItem::Expect(e) = &t.items[7].node else {
+            panic!()
+        };
         assert!(matches!(&e.what.node, Expectation::Executed(n) if n.node == "2"));
         assert!(e.at.is_some());
-        let TestItem::Expect(e) = &t.items[9].node else { panic!() };
+        let TestItem::Expect(e) = &t.items[9].node else {
+            panic!()
+        };
         assert!(matches!(&e.what.node, Expectation::Skipped(_)) && e.by.is_some());
-        let TestItem::Expect(e) = &t.items[11].node else { panic!() };
+        let TestItem::Expect(e) = &t.items[11].node else {
+            panic!()
+        };
         assert!(matches!(&e.what.node, Expectation::Exited(Some(r)) if r.node == "replied"));
-        let TestItem::Expect(e) = &t.items[14].node else { panic!() };
+        let TestItem::Expect(e) = &t.items[14].node else {
+            panic!()
+        };
         assert!(matches!(&e.what.node, Expectation::AtStep(n) if n.node == "2"));
-        assert!(matches!(&t.items[15].node, TestItem::Until(w) if w.node == When::Relative("30d".into())));
+        assert!(
+            matches!(&t.items[15].node, TestItem::Until(w) if w.node == When::Relative("30d".into()))
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         if until.is_some_and(|u| at > u) {
             break;
         }
-        for inp in engine_inputs(&catalog, &input.action) {
+        for inp in engine_inputs(&catalog, &input.action, test.scope) {
             engine.apply(at, &inp);
         }
         last = at;
@@ -78,7 +78,11 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
     match until {
         Some(u) => engine.run_until(u, true),
         None => {
-            let horizon = last.saturating_add(HORIZON);
+            let horizon = if program.has_loop() {
+                last.saturating_add(HORIZON)
+            } else {
+                i64::MAX
+            };
             while let Some(due) = engine.next_due() {
                 if due > horizon {
                     break;
@@ -109,7 +113,7 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         }
     }
     for e in &test.expects {
-        if let Some(message) = check(program, &engine, &records, e) {
+        if let Some(message) = check(program, &engine, &records, e, test.scope) {
             let contact = e.contact as u32;
             let many = program.cadences.len() > 1;
             let trace = records
@@ -139,15 +143,20 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
     result
 }
 
-fn engine_inputs(catalog: &crate::engine::Catalog, action: &TestAction) -> Vec<Input> {
+fn engine_inputs(
+    catalog: &crate::engine::Catalog,
+    action: &TestAction,
+    scope: Option<usize>,
+) -> Vec<Input> {
+    let scope = scope.map(|s| s as u32);
     match action {
         TestAction::Enroll { contact, cadence } => vec![Input::Enroll {
             contact: *contact as u32,
-            cadence: cadence.map(|c| c as u32),
+            cadence: cadence.map(|c| c as u32).or(scope),
         }],
         TestAction::Unenroll { contact, cadence } => vec![Input::Unenroll {
             contact: *contact as u32,
-            cadence: cadence.map(|c| c as u32),
+            cadence: cadence.map(|c| c as u32).or(scope),
         }],
         TestAction::Set { contact, fields } => fields
             .iter()
@@ -167,22 +176,31 @@ fn engine_inputs(catalog: &crate::engine::Catalog, action: &TestAction) -> Vec<I
             contact: *contact as u32,
             event: EventKey::Outcome(*outcome),
             step: *step,
-            cadence: None,
+            cadence: scope,
         }],
         TestAction::Custom { contact, event } => vec![Input::Event {
             contact: *contact as u32,
             event: EventKey::Custom(*event as u32),
             step: None,
-            cadence: None,
+            cadence: scope,
         }],
     }
 }
 
 /// Checks one expectation; `Some(explanation)` when it fails.
-fn check(program: &Program, engine: &Engine, records: &[Record], e: &TestExpect) -> Option<String> {
+fn check(
+    program: &Program,
+    engine: &Engine,
+    records: &[Record],
+    e: &TestExpect,
+    scope: Option<usize>,
+) -> Option<String> {
     let contact = e.contact as u32;
     let who = &engine.contact(contact).id;
-    let mine: Vec<&Record> = records.iter().filter(|r| r.contact == contact).collect();
+    let mine: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.contact == contact && scope.is_none_or(|s| r.cadence as usize == s))
+        .collect();
     let number =
         |r: &Record, step: u32| program.cadences[r.cadence as usize].steps[step as usize].number;
     let fits_time = |r: &Record| {
@@ -226,7 +244,7 @@ fn check(program: &Program, engine: &Engine, records: &[Record], e: &TestExpect)
             }
         })
     };
-    let where_now = || match current_step(program, engine, contact) {
+    let where_now = || match current_step(program, engine, contact, scope) {
         Some(n) => format!("{who} is still at step {n}"),
         None => match ending() {
             Some(end) => end,
@@ -268,7 +286,7 @@ fn check(program: &Program, engine: &Engine, records: &[Record], e: &TestExpect)
                 .iter()
                 .filter(|r| {
                     matches!(r.kind, Kind::Executed { step } if number(r, step) == *n)
-                        && e.by.is_none_or(|b| r.at <= b.timestamp())
+                        && fits_time(r)
                 })
                 .collect();
             if all.is_empty() {
@@ -318,7 +336,7 @@ fn check(program: &Program, engine: &Engine, records: &[Record], e: &TestExpect)
                 where_now()
             ))
         }
-        Expectation::AtStep(n) => match current_step(program, engine, contact) {
+        Expectation::AtStep(n) => match current_step(program, engine, contact, scope) {
             Some(k) if k == *n => None,
             Some(k) => Some(format!(
                 "expected {who} to be at step {n} when the test ends, but {who} is at step {k}"
@@ -332,11 +350,17 @@ fn check(program: &Program, engine: &Engine, records: &[Record], e: &TestExpect)
 }
 
 /// The step number an active enrolment of the contact is at (the most recent one).
-fn current_step(program: &Program, engine: &Engine, contact: u32) -> Option<u32> {
+fn current_step(
+    program: &Program,
+    engine: &Engine,
+    contact: u32,
+    scope: Option<usize>,
+) -> Option<u32> {
     let c = engine.contact(contact);
     c.enrolments.iter().rev().find_map(|&e| {
         let en = &engine.enrolments()[e as usize];
-        (en.phase != Phase::Ended)
+        let in_scope = scope.is_none_or(|s| en.cadence as usize == s);
+        (en.phase != Phase::Ended && in_scope)
             .then(|| program.cadences[en.cadence as usize].steps[en.step as usize].number)
     })
 }
