@@ -168,7 +168,11 @@ fn every_example_has_passing_tests_with_full_coverage() {
             c.name
         );
     }
-    let results: Vec<_> = program.tests.iter().map(|t| cadence::testing::run(&program, t)).collect();
+    let results: Vec<_> = program
+        .tests
+        .iter()
+        .map(|t| cadence::testing::run(&program, t))
+        .collect();
     for r in &results {
         assert!(r.passed(), "{}: {:#?}", r.name, r.failures);
     }

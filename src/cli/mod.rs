@@ -4,6 +4,7 @@ mod check;
 mod explain;
 mod generate;
 mod input;
+mod repl;
 mod simulate;
 mod test;
 
@@ -58,6 +59,11 @@ enum Command {
         after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv\n  cadence simulate examples/*.cadence --contacts examples/contacts.csv --format jsonl --until 30d\n\nBad CSV rows are reported as FILE:LINE: message and skipped; the rest still runs.\nExit status: 0 clean, 1 cadence errors or bad rows, 2 usage or I/O error."
     )]
     Simulate(simulate::Args),
+    /// Explore a cadence by hand on a virtual clock: enrol, send events, move time, inspect
+    #[command(
+        after_help = "Examples:\n  cadence repl examples/saas_onboarding.cadence --contacts examples/contacts.csv --start 2026-03-02T09:00:00Z\n  cadence repl onboarding.cadence < session.txt     # scripted: one command per line\n\nType `help` in the session for the commands. Tab completes; Ctrl-C cancels a line; Ctrl-D leaves."
+    )]
+    Repl(repl::Args),
     /// Run the `test` blocks of cadence files: pass/fail per test, coverage of steps and branches
     #[command(
         after_help = "Examples:\n  cadence test examples/*.cadence\n  cadence test examples/saas_onboarding.cadence --coverage\n  cadence test examples/*.cadence --format junit > junit.xml\n\nExit status: 0 all tests pass, 1 a test failed or the files have errors, 2 usage or I/O error."
@@ -102,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Test(args) => test::run_cmd(args),
+        Command::Repl(args) => repl::run(args),
     };
     status.into()
 }

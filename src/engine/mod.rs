@@ -1088,6 +1088,66 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// After a restore into a changed program (the REPL's `reload`): schedules the timers of
+    /// every active enrolment again from its step's current definition, and finds each
+    /// contact's latest executions again.
+    pub fn rebuild_timers(&mut self) {
+        self.timers.clear();
+        for c in &mut self.contacts {
+            c.last_exec = [None; 3];
+        }
+        for e in 0..self.enrolments.len() as EnrolmentId {
+            let en = &self.enrolments[e as usize];
+            for (x, ex) in en.execs.iter().enumerate() {
+                let cad = &self.program.cadences[en.cadence as usize];
+                let slot = channel_slot(cad.steps[ex.step as usize].action.channel());
+                let last = LastExec {
+                    at: ex.at,
+                    seq: 0,
+                    enrolment: e,
+                    exec: x as u32,
+                };
+                let c = &mut self.contacts[en.contact as usize];
+                if c.last_exec[slot]
+                    .is_none_or(|l| (l.at, l.enrolment, l.exec) <= (last.at, e, x as u32))
+                {
+                    c.last_exec[slot] = Some(last);
+                }
+            }
+            match en.phase {
+                Phase::Ended => {}
+                Phase::Pending { entered, since, .. } => match self.due_time(e, entered) {
+                    Ok(due) => {
+                        let en = &mut self.enrolments[e as usize];
+                        en.generation = en.generation.wrapping_add(1);
+                        self.schedule_since(e, due.max(self.now), entered, since.min(due));
+                    }
+                    Err(reason) => self.skip(e, reason),
+                },
+                Phase::Waiting { exec } => {
+                    let at = en.execs[exec as usize].at;
+                    let (cad_i, step_i, contact) = (en.cadence, en.step, en.contact);
+                    let generation = en.generation;
+                    let cad = &self.program.cadences[cad_i as usize];
+                    let tz = self.zone(cad_i, contact);
+                    for (h, handler) in cad.steps[step_i as usize].handlers.iter().enumerate() {
+                        if let HandlerEvent::Timeout(_, d) = handler.event {
+                            let due = add(at, d, tz, &cad.holidays).max(self.now);
+                            self.timers.push(Reverse(Timer {
+                                due,
+                                since: due,
+                                enrolment: e,
+                                step: step_i,
+                                slot: h as u16 + 1,
+                                generation,
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Continues from a snapshot taken with the same program.
     pub fn restore(program: &'p Program, s: Snapshot) -> Engine<'p> {
         let mut e = Engine::new(program);

@@ -1,0 +1,1152 @@
+//! The REPL session: cadences, contacts and the engine on a virtual clock, driven one command at
+//! a time. Pure of terminals: `execute` takes a line and returns what to print, so sessions are
+//! scripted and tested through the same code the interactive prompt uses.
+
+pub mod complete;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::check::{check, Action, At, DateValue, HandlerEvent, Outcome, Program, Target, Value};
+use crate::diagnostic::{render_human, HumanStyle};
+use crate::engine::trace::{describe, Kind, Record};
+use crate::engine::{format_instant, Engine, EventKey, Fields, Input, Notice, Phase, Snapshot};
+use crate::sim::{parse_value, read_contacts};
+use crate::syntax::{closest, Sources};
+use crate::time::{parse_date, Duration};
+pub use complete::Known;
+
+/// What a command asks of the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Print this (possibly empty) and read the next command.
+    Text(String),
+    Quit,
+}
+
+/// A record of the session, worded when it happened (so `reload` leaves history intact).
+#[derive(Debug, Clone)]
+struct Logged {
+    contact: u32,
+    cadence_name: String,
+    at: i64,
+    line: String,
+    /// What happened in the record's own words (`completed`, `exited: replied`).
+    what: String,
+    /// The `expect` clause this record proves, for `save-test`.
+    expect: Option<String>,
+    ending: bool,
+}
+
+/// One input of the session, for `save-test`.
+#[derive(Debug, Clone)]
+struct Entry {
+    at: i64,
+    line: String,
+}
+
+pub struct Session {
+    paths: Vec<String>,
+    program: &'static Program,
+    engine: Engine<'static>,
+    /// Every record of the session.
+    log: Vec<Logged>,
+    journal: Vec<Entry>,
+    /// Each contact's fields as first known (for `save-test`).
+    initial: Vec<Vec<(String, Value)>>,
+    start: i64,
+}
+
+fn load_program(paths: &[String]) -> Result<&'static Program, String> {
+    let mut sources = Sources::new();
+    let mut ids = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read `{p}`: {e}"))?;
+        let text = text
+            .strip_prefix('\u{feff}')
+            .map(str::to_string)
+            .unwrap_or(text);
+        ids.push(sources.add(p.clone(), text));
+    }
+    let checked = check(&mut sources, &ids);
+    if checked.has_errors() {
+        let mut out = String::new();
+        for d in &checked.diagnostics {
+            out.push_str(&render_human(d, &sources, HumanStyle::plain()));
+        }
+        out.push_str("the files have errors; fix them and `reload`");
+        return Err(out);
+    }
+    let program = checked.program.ok_or("the files have errors")?;
+    // The session keeps its program for good; `reload` makes a new one (a few kilobytes).
+    Ok(Box::leak(Box::new(program)))
+}
+
+/// Splits a command line into words; `"..."` keeps spaces, `key="a b"` becomes `key=a b`.
+pub fn words(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => {
+                            if let Some(n) = chars.next() {
+                                cur.push(n);
+                            }
+                        }
+                        Some(x) => cur.push(x),
+                        None => {
+                            return Err("a quoted word is not closed: add the closing `\"`".into())
+                        }
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+fn literal(v: &Value) -> String {
+    match v {
+        Value::Text(s) => format!("{s:?}"),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Date(DateValue::Day(d)) => d.to_string(),
+        Value::Date(DateValue::Instant(t)) => format_instant(t.timestamp()),
+    }
+}
+
+impl Session {
+    /// Loads cadences (and contacts) with the clock at `start`.
+    pub fn load(
+        paths: &[String],
+        contacts: Option<&Path>,
+        start: i64,
+    ) -> Result<(Session, String), String> {
+        let program = load_program(paths)?;
+        let mut engine = Engine::new(program);
+        let mut banner = String::new();
+        if let Some(path) = contacts {
+            let file = std::fs::File::open(path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            let loaded = read_contacts(std::io::BufReader::new(file), engine.catalog())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            for w in &loaded.warnings {
+                banner.push_str(&format!("{}: warning: {w}\n", path.display()));
+            }
+            for b in &loaded.bad {
+                banner.push_str(&format!("{}:{}: {}\n", path.display(), b.line, b.message));
+            }
+            for rec in loaded.records {
+                let mut fields = Fields::default();
+                for (name, value) in &rec.fields {
+                    if let Some(g) = engine.catalog().lookup(name) {
+                        fields.set(g, Some(value.clone()));
+                    }
+                }
+                engine
+                    .add_contact(&rec.id, fields)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+        let mut s = Session {
+            paths: paths.to_vec(),
+            program,
+            engine,
+            log: Vec::new(),
+            journal: Vec::new(),
+            initial: Vec::new(),
+            start,
+        };
+        s.initial = (0..s.engine.contacts().len())
+            .map(|c| s.field_list(c as u32))
+            .collect();
+        s.engine.start(start);
+        s.engine.run_until(start, true);
+        let names: Vec<String> = program
+            .cadences
+            .iter()
+            .map(|c| format!("\"{}\"", c.name))
+            .collect();
+        banner.push_str(&format!(
+            "loaded {} ({}), {}; clock at {}\n",
+            if names.len() == 1 {
+                "1 cadence".to_string()
+            } else {
+                format!("{} cadences", names.len())
+            },
+            names.join(", "),
+            if s.engine.contacts().len() == 1 {
+                "1 contact".to_string()
+            } else {
+                format!("{} contacts", s.engine.contacts().len())
+            },
+            format_instant(start).replace('T', " ")
+        ));
+        banner.push_str(&s.flush());
+        banner.push_str("type `help` for the commands\n");
+        Ok((s, banner))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.engine.now()
+    }
+
+    fn field_list(&self, contact: u32) -> Vec<(String, Value)> {
+        let cat = self.engine.catalog();
+        self.engine
+            .contact(contact)
+            .fields
+            .iter()
+            .map(|(g, v)| (cat.names[*g as usize].clone(), v.clone()))
+            .collect()
+    }
+
+    /// Prints the records produced since the last command.
+    fn flush(&mut self) -> String {
+        let records = self.engine.take_records();
+        let mut out = String::new();
+        for r in &records {
+            let line = self.line(r);
+            out.push_str(&line);
+            out.push('\n');
+            let cad = &self.program.cadences[r.cadence as usize];
+            let at = format_instant(r.at);
+            let expect = match r.kind {
+                Kind::Executed { step } => Some(format!(
+                    "executed step {} at {at}",
+                    cad.steps[step as usize].number
+                )),
+                Kind::Skipped { step, .. } => Some(format!(
+                    "skipped step {} at {at}",
+                    cad.steps[step as usize].number
+                )),
+                Kind::Completed => Some(format!("completed at {at}")),
+                Kind::Exited { reason } => Some(format!(
+                    "exited {:?} at {at}",
+                    crate::engine::trace::exit_reason(cad, reason)
+                )),
+                Kind::Goal { rule } => {
+                    Some(format!("goal {:?} at {at}", cad.goals[rule as usize].name))
+                }
+                _ => None,
+            };
+            self.log.push(Logged {
+                contact: r.contact,
+                cadence_name: cad.name.clone(),
+                at: r.at,
+                line,
+                what: describe(self.program, r),
+                expect,
+                ending: matches!(
+                    r.kind,
+                    Kind::Completed | Kind::Exited { .. } | Kind::Goal { .. }
+                ),
+            });
+        }
+        out
+    }
+
+    fn line(&self, r: &Record) -> String {
+        let at = format_instant(r.at).replace('T', " ");
+        let who = &self.engine.contact(r.contact).id;
+        let what = describe(self.program, r);
+        if self.program.cadences.len() > 1 {
+            format!(
+                "{at}  {who}  [{}] {what}",
+                self.program.cadences[r.cadence as usize].name
+            )
+        } else {
+            format!("{at}  {who}  {what}")
+        }
+    }
+
+    fn contact(&self, id: &str) -> Result<u32, String> {
+        if let Some(c) = self.engine.contact_id(id) {
+            return Ok(c);
+        }
+        let ids: Vec<&str> = self
+            .engine
+            .contacts()
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        Err(match closest(id, ids) {
+            Some(c) => format!("unknown contact `{id}`; did you mean `{c}`?"),
+            None => format!(
+                "unknown contact `{id}`; create it with `contact {id} email={id}@example.test`"
+            ),
+        })
+    }
+
+    fn cadence(&self, name: &str) -> Result<u32, String> {
+        self.program
+            .cadence_by_name(name)
+            .map(|c| c as u32)
+            .ok_or_else(|| {
+                let names: Vec<String> = self
+                    .program
+                    .cadences
+                    .iter()
+                    .map(|c| format!("\"{}\"", c.name))
+                    .collect();
+                format!(
+                    "unknown cadence \"{name}\"; the cadences are {}",
+                    names.join(", ")
+                )
+            })
+    }
+
+    fn assignments(&self, words: &[String]) -> Result<Vec<(String, u16, Option<Value>)>, String> {
+        let mut out = Vec::new();
+        for w in words {
+            let Some((field, value)) = w.split_once('=') else {
+                return Err(format!("`{w}` is not FIELD=VALUE; write for example `plan=pro` or `first_name=\"Ann Lee\"`"));
+            };
+            let cat = self.engine.catalog();
+            let gid = cat.lookup(field).ok_or_else(|| {
+                match closest(field, cat.names.iter().map(String::as_str)) {
+                    Some(c) => format!("unknown field `{field}`; did you mean `{c}`?"),
+                    None => format!(
+                        "unknown field `{field}`; the fields are {}",
+                        cat.names.join(", ")
+                    ),
+                }
+            })?;
+            let v = parse_value(&cat.types[gid as usize], value)
+                .map_err(|e| format!("field `{field}`: {e}"))?;
+            out.push((field.to_string(), gid, v));
+        }
+        Ok(out)
+    }
+
+    /// Applies an input now, then runs what falls due at this same instant (a step due at once
+    /// executes before the next command).
+    fn apply(&mut self, input: Input) -> Vec<Notice> {
+        let now = self.engine.now();
+        let notes = self.engine.apply(now, &input);
+        self.engine.run_until(now, true);
+        notes
+    }
+
+    fn record(&mut self, line: String) {
+        self.journal.push(Entry {
+            at: self.engine.now(),
+            line,
+        });
+    }
+
+    /// Runs one command line.
+    pub fn execute(&mut self, line: &str) -> Result<Reply, String> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(Reply::Text(String::new()));
+        }
+        let w = words(line)?;
+        let name = complete::command(&w[0]).ok_or_else(|| {
+            let names: Vec<&str> = complete::COMMANDS.iter().map(|(c, _)| *c).collect();
+            match closest(&w[0], names) {
+                Some(c) => format!(
+                    "unknown command `{}`; did you mean `{c}`? (`help` lists them)",
+                    w[0]
+                ),
+                None => format!("unknown command `{}`; `help` lists the commands", w[0]),
+            }
+        })?;
+        let args = &w[1..];
+        let need = |n: usize, usage: &str| -> Result<(), String> {
+            if args.len() < n {
+                Err(format!("usage: {name} {usage}"))
+            } else {
+                Ok(())
+            }
+        };
+        let text = match name {
+            "quit" => return Ok(Reply::Quit),
+            "help" => help(args.first().map(String::as_str)),
+            "contact" => {
+                need(1, "ID FIELD=VALUE...")?;
+                let values = self.assignments(&args[1..])?;
+                let id = &args[0];
+                match self.engine.contact_id(id) {
+                    None => {
+                        let mut fields = Fields::default();
+                        fields.set(
+                            self.engine.catalog().lookup("id").unwrap_or(0),
+                            Some(Value::Text(id.clone())),
+                        );
+                        for (_, g, v) in &values {
+                            fields.set(*g, v.clone());
+                        }
+                        let c = self.engine.add_contact(id, fields)?;
+                        self.initial.push(self.field_list(c));
+                        self.engine.evaluate_enrolment(c);
+                        let now = self.engine.now();
+                        self.engine.run_until(now, true);
+                        let out = self.flush();
+                        format!("contact `{id}` created\n{out}")
+                    }
+                    Some(c) => {
+                        let mut notes = Vec::new();
+                        for (_, g, v) in &values {
+                            notes.extend(self.apply(Input::Set {
+                                contact: c,
+                                field: *g,
+                                value: v.clone(),
+                            }));
+                        }
+                        self.record(format!("set {id} {}", assign_text(&values)));
+                        let out = self.flush();
+                        format!("contact `{id}` updated\n{out}{}", self.notes(&notes))
+                    }
+                }
+            }
+            "set" => {
+                need(2, "ID FIELD=VALUE...")?;
+                let c = self.contact(&args[0])?;
+                let values = self.assignments(&args[1..])?;
+                let mut notes = Vec::new();
+                for (_, g, v) in &values {
+                    notes.extend(self.apply(Input::Set {
+                        contact: c,
+                        field: *g,
+                        value: v.clone(),
+                    }));
+                }
+                self.record(format!("set {} {}", args[0], assign_text(&values)));
+                let out = self.flush();
+                format!("{out}{}", self.notes(&notes))
+            }
+            "enroll" | "unenroll" => {
+                need(1, "ID [CADENCE]")?;
+                let c = self.contact(&args[0])?;
+                let cadence = if args.len() > 1 {
+                    Some(self.cadence(&args[1..].join(" "))?)
+                } else {
+                    None
+                };
+                let input = if name == "enroll" {
+                    Input::Enroll {
+                        contact: c,
+                        cadence,
+                    }
+                } else {
+                    Input::Unenroll {
+                        contact: c,
+                        cadence,
+                    }
+                };
+                let notes = self.apply(input);
+                let cad_text = cadence
+                    .map(|i| format!(" \"{}\"", self.program.cadences[i as usize].name))
+                    .unwrap_or_default();
+                self.record(format!("{name} {}{cad_text}", args[0]));
+                let out = self.flush();
+                format!("{out}{}", self.notes(&notes))
+            }
+            "event" => {
+                need(2, "ID EVENT [step N]")?;
+                let c = self.contact(&args[0])?;
+                let ev = &args[1];
+                let key = if let Some(o) = Outcome::from_name(ev) {
+                    EventKey::Outcome(o)
+                } else if let Some(i) = self.program.custom_events.iter().position(|e| e == ev) {
+                    EventKey::Custom(i as u32)
+                } else if crate::check::Timeout::from_name(ev).is_some() {
+                    return Err(format!(
+                        "`{ev}` is a timeout: it fires by itself; move the clock with `advance`"
+                    ));
+                } else {
+                    let known: Vec<&str> = Outcome::ALL
+                        .iter()
+                        .map(|o| o.name())
+                        .chain(self.program.custom_events.iter().map(String::as_str))
+                        .collect();
+                    return Err(match closest(ev, known) {
+                        Some(k) => format!("unknown event `{ev}`; did you mean `{k}`?"),
+                        None => format!(
+                            "unknown event `{ev}`; events are {}",
+                            Outcome::ALL.map(|o| o.name()).join(", ")
+                        ),
+                    });
+                };
+                let step = match args.get(2).map(String::as_str) {
+                    None => None,
+                    Some("step") => {
+                        let n: u32 = args.get(3).and_then(|n| n.parse().ok()).ok_or(
+                            "write the step as `step N`, for example `event alice opened step 1`",
+                        )?;
+                        if !self
+                            .program
+                            .cadences
+                            .iter()
+                            .any(|cad| cad.step_index(n).is_some())
+                        {
+                            return Err(format!("there is no step {n}; `paths` shows the steps"));
+                        }
+                        Some(n)
+                    }
+                    Some(other) => {
+                        return Err(format!(
+                            "unexpected `{other}`; write `event ID EVENT [step N]`"
+                        ))
+                    }
+                };
+                let notes = self.apply(Input::Event {
+                    contact: c,
+                    event: key,
+                    step,
+                    cadence: None,
+                });
+                if let [Notice::NoMessage { .. }] = notes.as_slice() {
+                    return Err(format!(
+                        "{}; `status {}` shows what it waits for",
+                        self.engine.describe(&notes[0]),
+                        args[0]
+                    ));
+                }
+                let step_text = step.map(|n| format!(" step {n}")).unwrap_or_default();
+                self.record(format!("{} {ev}{step_text}", args[0]));
+                let out = self.flush();
+                format!("{out}{}", self.notes(&notes))
+            }
+            "advance" | "at" => {
+                need(
+                    1,
+                    if name == "advance" {
+                        "DURATION"
+                    } else {
+                        "INSTANT"
+                    },
+                )?;
+                let now = self.engine.now();
+                let target = if name == "advance" {
+                    let d = Duration::parse(&args[0])
+                        .map_err(|e| format!("{}; {}", e.message, e.help))?;
+                    if d.business_days > 0 {
+                        return Err(
+                            "`advance` takes calendar time (30m, 2h, 3d, 1w), not business days"
+                                .into(),
+                        );
+                    }
+                    now + d.seconds
+                } else {
+                    match parse_date(&args[0]) {
+                        Ok(DateValue::Instant(t)) => t.timestamp(),
+                        _ => return Err(format!(
+                            "`{}` is not an instant; write for example `at 2026-01-08T09:00:00Z`",
+                            args[0]
+                        )),
+                    }
+                };
+                if target < now {
+                    return Err(format!(
+                        "the clock only moves forward: it is {} already",
+                        format_instant(now).replace('T', " ")
+                    ));
+                }
+                self.engine.run_until(target, true);
+                let out = self.flush();
+                let clock = format!("clock: {}", format_instant(target).replace('T', " "));
+                if out.is_empty() {
+                    format!("nothing happened; {clock}\n")
+                } else {
+                    format!("{out}{clock}\n")
+                }
+            }
+            "status" => self.status(args.first().map(String::as_str))?,
+            "history" => {
+                need(1, "ID")?;
+                let c = self.contact(&args[0])?;
+                let lines: Vec<String> = self
+                    .log
+                    .iter()
+                    .filter(|r| r.contact == c)
+                    .map(|r| r.line.clone())
+                    .collect();
+                if lines.is_empty() {
+                    format!("nothing has happened to `{}` yet\n", args[0])
+                } else {
+                    lines.join("\n") + "\n"
+                }
+            }
+            "agenda" => self.agenda(),
+            "paths" => self.paths(),
+            "reload" => self.reload()?,
+            "save-test" => {
+                need(2, "NAME FILE")?;
+                self.save_test(&args[0], &args[1])?
+            }
+            _ => String::new(),
+        };
+        Ok(Reply::Text(text))
+    }
+
+    fn notes(&self, notes: &[Notice]) -> String {
+        notes
+            .iter()
+            .map(|n| format!("note: {}\n", self.engine.describe(n)))
+            .collect()
+    }
+
+    fn step_name(&self, cadence: u32, step: u32) -> String {
+        let cad = &self.program.cadences[cadence as usize];
+        let s = &cad.steps[step as usize];
+        let action = match &s.action {
+            Action::Email { template } => {
+                format!("email `{}`", self.program.templates[template.0].name)
+            }
+            Action::Call { subject } => format!("call \"{subject}\""),
+            Action::Task { subject, .. } => format!("task \"{subject}\""),
+        };
+        match &s.label {
+            Some(l) => format!("step {} \"{l}\" ({action})", s.number),
+            None => format!("step {} ({action})", s.number),
+        }
+    }
+
+    fn target_text(&self, cadence: u32, t: &Target) -> String {
+        match t {
+            Target::Step(i) => format!(
+                "step {}",
+                self.program.cadences[cadence as usize].steps[*i].number
+            ),
+            Target::Done => "done".into(),
+            Target::Exit(r) => format!("exit \"{r}\""),
+        }
+    }
+
+    fn status(&self, id: Option<&str>) -> Result<String, String> {
+        let filter = match id {
+            Some(i) => Some(self.contact(i)?),
+            None => None,
+        };
+        let timers = self.engine.pending_timers();
+        let mut out = String::new();
+        let mut ended = 0;
+        for (e, en) in self.engine.enrolments().iter().enumerate() {
+            if filter.is_some_and(|c| c != en.contact) {
+                continue;
+            }
+            let who = &self.engine.contact(en.contact).id;
+            let cad = if self.program.cadences.len() > 1 {
+                format!(" [{}]", self.program.cadences[en.cadence as usize].name)
+            } else {
+                String::new()
+            };
+            let state = match en.phase {
+                Phase::Ended => {
+                    if filter.is_none() {
+                        ended += 1;
+                        continue;
+                    }
+                    let cad_name = &self.program.cadences[en.cadence as usize].name;
+                    let end = self
+                        .log
+                        .iter()
+                        .rev()
+                        .find(|r| {
+                            r.contact == en.contact && r.ending && r.cadence_name == *cad_name
+                        })
+                        .map(|r| r.what.clone())
+                        .unwrap_or_else(|| "ended".into());
+                    format!(
+                        "{end} at {}",
+                        en.ended
+                            .map(format_instant)
+                            .unwrap_or_default()
+                            .replace('T', " ")
+                    )
+                }
+                Phase::Pending { due, .. } => format!(
+                    "{} due {}",
+                    self.step_name(en.cadence, en.step),
+                    format_instant(due).replace('T', " ")
+                ),
+                Phase::Waiting { exec } => {
+                    let cadence = &self.program.cadences[en.cadence as usize];
+                    let step = &cadence.steps[en.step as usize];
+                    let waits: Vec<String> = step
+                        .handlers
+                        .iter()
+                        .enumerate()
+                        .map(|(h, handler)| {
+                            let target = self.target_text(en.cadence, &handler.target);
+                            match handler.event {
+                                HandlerEvent::Outcome(o) => format!("{} -> {target}", o.name()),
+                                HandlerEvent::Timeout(t, _) => {
+                                    let at = timers
+                                        .iter()
+                                        .find(|tm| {
+                                            tm.enrolment == e as u32 && tm.slot as usize == h + 1
+                                        })
+                                        .map(|tm| {
+                                            format!(
+                                                " at {}",
+                                                format_instant(tm.due).replace('T', " ")
+                                            )
+                                        })
+                                        .unwrap_or_else(|| " (already answered)".into());
+                                    format!("{}{at} -> {target}", t.name())
+                                }
+                            }
+                        })
+                        .collect();
+                    format!(
+                        "{} executed {}; waiting for: {}",
+                        self.step_name(en.cadence, en.step),
+                        format_instant(en.execs[exec as usize].at).replace('T', " "),
+                        waits.join(", ")
+                    )
+                }
+            };
+            out.push_str(&format!("{who}{cad}  {state}\n"));
+        }
+        if out.is_empty() {
+            out = match id {
+                Some(i) => {
+                    format!("`{i}` is not enrolled in any cadence; `enroll {i}` enrols it\n")
+                }
+                None => "no active enrolment; `enroll ID` starts one\n".into(),
+            };
+        }
+        if ended > 0 {
+            out.push_str(&format!("({ended} ended; `status ID` shows them)\n"));
+        }
+        out.push_str(&format!(
+            "clock: {}\n",
+            format_instant(self.engine.now()).replace('T', " ")
+        ));
+        Ok(out)
+    }
+
+    fn agenda(&self) -> String {
+        let timers = self.engine.pending_timers();
+        if timers.is_empty() {
+            return "nothing is due: every enrolment has ended or waits for an event\n".into();
+        }
+        let mut out = String::new();
+        for t in timers.iter().take(50) {
+            let en = &self.engine.enrolments()[t.enrolment as usize];
+            let who = &self.engine.contact(en.contact).id;
+            let cadence = &self.program.cadences[en.cadence as usize];
+            let cad = if self.program.cadences.len() > 1 {
+                format!(" [{}]", cadence.name)
+            } else {
+                String::new()
+            };
+            let what = if t.slot == 0 {
+                format!("{} due", self.step_name(en.cadence, t.step))
+            } else {
+                let h = &cadence.steps[t.step as usize].handlers[t.slot as usize - 1];
+                let name = match h.event {
+                    HandlerEvent::Timeout(x, _) => x.name(),
+                    HandlerEvent::Outcome(o) => o.name(),
+                };
+                format!(
+                    "step {}: {name} -> {} unless it happens first",
+                    cadence.steps[t.step as usize].number,
+                    self.target_text(en.cadence, &h.target)
+                )
+            };
+            out.push_str(&format!(
+                "{}  {who}{cad}  {what}\n",
+                format_instant(t.due).replace('T', " ")
+            ));
+        }
+        if timers.len() > 50 {
+            out.push_str(&format!("... and {} more\n", timers.len() - 50));
+        }
+        out
+    }
+
+    fn paths(&self) -> String {
+        let mut out = String::new();
+        for (ci, c) in self.program.cadences.iter().enumerate() {
+            out.push_str(&format!("\"{}\"\n", c.name));
+            for r in &c.exits {
+                out.push_str(&format!(
+                    "  exit \"{}\" ({})\n",
+                    r.name,
+                    trigger_text(self.program, &r.trigger)
+                ));
+            }
+            for r in &c.goals {
+                out.push_str(&format!(
+                    "  goal \"{}\" ({})\n",
+                    r.name,
+                    trigger_text(self.program, &r.trigger)
+                ));
+            }
+            for (si, s) in c.steps.iter().enumerate() {
+                let mut timing = Vec::new();
+                if !s.after.is_zero() {
+                    timing.push(format!("after {}", s.after));
+                }
+                match &s.at {
+                    Some(At::Cron(cron)) => timing.push(format!("at \"{}\"", cron.source())),
+                    Some(At::Field {
+                        field,
+                        offset,
+                        negative,
+                    }) => timing.push(format!(
+                        "at {} {} {}",
+                        c.schema.field(*field).name,
+                        if *negative { "-" } else { "+" },
+                        offset
+                    )),
+                    None => {}
+                }
+                if s.guard.is_some() {
+                    timing.push("if ...".into());
+                }
+                out.push_str(&format!(
+                    "  {}{}\n",
+                    self.step_name(ci as u32, si as u32),
+                    if timing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", timing.join(" "))
+                    }
+                ));
+                for h in &s.handlers {
+                    let ev = match h.event {
+                        HandlerEvent::Outcome(o) => o.name().to_string(),
+                        HandlerEvent::Timeout(t, d) => format!("{} {d}", t.name()),
+                    };
+                    out.push_str(&format!(
+                        "    on {ev} -> {}\n",
+                        self.target_text(ci as u32, &h.target)
+                    ));
+                }
+                if s.handlers.is_empty() {
+                    let next = match &s.next {
+                        Target::Step(i) => format!("then step {}", c.steps[*i].number),
+                        _ => "then the enrolment completes".into(),
+                    };
+                    out.push_str(&format!("    {next}\n"));
+                }
+            }
+        }
+        out
+    }
+
+    fn reload(&mut self) -> Result<String, String> {
+        let new = load_program(&self.paths)?;
+        let old = self.program;
+        let old_cat = self.engine.catalog().clone();
+        let mut snap: Snapshot = self.engine.snapshot();
+        let probe = Engine::new(new);
+        let new_cat = probe.catalog().clone();
+        let mut report = Vec::new();
+        // Fields by name.
+        for c in &mut snap.contacts {
+            let mut fields = Fields::default();
+            for (g, v) in c.fields.iter() {
+                if let Some(ng) = new_cat.lookup(&old_cat.names[*g as usize]) {
+                    fields.set(ng, Some(v.clone()));
+                }
+            }
+            c.fields = fields;
+            c.enroll_cond = new
+                .cadences
+                .iter()
+                .map(|nc| {
+                    old.cadence_by_name(&nc.name)
+                        .map(|oi| c.enroll_cond.get(oi).copied().unwrap_or(false))
+                        .unwrap_or(false)
+                })
+                .collect();
+        }
+        let now = self.engine.now();
+        let mut kept = 0;
+        for en in &mut snap.enrolments {
+            if en.phase == Phase::Ended {
+                // An ended enrolment keeps its history only if its cadence is still there.
+            }
+            let old_cad = &old.cadences[en.cadence as usize];
+            let who = snap.contacts[en.contact as usize].id.clone();
+            let Some(nci) = new.cadence_by_name(&old_cad.name) else {
+                if en.phase != Phase::Ended {
+                    report.push(format!(
+                        "{who}: cadence \"{}\" is gone; its enrolment ended",
+                        old_cad.name
+                    ));
+                }
+                en.phase = Phase::Ended;
+                en.ended.get_or_insert(now);
+                en.execs.clear();
+                en.cadence = 0;
+                en.step = 0;
+                continue;
+            };
+            let ncad = &new.cadences[nci];
+            let number = old_cad.steps[en.step as usize].number;
+            let mut map = HashMap::new();
+            let mut execs = Vec::new();
+            for (x, ex) in en.execs.iter().enumerate() {
+                if let Some(ni) = ncad.step_index(old_cad.steps[ex.step as usize].number) {
+                    map.insert(x as u32, execs.len() as u32);
+                    execs.push(crate::engine::Exec {
+                        step: ni as u32,
+                        ..*ex
+                    });
+                }
+            }
+            en.execs = execs;
+            en.cadence = nci as u32;
+            match ncad.step_index(number) {
+                Some(ni) => {
+                    en.step = ni as u32;
+                    if let Phase::Waiting { exec } = en.phase {
+                        match map.get(&exec) {
+                            Some(&nx) => en.phase = Phase::Waiting { exec: nx },
+                            None => en.phase = Phase::Ended,
+                        }
+                    }
+                    if en.phase != Phase::Ended {
+                        kept += 1;
+                    }
+                }
+                None => {
+                    if en.phase != Phase::Ended {
+                        report.push(format!(
+                            "{who} was at step {number} of \"{}\", which no longer exists: its enrolment ended",
+                            ncad.name
+                        ));
+                    }
+                    en.phase = Phase::Ended;
+                    en.ended.get_or_insert(now);
+                    en.step = 0;
+                }
+            }
+        }
+        snap.sent.clear();
+        snap.timers.clear();
+        let mut engine = Engine::restore(new, snap);
+        engine.rebuild_timers();
+        self.engine = engine;
+        self.program = new;
+        let out = self.flush();
+        let mut text = format!(
+            "reloaded {}: {kept} active enrolment{} kept\n",
+            self.paths.join(", "),
+            if kept == 1 { "" } else { "s" }
+        );
+        for r in report {
+            text.push_str(&format!("note: {r}\n"));
+        }
+        text.push_str(&out);
+        Ok(text)
+    }
+
+    fn save_test(&mut self, name: &str, file: &str) -> Result<String, String> {
+        // Contacts that took part.
+        let mut who: Vec<u32> = Vec::new();
+        for r in &self.log {
+            if !who.contains(&r.contact) {
+                who.push(r.contact);
+            }
+        }
+        for e in &self.journal {
+            if let Some(id) = e
+                .line
+                .split_whitespace()
+                .nth(1)
+                .or_else(|| e.line.split_whitespace().next())
+            {
+                if let Some(c) = self.engine.contact_id(id) {
+                    if !who.contains(&c) {
+                        who.push(c);
+                    }
+                }
+            }
+        }
+        if who.is_empty() {
+            return Err(
+                "nothing has happened yet: enrol a contact and move the clock first".into(),
+            );
+        }
+        let mut t = format!("\ntest {name:?} {{\n");
+        for &c in &who {
+            let id = &self.engine.contact(c).id;
+            let fields: Vec<String> = self
+                .initial
+                .get(c as usize)
+                .map(|f| {
+                    f.iter()
+                        .filter(|(n, _)| n != "id")
+                        .map(|(n, v)| format!("{n} = {}", literal(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            t.push_str(&format!(
+                "  contact {id}{}{}\n",
+                if fields.is_empty() { "" } else { " " },
+                fields.join(" ")
+            ));
+        }
+        // The test starts where the session did when something happened then.
+        let first_input = self.journal.first().map(|e| e.at);
+        if self.log.iter().any(|r| r.at == self.start) && first_input != Some(self.start) {
+            let id = &self.engine.contact(who[0]).id;
+            t.push_str(&format!(
+                "  at {}: set {id} id = {id:?}   # the session started here\n",
+                format_instant(self.start)
+            ));
+        }
+        for e in &self.journal {
+            let line = e.line.replace('=', " = ");
+            t.push_str(&format!("  at {}: {line}\n", format_instant(e.at)));
+        }
+        t.push_str(&format!("  until {}\n", format_instant(self.engine.now())));
+        for &c in &who {
+            let id = self.engine.contact(c).id.clone();
+            for r in self.log.iter().filter(|r| r.contact == c) {
+                if let Some(line) = &r.expect {
+                    t.push_str(&format!("  expect {id} {line}\n"));
+                }
+            }
+            let active = self
+                .engine
+                .contact(c)
+                .enrolments
+                .iter()
+                .rev()
+                .find_map(|&e| {
+                    let en = &self.engine.enrolments()[e as usize];
+                    (en.phase != Phase::Ended).then(|| {
+                        self.program.cadences[en.cadence as usize].steps[en.step as usize].number
+                    })
+                });
+            if let Some(n) = active {
+                t.push_str(&format!("  expect {id} at step {n}\n"));
+            }
+        }
+        t.push_str("}\n");
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .map_err(|e| format!("cannot write `{file}`: {e}"))?;
+        f.write_all(t.as_bytes())
+            .map_err(|e| format!("cannot write `{file}`: {e}"))?;
+        Ok(format!(
+            "appended test {name:?} to {file} ({} contacts); run it with `cadence test {file}`\n",
+            who.len()
+        ))
+    }
+
+    /// What tab completion can offer now.
+    pub fn known(&self) -> Known {
+        let all_events: Vec<String> = Outcome::ALL
+            .iter()
+            .map(|o| o.name().to_string())
+            .chain(self.program.custom_events.iter().cloned())
+            .collect();
+        let events = self
+            .engine
+            .contacts()
+            .iter()
+            .filter_map(|c| {
+                let mut ev: Vec<String> = Vec::new();
+                for &e in &c.enrolments {
+                    let en = &self.engine.enrolments()[e as usize];
+                    if let Phase::Waiting { .. } = en.phase {
+                        let ch = self.program.cadences[en.cadence as usize].steps[en.step as usize]
+                            .action
+                            .channel();
+                        ev.extend(
+                            Outcome::ALL
+                                .iter()
+                                .filter(|o| o.fits(ch))
+                                .map(|o| o.name().to_string()),
+                        );
+                        ev.extend(self.program.custom_events.iter().cloned());
+                    }
+                }
+                (!ev.is_empty()).then(|| (c.id.clone(), ev))
+            })
+            .collect();
+        Known {
+            contacts: self
+                .engine
+                .contacts()
+                .iter()
+                .map(|c| c.id.clone())
+                .collect(),
+            cadences: self
+                .program
+                .cadences
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
+            fields: self.engine.catalog().names.clone(),
+            events,
+            all_events,
+        }
+    }
+}
+
+fn assign_text(values: &[(String, u16, Option<Value>)]) -> String {
+    values
+        .iter()
+        .map(|(n, _, v)| match v {
+            Some(v) => format!("{n}={}", literal(v)),
+            None => format!("{n}=\"\""),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn trigger_text(program: &Program, t: &crate::check::EndTrigger) -> String {
+    match t {
+        crate::check::EndTrigger::Event(crate::check::EventName::Outcome(o)) => {
+            format!("on {}", o.name())
+        }
+        crate::check::EndTrigger::Event(crate::check::EventName::Custom(i)) => {
+            format!("on {}", program.custom_events[*i])
+        }
+        crate::check::EndTrigger::When(_) => "when its condition holds".into(),
+    }
+}
+
+fn help(cmd: Option<&str>) -> String {
+    let mut out = String::new();
+    for (c, usage) in complete::COMMANDS {
+        if cmd.is_some_and(|x| complete::command(x) != Some(c)) {
+            continue;
+        }
+        out.push_str(&format!("  {c} {usage}\n"));
+    }
+    if out.is_empty() {
+        return format!(
+            "no command `{}`; `help` lists them\n",
+            cmd.unwrap_or_default()
+        );
+    }
+    if cmd.is_none() {
+        out.push_str("Values with spaces go in quotes: contact ann first_name=\"Ann Lee\". Tab completes\ncommands, contacts, cadences, fields and the events a contact's step can receive.\n");
+    }
+    out
+}

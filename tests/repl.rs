@@ -1,0 +1,193 @@
+//! The REPL: scripted sessions through the binary (piped stdin) with golden output, and
+//! `reload` / `save-test` through the library.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use cadence::repl::{Reply, Session};
+
+fn session(args: &[&str], script: &str) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .arg("repl")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+    )
+}
+
+const CADENCE: &str = "tests/fixtures/repl/onboarding.cadence";
+
+#[test]
+fn a_scripted_session_gives_the_same_output_every_time() {
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/repl/session.txt"
+    ))
+    .unwrap();
+    let args = [CADENCE, "--start", "2026-01-05T09:00:00Z"];
+    let (code, out) = session(&args, &script);
+    // The script makes mistakes on purpose: each is one line, and the session goes on.
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("scripted_session", out);
+    assert_eq!(session(&args, &script).1, out);
+}
+
+#[test]
+fn a_clean_session_exits_0_and_quits_on_end_of_input() {
+    let (code, out) = session(
+        &[CADENCE, "--start", "2026-01-05T09:00:00Z"],
+        "contact ann email=ann@example.test plan=trial\nadvance 4d\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2026-01-08 09:00:00Z  ann  step 1 -> step 3 on no_open"),
+        "{out}"
+    );
+}
+
+#[test]
+fn contacts_load_from_csv() {
+    let (code, out) = session(
+        &[
+            "tests/fixtures/sim/onboarding.cadence",
+            "--contacts",
+            "tests/fixtures/sim/contacts.csv",
+            "--start",
+            "2026-01-05T09:00:00Z",
+        ],
+        "status\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 contacts"), "{out}");
+    assert!(
+        out.contains("c1  step 1 (email `welcome`) executed 2026-01-05 09:00:00Z"),
+        "{out}"
+    );
+}
+
+fn text(r: Result<Reply, String>) -> String {
+    match r {
+        Ok(Reply::Text(t)) => t,
+        Ok(Reply::Quit) => "quit".into(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cadence-repl-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn reload_keeps_state_when_the_step_still_exists_and_says_when_not() {
+    let dir = scratch("reload");
+    let path = dir.join("c.cadence");
+    let v1 = "step 1: call \"First\"\n  on answered -> step 2\n  on overdue 2d -> step 2\nstep 2: call \"Second\" after 1d\n";
+    std::fs::write(&path, v1).unwrap();
+    let p = path.display().to_string();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .timestamp();
+    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    text(s.execute("contact a email=a@example.test"));
+    text(s.execute("contact b email=b@example.test"));
+    text(s.execute("enroll a"));
+    text(s.execute("enroll b"));
+    text(s.execute("event b answered"));
+    // b now waits for step 2 (due tomorrow); a waits at step 1. Step 1 gets a longer timeout,
+    // and step 2 is renumbered 3.
+    let v2 = "step 1: call \"First\"\n  on answered -> step 3\n  on overdue 5d -> step 3\nstep 3: call \"Second\" after 1d\n";
+    std::fs::write(&path, v2).unwrap();
+    let out = text(s.execute("reload"));
+    assert!(out.contains("1 active enrolment kept"), "{out}");
+    assert!(out.contains("b was at step 2"), "{out}");
+    let out = text(s.execute("advance 3d"));
+    assert!(
+        !out.contains("a  step 1 -> step 3 on overdue"),
+        "the new timeout (5d) applies: {out}"
+    );
+    let out = text(s.execute("advance 3d"));
+    assert!(out.contains("a  step 1 -> step 3 on overdue"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_reload_with_errors_keeps_the_session() {
+    let dir = scratch("reload-bad");
+    let path = dir.join("c.cadence");
+    std::fs::write(&path, "step 1: call \"First\" after 1d\n").unwrap();
+    let p = path.display().to_string();
+    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, 0).unwrap();
+    text(s.execute("contact a email=a@example.test"));
+    text(s.execute("enroll a"));
+    std::fs::write(&path, "step 1: call \"First\" after 1x\n").unwrap();
+    let out = text(s.execute("reload"));
+    assert!(out.starts_with("error:") && out.contains("E110"), "{out}");
+    assert!(text(s.execute("status a")).contains("step 1"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn save_test_writes_a_test_that_passes() {
+    let dir = scratch("save");
+    let tests = dir.join("saved.cadence");
+    let (mut s, _) = Session::load(
+        &[CADENCE.to_string()],
+        None,
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .unwrap()
+            .timestamp(),
+    )
+    .unwrap();
+    for line in [
+        "contact alice email=alice@example.test plan=trial",
+        "contact bob email=bob@example.test plan=trial",
+        "advance 2h",
+        "event alice opened",
+        "advance 1d",
+        "set bob plan=pro",
+        "advance 5d",
+    ] {
+        let out = text(s.execute(line));
+        assert!(!out.starts_with("error"), "{line}: {out}");
+    }
+    let out = text(s.execute(&format!(
+        "save-test \"an opener and a convert\" {}",
+        tests.display()
+    )));
+    assert!(out.contains("appended test"), "{out}");
+    let saved = std::fs::read_to_string(&tests).unwrap();
+    assert!(
+        saved.contains("expect alice executed step 2 at 2026-01-06T11:00:00Z"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("expect bob goal \"converted\" at 2026-01-06T11:00:00Z"),
+        "{saved}"
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["test", CADENCE, tests.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{saved}\n{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
