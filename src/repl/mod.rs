@@ -552,10 +552,12 @@ impl Session {
                 } else {
                     match parse_date(&args[0]) {
                         Ok(DateValue::Instant(t)) => t.timestamp(),
-                        _ => return Err(format!(
+                        _ => {
+                            return Err(format!(
                             "`{}` is not an instant; write for example `at 2026-01-08T09:00:00Z`",
                             args[0]
-                        )),
+                        ))
+                        }
                     }
                 };
                 if target < now {
