@@ -18,10 +18,13 @@ pub(crate) fn run(args: Args) -> Status {
         for c in CODES {
             println!("{}  {}", c.code, c.title);
         }
+        for r in crate::lint::RULES {
+            println!("{}  {} ({})", r.code, r.name, r.summary);
+        }
         return Status::Clean;
     }
     let code = args.code.unwrap_or_default();
-    match explain(&code) {
+    match explain(&code).or_else(|| crate::lint::explain(&code)) {
         Some(page) => {
             print!("{page}");
             Status::Clean

@@ -4,6 +4,7 @@ mod check;
 mod explain;
 mod generate;
 mod input;
+mod lint;
 mod repl;
 mod simulate;
 mod test;
@@ -74,6 +75,11 @@ enum Command {
         after_help = "Example:\n  cadence generate /tmp/load --contacts 100000 --events 300000\n  cadence simulate /tmp/load/trial.cadence --contacts /tmp/load/contacts.csv --events /tmp/load/events.csv --format jsonl > /dev/null"
     )]
     Generate(generate::Args),
+    /// Check cadences beyond types: dead steps, loops, waits for ever, missing unsubscribe links...
+    #[command(
+        after_help = "Examples:\n  cadence lint examples/*.cadence\n  cadence lint --format github --deny warnings cadences/*.cadence\n  cadence lint --format sarif cadences/*.cadence > lint.sarif\n  cadence lint --paths examples/saas_onboarding.cadence\n\nSuppress one finding with a comment `# lint: allow(L205)` on its line or the line above.\n`cadence explain L205` documents a rule. Exit status: 0 clean, 1 an error (or a warning with --deny warnings), 2 usage or I/O error."
+    )]
+    Lint(lint::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     Explain(explain::Args),
@@ -104,6 +110,7 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Generate(args) => generate::run(args),

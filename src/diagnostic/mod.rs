@@ -4,7 +4,9 @@ mod codes;
 mod render;
 
 pub use codes::{explain, lookup, CodeInfo, CODES};
-pub use render::{render_human, render_json, to_json_value, HumanStyle};
+pub use render::{
+    render_github, render_human, render_json, render_sarif, to_json_value, HumanStyle, SarifRule,
+};
 
 use crate::syntax::{FileId, Span};
 

@@ -157,3 +157,113 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
     s.push('\n');
     s
 }
+
+/// A rule as SARIF describes it in `tool.driver.rules`.
+#[derive(Debug, Clone)]
+pub struct SarifRule {
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub level: Severity,
+    pub help: String,
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// SARIF 2.1.0: one run, the rules described in `tool.driver.rules`, one result per finding.
+pub fn render_sarif(diags: &[Diagnostic], sources: &Sources, rules: &[SarifRule]) -> String {
+    let rule_values: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.name,
+                "shortDescription": { "text": r.summary },
+                "fullDescription": { "text": r.summary },
+                "help": { "text": r.help },
+                "defaultConfiguration": { "level": level(r.level) },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = diags
+        .iter()
+        .map(|d| {
+            let src = sources.get(d.file());
+            let (line, column) = src.line_col(d.span().start);
+            let (end_line, end_column) = src.line_col(d.span().end);
+            let mut text = d.message.clone();
+            if let Some(h) = &d.help {
+                text.push_str(&format!("\nhelp: {h}"));
+            }
+            let mut v = json!({
+                "ruleId": d.code,
+                "level": level(d.severity),
+                "message": { "text": text },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": src.name.replace('\\', "/") },
+                        "region": {
+                            "startLine": line,
+                            "startColumn": column,
+                            "endLine": end_line,
+                            "endColumn": end_column.max(if end_line == line { column + 1 } else { 1 }),
+                        }
+                    }
+                }],
+            });
+            if let Some(i) = rules.iter().position(|r| r.id == d.code) {
+                v["ruleIndex"] = json!(i);
+            }
+            v
+        })
+        .collect();
+    let doc = json!({
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "cadence",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rule_values,
+                }
+            },
+            "results": results,
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// GitHub Actions workflow commands: `::error file=F,line=L,col=C,...,title=CODE::message`.
+pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
+    let data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for d in diags {
+        let src = sources.get(d.file());
+        let (line, col) = src.line_col(d.span().start);
+        let (end_line, end_col) = src.line_col(d.span().end);
+        let mut msg = d.message.clone();
+        if let Some(h) = &d.help {
+            msg.push_str(&format!("\nhelp: {h}"));
+        }
+        out.push_str(&format!(
+            "::{} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}\n",
+            level(d.severity),
+            prop(&src.name),
+            prop(d.code),
+            data(&msg)
+        ));
+    }
+    out
+}

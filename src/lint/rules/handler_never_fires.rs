@@ -1,0 +1,68 @@
+//! L202: an `on` line that can never be taken.
+
+use crate::check::{EndTrigger, EventName, HandlerEvent, Outcome, Timeout};
+use crate::lint::{Cx, Finding};
+
+pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
+    for c in &cx.program.cadences {
+        let caught = |o: Outcome| {
+            c.exits
+                .iter()
+                .chain(&c.goals)
+                .find(|r| matches!(&r.trigger, EndTrigger::Event(EventName::Outcome(x)) if *x == o))
+        };
+        for s in &c.steps {
+            for (h, handler) in s.handlers.iter().enumerate() {
+                let mut why = None;
+                match handler.event {
+                    HandlerEvent::Outcome(Outcome::Unsubscribed) => {
+                        why = Some((
+                            "an unsubscribe always ends the enrolment before step handlers run".to_string(),
+                            "remove this line; unsubscribes end every cadence with reason `unsubscribed`".to_string(),
+                        ))
+                    }
+                    HandlerEvent::Outcome(o) => {
+                        if let Some(rule) = caught(o) {
+                            why = Some((
+                                format!("the cadence-wide rule `{} on {}` ends the enrolment first", if c.exits.iter().any(|r| std::ptr::eq(r, rule)) { "exit" } else { "goal" }, o.name()),
+                                "remove this line, or the cadence-wide rule if this step should branch instead".to_string(),
+                            ));
+                        }
+                    }
+                    HandlerEvent::Timeout(Timeout::NoOpen, d) => {
+                        // No open means no reply either: an earlier (or equal, written first)
+                        // `no_reply` always fires first.
+                        let shadow = s.handlers.iter().enumerate().find(|(k, other)| match other.event {
+                            HandlerEvent::Timeout(Timeout::NoReply, r) => {
+                                r.business_days == d.business_days && (r.seconds < d.seconds || (r.seconds == d.seconds && *k < h))
+                                    || (r.business_days == 0 && d.business_days == 0 && r.seconds < d.seconds)
+                            }
+                            _ => false,
+                        });
+                        if let Some((_, other)) = shadow {
+                            if let HandlerEvent::Timeout(_, r) = other.event {
+                                why = Some((
+                                    format!("`no_reply {r}` always fires first: an email nobody opened got no reply either"),
+                                    "give `no_open` a shorter delay than `no_reply`, or remove one of them".to_string(),
+                                ));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some((message, help)) = why {
+                    out.push(Finding {
+                        file: c.file,
+                        span: handler.span,
+                        message: format!(
+                            "this `on` line of step {} can never fire: {message}",
+                            s.number
+                        ),
+                        label: "never taken".into(),
+                        help,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! `cadence lint`: every rule with a failing and a passing fixture (golden output), every
+//! output format, suppression, selection and exit codes.
+
+use std::path::Path;
+use std::process::Command;
+
+fn lint(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .arg("lint")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn codes(json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn rule_codes() -> Vec<&'static str> {
+    cadence::lint::RULES.iter().map(|r| r.code).collect()
+}
+
+#[test]
+fn every_rule_finds_its_problem_and_passes_the_fix() {
+    for code in rule_codes() {
+        let fail = format!("tests/fixtures/lint/{code}_fail.cadence");
+        let pass = format!("tests/fixtures/lint/{code}_pass.cadence");
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(&fail).exists(),
+            "no fixture {fail}"
+        );
+        let (_, json, _) = lint(&["--format", "json", &fail]);
+        let found = codes(&json);
+        assert!(
+            !found.is_empty() && found.iter().all(|c| c == code),
+            "{fail}: {found:?}"
+        );
+        let (code_pass, json, _) = lint(&["--format", "json", &pass]);
+        assert!(codes(&json).is_empty(), "{pass}: {json}");
+        assert_eq!(code_pass, 0);
+        let (_, _, human) = lint(&[&fail]);
+        insta::assert_snapshot!(format!("{code}_human"), human);
+    }
+}
+
+#[test]
+fn errors_exit_1_and_warnings_exit_0_unless_denied() {
+    assert_eq!(lint(&["tests/fixtures/lint/L206_fail.cadence"]).0, 1);
+    assert_eq!(lint(&["tests/fixtures/lint/L205_fail.cadence"]).0, 0);
+    assert_eq!(
+        lint(&[
+            "--deny",
+            "warnings",
+            "tests/fixtures/lint/L205_fail.cadence"
+        ])
+        .0,
+        1
+    );
+}
+
+#[test]
+fn json_has_the_contract_keys() {
+    let (_, json, _) = lint(&["--format", "json", "tests/fixtures/lint/L205_fail.cadence"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let d = &v[0];
+    assert_eq!(d["code"], "L205");
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(d["file"], "tests/fixtures/lint/L205_fail.cadence");
+    assert_eq!(d["line"], 3);
+    assert_eq!(d["column"], 1);
+    assert!(d["message"].as_str().unwrap().contains("no timeout"));
+}
+
+#[test]
+fn sarif_follows_the_2_1_0_structure() {
+    let (_, out, _) = lint(&[
+        "--format",
+        "sarif",
+        "tests/fixtures/lint/L205_fail.cadence",
+        "tests/fixtures/lint/L206_fail.cadence",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "cadence");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.len() >= cadence::lint::RULES.len());
+    for r in rules {
+        assert!(r["id"].is_string() && r["shortDescription"]["text"].is_string());
+        assert!(["error", "warning", "note"]
+            .contains(&r["defaultConfiguration"]["level"].as_str().unwrap()));
+    }
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for res in results {
+        let id = res["ruleId"].as_str().unwrap();
+        let index = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], id, "ruleIndex points at its rule");
+        assert!(res["message"]["text"].is_string());
+        let region = &res["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+        assert!(region["startColumn"].as_u64().unwrap() >= 1);
+        let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with("tests/fixtures/lint/"), "{uri}");
+    }
+}
+
+#[test]
+fn github_format_prints_workflow_commands() {
+    let (_, out, _) = lint(&[
+        "--format",
+        "github",
+        "tests/fixtures/lint/L206_fail.cadence",
+        "tests/fixtures/lint/L205_fail.cadence",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("::error file=tests/fixtures/lint/L206_fail.cadence,line=3,col=10,")
+            && l.contains("title=L206::")),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("::warning file=tests/fixtures/lint/L205_fail.cadence,line=3,col=1,")),
+        "{out}"
+    );
+    // Newlines in messages are escaped: one command per line.
+    assert!(out.contains("%0Ahelp: "), "{out}");
+}
+
+#[test]
+fn select_and_ignore_by_code_prefix_or_name() {
+    let f = "tests/fixtures/lint/L210_fail.cadence";
+    assert!(codes(&lint(&["--format", "json", "--ignore", "L210", f]).1).is_empty());
+    assert!(codes(&lint(&["--format", "json", "--ignore", "path-too-long", f]).1).is_empty());
+    assert!(codes(&lint(&["--format", "json", "--select", "L20", f]).1).is_empty());
+    assert_eq!(
+        codes(&lint(&["--format", "json", "--select", "L21", f]).1).len(),
+        2
+    );
+    assert!(codes(
+        &lint(&[
+            "--format",
+            "json",
+            "--max-emails",
+            "9",
+            "--max-days",
+            "300",
+            f
+        ])
+        .1
+    )
+    .is_empty());
+}
+
+#[test]
+fn a_comment_allows_a_finding_on_its_line_or_the_next() {
+    let (code, json, _) = lint(&["--format", "json", "tests/fixtures/lint/suppressed.cadence"]);
+    assert_eq!(code, 0);
+    assert!(codes(&json).is_empty(), "{json}");
+}
+
+#[test]
+fn check_errors_come_first_and_fail() {
+    let (code, json, _) = lint(&[
+        "--format",
+        "json",
+        "tests/fixtures/check/E103_missing_step.cadence",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&json), ["E103"]);
+}
+
+#[test]
+fn paths_lists_every_way_through() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["lint", "--paths", "tests/fixtures/lint/L212_pass.cadence"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 paths"), "{text}");
+    assert!(
+        text.contains("step 1 -opened-> step 2 -next-> done"),
+        "{text}"
+    );
+    assert!(
+        text.contains("step 1 -bounced-> exit \"bad address\""),
+        "{text}"
+    );
+    assert!(text.contains("step 1 -no_open 3d-> step 2 -next-> done\n      completed; 2 emails, 0 calls, 0 tasks; at least 5d"), "{text}");
+}
+
+#[test]
+fn every_example_is_lint_clean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cadence"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["--format", "json", "--deny", "warnings"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, json, _) = lint(&args);
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn explain_prints_a_rule_page() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["explain", "L205"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("## L205: can-wait-forever"));
+}
