@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod engine;
+pub mod fmt;
 pub mod lint;
 pub mod repl;
 pub mod sim;

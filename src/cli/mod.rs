@@ -2,6 +2,7 @@
 
 mod check;
 mod explain;
+mod fmt;
 mod generate;
 mod input;
 mod lint;
@@ -80,6 +81,11 @@ enum Command {
         after_help = "Examples:\n  cadence lint examples/*.cadence\n  cadence lint --format github --deny warnings cadences/*.cadence\n  cadence lint --format sarif cadences/*.cadence > lint.sarif\n  cadence lint --paths examples/saas_onboarding.cadence\n\nSuppress one finding with a comment `# lint: allow(L205)` on its line or the line above.\n`cadence explain L205` documents a rule. Exit status: 0 clean, 1 an error (or a warning with --deny warnings), 2 usage or I/O error."
     )]
     Lint(lint::Args),
+    /// Format cadence files in one canonical layout (comments kept); --check for CI
+    #[command(
+        after_help = "Examples:\n  cadence fmt examples/*.cadence\n  cadence fmt --check cadences/*.cadence     # in CI: prints a diff, exits 1 if a file would change\n  cadence fmt < messy.cadence > tidy.cadence\n\nExit status: 0 formatted (or nothing to change), 1 a file would change (--check) or does not parse, 2 I/O error."
+    )]
+    Fmt(fmt::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     Explain(explain::Args),
@@ -110,6 +116,7 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
