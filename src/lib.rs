@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod engine;
 pub mod fmt;
+pub mod graph;
 pub mod lint;
 pub mod repl;
 pub mod sim;

@@ -4,6 +4,7 @@ mod check;
 mod explain;
 mod fmt;
 mod generate;
+mod graph;
 mod input;
 mod lint;
 mod repl;
@@ -86,6 +87,11 @@ enum Command {
         after_help = "Examples:\n  cadence fmt examples/*.cadence\n  cadence fmt --check cadences/*.cadence     # in CI: prints a diff, exits 1 if a file would change\n  cadence fmt < messy.cadence > tidy.cadence\n\nExit status: 0 formatted (or nothing to change), 1 a file would change (--check) or does not parse, 2 I/O error."
     )]
     Fmt(fmt::Args),
+    /// Draw a cadence as a flowchart: Mermaid (renders in pull requests) or Graphviz DOT
+    #[command(
+        after_help = "Examples:\n  cadence graph examples/saas_onboarding.cadence > flow.mmd\n  cadence graph examples/saas_onboarding.cadence --format dot | dot -Tsvg > flow.svg"
+    )]
+    Graph(graph::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     Explain(explain::Args),
@@ -116,6 +122,7 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),

@@ -1,0 +1,84 @@
+//! `cadence graph`: golden Mermaid and DOT output, and every edge between declared nodes.
+
+use std::process::Command;
+
+fn graph(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .arg("graph")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+    )
+}
+
+#[test]
+fn mermaid_flowchart() {
+    let (code, out) = graph(&["tests/fixtures/repl/onboarding.cadence"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("onboarding_mermaid", out);
+}
+
+#[test]
+fn dot_digraph() {
+    let (code, out) = graph(&["tests/fixtures/repl/onboarding.cadence", "--format", "dot"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("onboarding_dot", out);
+}
+
+#[test]
+fn every_example_draws_with_edges_between_declared_nodes() {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|x| x != "cadence") {
+            continue;
+        }
+        let (code, out) = graph(&[p.to_str().unwrap(), "--format", "mermaid"]);
+        assert_eq!(code, 0, "{}", p.display());
+        assert!(out.contains("flowchart TD"));
+        let mut nodes = Vec::new();
+        for line in out.lines().map(str::trim) {
+            if let Some(id) = line
+                .split(['[', '(', '{'])
+                .next()
+                .filter(|_| !line.contains("-->") && !line.contains("-.->"))
+            {
+                if line.contains('[') || line.contains("{{") || line.contains("([") {
+                    nodes.push(id.to_string());
+                }
+            }
+        }
+        for line in out
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("-->") || l.contains("-.->"))
+        {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (from, to) = (words[0], *words.last().unwrap());
+            assert!(
+                nodes.iter().any(|n| n == from),
+                "{}: undeclared {from} in {line}",
+                p.display()
+            );
+            assert!(
+                nodes.iter().any(|n| n == to),
+                "{}: undeclared {to} in {line}",
+                p.display()
+            );
+        }
+        let (code, dot) = graph(&[p.to_str().unwrap(), "--format", "dot"]);
+        assert_eq!(code, 0);
+        assert!(dot.starts_with("digraph ") && dot.trim_end().ends_with('}'));
+        assert_eq!(dot.matches('{').count(), dot.matches('}').count());
+    }
+}
+
+#[test]
+fn a_file_with_errors_is_not_drawn() {
+    let (code, out) = graph(&["tests/fixtures/check/E103_missing_step.cadence"]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+}
