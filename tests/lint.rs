@@ -234,3 +234,17 @@ fn explain_prints_a_rule_page() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("## L205: can-wait-forever"));
 }
+
+#[test]
+fn every_output_format_golden() {
+    let files = [
+        "tests/fixtures/lint/L206_fail.cadence",
+        "tests/fixtures/lint/L205_fail.cadence",
+    ];
+    for format in ["json", "sarif", "github"] {
+        let mut args = vec!["--format", format];
+        args.extend(files);
+        let (_, out, _) = lint(&args);
+        insta::assert_snapshot!(format!("formats_{format}"), out);
+    }
+}
