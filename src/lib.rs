@@ -11,6 +11,7 @@ pub mod fmt;
 pub mod graph;
 pub mod lint;
 pub mod repl;
+pub mod report;
 pub mod sim;
 pub mod store;
 pub mod syntax;

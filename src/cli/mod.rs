@@ -8,6 +8,7 @@ mod graph;
 mod input;
 mod lint;
 mod repl;
+mod report;
 mod simulate;
 mod test;
 
@@ -92,6 +93,16 @@ enum Command {
         after_help = "Examples:\n  cadence graph examples/saas_onboarding.cadence > flow.mmd\n  cadence graph examples/saas_onboarding.cadence --format dot | dot -Tsvg > flow.svg"
     )]
     Graph(graph::Args),
+    /// Funnel and step statistics over a trace: text, JSON, or a self-contained HTML page
+    #[command(
+        after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv --format jsonl > trace.jsonl\n  cadence report trace.jsonl examples/saas_onboarding.cadence\n  cadence report trace.jsonl examples/saas_onboarding.cadence --format html --out report.html"
+    )]
+    Report(report::Args),
+    /// One record's view over a trace: its cadences, where it stands, what comes next, its history
+    #[command(
+        after_help = "Example:\n  cadence timeline c013 trace.jsonl examples/saas_onboarding.cadence"
+    )]
+    Timeline(report::TimelineArgs),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     Explain(explain::Args),
@@ -122,6 +133,8 @@ pub fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Timeline(args) => report::run_timeline(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),

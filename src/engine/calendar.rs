@@ -8,7 +8,7 @@ use crate::check::DateValue;
 use crate::time::cron::resolve;
 use crate::time::{Cron, Duration};
 
-pub(crate) fn utc(t: i64) -> DateTime<Utc> {
+pub fn utc(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
@@ -73,7 +73,7 @@ pub(crate) fn sub(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
 }
 
 /// The first instant of `cron` at or after `t`, skipping holidays (send windows do).
-pub(crate) fn next_window(t: i64, cron: &Cron, tz: Tz, holidays: &[NaiveDate]) -> Option<i64> {
+pub fn next_window(t: i64, cron: &Cron, tz: Tz, holidays: &[NaiveDate]) -> Option<i64> {
     let mut from = t;
     for _ in 0..800 {
         let at = cron.next_at_or_after(utc(from), tz)?.timestamp();

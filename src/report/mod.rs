@@ -1,0 +1,666 @@
+//! Analytics over traces: per-cadence funnels, per-step statistics, branch counts, and the
+//! record timeline. Reads the JSON lines of `cadence simulate --format jsonl` (the durable runner
+//! writes the same), so reports never depend on how the trace was produced.
+
+pub mod html;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::BufRead;
+
+use serde::Serialize;
+
+use crate::check::{Action, HandlerEvent, Program, Target};
+use crate::engine::format_instant;
+
+/// One record of a trace, as the contract names its keys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TraceRecord {
+    pub line: u64,
+    pub at: i64,
+    pub contact: String,
+    pub cadence: String,
+    pub kind: String,
+    pub step: Option<u32>,
+    pub action: Option<String>,
+    pub name: Option<String>,
+    pub reason: Option<String>,
+    pub event: Option<String>,
+    pub from: Option<u32>,
+    pub to: Option<String>,
+    pub on: Option<String>,
+}
+
+/// Reads a JSON-lines trace; a line that is not a record is reported with its number.
+pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in r.lines().enumerate() {
+        let n = i as u64 + 1;
+        let Ok(line) = line else {
+            bad.push((n, "not UTF-8 text".into()));
+            continue;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                bad.push((n, format!("not JSON: {e}")));
+                continue;
+            }
+        };
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let u = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32);
+        let at = s("at")
+            .and_then(|a| chrono::DateTime::parse_from_rfc3339(&a).ok())
+            .map(|d| d.timestamp());
+        let (Some(at), Some(contact), Some(cadence), Some(kind)) =
+            (at, s("contact"), s("cadence"), s("kind"))
+        else {
+            bad.push((
+                n,
+                "a record needs `at` (RFC 3339), `contact`, `cadence` and `kind`".into(),
+            ));
+            continue;
+        };
+        let to = match v.get("to") {
+            Some(serde_json::Value::Number(x)) => Some(x.to_string()),
+            Some(serde_json::Value::String(x)) => Some(x.clone()),
+            _ => None,
+        };
+        out.push(TraceRecord {
+            line: n,
+            at,
+            contact,
+            cadence,
+            kind,
+            step: u("step"),
+            action: s("action"),
+            name: s("name"),
+            reason: s("reason"),
+            event: s("event"),
+            from: u("from"),
+            to,
+            on: s("on"),
+        });
+    }
+    (out, bad)
+}
+
+/// Median and 90th percentile, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: i64,
+    pub p90: i64,
+}
+
+fn spread(mut v: Vec<i64>) -> Option<Spread> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+    Some(Spread {
+        median: at(0.5),
+        p90: at(0.9),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    pub step: u32,
+    pub label: Option<String>,
+    /// `email`, `call` or `task` (empty when unknown).
+    pub action: String,
+    pub name: String,
+    pub entered: usize,
+    pub executed: usize,
+    pub skipped: BTreeMap<String, usize>,
+    /// Contacts per outcome of this step's messages (an email clicked or replied counts as
+    /// opened).
+    pub outcomes: BTreeMap<String, usize>,
+    /// Outcome per executed message, as a share (0..1).
+    pub rates: BTreeMap<String, f64>,
+    /// Timeouts taken (`no_open`, `overdue`, ...).
+    pub timeouts: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BranchReport {
+    pub from: u32,
+    pub on: String,
+    pub to: String,
+    pub taken: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CadenceReport {
+    pub cadence: String,
+    pub enrolled: usize,
+    pub active: usize,
+    pub completed: usize,
+    pub exited: BTreeMap<String, usize>,
+    pub goals: BTreeMap<String, usize>,
+    /// Enrolments that reached a goal, as a share of enrolments.
+    pub conversion: f64,
+    pub time_to_goal: Option<Spread>,
+    pub time_to_exit: Option<Spread>,
+    pub steps: Vec<StepReport>,
+    pub branches: Vec<BranchReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub cadences: Vec<CadenceReport>,
+}
+
+fn share(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        n as f64 / of as f64
+    }
+}
+
+/// Counts a trace; with the program, steps and `on` lines nobody reached are listed too.
+pub fn report(records: &[TraceRecord], program: Option<&Program>) -> Report {
+    let mut names: Vec<String> = Vec::new();
+    if let Some(p) = program {
+        names.extend(p.cadences.iter().map(|c| c.name.clone()));
+    }
+    for r in records {
+        if !names.contains(&r.cadence) {
+            names.push(r.cadence.clone());
+        }
+    }
+    let cadences = names
+        .iter()
+        .map(|name| {
+            let mine: Vec<&TraceRecord> = records.iter().filter(|r| &r.cadence == name).collect();
+            let def =
+                program.and_then(|p| p.cadences.iter().find(|c| &c.name == name).map(|c| (p, c)));
+            cadence_report(name, &mine, def)
+        })
+        .collect();
+    Report { cadences }
+}
+
+fn cadence_report(
+    name: &str,
+    records: &[&TraceRecord],
+    def: Option<(&Program, &crate::check::Cadence)>,
+) -> CadenceReport {
+    let mut started: HashMap<&str, i64> = HashMap::new();
+    let (mut enrolled, mut completed) = (0, 0);
+    let mut exited: BTreeMap<String, usize> = BTreeMap::new();
+    let mut goals: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut to_goal, mut to_exit) = (Vec::new(), Vec::new());
+    // Steps: (number) -> report; outcome sets are distinct (contact, step).
+    let mut steps: BTreeMap<u32, StepReport> = BTreeMap::new();
+    let mut order: Vec<u32> = Vec::new();
+    let blank = |n: u32| StepReport {
+        step: n,
+        label: None,
+        action: String::new(),
+        name: String::new(),
+        entered: 0,
+        executed: 0,
+        skipped: BTreeMap::new(),
+        outcomes: BTreeMap::new(),
+        rates: BTreeMap::new(),
+        timeouts: BTreeMap::new(),
+    };
+    if let Some((p, c)) = def {
+        for s in &c.steps {
+            let mut r = blank(s.number);
+            r.label = s.label.clone();
+            let (action, n) = match &s.action {
+                Action::Email { template } => ("email", p.templates[template.0].name.clone()),
+                Action::Call { subject } => ("call", subject.clone()),
+                Action::Task { subject, .. } => ("task", subject.clone()),
+            };
+            r.action = action.into();
+            r.name = n;
+            order.push(s.number);
+            steps.insert(s.number, r);
+        }
+    }
+    let mut seen_outcome: BTreeSet<(String, u32, String)> = BTreeSet::new();
+    let mut branches: BTreeMap<(u32, String, String), usize> = BTreeMap::new();
+    for r in records {
+        match r.kind.as_str() {
+            "enrolled" => {
+                enrolled += 1;
+                started.insert(&r.contact, r.at);
+            }
+            "completed" => completed += 1,
+            "exited" => {
+                *exited
+                    .entry(r.reason.clone().unwrap_or_default())
+                    .or_default() += 1;
+                if let Some(s) = started.get(r.contact.as_str()) {
+                    to_exit.push(r.at - s);
+                }
+            }
+            "goal" => {
+                *goals.entry(r.name.clone().unwrap_or_default()).or_default() += 1;
+                if let Some(s) = started.get(r.contact.as_str()) {
+                    to_goal.push(r.at - s);
+                }
+            }
+            "executed" | "skipped" | "event" => {
+                let Some(n) = r.step else { continue };
+                if !steps.contains_key(&n) {
+                    order.push(n);
+                }
+                let s = steps.entry(n).or_insert_with(|| blank(n));
+                match r.kind.as_str() {
+                    "executed" => {
+                        s.entered += 1;
+                        s.executed += 1;
+                        if s.action.is_empty() {
+                            s.action = r.action.clone().unwrap_or_default();
+                            s.name = r.name.clone().unwrap_or_default();
+                        }
+                    }
+                    "skipped" => {
+                        s.entered += 1;
+                        *s.skipped
+                            .entry(r.reason.clone().unwrap_or_default())
+                            .or_default() += 1;
+                    }
+                    _ => {
+                        let ev = r.event.clone().unwrap_or_default();
+                        let mut kinds = vec![ev.clone()];
+                        if (ev == "clicked" || ev == "replied") && s.action == "email" {
+                            kinds.push("opened".into());
+                        }
+                        for k in kinds {
+                            if seen_outcome.insert((r.contact.clone(), n, k.clone())) {
+                                *s.outcomes.entry(k).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            "transition" => {
+                let (Some(from), Some(on), Some(to)) = (r.from, r.on.clone(), r.to.clone()) else {
+                    continue;
+                };
+                let to = if to.chars().all(|c| c.is_ascii_digit()) {
+                    format!("step {to}")
+                } else {
+                    to
+                };
+                *branches.entry((from, on.clone(), to)).or_default() += 1;
+                if ["no_open", "no_click", "no_reply", "overdue"].contains(&on.as_str()) {
+                    let s = steps.entry(from).or_insert_with(|| blank(from));
+                    *s.timeouts.entry(on).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    // On lines nobody took, from the definition.
+    if let Some((_, c)) = def {
+        for s in &c.steps {
+            for h in &s.handlers {
+                let on = match h.event {
+                    HandlerEvent::Outcome(o) => o.name().to_string(),
+                    HandlerEvent::Timeout(t, _) => t.name().to_string(),
+                };
+                let to = match &h.target {
+                    Target::Step(i) => format!("step {}", c.steps[*i].number),
+                    Target::Done => "done".into(),
+                    Target::Exit(_) => "exit".into(),
+                };
+                branches.entry((s.number, on, to)).or_default();
+            }
+        }
+    }
+    for s in steps.values_mut() {
+        let sent = s.executed;
+        s.rates = s
+            .outcomes
+            .iter()
+            .map(|(k, v)| (k.clone(), share(*v, sent)))
+            .collect();
+    }
+    let ended = completed + exited.values().sum::<usize>() + goals.values().sum::<usize>();
+    let reached: usize = goals.values().sum();
+    CadenceReport {
+        cadence: name.to_string(),
+        enrolled,
+        active: enrolled.saturating_sub(ended),
+        completed,
+        exited,
+        goals,
+        conversion: share(reached, enrolled),
+        time_to_goal: spread(to_goal),
+        time_to_exit: spread(to_exit),
+        steps: order.iter().filter_map(|n| steps.get(n).cloned()).collect(),
+        branches: branches
+            .into_iter()
+            .map(|((from, on, to), taken)| BranchReport {
+                from,
+                on,
+                to,
+                taken,
+            })
+            .collect(),
+    }
+}
+
+/// `3d 4h` from seconds.
+pub fn span_text(seconds: i64) -> String {
+    let d = seconds / 86_400;
+    let h = (seconds % 86_400) / 3_600;
+    let m = (seconds % 3_600) / 60;
+    match (d, h, m) {
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// Aligned tables for the terminal.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    for c in &report.cadences {
+        out.push_str(&format!(
+            "{}\n{}\n",
+            c.cadence,
+            "=".repeat(c.cadence.chars().count())
+        ));
+        out.push_str(&format!(
+            "enrolled {}   active {}   completed {}   exited {}   goals {}   conversion {}\n",
+            c.enrolled,
+            c.active,
+            c.completed,
+            c.exited.values().sum::<usize>(),
+            c.goals.values().sum::<usize>(),
+            pct(c.conversion)
+        ));
+        for (k, v) in &c.exited {
+            out.push_str(&format!("  exited \"{k}\": {v}\n"));
+        }
+        for (k, v) in &c.goals {
+            out.push_str(&format!("  goal \"{k}\": {v}\n"));
+        }
+        if let Some(s) = c.time_to_goal {
+            out.push_str(&format!(
+                "  time to goal: median {}, 90th percentile {}\n",
+                span_text(s.median),
+                span_text(s.p90)
+            ));
+        }
+        if let Some(s) = c.time_to_exit {
+            out.push_str(&format!(
+                "  time to exit: median {}, 90th percentile {}\n",
+                span_text(s.median),
+                span_text(s.p90)
+            ));
+        }
+        out.push('\n');
+        let rows: Vec<[String; 5]> = c
+            .steps
+            .iter()
+            .map(|s| {
+                let skipped: usize = s.skipped.values().sum();
+                let outcomes = s
+                    .outcomes
+                    .iter()
+                    .map(|(k, v)| {
+                        if s.action == "email" {
+                            format!("{k} {v} ({})", pct(*s.rates.get(k).unwrap_or(&0.0)))
+                        } else {
+                            format!("{k} {v}")
+                        }
+                    })
+                    .chain(s.timeouts.iter().map(|(k, v)| format!("{k} {v}")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                [
+                    format!("{}", s.step),
+                    format!("{} {}", s.action, s.name),
+                    s.executed.to_string(),
+                    if skipped > 0 {
+                        format!(
+                            "{skipped} ({})",
+                            s.skipped
+                                .iter()
+                                .map(|(k, v)| format!("{k} {v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    } else {
+                        "0".into()
+                    },
+                    outcomes,
+                ]
+            })
+            .collect();
+        let header = ["step", "action", "executed", "skipped", "outcomes"];
+        let widths: Vec<usize> = (0..5)
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: [&str; 5]| {
+            let mut l = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i == 4 {
+                    l.push_str(cell);
+                } else if i == 0 || i == 1 {
+                    l.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                } else {
+                    l.push_str(&format!("{cell:>w$}  ", w = widths[i]));
+                }
+            }
+            l.trim_end().to_string() + "\n"
+        };
+        out.push_str(&line(header));
+        for r in &rows {
+            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+        out.push_str("\nbranches\n");
+        for b in &c.branches {
+            out.push_str(&format!(
+                "  step {} on {} -> {}: {}\n",
+                b.from, b.on, b.to, b.taken
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The record view: every cadence the record is or was in, where it stands, and its history.
+pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) -> Option<String> {
+    let mine: Vec<&TraceRecord> = records.iter().filter(|r| r.contact == id).collect();
+    if mine.is_empty() {
+        return None;
+    }
+    let mut out = format!("{id}\n");
+    let mut cadences: Vec<&str> = Vec::new();
+    for r in &mine {
+        if !cadences.contains(&r.cadence.as_str()) {
+            cadences.push(&r.cadence);
+        }
+    }
+    for cad in &cadences {
+        let recs: Vec<&&TraceRecord> = mine.iter().filter(|r| r.cadence == *cad).collect();
+        let last_enrol = recs.iter().rposition(|r| r.kind == "enrolled").unwrap_or(0);
+        let current = &recs[last_enrol..];
+        let ending = current
+            .iter()
+            .find(|r| matches!(r.kind.as_str(), "completed" | "exited" | "goal"));
+        let status = match ending {
+            Some(r) => match r.kind.as_str() {
+                "completed" => format!("completed at {}", format_instant(r.at)),
+                "exited" => format!(
+                    "exited at {} (reason \"{}\")",
+                    format_instant(r.at),
+                    r.reason.clone().unwrap_or_default()
+                ),
+                _ => format!(
+                    "reached goal \"{}\" at {}",
+                    r.name.clone().unwrap_or_default(),
+                    format_instant(r.at)
+                ),
+            },
+            None => {
+                let last_step = current.iter().rev().find_map(|r| match r.kind.as_str() {
+                    "executed" | "skipped" => r.step.map(|s| (s, r.kind.clone(), r.at)),
+                    "transition" => {
+                        r.to.as_ref()
+                            .and_then(|t| t.parse::<u32>().ok())
+                            .map(|s| (s, "entered".to_string(), r.at))
+                    }
+                    _ => None,
+                });
+                match last_step {
+                    Some((s, how, at)) => {
+                        let next = program.and_then(|p| next_due(p, cad, s, &how, at));
+                        let mut text = format!("active: step {s} ({how} {})", format_instant(at));
+                        if let Some(n) = next {
+                            text.push_str(&format!("; next: {n}"));
+                        }
+                        text
+                    }
+                    None => "active: enrolled".to_string(),
+                }
+            }
+        };
+        let times = if current.len() < recs.len() {
+            " (enrolled again)"
+        } else {
+            ""
+        };
+        out.push_str(&format!("  \"{cad}\"{times}: {status}\n"));
+    }
+    out.push('\n');
+    for r in &mine {
+        let what = match r.kind.as_str() {
+            "enrolled" => "enrolled".to_string(),
+            "executed" => format!(
+                "step {}: {} {}",
+                r.step.unwrap_or(0),
+                r.action.clone().unwrap_or_default(),
+                r.name.clone().unwrap_or_default()
+            ),
+            "skipped" => format!(
+                "step {} skipped ({})",
+                r.step.unwrap_or(0),
+                r.reason.clone().unwrap_or_default()
+            ),
+            "event" => format!(
+                "{} (step {})",
+                r.event.clone().unwrap_or_default(),
+                r.step.map_or("-".into(), |s| s.to_string())
+            ),
+            "transition" => format!(
+                "step {} -> {} on {}",
+                r.from.unwrap_or(0),
+                r.to.clone().unwrap_or_default(),
+                r.on.clone().unwrap_or_default()
+            ),
+            "exited" => format!("exited: {}", r.reason.clone().unwrap_or_default()),
+            "goal" => format!("goal reached: {}", r.name.clone().unwrap_or_default()),
+            "completed" => "completed".to_string(),
+            k => k.to_string(),
+        };
+        let cad = if cadences.len() > 1 {
+            format!("[{}] ", r.cadence)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{}  {cad}{what}\n",
+            format_instant(r.at).replace('T', " ")
+        ));
+    }
+    Some(out)
+}
+
+/// What falls due next for an enrolment last seen at step `step` (`executed`, `skipped` or
+/// `entered` at `at`), from the cadence's definition (windows and business days included;
+/// `at FIELD` steps need the record's date, which a trace does not hold).
+fn next_due(p: &Program, cadence: &str, step: u32, how: &str, at: i64) -> Option<String> {
+    use crate::check::{At, Zone};
+    use crate::engine::calendar::{add, next_window, utc};
+    let c = p.cadences.iter().find(|c| c.name == cadence)?;
+    let i = c.step_index(step)?;
+    let s = &c.steps[i];
+    let tz = match c.zone {
+        Zone::Fixed(tz) => tz,
+        Zone::Field { default, .. } => default,
+    };
+    let due_of = |j: usize, from: i64| -> String {
+        let st = &c.steps[j];
+        let mut due = add(from, st.after, tz, &c.holidays);
+        match &st.at {
+            Some(At::Cron(cron)) => {
+                due = cron
+                    .next_at_or_after(utc(due), tz)
+                    .map(|t| t.timestamp())
+                    .unwrap_or(due);
+            }
+            Some(At::Field { field, .. }) => {
+                return format!(
+                    "step {} at the record's {}",
+                    st.number,
+                    c.schema.field(*field).name
+                );
+            }
+            None => {}
+        }
+        if st.action.channel() == crate::check::Channel::Email {
+            if let Some(w) = &c.window {
+                due = next_window(due, w, tz, &c.holidays).unwrap_or(due);
+            }
+        }
+        format!("step {} due {}", st.number, format_instant(due))
+    };
+    match how {
+        "entered" => Some(due_of(i, at)),
+        "executed" if !s.handlers.is_empty() => {
+            let mut soonest: Option<(i64, String)> = None;
+            for h in &s.handlers {
+                if let HandlerEvent::Timeout(t, d) = h.event {
+                    let when = add(at, d, tz, &c.holidays);
+                    if soonest.as_ref().is_none_or(|(w, _)| when < *w) {
+                        soonest = Some((
+                            when,
+                            format!(
+                                "{} at {} unless it happens first",
+                                t.name(),
+                                format_instant(when)
+                            ),
+                        ));
+                    }
+                }
+            }
+            Some(
+                soonest
+                    .map(|(_, s)| s)
+                    .unwrap_or_else(|| "waits for an event".into()),
+            )
+        }
+        _ => match s.next {
+            Target::Step(j) => Some(due_of(j, at)),
+            _ => None,
+        },
+    }
+}

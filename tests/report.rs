@@ -1,0 +1,274 @@
+//! `cadence report` and `cadence timeline`: numbers checked against a hand-counted trace, the
+//! HTML parsed and self-contained, and (when Chromium is there) rendered and looked at.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cadence(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+const TRACE: &str = "tests/fixtures/report/trace.jsonl";
+const CADENCE: &str = "tests/fixtures/sim/onboarding.cadence";
+
+fn json() -> serde_json::Value {
+    let (_, out, _) = cadence(&["report", TRACE, CADENCE, "--format", "json"]);
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn numbers_match_the_hand_count() {
+    let v = json();
+    let c = &v["cadences"][0];
+    assert_eq!(c["cadence"], "Onboarding");
+    assert_eq!(c["enrolled"], 4);
+    assert_eq!(c["active"], 0);
+    assert_eq!(c["completed"], 2);
+    assert_eq!(c["exited"]["unenrolled"], 1);
+    assert_eq!(c["goals"]["converted"], 1);
+    assert_eq!(c["conversion"], 0.25);
+    assert_eq!(c["time_to_goal"]["median"], 4 * 86_400);
+    assert_eq!(c["time_to_exit"]["median"], 2 * 86_400);
+    let s1 = &c["steps"][0];
+    assert_eq!(
+        (
+            s1["step"].as_u64(),
+            s1["entered"].as_u64(),
+            s1["executed"].as_u64()
+        ),
+        (Some(1), Some(4), Some(3))
+    );
+    assert_eq!(s1["skipped"]["no_email"], 1);
+    // a opened twice (counted once), b clicked (a click is an open too).
+    assert_eq!(s1["outcomes"]["opened"], 2);
+    assert_eq!(s1["outcomes"]["clicked"], 1);
+    assert_eq!(s1["timeouts"]["no_open"], 1);
+    let s2 = &c["steps"][1];
+    assert_eq!(s2["executed"], 3);
+    assert_eq!(s2["outcomes"]["answered"], 1);
+    assert_eq!(s2["outcomes"]["voicemail"], 1);
+    assert!(
+        s2["outcomes"].get("opened").is_none(),
+        "calls are not opened"
+    );
+    assert_eq!(s2["timeouts"]["overdue"], 1);
+    assert_eq!(c["steps"][2]["executed"], 1);
+    let branch = |from: u64, on: &str| {
+        c["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["from"] == from && b["on"] == on)
+            .unwrap()["taken"]
+            .clone()
+    };
+    assert_eq!(branch(1, "opened"), 2);
+    assert_eq!(branch(1, "no_open"), 1);
+    assert_eq!(branch(2, "answered"), 1);
+    assert_eq!(branch(2, "overdue"), 1);
+}
+
+#[test]
+fn a_bad_trace_line_is_reported_with_its_number() {
+    let (code, _, stderr) = cadence(&["report", TRACE]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("trace.jsonl:27: not JSON"), "{stderr}");
+}
+
+#[test]
+fn text_tables() {
+    let (_, out, _) = cadence(&["report", TRACE, CADENCE]);
+    insta::assert_snapshot!("report_text", out);
+}
+
+fn html() -> String {
+    cadence(&["report", TRACE, CADENCE, "--format", "html"]).1
+}
+
+#[test]
+fn the_html_parses_and_is_self_contained() {
+    let page = html();
+    let dom = tl::parse(&page, tl::ParserOptions::default()).expect("parses as HTML");
+    let parser = dom.parser();
+    let count = |sel: &str| dom.query_selector(sel).map_or(0, |q| q.count());
+    assert_eq!(count("html"), 1);
+    assert_eq!(count("title"), 1);
+    assert_eq!(count("section.cadence"), 1);
+    assert_eq!(count("svg.funnel"), 1);
+    assert_eq!(count("svg.flow"), 1);
+    assert_eq!(count("table.steps"), 1);
+    // Enrolled, three steps, goal.
+    let bars: Vec<u64> = dom
+        .query_selector("rect.bar")
+        .unwrap()
+        .filter_map(|h| {
+            h.get(parser)?
+                .as_tag()?
+                .attributes()
+                .get("data-value")??
+                .as_utf8_str()
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(bars, [4, 3, 3, 1, 1]);
+    for bad in [
+        "<script", "<link", "src=", "href=", "http://", "https://", "@import", "url(http",
+    ] {
+        assert!(!page.contains(bad), "not self-contained: found {bad}");
+    }
+}
+
+#[test]
+fn timeline_shows_where_a_record_stands() {
+    let (code, out, _) = cadence(&["timeline", "b", TRACE, CADENCE]);
+    assert_eq!(code, 1, "the trace has a bad line");
+    assert!(
+        out.contains("\"Onboarding\": reached goal \"converted\" at 2026-01-09T09:00:00Z"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2026-01-05 11:00:00Z  clicked (step 1)"),
+        "{out}"
+    );
+    let (_, out, _) = cadence(&["timeline", "nobody", TRACE]);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn timeline_of_an_active_record_says_what_comes_next() {
+    let dir = std::env::temp_dir().join(format!("cadence-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("t.jsonl");
+    std::fs::write(
+        &trace,
+        "{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"z\",\"cadence\":\"Onboarding\",\"kind\":\"enrolled\"}\n{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"z\",\"cadence\":\"Onboarding\",\"kind\":\"executed\",\"step\":1,\"action\":\"email\",\"name\":\"welcome\"}\n",
+    )
+    .unwrap();
+    let (code, out, _) = cadence(&["timeline", "z", trace.to_str().unwrap(), CADENCE]);
+    assert_eq!(code, 0);
+    assert!(out.contains("active: step 1 (executed 2026-01-05T09:00:00Z); next: no_open at 2026-01-08T09:00:00Z unless it happens first"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Renders the report in headless Chromium and looks at the picture: not blank, and the funnel
+/// bars as long as their numbers say. Chromium comes from Debian's `chromium` package, which
+/// `.ci/run` installs; without it this test says so and skips (and fails when
+/// CADENCE_REQUIRE_BROWSER is set).
+#[test]
+fn the_report_renders_in_a_browser() {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        assert!(
+            std::env::var_os("CADENCE_REQUIRE_BROWSER").is_none(),
+            "Chromium is required but not installed"
+        );
+        eprintln!("SKIPPED the_report_renders_in_a_browser: no Chromium on this machine (apt-get install chromium)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("cadence-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("report.html");
+    std::fs::write(&page, html()).unwrap();
+    let shot = dir.join("shot.png");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1000,1400",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.line_size / info.width as usize;
+    let px = |x: usize, y: usize| {
+        let i = y * info.line_size + x * channels;
+        (buf[i], buf[i + 1], buf[i + 2])
+    };
+    let non_white = (0..info.height as usize)
+        .flat_map(|y| (0..info.width as usize).map(move |x| (x, y)))
+        .filter(|&(x, y)| px(x, y) != (255, 255, 255))
+        .count();
+    assert!(
+        non_white > 10_000,
+        "the page looks blank ({non_white} non-white pixels)"
+    );
+    // Funnel bars: #1e40af (enrolled), #2563eb (steps), #047857 (goal). Each bar is a run of
+    // rows holding one of those colours; its width is the length of the run in its middle row.
+    let is_bar = |(r, g, b): (u8, u8, u8)| {
+        let near = |c: (u8, u8, u8)| {
+            (r as i32 - c.0 as i32).abs() < 12
+                && (g as i32 - c.1 as i32).abs() < 12
+                && (b as i32 - c.2 as i32).abs() < 12
+        };
+        near((0x1e, 0x40, 0xaf)) || near((0x25, 0x63, 0xeb)) || near((0x04, 0x78, 0x57))
+    };
+    let mut widths = Vec::new();
+    let mut y = 0;
+    let h = info.height as usize;
+    while y < h {
+        let row_width = |y: usize| {
+            (0..info.width as usize)
+                .filter(|&x| is_bar(px(x, y)))
+                .count()
+        };
+        if row_width(y) > 0 {
+            let start = y;
+            while y < h && row_width(y) > 0 {
+                y += 1;
+            }
+            widths.push(row_width((start + y) / 2));
+        }
+        y += 1;
+    }
+    // The first five runs are the funnel (the flowchart below uses other colours).
+    let funnel: Vec<usize> = widths.into_iter().take(5).collect();
+    let values = [4.0, 3.0, 3.0, 1.0, 1.0];
+    assert_eq!(funnel.len(), 5, "found bars {funnel:?}");
+    for (i, w) in funnel.iter().enumerate() {
+        let expected = values[i] / 4.0 * funnel[0] as f64;
+        assert!(
+            (*w as f64 - expected).abs() <= 3.0,
+            "bar {i} is {w} px, expected about {expected:.0}: {funnel:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
