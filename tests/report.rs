@@ -272,3 +272,95 @@ fn the_report_renders_in_a_browser() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// For every example: simulate its story, report it, and the numbers add up.
+#[test]
+fn every_examples_report_adds_up() {
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|x| x != "cadence") {
+            continue;
+        }
+        let events = p.with_extension("events.csv");
+        let (code, trace, err) = cadence(&[
+            "simulate",
+            p.to_str().unwrap(),
+            "--contacts",
+            "examples/contacts.csv",
+            "--events",
+            events.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let dir = std::env::temp_dir().join(format!("cadence-addup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = dir.join("trace.jsonl");
+        std::fs::write(&t, &trace).unwrap();
+        let (code, out, err) = cadence(&[
+            "report",
+            t.to_str().unwrap(),
+            p.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for c in v["cadences"].as_array().unwrap() {
+            let n = |k: &str| c[k].as_u64().unwrap();
+            let sum = |k: &str| {
+                c[k].as_object()
+                    .unwrap()
+                    .values()
+                    .map(|x| x.as_u64().unwrap())
+                    .sum::<u64>()
+            };
+            assert_eq!(
+                n("enrolled"),
+                n("active") + n("completed") + sum("exited") + sum("goals"),
+                "{}",
+                p.display()
+            );
+            let enrolled_in_trace = trace.matches("\"kind\":\"enrolled\"").count() as u64;
+            assert_eq!(n("enrolled"), enrolled_in_trace);
+            for s in c["steps"].as_array().unwrap() {
+                let skipped: u64 = s["skipped"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|x| x.as_u64().unwrap())
+                    .sum();
+                assert_eq!(
+                    s["entered"].as_u64().unwrap(),
+                    s["executed"].as_u64().unwrap() + skipped
+                );
+                for (k, r) in s["rates"].as_object().unwrap() {
+                    assert!(
+                        r.as_f64().unwrap() <= 1.0,
+                        "{} step {} {k}",
+                        p.display(),
+                        s["step"]
+                    );
+                }
+            }
+            let transitions = trace.matches("\"kind\":\"transition\"").count() as u64;
+            let taken: u64 = c["branches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["taken"].as_u64().unwrap())
+                .sum();
+            assert_eq!(taken, transitions, "{}", p.display());
+        }
+        let (code, html, _) = cadence(&[
+            "report",
+            t.to_str().unwrap(),
+            p.to_str().unwrap(),
+            "--format",
+            "html",
+        ]);
+        assert_eq!(code, 0);
+        assert!(html.contains("<svg class=\"funnel\"") && html.contains("<svg class=\"flow\""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
