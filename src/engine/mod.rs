@@ -730,10 +730,19 @@ impl<'p> Engine<'p> {
         }
         en.phase = Phase::Waiting { exec };
         en.generation = en.generation.wrapping_add(1);
-        let generation = en.generation;
-        for (h, handler) in step.handlers.iter().enumerate() {
+        self.schedule_timeouts(e, now);
+    }
+
+    /// Schedules the timeouts of the step `e` waits at, counted from its execution at `at`
+    /// (a timeout already past falls due now).
+    fn schedule_timeouts(&mut self, e: EnrolmentId, at: i64) {
+        let en = &self.enrolments[e as usize];
+        let (cad_i, step_i, generation) = (en.cadence, en.step, en.generation);
+        let cad = &self.program.cadences[cad_i as usize];
+        let tz = self.zone(cad_i, en.contact);
+        for (h, handler) in cad.steps[step_i as usize].handlers.iter().enumerate() {
             if let HandlerEvent::Timeout(_, d) = handler.event {
-                let due = add(now, d, tz, &cad.holidays);
+                let due = add(at, d, tz, &cad.holidays).max(self.now);
                 self.timers.push(Reverse(Timer {
                     due,
                     since: due,
@@ -1126,23 +1135,7 @@ impl<'p> Engine<'p> {
                 },
                 Phase::Waiting { exec } => {
                     let at = en.execs[exec as usize].at;
-                    let (cad_i, step_i, contact) = (en.cadence, en.step, en.contact);
-                    let generation = en.generation;
-                    let cad = &self.program.cadences[cad_i as usize];
-                    let tz = self.zone(cad_i, contact);
-                    for (h, handler) in cad.steps[step_i as usize].handlers.iter().enumerate() {
-                        if let HandlerEvent::Timeout(_, d) = handler.event {
-                            let due = add(at, d, tz, &cad.holidays).max(self.now);
-                            self.timers.push(Reverse(Timer {
-                                due,
-                                since: due,
-                                enrolment: e,
-                                step: step_i,
-                                slot: h as u16 + 1,
-                                generation,
-                            }));
-                        }
-                    }
+                    self.schedule_timeouts(e, at);
                 }
             }
         }
