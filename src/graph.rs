@@ -5,7 +5,7 @@
 
 use crate::check::{Action, At, Cadence, EndTrigger, EventName, Program};
 use crate::lint::graph::{edges, Dest, Via};
-use crate::syntax::Sources;
+use crate::syntax::{ast, FileId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -80,22 +80,25 @@ fn step_label(program: &Program, c: &Cadence, i: usize) -> Vec<String> {
     lines
 }
 
-fn slug(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    out.truncate(40);
-    out
+/// The node of an ending, created on first use; ids are numbered, so any two different
+/// reasons get different nodes.
+fn end_node(nodes: &mut Vec<Node>, prefix: &str, label: String, kind: NodeKind) -> String {
+    if let Some(n) = nodes.iter().find(|n| n.kind == kind && n.label[0] == label) {
+        return n.id.clone();
+    }
+    let id = format!(
+        "{prefix}{}",
+        nodes.iter().filter(|n| n.kind == kind).count() + 1
+    );
+    nodes.push(Node {
+        id: id.clone(),
+        label: vec![label],
+        kind,
+    });
+    id
 }
 
-fn build(program: &Program, sources: &Sources, c: &Cadence) -> (Vec<Node>, Vec<Arrow>) {
+fn build(program: &Program, files: &[(FileId, ast::File)], c: &Cadence) -> (Vec<Node>, Vec<Arrow>) {
     let mut nodes = vec![Node {
         id: "start".into(),
         label: vec!["enrolled".into()],
@@ -119,23 +122,11 @@ fn build(program: &Program, sources: &Sources, c: &Cadence) -> (Vec<Node>, Vec<A
         });
     }
     let end = |nodes: &mut Vec<Node>, d: &Dest| -> String {
-        let (id, label, kind) = match d {
-            Dest::Step(j) => return format!("s{}", c.steps[*j].number),
-            Dest::Done => ("done".to_string(), "completed".to_string(), NodeKind::Done),
-            Dest::Exit(r) => (
-                format!("exit_{}", slug(r)),
-                format!("exit: {r}"),
-                NodeKind::Exit,
-            ),
-        };
-        if !nodes.iter().any(|n| n.id == id) {
-            nodes.push(Node {
-                id: id.clone(),
-                label: vec![label],
-                kind,
-            });
+        match d {
+            Dest::Step(j) => format!("s{}", c.steps[*j].number),
+            Dest::Done => end_node(nodes, "done", "completed".to_string(), NodeKind::Done),
+            Dest::Exit(r) => end_node(nodes, "exit", format!("exit: {r}"), NodeKind::Exit),
         }
-        id
     };
     for e in edges(c) {
         // Any email step is skipped when the record has no address; only deliberate skips
@@ -173,37 +164,41 @@ fn build(program: &Program, sources: &Sources, c: &Cadence) -> (Vec<Node>, Vec<A
             kind: NodeKind::Any,
         });
         for (r, goal) in rules {
-            let (id, kind, label) = if goal {
-                (
-                    format!("goal_{}", slug(&r.name)),
-                    NodeKind::Goal,
+            let id = if goal {
+                end_node(
+                    &mut nodes,
+                    "goal",
                     format!("goal: {}", r.name),
+                    NodeKind::Goal,
                 )
             } else {
-                (
-                    format!("exit_{}", slug(&r.name)),
-                    NodeKind::Exit,
+                end_node(
+                    &mut nodes,
+                    "exit",
                     format!("exit: {}", r.name),
+                    NodeKind::Exit,
                 )
             };
-            if !nodes.iter().any(|n| n.id == id) {
-                nodes.push(Node {
-                    id: id.clone(),
-                    label: vec![label],
-                    kind,
-                });
-            }
             let how = match &r.trigger {
                 EndTrigger::Event(EventName::Outcome(o)) => format!("on {}", o.name()),
                 EndTrigger::Event(EventName::Custom(i)) => {
                     format!("on {}", program.custom_events[*i])
                 }
                 EndTrigger::When(_) => {
-                    // The condition as written.
-                    let text = &sources.get(c.file).text[r.span.range()];
-                    text.split_once(" when ")
-                        .map(|(_, w)| format!("when {}", w.trim()))
-                        .unwrap_or_else(|| "when ...".into())
+                    // The condition as written, from the syntax tree.
+                    let cond = files
+                        .iter()
+                        .filter(|(f, _)| *f == c.file)
+                        .flat_map(|(_, a)| &a.items)
+                        .find(|i| i.span == r.span)
+                        .and_then(|i| match &i.kind {
+                            ast::ItemKind::Exit(x) | ast::ItemKind::Goal(x) => match &x.trigger {
+                                ast::Trigger::When(e) => Some(crate::fmt::expr(e)),
+                                ast::Trigger::On(_) => None,
+                            },
+                            _ => None,
+                        });
+                    format!("when {}", cond.unwrap_or_else(|| "...".into()))
                 }
             };
             arrows.push(Arrow {
@@ -222,6 +217,7 @@ fn mermaid_text(s: &str) -> String {
     s.replace('"', "#quot;")
         .replace('<', "#lt;")
         .replace('>', "#gt;")
+        .replace('\n', " ")
 }
 
 fn dot_text(s: &str) -> String {
@@ -229,16 +225,15 @@ fn dot_text(s: &str) -> String {
 }
 
 /// The flowchart of every cadence of the program.
-pub fn render(program: &Program, sources: &Sources, style: Style) -> String {
+pub fn render(program: &Program, files: &[(FileId, ast::File)], style: Style) -> String {
     let mut out = String::new();
     for c in &program.cadences {
-        let (nodes, arrows) = build(program, sources, c);
+        let (nodes, arrows) = build(program, files, c);
         match style {
             Style::Mermaid => {
-                out.push_str(&format!(
-                    "---\ntitle: {}\n---\nflowchart TD\n",
-                    mermaid_text(&c.name)
-                ));
+                // The title is a YAML string: quoted, with `"` and `\\` escaped.
+                let title = c.name.replace('\\', "\\\\").replace('"', "\\\"");
+                out.push_str(&format!("---\ntitle: \"{title}\"\n---\nflowchart TD\n"));
                 for n in &nodes {
                     let text = n
                         .label

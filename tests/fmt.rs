@@ -220,3 +220,22 @@ fn a_file_that_does_not_parse_is_left_alone() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_file_formatting_would_change_the_meaning_of_is_left_alone() {
+    // Two subjects: an error the formatter must not hide by dropping one.
+    let text = "template t {\n  subject \"a\"\n  subject \"b\"\n  body \"x {{unsubscribe_link}}\"\n}\nstep 1: email t\n";
+    let (code, stdout, stderr) = cadence(&["fmt"], text);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("cannot format"), "{stderr}");
+}
+
+#[test]
+fn check_says_when_only_line_endings_differ() {
+    let (code, stdout, _) = cadence(&["fmt", "--check", "-"], "step 1: call \"x\" after 1d\r\n");
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("line endings or the final newline differ"),
+        "{stdout}"
+    );
+}

@@ -82,3 +82,31 @@ fn a_file_with_errors_is_not_drawn() {
     assert_eq!(code, 1);
     assert!(out.is_empty());
 }
+
+#[test]
+fn different_exit_reasons_get_different_nodes() {
+    let dir = std::env::temp_dir().join(format!("cadence-graph-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("g.cadence");
+    std::fs::write(
+        &p,
+        "cadence \"Outbound: VP Sales\"\nexit \"paid when due\" when status == \"paid\"\nstep 1: call \"x\"\n  on answered -> exit \"退订\"\n  on no_answer -> exit \"无效\"\n  on overdue 1d -> exit \"bad-address\"\n",
+    )
+    .unwrap();
+    let (code, out) = graph(&[p.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("title: \"Outbound: VP Sales\""), "{out}");
+    for reason in [
+        "exit: 退订",
+        "exit: 无效",
+        "exit: bad-address",
+        "exit: paid when due",
+    ] {
+        assert_eq!(out.matches(reason).count(), 1, "{reason}: {out}");
+    }
+    assert!(
+        out.contains("|\"when status == #quot;paid#quot;\"|"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -248,3 +248,33 @@ fn every_output_format_golden() {
         insta::assert_snapshot!(format!("formats_{format}"), out);
     }
 }
+
+fn lint_text(text: &str) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "cadence-lint-{}-{}",
+        std::process::id(),
+        text.len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("x.cadence");
+    std::fs::write(&p, text).unwrap();
+    let (_, json, _) = lint(&["--format", "json", p.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    codes(&json)
+}
+
+#[test]
+fn rules_see_business_days_sparse_windows_and_skipped_dates() {
+    let t = "exit on replied\ntemplate w { subject \"s\"; body \"b {{unsubscribe_link}}\" }\n";
+    // L202: `no_reply 2bd` fires before `no_open 3bd`.
+    let c = lint_text(&format!("{t}step 1: email w\n  on bounced -> exit\n  on no_reply 2bd -> done\n  on no_open 3bd -> done\n"));
+    assert!(c.contains(&"L202".to_string()), "{c:?}");
+    // L209: a window that opens once a month is closed for weeks.
+    let c = lint_text(&format!(
+        "{t}window \"0 9 1 * *\"\nstep 1: email w\n  on bounced -> exit\n  on no_open 1h -> done\n"
+    ));
+    assert!(c.contains(&"L209".to_string()), "{c:?}");
+    // L203: an `at FIELD` step skipped at once, in a loop with no delay.
+    let c = lint_text("field due: date\nstep 1: call \"a\"\n  on answered -> done\n  on overdue 0d -> step 2\nstep 2: task \"b\" at due - 1d\n  on completed -> done\n  on overdue 0d -> step 1\n");
+    assert!(c.contains(&"L203".to_string()), "{c:?}");
+}

@@ -191,3 +191,21 @@ fn save_test_writes_a_test_that_passes() {
     assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn reload_drops_enrolments_of_a_cadence_that_is_gone() {
+    let dir = scratch("reload-gone");
+    let (a, b) = (dir.join("a.cadence"), dir.join("b.cadence"));
+    std::fs::write(&a, "cadence \"A\"\nstep 1: call \"a\" after 1d\n").unwrap();
+    std::fs::write(&b, "cadence \"B\"\nstep 1: call \"b\" after 1d\n").unwrap();
+    let paths = [a.display().to_string(), b.display().to_string()];
+    let (mut s, _) = Session::load(&paths, None, 0).unwrap();
+    text(s.execute("contact ann email=a@example.test"));
+    text(s.execute("enroll ann \"B\""));
+    std::fs::write(&b, "cadence \"B2\"\nstep 1: call \"b\" after 1d\n").unwrap();
+    let out = text(s.execute("reload"));
+    assert!(out.contains("cadence \"B\" is gone"), "{out}");
+    let out = text(s.execute("enroll ann \"A\""));
+    assert!(out.contains("[A] enrolled"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

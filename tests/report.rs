@@ -364,3 +364,38 @@ fn every_examples_report_adds_up() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn rates_count_each_message_once_even_after_re_enrolment() {
+    let dir = std::env::temp_dir().join(format!("cadence-reenrol-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("t.jsonl");
+    let line = |at: &str, kind: &str, extra: &str| {
+        format!(
+            "{{\"at\":\"{at}\",\"contact\":\"a\",\"cadence\":\"R\",\"kind\":\"{kind}\"{extra}}}\n"
+        )
+    };
+    let mut trace = String::new();
+    for day in ["05", "20"] {
+        trace.push_str(&line(&format!("2026-01-{day}T09:00:00Z"), "enrolled", ""));
+        trace.push_str(&line(
+            &format!("2026-01-{day}T09:00:00Z"),
+            "executed",
+            ",\"step\":1,\"action\":\"email\",\"name\":\"w\"",
+        ));
+        trace.push_str(&line(
+            &format!("2026-01-{day}T10:00:00Z"),
+            "event",
+            ",\"step\":1,\"event\":\"opened\"",
+        ));
+        trace.push_str(&line(&format!("2026-01-{day}T10:00:00Z"), "completed", ""));
+    }
+    std::fs::write(&t, trace).unwrap();
+    let (_, out, _) = cadence(&["report", t.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = &v["cadences"][0]["steps"][0];
+    assert_eq!(s["executed"], 2);
+    assert_eq!(s["outcomes"]["opened"], 2);
+    assert_eq!(s["rates"]["opened"], 1.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -102,6 +102,15 @@ impl ExprChecker<'_> {
                 }
             },
             ExprKind::Str(s) => Some((Expr::Literal(Value::Text(s.clone())), Ty::Text(None))),
+            ExprKind::Number(n) if !n.is_finite() => {
+                self.mismatch(
+                    e.span,
+                    "number too large".into(),
+                    "cannot be represented".into(),
+                    "write a number of at most 15 digits",
+                );
+                None
+            }
             ExprKind::Number(n) => Some((Expr::Literal(Value::Number(*n)), Ty::Number)),
             ExprKind::Bool(b) => Some((Expr::Literal(Value::Bool(*b)), Ty::Bool)),
             ExprKind::Now => Some((Expr::Now, Ty::Date)),

@@ -242,6 +242,10 @@ fn assignment(cx: &mut Cx, a: &ast::Assignment) -> Option<Option<Value>> {
             .push(unknown_field(cx.file, a.field.span, &a.field.node, &schema));
         return None;
     };
+    // An empty string unsets a field of any type (an empty CSV cell does the same).
+    if matches!(&a.value.node, Literal::Str(s) if s.is_empty()) {
+        return Some(None);
+    }
     let mismatch = |cx: &mut Cx, what: &str| {
         cx.diags.push(
             Diagnostic::error(

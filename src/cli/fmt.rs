@@ -45,7 +45,19 @@ fn format_text(name: &str, text: &str) -> Result<String, String> {
         .comments
         .iter()
         .all(|c| formatted.contains(c.text.trim_end()));
-    if !diags2.is_empty() || !kept || file2.items.len() != file.items.len() {
+    let codes = |text: &str| {
+        let mut s = Sources::new();
+        let id = s.add(name, text);
+        let mut c: Vec<&'static str> = crate::check::check(&mut s, &[id])
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect();
+        c.sort_unstable();
+        c
+    };
+    let same_meaning = codes(text) == codes(&formatted);
+    if !diags2.is_empty() || !kept || file2.items.len() != file.items.len() || !same_meaning {
         return Err(format!(
             "error: cannot format `{name}` safely (the result would read differently); please report this file\n"
         ));

@@ -29,6 +29,7 @@ pub(crate) fn run(args: Args) -> Status {
         return Status::Failure;
     };
     let checked = check(&mut sources, &ids);
+    let files = checked.files;
     let Some(program) = checked
         .program
         .filter(|_| !checked.diagnostics.iter().any(|d| d.is_error()))
@@ -48,6 +49,6 @@ pub(crate) fn run(args: Args) -> Status {
         Format::Mermaid => Style::Mermaid,
         Format::Dot => Style::Dot,
     };
-    print!("{}", render(&program, &sources, style));
+    print!("{}", render(&program, &files, style));
     Status::Clean
 }

@@ -175,6 +175,20 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// A relative file path as a URI reference (RFC 3986): separators as `/`, unsafe bytes
+/// percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// SARIF 2.1.0: one run, the rules described in `tool.driver.rules`, one result per finding.
 pub fn render_sarif(diags: &[Diagnostic], sources: &Sources, rules: &[SarifRule]) -> String {
     let rule_values: Vec<Value> = rules
@@ -206,7 +220,7 @@ pub fn render_sarif(diags: &[Diagnostic], sources: &Sources, rules: &[SarifRule]
                 "message": { "text": text },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": src.name.replace('\\', "/") },
+                        "artifactLocation": { "uri": uri(&src.name) },
                         "region": {
                             "startLine": line,
                             "startColumn": column,

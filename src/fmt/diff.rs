@@ -36,6 +36,12 @@ pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
         }
     }
     let mut out = format!("--- {name}\n+++ {name} (formatted)\n");
+    if a == b {
+        out.push_str(
+            "@@ the lines are the same; the line endings or the final newline differ @@\n",
+        );
+        return out;
+    }
     let context = 2;
     let changed: Vec<usize> = ops
         .iter()

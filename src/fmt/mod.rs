@@ -24,7 +24,8 @@ struct Element {
     trailing: Option<String>,
 }
 
-fn quote(s: &str) -> String {
+/// A string literal of the language (`"`, `\\`, newline and tab escaped).
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -101,9 +101,13 @@ pub fn reachable(c: &Cadence, edges: &[Edge]) -> Vec<bool> {
     seen
 }
 
-/// Whether a step falls due at once when entered (no delay, no schedule, no window).
+/// Whether a step can be over at once when entered: no delay, no schedule, no window; or an
+/// `at FIELD` step, which is skipped at once when the date has passed.
 pub fn zero_delay(c: &Cadence, i: usize) -> bool {
     let s = &c.steps[i];
+    if matches!(s.at, Some(At::Field { .. })) {
+        return true;
+    }
     s.after.is_zero()
         && s.at.is_none()
         && !(s.action.channel() == Channel::Email && c.window.is_some())

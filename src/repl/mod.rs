@@ -54,6 +54,8 @@ pub struct Session {
     journal: Vec<Entry>,
     /// Each contact's fields as first known (for `save-test`).
     initial: Vec<Vec<(String, Value)>>,
+    /// When each contact was created (the session's start for loaded ones).
+    created: Vec<i64>,
     start: i64,
 }
 
@@ -127,7 +129,7 @@ pub fn words(line: &str) -> Result<Vec<String>, String> {
 
 fn literal(v: &Value) -> String {
     match v {
-        Value::Text(s) => format!("{s:?}"),
+        Value::Text(s) => crate::fmt::quote(s),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Date(DateValue::Day(d)) => d.to_string(),
@@ -175,11 +177,13 @@ impl Session {
             log: Vec::new(),
             journal: Vec::new(),
             initial: Vec::new(),
+            created: Vec::new(),
             start,
         };
         s.initial = (0..s.engine.contacts().len())
             .map(|c| s.field_list(c as u32))
             .collect();
+        s.created = vec![start; s.initial.len()];
         s.engine.start(start);
         s.engine.run_until(start, true);
         let names: Vec<String> = program
@@ -242,12 +246,13 @@ impl Session {
                 )),
                 Kind::Completed => Some(format!("completed at {at}")),
                 Kind::Exited { reason } => Some(format!(
-                    "exited {:?} at {at}",
-                    crate::engine::trace::exit_reason(cad, reason)
+                    "exited {} at {at}",
+                    crate::fmt::quote(crate::engine::trace::exit_reason(cad, reason))
                 )),
-                Kind::Goal { rule } => {
-                    Some(format!("goal {:?} at {at}", cad.goals[rule as usize].name))
-                }
+                Kind::Goal { rule } => Some(format!(
+                    "goal {} at {at}",
+                    crate::fmt::quote(&cad.goals[rule as usize].name)
+                )),
                 _ => None,
             };
             self.log.push(Logged {
@@ -397,8 +402,15 @@ impl Session {
                         for (_, g, v) in &values {
                             fields.set(*g, v.clone());
                         }
+                        if id.is_empty() {
+                            return Err(
+                                "a contact needs an id: `contact ann email=ann@example.test`"
+                                    .into(),
+                            );
+                        }
                         let c = self.engine.add_contact(id, fields)?;
                         self.initial.push(self.field_list(c));
+                        self.created.push(self.engine.now());
                         self.engine.evaluate_enrolment(c);
                         let now = self.engine.now();
                         self.engine.run_until(now, true);
@@ -881,10 +893,9 @@ impl Session {
         }
         let now = self.engine.now();
         let mut kept = 0;
-        for en in &mut snap.enrolments {
-            if en.phase == Phase::Ended {
-                // An ended enrolment keeps its history only if its cadence is still there.
-            }
+        // Enrolments in a cadence that is gone are dropped (their ids are renumbered below).
+        let mut gone = vec![false; snap.enrolments.len()];
+        for (e, en) in snap.enrolments.iter_mut().enumerate() {
             let old_cad = &old.cadences[en.cadence as usize];
             let who = snap.contacts[en.contact as usize].id.clone();
             let Some(nci) = new.cadence_by_name(&old_cad.name) else {
@@ -894,11 +905,7 @@ impl Session {
                         old_cad.name
                     ));
                 }
-                en.phase = Phase::Ended;
-                en.ended.get_or_insert(now);
-                en.execs.clear();
-                en.cadence = 0;
-                en.step = 0;
+                gone[e] = true;
                 continue;
             };
             let ncad = &new.cadences[nci];
@@ -941,6 +948,26 @@ impl Session {
                     en.step = 0;
                 }
             }
+        }
+        let mut renumber = Vec::with_capacity(gone.len());
+        let mut next = 0u32;
+        for g in &gone {
+            renumber.push((!g).then_some(next));
+            next += u32::from(!g);
+        }
+        let mut kept_enrolments = Vec::new();
+        for (e, en) in snap.enrolments.drain(..).enumerate() {
+            if !gone[e] {
+                kept_enrolments.push(en);
+            }
+        }
+        snap.enrolments = kept_enrolments;
+        for c in &mut snap.contacts {
+            c.enrolments = c
+                .enrolments
+                .iter()
+                .filter_map(|&e| renumber[e as usize])
+                .collect();
         }
         snap.sent.clear();
         snap.timers.clear();
@@ -988,7 +1015,19 @@ impl Session {
                 "nothing has happened yet: enrol a contact and move the clock first".into(),
             );
         }
-        let mut t = format!("\ntest {name:?} {{\n");
+        if let Some(bad) = who
+            .iter()
+            .map(|&c| &self.engine.contact(c).id)
+            .find(|id| !is_ident(id))
+        {
+            return Err(format!(
+                "contact id `{bad}` cannot be written in a test (ids there are letters, digits and `_`)"
+            ));
+        }
+        let mut t = format!("\ntest {} {{\n", crate::fmt::quote(name));
+        // Contacts created during the session exist in the test from its start without fields,
+        // and get them at the time they were created (so their enrolment happens then).
+        let mut inputs: Vec<(i64, String)> = Vec::new();
         for &c in &who {
             let id = &self.engine.contact(c).id;
             let fields: Vec<String> = self
@@ -1001,14 +1040,20 @@ impl Session {
                         .collect()
                 })
                 .unwrap_or_default();
-            t.push_str(&format!(
-                "  contact {id}{}{}\n",
-                if fields.is_empty() { "" } else { " " },
-                fields.join(" ")
-            ));
+            let created = self.created.get(c as usize).copied().unwrap_or(self.start);
+            if created > self.start && !fields.is_empty() {
+                t.push_str(&format!("  contact {id}\n"));
+                inputs.push((created, format!("set {id} {}", fields.join(" "))));
+            } else {
+                let sep = if fields.is_empty() { "" } else { " " };
+                t.push_str(&format!("  contact {id}{sep}{}\n", fields.join(" ")));
+            }
         }
+        // A record's fields come before what is done to it at the same instant.
+        inputs.extend(self.journal.iter().map(|e| (e.at, e.line.clone())));
+        inputs.sort_by_key(|(at, _)| *at);
         // The test starts where the session did when something happened then.
-        let first_input = self.journal.first().map(|e| e.at);
+        let first_input = inputs.first().map(|(at, _)| *at);
         if self.log.iter().any(|r| r.at == self.start) && first_input != Some(self.start) {
             let id = &self.engine.contact(who[0]).id;
             t.push_str(&format!(
@@ -1016,9 +1061,8 @@ impl Session {
                 format_instant(self.start)
             ));
         }
-        for e in &self.journal {
-            let line = e.line.replace('=', " = ");
-            t.push_str(&format!("  at {}: {line}\n", format_instant(e.at)));
+        for (at, line) in &inputs {
+            t.push_str(&format!("  at {}: {line}\n", format_instant(*at)));
         }
         t.push_str(&format!("  until {}\n", format_instant(self.engine.now())));
         for &c in &who {
@@ -1110,15 +1154,24 @@ impl Session {
     }
 }
 
+/// `field = value ...` as a test writes it (`""` unsets).
 fn assign_text(values: &[(String, u16, Option<Value>)]) -> String {
     values
         .iter()
         .map(|(n, _, v)| match v {
-            Some(v) => format!("{n}={}", literal(v)),
-            None => format!("{n}=\"\""),
+            Some(v) => format!("{n} = {}", literal(v)),
+            None => format!("{n} = \"\""),
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Whether an id can be written in a test (`contact ID ...`).
+fn is_ident(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn trigger_text(program: &Program, t: &crate::check::EndTrigger) -> String {

@@ -226,7 +226,9 @@ fn cadence_report(
             steps.insert(s.number, r);
         }
     }
-    let mut seen_outcome: BTreeSet<(String, u32, String)> = BTreeSet::new();
+    // Outcomes count once per message: (contact, step, which execution of it, outcome).
+    let mut seen_outcome: BTreeSet<(String, u32, u32, String)> = BTreeSet::new();
+    let mut execution: HashMap<(String, u32), u32> = HashMap::new();
     let mut branches: BTreeMap<(u32, String, String), usize> = BTreeMap::new();
     for r in records {
         match r.kind.as_str() {
@@ -257,6 +259,7 @@ fn cadence_report(
                 let s = steps.entry(n).or_insert_with(|| blank(n));
                 match r.kind.as_str() {
                     "executed" => {
+                        *execution.entry((r.contact.clone(), n)).or_default() += 1;
                         s.entered += 1;
                         s.executed += 1;
                         if s.action.is_empty() {
@@ -276,8 +279,9 @@ fn cadence_report(
                         if (ev == "clicked" || ev == "replied") && s.action == "email" {
                             kinds.push("opened".into());
                         }
+                        let x = execution.get(&(r.contact.clone(), n)).copied().unwrap_or(0);
                         for k in kinds {
-                            if seen_outcome.insert((r.contact.clone(), n, k.clone())) {
+                            if seen_outcome.insert((r.contact.clone(), n, x, k.clone())) {
                                 *s.outcomes.entry(k).or_default() += 1;
                             }
                         }

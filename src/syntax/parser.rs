@@ -779,20 +779,20 @@ pub fn dedent(body: &str) -> String {
     if lines.last().is_some_and(|l| l.trim().is_empty()) {
         lines.pop();
     }
+    // Indentation is spaces and tabs (one byte each); a line whose whitespace is anything else
+    // (a no-break space) keeps it.
+    let lead = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
     let indent = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .map(|l| lead(l))
         .min()
         .unwrap_or(0);
     lines
         .iter()
         .map(|l| {
-            if l.len() >= indent {
-                &l[indent..]
-            } else {
-                l.trim_start()
-            }
+            let n = lead(l).min(indent);
+            &l[n..]
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -1549,6 +1549,12 @@ step 5: email reminder at appointment_date - 1d
     fn test_statements_outside_a_test_block_are_misplaced() {
         assert_eq!(err("expect alice completed")[0].code, "P005");
         assert_eq!(err("test \"x\" {\nstep 1: call \"y\"\n}")[0].code, "P005");
+    }
+
+    #[test]
+    fn dedent_never_splits_a_character() {
+        assert_eq!(dedent("\n  A\n\u{3000}\n  B\n"), "A\n\u{3000}\nB");
+        assert_eq!(dedent("\n    a\n \u{a0}x\n"), "   a\n\u{a0}x");
     }
 
     #[test]

@@ -33,9 +33,18 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
                         // No open means no reply either: an earlier (or equal, written first)
                         // `no_reply` always fires first.
                         let shadow = s.handlers.iter().enumerate().find(|(k, other)| match other.event {
+                            // Comparable only in the same unit: both calendar time, or both
+                            // business days.
                             HandlerEvent::Timeout(Timeout::NoReply, r) => {
-                                r.business_days == d.business_days && (r.seconds < d.seconds || (r.seconds == d.seconds && *k < h))
-                                    || (r.business_days == 0 && d.business_days == 0 && r.seconds < d.seconds)
+                                let (a, b) = if r.business_days > 0 || d.business_days > 0 {
+                                    if r.seconds != 0 || d.seconds != 0 || r.business_days == 0 || d.business_days == 0 {
+                                        return false;
+                                    }
+                                    (i64::from(r.business_days), i64::from(d.business_days))
+                                } else {
+                                    (r.seconds, d.seconds)
+                                };
+                                a < b || (a == b && *k < h)
                             }
                             _ => false,
                         });

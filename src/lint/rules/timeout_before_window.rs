@@ -13,17 +13,30 @@ fn longest_gap(c: &crate::check::Cadence) -> Option<i64> {
         Zone::Fixed(tz) => tz,
         Zone::Field { default, .. } => default,
     };
-    let mut t = chrono::Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).single()?;
-    let end = t + chrono::Duration::days(14);
+    let start = chrono::Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).single()?;
+    let horizon = chrono::Duration::days(62);
+    let end = start + horizon;
+    let mut t = start;
     let mut prev: Option<i64> = None;
     let mut gap = 0;
+    let mut seen = 0;
     while t < end {
-        let next = window.next_at_or_after(t, tz)?;
+        let Some(next) = window.next_at_or_after(t, tz) else {
+            break;
+        };
+        if next >= end {
+            break;
+        }
         if let Some(p) = prev {
             gap = gap.max(next.timestamp() - p);
         }
+        seen += 1;
         prev = Some(next.timestamp());
         t = next + chrono::Duration::seconds(1);
+    }
+    if seen < 2 {
+        // Opens at most once in two months: closed for longer than any timeout.
+        gap = horizon.num_seconds();
     }
     Some(gap)
 }
