@@ -1420,11 +1420,7 @@ impl Checker<'_> {
                             parse_text(&text).0
                         }
                         Err(e) => {
-                            let reason = match e.kind() {
-                                std::io::ErrorKind::NotFound => "no such file".to_string(),
-                                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
-                                _ => e.to_string(),
-                            };
+                            let reason = diagnostic::io_reason(&e);
                             self.diags.push(
                                 Diagnostic::error(
                                     "E120",

@@ -106,11 +106,7 @@ pub(crate) fn run(args: Args) -> Status {
             Err(e) => {
                 eprintln!(
                     "error: cannot read `{path}`: {}",
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        "no such file".to_string()
-                    } else {
-                        e.to_string()
-                    }
+                    crate::diagnostic::io_reason(&e)
                 );
                 io_error = true;
                 continue;

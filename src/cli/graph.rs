@@ -1,9 +1,7 @@
 //! `cadence graph FILE [--format mermaid|dot]`
 
-use super::input::{read_sources, stderr_style};
+use super::input::load_checked;
 use super::Status;
-use crate::check::check;
-use crate::diagnostic::render_human;
 use crate::graph::{render, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -25,21 +23,9 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let Some((mut sources, ids)) = read_sources(&args.files) else {
-        return Status::Failure;
-    };
-    let checked = check(&mut sources, &ids);
-    let files = checked.files;
-    let Some(program) = checked
-        .program
-        .filter(|_| !checked.diagnostics.iter().any(|d| d.is_error()))
-    else {
-        let style = stderr_style();
-        for d in &checked.diagnostics {
-            eprint!("{}", render_human(d, &sources, style));
-        }
-        eprintln!("error: fix the errors above to draw the cadence");
-        return Status::Findings;
+    let (program, files) = match load_checked(&args.files, "drawing the cadence") {
+        Ok(l) => (l.program, l.files),
+        Err(status) => return status,
     };
     if program.cadences.is_empty() {
         eprintln!("error: no cadence to draw: the files hold only templates, fields and events");

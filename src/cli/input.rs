@@ -37,12 +37,10 @@ pub(crate) fn read_sources(paths: &[String]) -> Option<(Sources, Vec<FileId>)> {
                 ids.push(sources.add(name, text))
             }
             Err(e) => {
-                let reason = match e.kind() {
-                    std::io::ErrorKind::NotFound => "no such file".to_string(),
-                    std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
-                    _ => e.to_string(),
-                };
-                eprintln!("error: cannot read `{path}`: {reason}");
+                eprintln!(
+                    "error: cannot read `{path}`: {}",
+                    crate::diagnostic::io_reason(&e)
+                );
                 failed = true;
             }
         }
@@ -83,5 +81,35 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+/// A checked program with its sources and syntax trees.
+pub(crate) struct Loaded {
+    pub sources: Sources,
+    pub program: crate::check::Program,
+    pub files: Vec<(FileId, crate::syntax::ast::File)>,
+}
+
+/// Reads and checks the files. When they have errors, prints them and a last line saying
+/// what cannot be done (`to` completes "fix them before ..."), and gives the exit status.
+pub(crate) fn load_checked(paths: &[String], to: &str) -> Result<Loaded, super::Status> {
+    let (mut sources, ids) = read_sources(paths).ok_or(super::Status::Failure)?;
+    let checked = crate::check::check(&mut sources, &ids);
+    match checked.program {
+        Some(program) if !checked.diagnostics.iter().any(|d| d.is_error()) => Ok(Loaded {
+            sources,
+            program,
+            files: checked.files,
+        }),
+        _ => {
+            let style = stderr_style();
+            for d in &checked.diagnostics {
+                eprint!("{}", crate::diagnostic::render_human(d, &sources, style));
+                eprintln!();
+            }
+            eprintln!("error: the files have errors; fix them before {to}");
+            Err(super::Status::Findings)
+        }
     }
 }

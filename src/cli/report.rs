@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use super::input::{read_sources, stderr_style};
+use super::input::load_checked;
 use super::Status;
-use crate::check::{check, Program};
-use crate::diagnostic::render_human;
+use crate::check::Program;
 use crate::report::{html, read_trace, report, text, timeline, TraceRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -57,11 +56,7 @@ fn load(
         eprintln!(
             "error: cannot read `{}`: {}",
             trace.display(),
-            if e.kind() == std::io::ErrorKind::NotFound {
-                "no such file".to_string()
-            } else {
-                e.to_string()
-            }
+            crate::diagnostic::io_reason(&e)
         );
         Status::Failure
     })?;
@@ -72,17 +67,7 @@ fn load(
     let program = if files.is_empty() {
         None
     } else {
-        let (mut sources, ids) = read_sources(files).ok_or(Status::Failure)?;
-        let checked = check(&mut sources, &ids);
-        if checked.has_errors() {
-            let style = stderr_style();
-            for d in &checked.diagnostics {
-                eprint!("{}", render_human(d, &sources, style));
-            }
-            eprintln!("error: the cadence files have errors");
-            return Err(Status::Findings);
-        }
-        checked.program
+        Some(load_checked(files, "reporting")?.program)
     };
     Ok((records, program, !bad.is_empty()))
 }

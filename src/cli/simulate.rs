@@ -4,10 +4,10 @@
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use super::input::{plural, read_sources, stderr_style};
+use super::input::{load_checked, plural};
 use super::Status;
-use crate::check::{check, DateValue};
-use crate::diagnostic::render_human;
+use crate::check::DateValue;
+use crate::diagnostic::io_reason;
 use crate::engine::format_instant;
 use crate::sim::{self, read_contacts_into, read_events, TraceFormat, Until};
 use crate::store::{ContactStore, MemoryStore, SqliteStore};
@@ -80,21 +80,9 @@ pub(crate) fn run(args: Args) -> Status {
         on: std::env::var_os("CADENCE_TIMINGS").is_some(),
         last: std::time::Instant::now(),
     };
-    let Some((mut sources, ids)) = read_sources(&args.files) else {
-        return Status::Failure;
-    };
-    let checked = check(&mut sources, &ids);
-    if checked.has_errors() {
-        let style = stderr_style();
-        for d in &checked.diagnostics {
-            eprint!("{}", render_human(d, &sources, style));
-            eprintln!();
-        }
-        eprintln!("error: the cadences have errors; fix them before simulating");
-        return Status::Findings;
-    }
-    let Some(program) = checked.program else {
-        return Status::Findings;
+    let program = match load_checked(&args.files, "simulating") {
+        Ok(l) => l.program,
+        Err(status) => return status,
     };
     if program.cadences.is_empty() {
         eprintln!(
@@ -319,12 +307,5 @@ pub(crate) fn run(args: Args) -> Status {
         Status::Findings
     } else {
         Status::Clean
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        _ => e.to_string(),
     }
 }

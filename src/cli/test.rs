@@ -1,8 +1,7 @@
 //! `cadence test FILES... [--format human|junit] [--coverage]`
 
-use super::input::{read_sources, stderr_style, stdout_style};
+use super::input::{load_checked, stdout_style};
 use super::Status;
-use crate::check::check;
 use crate::diagnostic::{render_human, Diagnostic};
 use crate::testing::{coverage, junit, run};
 
@@ -29,21 +28,9 @@ pub struct Args {
 }
 
 pub(crate) fn run_cmd(args: Args) -> Status {
-    let Some((mut sources, ids)) = read_sources(&args.files) else {
-        return Status::Failure;
-    };
-    let checked = check(&mut sources, &ids);
-    let style = stderr_style();
-    if checked.has_errors() {
-        for d in &checked.diagnostics {
-            eprint!("{}", render_human(d, &sources, style));
-            eprintln!();
-        }
-        eprintln!("error: the files have errors; fix them before running tests");
-        return Status::Findings;
-    }
-    let Some(program) = checked.program else {
-        return Status::Findings;
+    let (sources, program) = match load_checked(&args.files, "running tests") {
+        Ok(l) => (l.sources, l.program),
+        Err(status) => return status,
     };
     let style = stdout_style();
     if program.tests.is_empty() {

@@ -115,6 +115,15 @@ impl Diagnostic {
     }
 }
 
+/// Why a file could not be read, in words (`no such file`, `not UTF-8 text`, ...).
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+        _ => e.to_string(),
+    }
+}
+
 /// Sorts diagnostics by file and position, for stable output.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
