@@ -43,7 +43,7 @@ impl From<Status> for ExitCode {
 email today; if it is opened, call tomorrow; if there is no reply in three days, send a reminder; \
 stop the moment they reply. cadence checks `.cadence` files like a compiler, with precise \
 diagnostics, and runs them on a virtual clock.",
-    after_help = "Examples:\n  cadence check examples/*.cadence\n  cadence check --format json examples/saas_onboarding.cadence\n  cadence explain E105\n\nExit status: 0 clean, 1 errors found, 2 usage or I/O error.",
+    after_help = "Examples:\n  cadence check examples/*.cadence\n  cadence lint --format github examples/*.cadence\n  cadence test examples/*.cadence --coverage\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv\n  cadence repl examples/saas_onboarding.cadence --start 2026-03-02T09:00:00Z\n  cadence explain E105\n\nExit status: 0 clean, 1 findings (errors, failed tests, bad rows), 2 usage or I/O error.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -57,54 +57,65 @@ enum Command {
     #[command(
         after_help = "Diagnostics go to stderr; with `--format json` a JSON array goes to stdout.\nUse `-` to read a file from standard input.\n\nExamples:\n  cadence check examples/*.cadence\n  cadence check onboarding.cadence templates.cadence\n  cat x.cadence | cadence check -\n\nExit status: 0 clean, 1 errors found, 2 usage or I/O error."
     )]
+    #[command(display_order = 1)]
     Check(check::Args),
     /// Run cadences on a virtual clock over contacts and events from CSV, printing the trace
     #[command(
         after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv\n  cadence simulate examples/*.cadence --contacts examples/contacts.csv --format jsonl --until 30d\n\nBad CSV rows are reported as FILE:LINE: message and skipped; the rest still runs.\nExit status: 0 clean, 1 cadence errors or bad rows, 2 usage or I/O error."
     )]
+    #[command(display_order = 6)]
     Simulate(simulate::Args),
     /// Explore a cadence by hand on a virtual clock: enrol, send events, move time, inspect
     #[command(
         after_help = "Examples:\n  cadence repl examples/saas_onboarding.cadence --contacts examples/contacts.csv --start 2026-03-02T09:00:00Z\n  cadence repl onboarding.cadence < session.txt     # scripted: one command per line\n\nType `help` in the session for the commands. Tab completes; Ctrl-C cancels a line; Ctrl-D leaves."
     )]
+    #[command(display_order = 7)]
     Repl(repl::Args),
     /// Run the `test` blocks of cadence files: pass/fail per test, coverage of steps and branches
     #[command(
         after_help = "Examples:\n  cadence test examples/*.cadence\n  cadence test examples/saas_onboarding.cadence --coverage\n  cadence test examples/*.cadence --format junit > junit.xml\n\nExit status: 0 all tests pass, 1 a test failed or the files have errors, 2 usage or I/O error."
     )]
+    #[command(display_order = 5)]
     Test(test::Args),
     /// Write a large generated workload (a five-step cadence, contacts, events) for load tests
     #[command(
         after_help = "Example:\n  cadence generate /tmp/load --contacts 100000 --events 300000\n  cadence simulate /tmp/load/trial.cadence --contacts /tmp/load/contacts.csv --events /tmp/load/events.csv --format jsonl > /dev/null"
     )]
+    #[command(display_order = 11)]
     Generate(generate::Args),
     /// Check cadences beyond types: dead steps, loops, waits for ever, missing unsubscribe links...
     #[command(
         after_help = "Examples:\n  cadence lint examples/*.cadence\n  cadence lint --format github --deny warnings cadences/*.cadence\n  cadence lint --format sarif cadences/*.cadence > lint.sarif\n  cadence lint --paths examples/saas_onboarding.cadence\n\nSuppress one finding with a comment `# lint: allow(L205)` on its line or the line above.\n`cadence explain L205` documents a rule. Exit status: 0 clean, 1 an error (or a warning with --deny warnings), 2 usage or I/O error."
     )]
+    #[command(display_order = 2)]
     Lint(lint::Args),
     /// Format cadence files in one canonical layout (comments kept); --check for CI
     #[command(
         after_help = "Examples:\n  cadence fmt examples/*.cadence\n  cadence fmt --check cadences/*.cadence     # in CI: prints a diff, exits 1 if a file would change\n  cadence fmt < messy.cadence > tidy.cadence\n\nExit status: 0 formatted (or nothing to change), 1 a file would change (--check) or does not parse, 2 I/O error."
     )]
+    #[command(display_order = 3)]
     Fmt(fmt::Args),
     /// Draw a cadence as a flowchart: Mermaid (renders in pull requests) or Graphviz DOT
     #[command(
         after_help = "Examples:\n  cadence graph examples/saas_onboarding.cadence > flow.mmd\n  cadence graph examples/saas_onboarding.cadence --format dot | dot -Tsvg > flow.svg"
     )]
+    #[command(display_order = 4)]
     Graph(graph::Args),
     /// Funnel and step statistics over a trace: text, JSON, or a self-contained HTML page
     #[command(
         after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv --format jsonl > trace.jsonl\n  cadence report trace.jsonl examples/saas_onboarding.cadence\n  cadence report trace.jsonl examples/saas_onboarding.cadence --format html --out report.html"
     )]
+    #[command(display_order = 8)]
     Report(report::Args),
     /// One record's view over a trace: its cadences, where it stands, what comes next, its history
     #[command(
         after_help = "Example:\n  cadence timeline c013 trace.jsonl examples/saas_onboarding.cadence"
     )]
+    #[command(display_order = 9)]
     Timeline(report::TimelineArgs),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
+    #[command(display_order = 10)]
     Explain(explain::Args),
 }
 
