@@ -104,7 +104,13 @@ pub(crate) fn run(args: Args) -> Status {
         },
         None => Box::new(MemoryStore::new()),
     };
-    let file = match std::fs::File::open(&args.contacts) {
+    let file = match std::fs::File::open(&args.contacts).and_then(|f| {
+        if f.metadata()?.is_dir() {
+            Err(std::io::Error::from(std::io::ErrorKind::IsADirectory))
+        } else {
+            Ok(f)
+        }
+    }) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: cannot read `{cname}`: {}", io_reason(&e));
@@ -141,7 +147,13 @@ pub(crate) fn run(args: Args) -> Status {
     let mut ename = String::new();
     if let Some(path) = &args.events {
         ename = path.display().to_string();
-        let file = match std::fs::File::open(path) {
+        let file = match std::fs::File::open(path).and_then(|f| {
+            if f.metadata()?.is_dir() {
+                Err(std::io::Error::from(std::io::ErrorKind::IsADirectory))
+            } else {
+                Ok(f)
+            }
+        }) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("error: cannot read `{ename}`: {}", io_reason(&e));

@@ -120,6 +120,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a folder, not a file".to_string(),
         _ => e.to_string(),
     }
 }
