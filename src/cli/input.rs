@@ -52,6 +52,16 @@ pub(crate) fn read_sources(paths: &[String]) -> Option<(Sources, Vec<FileId>)> {
     }
 }
 
+/// Opens a data file named on the command line. A folder is refused as a file, so its reason
+/// reads like the one for a missing file.
+pub(crate) fn open_input(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    Ok(file)
+}
+
 /// Colour and width for reports on stderr: colour only on a terminal without `NO_COLOR`.
 pub(crate) fn stderr_style() -> HumanStyle {
     style_for(std::io::stderr().is_terminal())

@@ -4,7 +4,7 @@
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use super::input::{load_checked, plural};
+use super::input::{load_checked, open_input, plural};
 use super::Status;
 use crate::check::DateValue;
 use crate::diagnostic::io_reason;
@@ -104,13 +104,7 @@ pub(crate) fn run(args: Args) -> Status {
         },
         None => Box::new(MemoryStore::new()),
     };
-    let file = match std::fs::File::open(&args.contacts).and_then(|f| {
-        if f.metadata()?.is_dir() {
-            Err(std::io::Error::from(std::io::ErrorKind::IsADirectory))
-        } else {
-            Ok(f)
-        }
-    }) {
+    let file = match open_input(&args.contacts) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: cannot read `{cname}`: {}", io_reason(&e));
@@ -147,13 +141,7 @@ pub(crate) fn run(args: Args) -> Status {
     let mut ename = String::new();
     if let Some(path) = &args.events {
         ename = path.display().to_string();
-        let file = match std::fs::File::open(path).and_then(|f| {
-            if f.metadata()?.is_dir() {
-                Err(std::io::Error::from(std::io::ErrorKind::IsADirectory))
-            } else {
-                Ok(f)
-            }
-        }) {
+        let file = match open_input(path) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("error: cannot read `{ename}`: {}", io_reason(&e));
