@@ -87,7 +87,10 @@ fn run_engine(program: &Program, n: usize, inputs: &[(i64, Input)]) -> usize {
     }
     engine.start(START);
     let mut count = engine.take_records().len();
-    for (at, input) in inputs {
+    for (i, (at, input)) in inputs.iter().enumerate() {
+        if let Some((_, next)) = inputs.get(i + 1) {
+            engine.prefetch_contact(next.contact());
+        }
         engine.apply(*at, input);
         if engine.records().len() > 65_536 {
             count += engine.take_records().len();

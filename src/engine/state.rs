@@ -1,14 +1,17 @@
-//! The engine's state: contacts (dense ids, sparse field values) and enrolments. The whole
-//! state serialises to a [`Snapshot`], which an [`crate::store::EnrolmentStore`] persists.
+//! The engine's state. The unit of state is one contact: its fields, its suppression flags, its
+//! enrolments with their executions, and its live timers. The in-memory driver keeps every
+//! contact in a [`Snapshot`]; the live runner keeps each one as a row of its database.
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::check::Value;
 
-/// Dense contact id (the order contacts were added).
+/// Dense contact id (the order contacts were added; the row id in the live runner's database).
 pub type ContactId = u32;
-/// Dense enrolment id (the order of enrolment: timers at one instant run in this order).
-pub type EnrolmentId = u32;
+/// Enrolment id: the order of enrolment, across all contacts (timers at one instant run in
+/// this order).
+pub type EnrolmentId = u64;
 
 /// A record's set field values, by global field id, kept sorted (records set few fields).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +48,8 @@ impl Fields {
     }
 }
 
+/// One contact's whole state: what the engine's core reads and writes when it applies an input
+/// or a due timer to this contact, and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     pub id: String,
@@ -52,15 +57,59 @@ pub struct Contact {
     pub unsubscribed: bool,
     /// The address that bounced; email to it is skipped.
     pub bounced: Option<String>,
-    /// Every enrolment of the contact, in order.
-    pub enrolments: Vec<EnrolmentId>,
+    /// Every enrolment of the contact, in order (most contacts have one: it is kept inline).
+    pub enrolments: SmallVec<[Enrolment; 1]>,
     /// Per cadence: the last value of its `enroll when` condition (enrolment happens when it
     /// becomes true).
     pub enroll_cond: Vec<bool>,
-    /// Per channel (email, call, task): the most recent execution, as (time, execution
-    /// sequence number, enrolment, index in its executions). Outcomes without a step or cadence
-    /// find their message here without walking the enrolments.
+    /// Per channel (email, call, task): the most recent execution. Outcomes without a step or
+    /// cadence find their message here without walking the enrolments.
     pub last_exec: [Option<LastExec>; 3],
+    /// Executions of this contact so far (orders executions of one instant).
+    pub exec_seq: u64,
+}
+
+impl Contact {
+    pub fn new(id: &str, fields: Fields, cadences: usize) -> Contact {
+        Contact {
+            id: id.to_string(),
+            fields,
+            unsubscribed: false,
+            bounced: None,
+            enrolments: SmallVec::new(),
+            enroll_cond: vec![false; cadences],
+            last_exec: [None; 3],
+            exec_seq: 0,
+        }
+    }
+
+    /// The position of an enrolment in [`Contact::enrolments`].
+    pub fn local(&self, id: EnrolmentId) -> Option<usize> {
+        self.enrolments.iter().rposition(|e| e.id == id)
+    }
+
+    /// Whether a timer is still to fire: its enrolment has not moved on since it was set, and
+    /// (for a timeout) it has not fired yet.
+    pub fn is_live(&self, t: &Timer) -> bool {
+        match self.local(t.enrolment) {
+            Some(li) => self.enrolments[li].stamp().is_live(t),
+            None => false,
+        }
+    }
+}
+
+/// What decides whether a timer of an enrolment is live: its generation, and a bit per timer
+/// slot that can still fire (slot 0 while pending; the timeouts not yet fired while waiting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    pub generation: u32,
+    pub slots: u32,
+}
+
+impl Stamp {
+    pub fn is_live(self, t: &Timer) -> bool {
+        self.generation == t.generation && self.slots & (1 << (t.slot & 31)) != 0
+    }
 }
 
 /// Where a contact's most recent execution of one channel is.
@@ -68,7 +117,8 @@ pub struct Contact {
 pub struct LastExec {
     pub at: i64,
     pub seq: u64,
-    pub enrolment: EnrolmentId,
+    /// Position in [`Contact::enrolments`].
+    pub enrolment: u32,
     pub exec: u32,
 }
 
@@ -90,15 +140,18 @@ pub enum Phase {
         due: i64,
         since: i64,
     },
-    /// Executed; waiting for an event or a timeout of execution `exec`.
+    /// Executed; waiting for an event or a timeout of execution `exec`. The timeouts were set
+    /// at `armed` (the execution, or later when a program changed): none falls due before it.
     Waiting {
         exec: u32,
+        armed: i64,
     },
     Ended,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Enrolment {
+    pub id: EnrolmentId,
     pub contact: ContactId,
     pub cadence: u32,
     pub started: i64,
@@ -108,34 +161,56 @@ pub struct Enrolment {
     /// Bumped whenever the enrolment moves; timers of an older generation are stale.
     pub generation: u32,
     pub execs: Vec<Exec>,
+    /// Timeouts of the current wait that fired without effect (their outcome had happened),
+    /// as a bit per timer slot (slots are 1 to 15: a step has at most nine handlers).
+    #[serde(default)]
+    pub fired: u16,
+    /// Jumps back to an earlier step at one instant: (the instant, how many). A loop in which
+    /// no time passes is stopped.
+    #[serde(default)]
+    pub spin: (i64, u32),
 }
 
 impl Enrolment {
     pub fn is_active(&self) -> bool {
         self.phase != Phase::Ended
     }
+
+    /// Which of its timers are live.
+    pub fn stamp(&self) -> Stamp {
+        let slots = match self.phase {
+            Phase::Pending { .. } => 1,
+            Phase::Waiting { .. } => !(u32::from(self.fired)) & !1,
+            Phase::Ended => 0,
+        };
+        Stamp {
+            generation: self.generation,
+            slots,
+        }
+    }
 }
 
 /// A timer: ordered by due time, then by when it first fell due (an email deferred by the daily
-/// limit keeps its place: first come, first served), then enrolment order, then step, then
-/// slot (0 = the step is due; 1 + i = timeout handler i, so the first written wins on a tie).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// limit keeps its place: first come, first served), then enrolment order, then slot (0 = the
+/// step is due; 1 + i = timeout handler i, so the first written wins on a tie). The language
+/// orders by step before slot: the live timers of one enrolment are all at its current step,
+/// so the step never decides and is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timer {
     pub due: i64,
     pub since: i64,
     pub enrolment: EnrolmentId,
-    pub step: u32,
     pub slot: u16,
     pub generation: u32,
 }
 
-/// Everything the engine knows; restoring it continues a run exactly where it stopped.
+/// Everything the in-memory engine knows; restoring it continues a run exactly where it stopped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub now: i64,
     pub contacts: Vec<Contact>,
-    pub enrolments: Vec<Enrolment>,
-    pub timers: Vec<Timer>,
+    /// The daily send counters of `limit`: (cadence, sender, day) -> emails sent.
     pub sent: Vec<((u32, u32, i64), u32)>,
-    pub exec_seq: u64,
+    /// The id the next enrolment takes.
+    pub next_enrolment: EnrolmentId,
 }

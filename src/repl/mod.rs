@@ -657,7 +657,7 @@ impl Session {
         let timers = self.engine.pending_timers();
         let mut out = String::new();
         let mut ended = 0;
-        for (e, en) in self.engine.enrolments().iter().enumerate() {
+        for en in self.engine.enrolments() {
             if filter.is_some_and(|c| c != en.contact) {
                 continue;
             }
@@ -696,7 +696,7 @@ impl Session {
                     self.step_name(en.cadence, en.step),
                     format_instant(due).replace('T', " ")
                 ),
-                Phase::Waiting { exec } => {
+                Phase::Waiting { exec, .. } => {
                     let cadence = &self.program.cadences[en.cadence as usize];
                     let step = &cadence.steps[en.step as usize];
                     let waits: Vec<String> = step
@@ -711,7 +711,7 @@ impl Session {
                                     let at = timers
                                         .iter()
                                         .find(|tm| {
-                                            tm.enrolment == e as u32 && tm.slot as usize == h + 1
+                                            tm.enrolment == en.id && tm.slot as usize == h + 1
                                         })
                                         .map(|tm| {
                                             format!(
@@ -760,7 +760,7 @@ impl Session {
         }
         let mut out = String::new();
         for t in timers.iter().take(50) {
-            let en = &self.engine.enrolments()[t.enrolment as usize];
+            let en = self.engine.enrolment(t.enrolment);
             let who = &self.engine.contact(en.contact).id;
             let cadence = &self.program.cadences[en.cadence as usize];
             let cad = if self.program.cadences.len() > 1 {
@@ -769,16 +769,16 @@ impl Session {
                 String::new()
             };
             let what = if t.slot == 0 {
-                format!("{} due", self.step_name(en.cadence, t.step))
+                format!("{} due", self.step_name(en.cadence, en.step))
             } else {
-                let h = &cadence.steps[t.step as usize].handlers[t.slot as usize - 1];
+                let h = &cadence.steps[en.step as usize].handlers[t.slot as usize - 1];
                 let name = match h.event {
                     HandlerEvent::Timeout(x, _) => x.name(),
                     HandlerEvent::Outcome(o) => o.name(),
                 };
                 format!(
                     "step {}: {name} -> {} unless it happens first",
-                    cadence.steps[t.step as usize].number,
+                    cadence.steps[en.step as usize].number,
                     self.target_text(en.cadence, &h.target)
                 )
             };
@@ -893,11 +893,25 @@ impl Session {
         }
         let now = self.engine.now();
         let mut kept = 0;
-        // Enrolments in a cadence that is gone are dropped (their ids are renumbered below).
-        let mut gone = vec![false; snap.enrolments.len()];
-        for (e, en) in snap.enrolments.iter_mut().enumerate() {
+        // Enrolments in a cadence that is gone are dropped (the rest are numbered again, in
+        // their order).
+        let mut order: Vec<(crate::engine::EnrolmentId, usize, usize)> = snap
+            .contacts
+            .iter()
+            .enumerate()
+            .flat_map(|(ci, c)| {
+                c.enrolments
+                    .iter()
+                    .enumerate()
+                    .map(move |(li, en)| (en.id, ci, li))
+            })
+            .collect();
+        order.sort();
+        let mut gone = std::collections::HashSet::new();
+        for &(_, ci, li) in &order {
+            let who = snap.contacts[ci].id.clone();
+            let en = &mut snap.contacts[ci].enrolments[li];
             let old_cad = &old.cadences[en.cadence as usize];
-            let who = snap.contacts[en.contact as usize].id.clone();
             let Some(nci) = new.cadence_by_name(&old_cad.name) else {
                 if en.phase != Phase::Ended {
                     report.push(format!(
@@ -905,7 +919,7 @@ impl Session {
                         old_cad.name
                     ));
                 }
-                gone[e] = true;
+                gone.insert((ci, li));
                 continue;
             };
             let ncad = &new.cadences[nci];
@@ -926,9 +940,9 @@ impl Session {
             match ncad.step_index(number) {
                 Some(ni) => {
                     en.step = ni as u32;
-                    if let Phase::Waiting { exec } = en.phase {
+                    if let Phase::Waiting { exec, armed } = en.phase {
                         match map.get(&exec) {
-                            Some(&nx) => en.phase = Phase::Waiting { exec: nx },
+                            Some(&nx) => en.phase = Phase::Waiting { exec: nx, armed },
                             None => en.phase = Phase::Ended,
                         }
                     }
@@ -949,28 +963,22 @@ impl Session {
                 }
             }
         }
-        let mut renumber = Vec::with_capacity(gone.len());
-        let mut next = 0u32;
-        for g in &gone {
-            renumber.push((!g).then_some(next));
-            next += u32::from(!g);
-        }
-        let mut kept_enrolments = Vec::new();
-        for (e, en) in snap.enrolments.drain(..).enumerate() {
-            if !gone[e] {
-                kept_enrolments.push(en);
+        let mut next = 0;
+        for &(_, ci, li) in &order {
+            if !gone.contains(&(ci, li)) {
+                snap.contacts[ci].enrolments[li].id = next;
+                next += 1;
             }
         }
-        snap.enrolments = kept_enrolments;
-        for c in &mut snap.contacts {
-            c.enrolments = c
-                .enrolments
-                .iter()
-                .filter_map(|&e| renumber[e as usize])
-                .collect();
+        for (ci, c) in snap.contacts.iter_mut().enumerate() {
+            let mut li = 0;
+            c.enrolments.retain(|_| {
+                li += 1;
+                !gone.contains(&(ci, li - 1))
+            });
         }
+        snap.next_enrolment = next;
         snap.sent.clear();
-        snap.timers.clear();
         let mut engine = Engine::restore(new, snap);
         engine.rebuild_timers();
         self.engine = engine;
@@ -1078,8 +1086,7 @@ impl Session {
                 .enrolments
                 .iter()
                 .rev()
-                .find_map(|&e| {
-                    let en = &self.engine.enrolments()[e as usize];
+                .find_map(|en| {
                     (en.phase != Phase::Ended).then(|| {
                         self.program.cadences[en.cadence as usize].steps[en.step as usize].number
                     })
@@ -1116,8 +1123,7 @@ impl Session {
             .iter()
             .filter_map(|c| {
                 let mut ev: Vec<String> = Vec::new();
-                for &e in &c.enrolments {
-                    let en = &self.engine.enrolments()[e as usize];
+                for en in &c.enrolments {
                     if let Phase::Waiting { .. } = en.phase {
                         let ch = self.program.cadences[en.cadence as usize].steps[en.step as usize]
                             .action

@@ -144,6 +144,9 @@ pub fn run(
                 break;
             }
         }
+        if let Some(&next) = order.get(n + 1) {
+            engine.prefetch_contact(events[next].input.contact());
+        }
         let notes = engine.apply(ev.at, &ev.input);
         if let Input::Set {
             contact,

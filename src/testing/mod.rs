@@ -357,8 +357,7 @@ fn current_step(
     scope: Option<usize>,
 ) -> Option<u32> {
     let c = engine.contact(contact);
-    c.enrolments.iter().rev().find_map(|&e| {
-        let en = &engine.enrolments()[e as usize];
+    c.enrolments.iter().rev().find_map(|en| {
         let in_scope = scope.is_none_or(|s| en.cadence as usize == s);
         (en.phase != Phase::Ended && in_scope)
             .then(|| program.cadences[en.cadence as usize].steps[en.step as usize].number)

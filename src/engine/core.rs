@@ -1,0 +1,1337 @@
+//! The per-contact core: a pure function that applies one input, or one due timer, to one
+//! contact's state, and returns what happened (trace records, actions for a driver to carry
+//! out, new timers, notices). Nothing else is read or written, except the per-cadence, per-day
+//! send counters of `limit` and the enrolment id counter, which a driver provides through
+//! [`Shared`].
+//!
+//! Drivers: [`super::Engine`] keeps every contact in memory with one global timer heap (the
+//! simulator, the REPL, the tests); the live runner loads one contact from its database,
+//! applies, and writes it back with its timers, journal and outbox in one transaction.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use chrono::Datelike;
+use chrono_tz::Tz;
+
+use super::calendar::{self, add, date_instant, day_start, local_date, next_window, sub};
+use super::eval::{truth, Ctx};
+use super::hash::FastHash;
+use super::state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, LastExec, Phase, Timer};
+use super::trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
+use crate::check::{
+    Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, Program, Step, Target,
+    Timeout, Type, Value, Zone,
+};
+
+/// Every field of every cadence of a program, with one global id per name.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub names: Vec<String>,
+    pub types: Vec<Type>,
+    index: HashMap<String, u16, FastHash>,
+    /// Per cadence: schema field index -> global id.
+    pub maps: Vec<Vec<u16>>,
+}
+
+impl Catalog {
+    pub fn new(program: &Program) -> Catalog {
+        let mut c = Catalog {
+            names: Vec::new(),
+            types: Vec::new(),
+            index: HashMap::default(),
+            maps: Vec::new(),
+        };
+        for cadence in &program.cadences {
+            let mut map = Vec::new();
+            for f in &cadence.schema.fields {
+                let gid = match c.index.get(&f.name) {
+                    Some(g) => *g,
+                    None => {
+                        let g = c.names.len() as u16;
+                        c.index.insert(f.name.clone(), g);
+                        c.names.push(f.name.clone());
+                        c.types.push(f.ty.clone());
+                        g
+                    }
+                };
+                map.push(gid);
+            }
+            c.maps.push(map);
+        }
+        c
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<u16> {
+        self.index.get(name).copied()
+    }
+}
+
+/// An input to the engine, at a time given with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Enrol in one cadence, or (None) in every cadence.
+    Enroll {
+        contact: ContactId,
+        cadence: Option<u32>,
+    },
+    Unenroll {
+        contact: ContactId,
+        cadence: Option<u32>,
+    },
+    /// An outcome or custom event; `step` is a step number as written.
+    Event {
+        contact: ContactId,
+        event: EventKey,
+        step: Option<u32>,
+        cadence: Option<u32>,
+    },
+    /// A field change (`None` unsets it).
+    Set {
+        contact: ContactId,
+        field: u16,
+        value: Option<Value>,
+    },
+}
+
+impl Input {
+    /// The contact the input is for.
+    pub fn contact(&self) -> ContactId {
+        match *self {
+            Input::Enroll { contact, .. }
+            | Input::Unenroll { contact, .. }
+            | Input::Event { contact, .. }
+            | Input::Set { contact, .. } => contact,
+        }
+    }
+}
+
+/// An input that was accepted but changed nothing, and why.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Notice {
+    AlreadyEnrolled {
+        contact: ContactId,
+        cadence: u32,
+        step: u32,
+    },
+    EnrolledBefore {
+        contact: ContactId,
+        cadence: u32,
+    },
+    ReenrolFrom {
+        contact: ContactId,
+        cadence: u32,
+        from: i64,
+    },
+    NotEnrolled {
+        contact: ContactId,
+        cadence: Option<u32>,
+    },
+    NoActiveEnrolment {
+        contact: ContactId,
+        cadence: Option<u32>,
+        event: EventKey,
+    },
+    NoMessage {
+        contact: ContactId,
+        outcome: Outcome,
+        step: Option<u32>,
+        cadence: Option<u32>,
+    },
+    EnrolmentEnded {
+        contact: ContactId,
+        outcome: Outcome,
+        cadence: u32,
+        ended: i64,
+    },
+}
+
+/// Something a driver carries out for the contact just processed. Enrolments are positions in
+/// [`Contact::enrolments`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// A step executed: send its email, or put its call or task on a rep's list.
+    Executed { enrolment: u32, exec: u32 },
+    /// An outcome was recorded for an execution (a call or task can leave the list).
+    Outcome {
+        enrolment: u32,
+        exec: u32,
+        outcome: Outcome,
+    },
+    /// An enrolment ended (its open calls and tasks are no longer needed).
+    Ended { enrolment: u32 },
+}
+
+/// What applying one input or timer produced. Drivers keep one and clear it between uses.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub records: Vec<Record>,
+    /// Timers scheduled (they are also in the contact's own list).
+    pub timers: Vec<Timer>,
+    pub actions: Vec<Act>,
+    pub notices: Vec<Notice>,
+}
+
+impl Effects {
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.timers.clear();
+        self.actions.clear();
+        self.notices.clear();
+    }
+}
+
+/// What the core needs beyond one contact: enrolment ids, and the daily send counters of
+/// `limit` (shared by every contact of a cadence).
+pub trait Shared {
+    /// A new enrolment id, greater than every one given before.
+    fn new_enrolment(&mut self) -> EnrolmentId;
+    /// Counts one email against `limit` for (cadence, sender, day); false when the day's
+    /// limit is reached (nothing is counted then).
+    fn take_send(&mut self, cadence: u32, sender: u32, day: i64, limit: u32) -> bool;
+}
+
+/// The daily counters and enrolment ids of one process (the simulator, the REPL, tests).
+#[derive(Debug, Clone, Default)]
+pub struct LocalShared {
+    pub sent: HashMap<(u32, u32, i64), u32>,
+    pub next_enrolment: EnrolmentId,
+}
+
+impl Shared for LocalShared {
+    fn new_enrolment(&mut self) -> EnrolmentId {
+        let id = self.next_enrolment;
+        self.next_enrolment += 1;
+        id
+    }
+
+    fn take_send(&mut self, cadence: u32, sender: u32, day: i64, limit: u32) -> bool {
+        let count = self.sent.entry((cadence, sender, day)).or_insert(0);
+        if *count >= limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}
+
+/// How many times one enrolment may jump back to an earlier step at a single instant before it
+/// is stopped (a loop in which no time passes).
+const MAX_SPINS: u32 = 1_000;
+
+#[derive(Debug, Clone, Copy)]
+enum RuleRef {
+    Exit(u32),
+    Goal(u32),
+}
+
+/// The program, prepared for the core: rules in order, sender ids, the email field of each
+/// cadence, and which cadences are versions of one another.
+pub struct Core<'p> {
+    pub program: &'p Program,
+    pub catalog: Catalog,
+    /// Per cadence: exit and goal rules in the order written.
+    rules: Vec<Vec<(RuleRef, usize)>>,
+    /// Per cadence, per step: sender id for the daily limit.
+    senders: Vec<Vec<u32>>,
+    /// The sender addresses, by sender id.
+    pub sender_names: Vec<String>,
+    /// Per cadence: the global id of the field email steps send to.
+    email_gid: Vec<Option<u16>>,
+    /// Per cadence: the cadence whose versions it belongs to (the newest version, which takes
+    /// new enrolments). Itself for a program without older versions.
+    family: Vec<u32>,
+}
+
+impl<'p> Core<'p> {
+    pub fn new(program: &'p Program) -> Core<'p> {
+        Core::with_families(program, (0..program.cadences.len() as u32).collect())
+    }
+
+    /// A core over a program in which some cadences are older versions of others: `family[c]`
+    /// is the newest version of cadence `c`. Only newest versions take new enrolments; a
+    /// contact is enrolled once per family, and limits are counted per family.
+    pub fn with_families(program: &'p Program, family: Vec<u32>) -> Core<'p> {
+        let catalog = Catalog::new(program);
+        let mut rules = Vec::new();
+        let mut senders = Vec::new();
+        let mut sender_ids: HashMap<String, u32> = HashMap::new();
+        let mut sender_names = Vec::new();
+        for c in &program.cadences {
+            let mut r: Vec<(RuleRef, usize)> = c
+                .exits
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (RuleRef::Exit(i as u32), e.span.start))
+                .chain(
+                    c.goals
+                        .iter()
+                        .enumerate()
+                        .map(|(i, g)| (RuleRef::Goal(i as u32), g.span.start)),
+                )
+                .collect();
+            r.sort_by_key(|(_, at)| *at);
+            rules.push(r);
+            let s = c
+                .steps
+                .iter()
+                .map(|s| {
+                    let from = s
+                        .from
+                        .clone()
+                        .or_else(|| c.from.clone())
+                        .unwrap_or_default();
+                    let n = sender_ids.len() as u32;
+                    *sender_ids.entry(from.clone()).or_insert_with(|| {
+                        sender_names.push(from);
+                        n
+                    })
+                })
+                .collect();
+            senders.push(s);
+        }
+        let email_gid = program
+            .cadences
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.schema.email_field().map(|f| catalog.maps[i][f.0]))
+            .collect();
+        Core {
+            program,
+            catalog,
+            rules,
+            senders,
+            sender_names,
+            email_gid,
+            family,
+        }
+    }
+
+    /// Whether cadence `c` takes new enrolments (it is the newest version of its family).
+    pub fn is_current(&self, c: u32) -> bool {
+        self.family[c as usize] == c
+    }
+
+    /// The newest version of cadence `c`.
+    pub fn family(&self, c: u32) -> u32 {
+        self.family[c as usize]
+    }
+
+    /// The sender id of a step, for the daily limit.
+    pub fn sender(&self, cadence: u32, step: u32) -> u32 {
+        self.senders[cadence as usize][step as usize]
+    }
+
+    /// A new contact with no enrolment.
+    pub fn new_contact(&self, id: &str, fields: super::Fields) -> Contact {
+        Contact::new(id, fields, self.program.cadences.len())
+    }
+
+    fn cx<'a>(
+        &'a self,
+        c: &'a mut Contact,
+        cid: ContactId,
+        now: i64,
+        shared: &'a mut dyn Shared,
+        fx: &'a mut Effects,
+    ) -> Cx<'a, 'p> {
+        Cx {
+            core: self,
+            c,
+            cid,
+            now,
+            shared,
+            fx,
+        }
+    }
+
+    /// Applies an input to contact `cid` at `now` (timers due before it must have run).
+    pub fn apply(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        now: i64,
+        input: &Input,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) {
+        self.cx(c, cid, now, shared, fx).apply(input)
+    }
+
+    /// Fires a due timer of contact `cid` at `now`; a timer that is no longer live does
+    /// nothing. Returns whether it fired.
+    pub fn fire(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        now: i64,
+        timer: Timer,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) -> bool {
+        if !c.is_live(&timer) {
+            return false;
+        }
+        let Some(li) = c.local(timer.enrolment) else {
+            return false;
+        };
+        if timer.slot > 0 {
+            c.enrolments[li].fired |= 1 << (timer.slot & 15);
+        }
+        let mut cx = self.cx(c, cid, now, shared, fx);
+        if timer.slot == 0 {
+            cx.fire_due(li);
+        } else {
+            cx.fire_timeout(li, timer.slot as u32 - 1);
+        }
+        true
+    }
+
+    /// Enrols the contact in every current cadence whose `enroll when` has become true.
+    pub fn evaluate_enrolment(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        now: i64,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) {
+        self.cx(c, cid, now, shared, fx).evaluate_enrolment()
+    }
+
+    /// The zone of a cadence for a contact.
+    pub fn zone(&self, cadence: u32, c: &Contact) -> Tz {
+        match &self.program.cadences[cadence as usize].zone {
+            Zone::Fixed(tz) => *tz,
+            Zone::Field { field, default } => {
+                let gid = self.catalog.maps[cadence as usize][field.0];
+                match c.fields.get(gid) {
+                    Some(Value::Text(s)) => Tz::from_str(s).unwrap_or(*default),
+                    _ => *default,
+                }
+            }
+        }
+    }
+
+    /// When the current step of an enrolment, entered at `entered`, is due.
+    pub fn due_time(&self, c: &Contact, li: usize, entered: i64) -> Result<i64, SkipReason> {
+        let en = &c.enrolments[li];
+        let cad = &self.program.cadences[en.cadence as usize];
+        let step = &cad.steps[en.step as usize];
+        let tz = self.zone(en.cadence, c);
+        let mut due = add(entered, step.after, tz, &cad.holidays);
+        match &step.at {
+            None => {}
+            Some(At::Cron(cron)) => {
+                due = cron
+                    .next_at_or_after(calendar::utc(due), tz)
+                    .map(|t| t.timestamp())
+                    .ok_or(SkipReason::NoTime)?;
+            }
+            Some(At::Field {
+                field,
+                offset,
+                negative,
+            }) => {
+                let gid = self.catalog.maps[en.cadence as usize][field.0];
+                let base = match c.fields.get(gid) {
+                    Some(Value::Date(d)) => date_instant(*d, tz),
+                    _ => return Err(SkipReason::DateUnset),
+                };
+                due = if *negative {
+                    sub(base, *offset, tz, &cad.holidays)
+                } else {
+                    add(base, *offset, tz, &cad.holidays)
+                };
+                if due < entered {
+                    return Err(SkipReason::DatePassed);
+                }
+            }
+        }
+        if step.action.channel() == Channel::Email {
+            if let Some(w) = &cad.window {
+                due = next_window(due, w, tz, &cad.holidays).ok_or(SkipReason::NoTime)?;
+            }
+        }
+        Ok(due)
+    }
+
+    /// The email address a cadence's email steps send to, if the record has one.
+    pub fn address<'c>(&self, cadence: u32, c: &'c Contact) -> Option<&'c str> {
+        self.email_gid[cadence as usize].and_then(|g| match c.fields.get(g) {
+            Some(Value::Text(s)) if !s.is_empty() => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
+    /// After a change of program (the REPL's `reload`): finds the contact's latest executions
+    /// again and drops its timers (see [`Core::rebuild_enrolment`]).
+    pub fn reset_last_exec(&self, c: &mut Contact) {
+        c.last_exec = [None; 3];
+        for (li, en) in c.enrolments.iter().enumerate() {
+            let cad = &self.program.cadences[en.cadence as usize];
+            for (x, ex) in en.execs.iter().enumerate() {
+                let slot = channel_slot(cad.steps[ex.step as usize].action.channel());
+                let last = LastExec {
+                    at: ex.at,
+                    seq: 0,
+                    enrolment: li as u32,
+                    exec: x as u32,
+                };
+                if c.last_exec[slot].is_none_or(|l| {
+                    (l.at, l.enrolment, l.exec) <= (last.at, last.enrolment, last.exec)
+                }) {
+                    c.last_exec[slot] = Some(last);
+                }
+            }
+        }
+    }
+
+    /// After a change of program: schedules the timers of an active enrolment again from its
+    /// step's current definition.
+    pub fn rebuild_enrolment(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        li: usize,
+        now: i64,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) {
+        let mut cx = self.cx(c, cid, now, shared, fx);
+        match cx.c.enrolments[li].phase {
+            Phase::Ended => {}
+            Phase::Pending { entered, since, .. } => match cx.core.due_time(cx.c, li, entered) {
+                Ok(due) => {
+                    cx.bump(li);
+                    cx.schedule_since(li, due.max(now), entered, since.min(due));
+                }
+                Err(reason) => cx.skip(li, reason),
+            },
+            Phase::Waiting { exec, .. } => {
+                let at = cx.c.enrolments[li].execs[exec as usize].at;
+                cx.bump(li);
+                cx.c.enrolments[li].phase = Phase::Waiting { exec, armed: now };
+                cx.schedule_timeouts(li, at);
+            }
+        }
+    }
+
+    /// The live timers of a contact, in firing order: what a durable driver stores beside the
+    /// contact's state.
+    pub fn live_timers(&self, c: &Contact) -> Vec<Timer> {
+        let mut out = Vec::new();
+        for en in &c.enrolments {
+            match en.phase {
+                Phase::Ended => {}
+                Phase::Pending { due, since, .. } => out.push(Timer {
+                    due,
+                    since,
+                    enrolment: en.id,
+                    slot: 0,
+                    generation: en.generation,
+                }),
+                Phase::Waiting { exec, armed } => {
+                    let at = en.execs[exec as usize].at;
+                    self.timeouts(c, en, at, armed, &mut |t| {
+                        if en.stamp().is_live(&t) {
+                            out.push(t)
+                        }
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The timeouts of the step an enrolment waits at, counted from its execution at `at`, none
+    /// before `armed`.
+    fn timeouts(
+        &self,
+        c: &Contact,
+        en: &Enrolment,
+        at: i64,
+        armed: i64,
+        push: &mut dyn FnMut(Timer),
+    ) {
+        let cad = &self.program.cadences[en.cadence as usize];
+        let tz = self.zone(en.cadence, c);
+        for (h, handler) in cad.steps[en.step as usize].handlers.iter().enumerate() {
+            if let HandlerEvent::Timeout(_, d) = handler.event {
+                let due = add(at, d, tz, &cad.holidays).max(armed);
+                push(Timer {
+                    due,
+                    since: due,
+                    enrolment: en.id,
+                    slot: h as u16 + 1,
+                    generation: en.generation,
+                });
+            }
+        }
+    }
+
+    /// Words a notice for people; `who` is the contact's id.
+    pub fn describe(&self, n: &Notice, who: &str) -> String {
+        let name = |c: &u32| &self.program.cadences[*c as usize].name;
+        let in_cadence = |cadence: &Option<u32>| match cadence {
+            Some(c) => format!(" in \"{}\"", name(c)),
+            None => String::new(),
+        };
+        match n {
+            Notice::AlreadyEnrolled { cadence, step, .. } => format!(
+                "contact `{who}` is already enrolled in \"{}\" (at step {step})",
+                name(cadence)
+            ),
+            Notice::EnrolledBefore { cadence, .. } => format!(
+                "contact `{who}` was enrolled in \"{}\" before; a record is enrolled once unless the cadence says `reenroll after D`",
+                name(cadence)
+            ),
+            Notice::ReenrolFrom { cadence, from, .. } => format!(
+                "contact `{who}` can be enrolled in \"{}\" again from {}",
+                name(cadence),
+                calendar::format_instant(*from)
+            ),
+            Notice::NotEnrolled { cadence, .. } => {
+                format!("contact `{who}` is not enrolled{}", in_cadence(cadence))
+            }
+            Notice::NoActiveEnrolment { cadence, event, .. } => format!(
+                "contact `{who}` has no active enrolment{}; event `{}` changes nothing",
+                in_cadence(cadence),
+                super::trace::event_name(self.program, *event)
+            ),
+            Notice::NoMessage { outcome, step, cadence, .. } => {
+                let channel = match outcome {
+                    Outcome::Completed => "call or task",
+                    o if o.fits(Channel::Email) => "email",
+                    o if o.fits(Channel::Call) => "call",
+                    _ => "task",
+                };
+                let what = match step {
+                    Some(n) => format!("step {n} has not been executed"),
+                    None => format!("no {channel} step has been executed"),
+                };
+                format!(
+                    "`{}` for contact `{who}` changes nothing: {what} for this contact{} yet",
+                    outcome.name(),
+                    in_cadence(cadence)
+                )
+            }
+            Notice::EnrolmentEnded { outcome, cadence, ended, .. } => format!(
+                "`{}` for contact `{who}` belongs to an enrolment in \"{}\" that ended at {}; recorded, nothing changes",
+                outcome.name(),
+                name(cadence),
+                calendar::format_instant(*ended)
+            ),
+        }
+    }
+}
+
+pub(crate) fn channel_slot(c: Channel) -> usize {
+    match c {
+        Channel::Email => 0,
+        Channel::Call => 1,
+        Channel::Task => 2,
+    }
+}
+
+fn rule_kind(r: RuleRef) -> Kind {
+    match r {
+        RuleRef::Exit(i) => Kind::Exited {
+            reason: ExitReason::Rule(i),
+        },
+        RuleRef::Goal(i) => Kind::Goal { rule: i },
+    }
+}
+
+/// One application of the core to one contact.
+struct Cx<'a, 'p> {
+    core: &'a Core<'p>,
+    c: &'a mut Contact,
+    cid: ContactId,
+    now: i64,
+    shared: &'a mut dyn Shared,
+    fx: &'a mut Effects,
+}
+
+impl<'p> Cx<'_, 'p> {
+    fn program(&self) -> &'p Program {
+        self.core.program
+    }
+
+    fn apply(&mut self, input: &Input) {
+        match *input {
+            Input::Enroll { cadence, .. } => {
+                let cads: Vec<u32> = match cadence {
+                    Some(c) => vec![self.core.family(c)],
+                    None => (0..self.program().cadences.len() as u32)
+                        .filter(|&c| self.core.is_current(c))
+                        .collect(),
+                };
+                for c in cads {
+                    if let Err(e) = self.enroll(c) {
+                        self.fx.notices.push(e);
+                    }
+                }
+            }
+            Input::Unenroll { cadence, .. } => {
+                let active = self.active_of(cadence);
+                if active.is_empty() {
+                    self.fx.notices.push(Notice::NotEnrolled {
+                        contact: self.cid,
+                        cadence,
+                    });
+                }
+                for li in active {
+                    self.end(
+                        li,
+                        Kind::Exited {
+                            reason: ExitReason::Unenrolled,
+                        },
+                    );
+                }
+            }
+            Input::Event {
+                event,
+                step,
+                cadence,
+                ..
+            } => self.event(event, step, cadence),
+            Input::Set {
+                field, ref value, ..
+            } => self.set(field, value.clone()),
+        }
+    }
+
+    /// Active enrolments, in order, of one cadence (any of its versions) or of all.
+    fn active_of(&self, cadence: Option<u32>) -> Vec<usize> {
+        let family = cadence.map(|c| self.core.family(c));
+        self.c
+            .enrolments
+            .iter()
+            .enumerate()
+            .filter(|(_, en)| {
+                en.is_active() && family.is_none_or(|f| f == self.core.family(en.cadence))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn zone(&self, cadence: u32) -> Tz {
+        self.core.zone(cadence, self.c)
+    }
+
+    fn ctx(&self, cadence: u32, tz: Tz) -> Ctx<'_> {
+        Ctx {
+            fields: &self.c.fields,
+            map: &self.core.catalog.maps[cadence as usize],
+            now: self.now,
+            tz,
+            holidays: &self.program().cadences[cadence as usize].holidays,
+        }
+    }
+
+    fn emit(&mut self, li: usize, kind: Kind) {
+        let en = &self.c.enrolments[li];
+        self.fx.records.push(Record {
+            at: self.now,
+            contact: self.cid,
+            cadence: en.cadence,
+            kind,
+        });
+    }
+
+    fn step_of(&self, li: usize) -> &'p Step {
+        let en = &self.c.enrolments[li];
+        &self.program().cadences[en.cadence as usize].steps[en.step as usize]
+    }
+
+    /// Moves an enrolment to a new generation: its timers so far are stale.
+    fn bump(&mut self, li: usize) {
+        let en = &mut self.c.enrolments[li];
+        en.generation = en.generation.wrapping_add(1);
+        en.fired = 0;
+    }
+
+    // ---- enrolment ----------------------------------------------------------------------------
+
+    fn evaluate_enrolment(&mut self) {
+        for cad in 0..self.program().cadences.len() {
+            if !self.core.is_current(cad as u32) {
+                continue;
+            }
+            let Some(cond) = &self.program().cadences[cad].enroll else {
+                continue;
+            };
+            let tz = self.zone(cad as u32);
+            let holds = truth(cond, &self.ctx(cad as u32, tz));
+            let was = std::mem::replace(&mut self.c.enroll_cond[cad], holds);
+            if holds && !was {
+                let _ = self.enroll(cad as u32);
+            }
+        }
+    }
+
+    /// Enrols the contact in a cadence now; `Err` says why it cannot be.
+    fn enroll(&mut self, cadence: u32) -> Result<usize, Notice> {
+        let program = self.program();
+        let cad = &program.cadences[cadence as usize];
+        let family = self.core.family(cadence);
+        let last = self
+            .c
+            .enrolments
+            .iter()
+            .rev()
+            .find(|e| self.core.family(e.cadence) == family);
+        if let Some(prev) = last {
+            if prev.is_active() {
+                let pcad = &program.cadences[prev.cadence as usize];
+                return Err(Notice::AlreadyEnrolled {
+                    contact: self.cid,
+                    cadence,
+                    step: pcad.steps[prev.step as usize].number,
+                });
+            }
+            match cad.reenroll {
+                None => {
+                    return Err(Notice::EnrolledBefore {
+                        contact: self.cid,
+                        cadence,
+                    })
+                }
+                Some(d) => {
+                    let tz = self.zone(cadence);
+                    let from = add(prev.started, d, tz, &cad.holidays);
+                    if self.now < from {
+                        return Err(Notice::ReenrolFrom {
+                            contact: self.cid,
+                            cadence,
+                            from,
+                        });
+                    }
+                }
+            }
+        }
+        let id = self.shared.new_enrolment();
+        let li = self.c.enrolments.len();
+        self.c.enrolments.push(Enrolment {
+            id,
+            contact: self.cid,
+            cadence,
+            started: self.now,
+            ended: None,
+            step: 0,
+            phase: Phase::Pending {
+                entered: self.now,
+                due: self.now,
+                since: self.now,
+            },
+            generation: 0,
+            execs: Vec::new(),
+            fired: 0,
+            spin: (i64::MIN, 0),
+        });
+        self.emit(li, Kind::Enrolled);
+        if cad.steps.is_empty() {
+            self.end(li, Kind::Completed);
+        } else {
+            self.enter(li, 0);
+        }
+        Ok(li)
+    }
+
+    fn end(&mut self, li: usize, kind: Kind) {
+        self.emit(li, kind);
+        let now = self.now;
+        self.bump(li);
+        let en = &mut self.c.enrolments[li];
+        en.phase = Phase::Ended;
+        en.ended = Some(now);
+        self.fx.actions.push(Act::Ended {
+            enrolment: li as u32,
+        });
+    }
+
+    /// Enters step `i` now: computes its due time, or skips it (and the ones after it that are
+    /// skipped too).
+    fn enter(&mut self, li: usize, mut i: u32) {
+        loop {
+            self.c.enrolments[li].step = i;
+            self.bump(li);
+            let entered = self.now;
+            match self.core.due_time(self.c, li, entered) {
+                Ok(due) => {
+                    self.schedule_since(li, due, entered, due);
+                    return;
+                }
+                Err(reason) => {
+                    self.emit(li, Kind::Skipped { step: i, reason });
+                    match self.step_of(li).next {
+                        Target::Step(j) => i = j as u32,
+                        _ => {
+                            self.end(li, Kind::Completed);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn schedule_since(&mut self, li: usize, due: i64, entered: i64, since: i64) {
+        let en = &mut self.c.enrolments[li];
+        en.phase = Phase::Pending {
+            entered,
+            due,
+            since,
+        };
+        let t = Timer {
+            due,
+            since,
+            enrolment: en.id,
+            slot: 0,
+            generation: en.generation,
+        };
+        self.fx.timers.push(t);
+    }
+
+    // ---- timers -------------------------------------------------------------------------------
+
+    /// Evaluates the cadence's `exit when` / `goal when` rules; ends the enrolment on a match.
+    fn when_rules(&mut self, li: usize) -> bool {
+        let cad_i = self.c.enrolments[li].cadence;
+        let cad = &self.program().cadences[cad_i as usize];
+        let tz = self.zone(cad_i);
+        let mut hit = None;
+        {
+            let cx = self.ctx(cad_i, tz);
+            for (r, _) in &self.core.rules[cad_i as usize] {
+                let trigger = match r {
+                    RuleRef::Exit(i) => &cad.exits[*i as usize].trigger,
+                    RuleRef::Goal(i) => &cad.goals[*i as usize].trigger,
+                };
+                if let EndTrigger::When(x) = trigger {
+                    if truth(x, &cx) {
+                        hit = Some(*r);
+                        break;
+                    }
+                }
+            }
+        }
+        match hit {
+            Some(r) => {
+                self.end(li, rule_kind(r));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn fire_due(&mut self, li: usize) {
+        if self.when_rules(li) {
+            return;
+        }
+        let en = &self.c.enrolments[li];
+        let (cad_i, step_i) = (en.cadence, en.step);
+        let cad = &self.program().cadences[cad_i as usize];
+        let step = &cad.steps[step_i as usize];
+        let tz = self.zone(cad_i);
+        if let Some(g) = &step.guard {
+            if !truth(g, &self.ctx(cad_i, tz)) {
+                return self.skip(li, SkipReason::Condition);
+            }
+        }
+        if let Action::Email { .. } = step.action {
+            if self.c.unsubscribed {
+                return self.skip(li, SkipReason::Unsubscribed);
+            }
+            let Some(address) = self.core.address(cad_i, self.c) else {
+                return self.skip(li, SkipReason::NoEmail);
+            };
+            if self.c.bounced.as_deref() == Some(address) {
+                return self.skip(li, SkipReason::Bounced);
+            }
+            if let Some(limit) = cad.limit_per_day {
+                let day = local_date(self.now, tz).num_days_from_ce() as i64;
+                let sender = self.core.sender(cad_i, step_i);
+                let family = self.core.family(cad_i);
+                if !self.shared.take_send(family, sender, day, limit) {
+                    let next_day = local_date(self.now, tz).succ_opt().unwrap_or_default();
+                    let midnight = day_start(next_day, tz);
+                    let until = match &cad.window {
+                        Some(w) => next_window(midnight, w, tz, &cad.holidays).unwrap_or(midnight),
+                        None => midnight,
+                    };
+                    self.emit(
+                        li,
+                        Kind::Deferred {
+                            step: step_i,
+                            until,
+                        },
+                    );
+                    let (entered, since) = match self.c.enrolments[li].phase {
+                        Phase::Pending { entered, since, .. } => (entered, since),
+                        _ => (self.now, self.now),
+                    };
+                    self.bump(li);
+                    self.schedule_since(li, until, entered, since);
+                    return;
+                }
+            }
+        }
+        // Execute.
+        self.emit(li, Kind::Executed { step: step_i });
+        let now = self.now;
+        let en = &mut self.c.enrolments[li];
+        en.execs.push(Exec {
+            step: step_i,
+            at: now,
+            outcomes: 0,
+        });
+        let exec = (en.execs.len() - 1) as u32;
+        self.c.exec_seq += 1;
+        self.c.last_exec[channel_slot(step.action.channel())] = Some(LastExec {
+            at: now,
+            seq: self.c.exec_seq,
+            enrolment: li as u32,
+            exec,
+        });
+        self.fx.actions.push(Act::Executed {
+            enrolment: li as u32,
+            exec,
+        });
+        if step.handlers.is_empty() {
+            return self.fall_through(li);
+        }
+        self.bump(li);
+        self.c.enrolments[li].phase = Phase::Waiting { exec, armed: now };
+        self.schedule_timeouts(li, now);
+    }
+
+    /// Schedules the timeouts of the step an enrolment waits at, counted from its execution at
+    /// `at` (a timeout already past falls due now).
+    fn schedule_timeouts(&mut self, li: usize, at: i64) {
+        let (core, c, fx, now) = (self.core, &*self.c, &mut *self.fx, self.now);
+        core.timeouts(c, &c.enrolments[li], at, now, &mut |t| fx.timers.push(t));
+    }
+
+    fn skip(&mut self, li: usize, reason: SkipReason) {
+        let step = self.c.enrolments[li].step;
+        self.emit(li, Kind::Skipped { step, reason });
+        self.fall_through(li);
+    }
+
+    fn fall_through(&mut self, li: usize) {
+        match self.step_of(li).next {
+            Target::Step(j) => self.enter(li, j as u32),
+            _ => self.end(li, Kind::Completed),
+        }
+    }
+
+    fn fire_timeout(&mut self, li: usize, h: u32) {
+        let en = &self.c.enrolments[li];
+        let Phase::Waiting { exec, .. } = en.phase else {
+            return;
+        };
+        let outcomes = en.execs[exec as usize].outcomes;
+        let step = self.step_of(li);
+        let Some(HandlerEvent::Timeout(t, _)) = step.handlers.get(h as usize).map(|h| &h.event)
+        else {
+            return;
+        };
+        let opened = Outcome::Opened.bit() | Outcome::Clicked.bit() | Outcome::Replied.bit();
+        let happened = match t {
+            Timeout::NoOpen => outcomes & opened != 0,
+            Timeout::NoClick => outcomes & Outcome::Clicked.bit() != 0,
+            Timeout::NoReply => outcomes & Outcome::Replied.bit() != 0,
+            Timeout::Overdue => outcomes != 0,
+        };
+        if !happened {
+            self.transition(li, h);
+        }
+    }
+
+    /// Follows handler `h` of the current step.
+    fn transition(&mut self, li: usize, h: u32) {
+        let from = self.c.enrolments[li].step;
+        let target = &self.step_of(li).handlers[h as usize].target;
+        let to = match target {
+            Target::Step(j) => To::Step(*j as u32),
+            Target::Done => To::Done,
+            Target::Exit(_) => To::Exit,
+        };
+        self.emit(
+            li,
+            Kind::Transition {
+                from,
+                handler: h,
+                to,
+            },
+        );
+        match to {
+            To::Step(j) => {
+                // A loop goes back to an earlier step (or the same one); one that goes round
+                // without time passing would never end.
+                if j <= from {
+                    let now = self.now;
+                    let spin = &mut self.c.enrolments[li].spin;
+                    if spin.0 == now {
+                        spin.1 += 1;
+                    } else {
+                        *spin = (now, 1);
+                    }
+                    if spin.1 > MAX_SPINS {
+                        return self.end(
+                            li,
+                            Kind::Exited {
+                                reason: ExitReason::Loop,
+                            },
+                        );
+                    }
+                }
+                self.enter(li, j)
+            }
+            To::Done => self.end(li, Kind::Completed),
+            To::Exit => self.end(
+                li,
+                Kind::Exited {
+                    reason: ExitReason::Handler {
+                        step: from,
+                        handler: h,
+                    },
+                },
+            ),
+        }
+    }
+
+    // ---- events -------------------------------------------------------------------------------
+
+    /// The message an outcome belongs to: the named step, or the most recent executed step of a
+    /// channel that has this outcome, in the named cadence or any.
+    fn find_message(
+        &self,
+        o: Outcome,
+        step: Option<u32>,
+        cadence: Option<u32>,
+    ) -> Option<(usize, u32)> {
+        if step.is_none() && cadence.is_none() {
+            return [Channel::Email, Channel::Call, Channel::Task]
+                .into_iter()
+                .filter(|ch| o.fits(*ch))
+                .filter_map(|ch| self.c.last_exec[channel_slot(ch)])
+                .max()
+                .map(|l| (l.enrolment as usize, l.exec));
+        }
+        let family = cadence.map(|c| self.core.family(c));
+        let mut best: Option<(i64, usize, u32)> = None;
+        for (li, en) in self.c.enrolments.iter().enumerate() {
+            if family.is_some_and(|f| f != self.core.family(en.cadence)) {
+                continue;
+            }
+            let cad = &self.program().cadences[en.cadence as usize];
+            for (x, ex) in en.execs.iter().enumerate().rev() {
+                let s = &cad.steps[ex.step as usize];
+                if step.is_some_and(|n| n != s.number) || !o.fits(s.action.channel()) {
+                    continue;
+                }
+                if best.is_none_or(|(at, ..)| ex.at >= at) {
+                    best = Some((ex.at, li, x as u32));
+                }
+                break;
+            }
+        }
+        best.map(|(_, li, x)| (li, x))
+    }
+
+    fn unsubscribe_all(&mut self, key: EventKey, record_event: bool) {
+        self.c.unsubscribed = true;
+        for a in self.active_of(None) {
+            if record_event {
+                let cur = self.c.enrolments[a].step;
+                self.emit(
+                    a,
+                    Kind::Event {
+                        step: Some(cur),
+                        event: key,
+                    },
+                );
+            }
+            self.end(
+                a,
+                Kind::Exited {
+                    reason: ExitReason::Unsubscribed,
+                },
+            );
+        }
+    }
+
+    fn event(&mut self, key: EventKey, step: Option<u32>, cadence: Option<u32>) {
+        let o = match key {
+            EventKey::Custom(i) => {
+                let active = self.active_of(cadence);
+                if active.is_empty() {
+                    self.fx.notices.push(Notice::NoActiveEnrolment {
+                        contact: self.cid,
+                        cadence,
+                        event: key,
+                    });
+                }
+                for li in active {
+                    let cur = self.c.enrolments[li].step;
+                    self.emit(
+                        li,
+                        Kind::Event {
+                            step: Some(cur),
+                            event: key,
+                        },
+                    );
+                    self.event_rules(li, EventName::Custom(i as usize));
+                }
+                return;
+            }
+            EventKey::Outcome(o) => o,
+        };
+        let Some((li, x)) = self.find_message(o, step, cadence) else {
+            if o == Outcome::Unsubscribed {
+                // An unsubscribe is about the person, not one message: it always applies.
+                return self.unsubscribe_all(key, true);
+            }
+            self.fx.notices.push(Notice::NoMessage {
+                contact: self.cid,
+                outcome: o,
+                step,
+                cadence,
+            });
+            return;
+        };
+        let exec_step = self.c.enrolments[li].execs[x as usize].step;
+        self.emit(
+            li,
+            Kind::Event {
+                step: Some(exec_step),
+                event: key,
+            },
+        );
+        self.c.enrolments[li].execs[x as usize].outcomes |= o.bit();
+        self.fx.actions.push(Act::Outcome {
+            enrolment: li as u32,
+            exec: x,
+            outcome: o,
+        });
+
+        if o == Outcome::Bounced {
+            let cad_i = self.c.enrolments[li].cadence;
+            if let Some(gid) = self.core.email_gid[cad_i as usize] {
+                if let Some(Value::Text(a)) = self.c.fields.get(gid) {
+                    self.c.bounced = Some(a.clone());
+                }
+            }
+        }
+        if o == Outcome::Unsubscribed {
+            return self.unsubscribe_all(key, false);
+        }
+        let en = &self.c.enrolments[li];
+        if !en.is_active() {
+            self.fx.notices.push(Notice::EnrolmentEnded {
+                contact: self.cid,
+                outcome: o,
+                cadence: en.cadence,
+                ended: en.ended.unwrap_or(self.now),
+            });
+            return;
+        }
+        if self.event_rules(li, EventName::Outcome(o)) {
+            return;
+        }
+        let en = &self.c.enrolments[li];
+        if matches!(en.phase, Phase::Waiting { exec, .. } if exec == x) {
+            let handlers = &self.step_of(li).handlers;
+            let exact = handlers
+                .iter()
+                .position(|h| h.event == HandlerEvent::Outcome(o));
+            // A click or a reply implies the email was opened: without a handler of its own,
+            // it takes the step's `on opened`.
+            let implied = || match o {
+                Outcome::Clicked | Outcome::Replied => handlers
+                    .iter()
+                    .position(|h| h.event == HandlerEvent::Outcome(Outcome::Opened)),
+                _ => None,
+            };
+            if let Some(h) = exact.or_else(implied) {
+                return self.transition(li, h as u32);
+            }
+        }
+        if o == Outcome::Bounced {
+            self.end(
+                li,
+                Kind::Exited {
+                    reason: ExitReason::Bounced,
+                },
+            );
+        }
+    }
+
+    /// Cadence-wide `exit on` / `goal on` rules; ends the enrolment on a match.
+    fn event_rules(&mut self, li: usize, name: EventName) -> bool {
+        let cad_i = self.c.enrolments[li].cadence;
+        let cad = &self.program().cadences[cad_i as usize];
+        let hit = self.core.rules[cad_i as usize]
+            .iter()
+            .map(|(r, _)| *r)
+            .find(|r| {
+                let trigger = match r {
+                    RuleRef::Exit(i) => &cad.exits[*i as usize].trigger,
+                    RuleRef::Goal(i) => &cad.goals[*i as usize].trigger,
+                };
+                matches!(trigger, EndTrigger::Event(n) if *n == name)
+            });
+        match hit {
+            Some(r) => {
+                self.end(li, rule_kind(r));
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ---- field changes ------------------------------------------------------------------------
+
+    fn set(&mut self, gid: u16, value: Option<Value>) {
+        if !self.c.fields.set(gid, value) {
+            return;
+        }
+        for li in self.active_of(None) {
+            if self.when_rules(li) {
+                continue;
+            }
+            // A pending `at FIELD` step follows its field.
+            let en = &self.c.enrolments[li];
+            let Phase::Pending { entered, due, .. } = en.phase else {
+                continue;
+            };
+            let step = self.step_of(li);
+            let Some(At::Field { field, .. }) = &step.at else {
+                continue;
+            };
+            if self.core.catalog.maps[en.cadence as usize][field.0] != gid {
+                continue;
+            }
+            // Computed again from the entry: a time before the entry skips the step; a time
+            // between the entry and now is due at once.
+            let now = self.now;
+            match self
+                .core
+                .due_time(self.c, li, entered)
+                .map(|new| new.max(now))
+            {
+                Ok(new) if new != due => {
+                    self.bump(li);
+                    self.schedule_since(li, new, entered, new);
+                }
+                Ok(_) => {}
+                Err(reason) => self.skip(li, reason),
+            }
+        }
+        self.evaluate_enrolment();
+    }
+}
