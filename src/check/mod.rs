@@ -1413,9 +1413,14 @@ impl Checker<'_> {
                         .map(Path::to_path_buf)
                         .unwrap_or_default();
                     let full = base.join(&path.node);
-                    match std::fs::read_to_string(&full) {
-                        Ok(text) => {
-                            let id = self.sources.add(full.display().to_string(), text.clone());
+                    let name = full.display().to_string();
+                    let read = match self.sources.find(&name) {
+                        Some(id) => Ok((id, self.sources.get(id).text.clone())),
+                        None => std::fs::read_to_string(&full)
+                            .map(|text| (self.sources.add(name, text.clone()), text)),
+                    };
+                    match read {
+                        Ok((id, text)) => {
                             self.merge_fields(id, 0, &text, &schema_refs);
                             parse_text(&text).0
                         }

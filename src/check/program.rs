@@ -31,6 +31,37 @@ impl Program {
         })
     }
 
+    /// Appends cadence `index` of `other` (another version of a cadence, checked with its own
+    /// files), with the templates and custom events it uses; returns its index in `self`.
+    pub fn append_cadence(&mut self, other: &Program, index: usize) -> usize {
+        let offset = self.templates.len();
+        self.templates.extend(other.templates.iter().cloned());
+        let events: Vec<usize> = other
+            .custom_events
+            .iter()
+            .map(|e| match self.custom_events.iter().position(|x| x == e) {
+                Some(i) => i,
+                None => {
+                    self.custom_events.push(e.clone());
+                    self.custom_events.len() - 1
+                }
+            })
+            .collect();
+        let mut c = other.cadences[index].clone();
+        for step in &mut c.steps {
+            if let Action::Email { template } = &mut step.action {
+                template.0 += offset;
+            }
+        }
+        for rule in c.exits.iter_mut().chain(c.goals.iter_mut()) {
+            if let EndTrigger::Event(EventName::Custom(i)) = &mut rule.trigger {
+                *i = events[*i];
+            }
+        }
+        self.cadences.push(c);
+        self.cadences.len() - 1
+    }
+
     /// Finds a cadence by display name or file stem.
     pub fn cadence_by_name(&self, name: &str) -> Option<usize> {
         self.cadences
@@ -270,6 +301,14 @@ pub enum Priority {
 }
 
 impl Priority {
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Priority> {
         Some(match name {
             "low" => Priority::Low,
@@ -291,6 +330,15 @@ pub enum TaskKind {
 
 impl TaskKind {
     pub const NAMES: [&'static str; 4] = ["meeting", "call", "demo", "todo"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::Meeting => "meeting",
+            TaskKind::Call => "call",
+            TaskKind::Demo => "demo",
+            TaskKind::Todo => "todo",
+        }
+    }
 
     pub fn from_name(name: &str) -> Option<TaskKind> {
         Some(match name {

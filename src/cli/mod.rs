@@ -1,18 +1,28 @@
 //! The command line: clap argument structs and one file per subcommand.
 
+mod backup;
 mod check;
 mod explain;
 mod fmt;
 mod generate;
 mod graph;
+mod ingest;
 mod input;
 mod lint;
+mod live;
+mod log;
+mod outbox;
 mod repl;
 mod report;
+mod run;
 mod simulate;
+mod tasks;
 mod test;
+mod trace;
 
 use std::process::ExitCode;
+
+pub(crate) use input::open_input;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -81,7 +91,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  cadence generate /tmp/load --contacts 100000 --events 300000\n  cadence simulate /tmp/load/trial.cadence --contacts /tmp/load/contacts.csv --events /tmp/load/events.csv --format jsonl > /dev/null"
     )]
-    #[command(display_order = 11)]
+    #[command(display_order = 20)]
     Generate(generate::Args),
     /// Check cadences beyond types: dead steps, loops, waits for ever, missing unsubscribe links...
     #[command(
@@ -113,9 +123,49 @@ enum Command {
     )]
     #[command(display_order = 9)]
     Timeline(report::TimelineArgs),
+    /// Run cadences for real: a database remembers everything, emails go out over SMTP
+    #[command(
+        after_help = "Examples:\n  cadence run examples/saas_onboarding.cadence --db live.db --contacts examples/contacts.csv --smtp smtp://127.0.0.1:2525\n  cadence run cadences/*.cadence --db live.db --clock virtual --events events.csv --until 30d\n\nThe database (SQLite, created when missing) holds contacts, enrolments, timers, the inbox, the outbox,\nthe reps' tasks, the journal and every version of the cadences: running again continues where it stopped,\nand each row of --contacts and --events is applied once however often it is given.\nWithout --smtp emails stay in the outbox. `--clock wall` (the default) runs until Ctrl-C or SIGTERM.\nSettings come from flags, then CADENCE_DB, CADENCE_SMTP_URL, CADENCE_PUBLIC_URL, CADENCE_FROM,\nCADENCE_CLOCK, then the [run] table of cadence.toml. docs/running.md tells how to run it in production.\n\nExit status: 0 done, 1 bad rows were skipped, 2 usage, database or I/O error."
+    )]
+    #[command(display_order = 12)]
+    Run(run::Args),
+    /// Print the journal of a live database, as `simulate` prints a trace
+    #[command(
+        after_help = "Examples:\n  cadence trace --db live.db\n  cadence trace --db live.db --format jsonl > trace.jsonl"
+    )]
+    #[command(display_order = 13)]
+    Trace(trace::Args),
+    /// The reps' work queue: calls and tasks, with the contact's phone and local time
+    #[command(
+        after_help = "Examples:\n  cadence tasks --db live.db --due today\n  cadence tasks --db live.db --owner csm --format json"
+    )]
+    #[command(display_order = 14)]
+    Tasks(tasks::Args),
+    /// Record the outcome of a call or a task (or any event) for a running instance
+    #[command(
+        after_help = "Examples:\n  cadence log --db live.db c013 answered\n  cadence log --db live.db c013 voicemail --step 2 --at 2026-03-03T10:15:00Z"
+    )]
+    #[command(display_order = 15)]
+    Log(log::Args),
+    /// Queue an events or contacts file for a running instance (each row once)
+    #[command(
+        after_help = "Examples:\n  cadence ingest --db live.db crm-export.csv\n  cadence ingest --db live.db opens-2026-03-03.csv"
+    )]
+    #[command(display_order = 16)]
+    Ingest(ingest::Args),
+    /// The emails of a live database: pending, sent, in doubt, bounced; resend one
+    #[command(
+        after_help = "Examples:\n  cadence outbox --db live.db --state in-doubt\n  cadence outbox --db live.db --resend 42"
+    )]
+    #[command(display_order = 17)]
+    Outbox(outbox::Args),
+    /// Copy a live database while it runs
+    #[command(after_help = "Example:\n  cadence backup --db live.db backups/live-$(date +%F).db")]
+    #[command(display_order = 18)]
+    Backup(backup::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
-    #[command(display_order = 10)]
+    #[command(display_order = 19)]
     Explain(explain::Args),
 }
 
@@ -127,6 +177,20 @@ pub enum DiagFormat {
     Human,
     /// A JSON array of {code, severity, file, line, column, message} on stdout
     Json,
+}
+
+/// Prints `text` on standard output: a closed pipe ends quietly, any other failure is exit 2.
+pub(crate) fn print_or_fail(text: &str) -> Status {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Status::Clean,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Status::Clean,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            Status::Failure
+        }
+    }
 }
 
 /// Runs the command line and returns the exit code.
@@ -154,6 +218,13 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Test(args) => test::run_cmd(args),
         Command::Repl(args) => repl::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Trace(args) => trace::run(args),
+        Command::Tasks(args) => tasks::run(args),
+        Command::Log(args) => log::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Outbox(args) => outbox::run(args),
+        Command::Backup(args) => backup::run(args),
     };
     status.into()
 }

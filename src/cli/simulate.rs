@@ -111,7 +111,7 @@ pub(crate) fn run(args: Args) -> Status {
             return Status::Failure;
         }
     };
-    let mut sink = |rec| store.upsert(rec).map_err(|e| format!("contact store: {e}"));
+    let mut sink = |_, rec| store.upsert(rec).map_err(|e| format!("contact store: {e}"));
     let loaded = match read_contacts_into(std::io::BufReader::new(file), &catalog, &mut sink) {
         Ok(l) => l,
         Err(e) => {

@@ -144,6 +144,11 @@ pub enum Notice {
         cadence: u32,
         ended: i64,
     },
+    /// An `enroll` for a cadence that is no longer deployed (its file was not given).
+    NotDeployed {
+        contact: ContactId,
+        cadence: u32,
+    },
 }
 
 /// Something a driver carries out for the contact just processed. Enrolments are positions in
@@ -238,20 +243,24 @@ pub struct Core<'p> {
     pub sender_names: Vec<String>,
     /// Per cadence: the global id of the field email steps send to.
     email_gid: Vec<Option<u16>>,
-    /// Per cadence: the cadence whose versions it belongs to (the newest version, which takes
-    /// new enrolments). Itself for a program without older versions.
+    /// Per cadence: the newest version of the cadence it is a version of. Itself for a program
+    /// without older versions.
     family: Vec<u32>,
+    /// Per cadence: whether it takes new enrolments (it is deployed, and the newest version).
+    current: Vec<bool>,
 }
 
 impl<'p> Core<'p> {
     pub fn new(program: &'p Program) -> Core<'p> {
-        Core::with_families(program, (0..program.cadences.len() as u32).collect())
+        let n = program.cadences.len();
+        Core::with_versions(program, (0..n as u32).collect(), vec![true; n])
     }
 
     /// A core over a program in which some cadences are older versions of others: `family[c]`
-    /// is the newest version of cadence `c`. Only newest versions take new enrolments; a
-    /// contact is enrolled once per family, and limits are counted per family.
-    pub fn with_families(program: &'p Program, family: Vec<u32>) -> Core<'p> {
+    /// is the newest version of cadence `c`, and `current[c]` says whether `c` takes new
+    /// enrolments. A contact is enrolled once per family, and limits are counted per family;
+    /// older versions only carry on the enrolments that started on them.
+    pub fn with_versions(program: &'p Program, family: Vec<u32>, current: Vec<bool>) -> Core<'p> {
         let catalog = Catalog::new(program);
         let mut rules = Vec::new();
         let mut senders = Vec::new();
@@ -304,12 +313,13 @@ impl<'p> Core<'p> {
             sender_names,
             email_gid,
             family,
+            current,
         }
     }
 
-    /// Whether cadence `c` takes new enrolments (it is the newest version of its family).
+    /// Whether cadence `c` takes new enrolments.
     pub fn is_current(&self, c: u32) -> bool {
-        self.family[c as usize] == c
+        self.current[c as usize]
     }
 
     /// The newest version of cadence `c`.
@@ -617,6 +627,10 @@ impl<'p> Core<'p> {
                     in_cadence(cadence)
                 )
             }
+            Notice::NotDeployed { cadence, .. } => format!(
+                "contact `{who}` is not enrolled in \"{}\": the cadence is not deployed (its file was not given to the last `cadence run`)",
+                name(cadence)
+            ),
             Notice::EnrolmentEnded { outcome, cadence, ended, .. } => format!(
                 "`{}` for contact `{who}` belongs to an enrolment in \"{}\" that ended at {}; recorded, nothing changes",
                 outcome.name(),
@@ -663,6 +677,13 @@ impl<'p> Cx<'_, 'p> {
         match *input {
             Input::Enroll { cadence, .. } => {
                 let cads: Vec<u32> = match cadence {
+                    Some(c) if !self.core.is_current(self.core.family(c)) => {
+                        self.fx.notices.push(Notice::NotDeployed {
+                            contact: self.cid,
+                            cadence: c,
+                        });
+                        Vec::new()
+                    }
                     Some(c) => vec![self.core.family(c)],
                     None => (0..self.program().cadences.len() as u32)
                         .filter(|&c| self.core.is_current(c))

@@ -345,7 +345,8 @@ impl<'p> Engine<'p> {
             | Notice::NotEnrolled { contact, .. }
             | Notice::NoActiveEnrolment { contact, .. }
             | Notice::NoMessage { contact, .. }
-            | Notice::EnrolmentEnded { contact, .. } => contact,
+            | Notice::EnrolmentEnded { contact, .. }
+            | Notice::NotDeployed { contact, .. } => contact,
         };
         self.core.describe(n, &self.contacts[contact as usize].id)
     }

@@ -76,6 +76,8 @@ pub fn parse_value(ty: &Type, text: &str) -> Result<Option<Value>, String> {
 #[derive(Debug, Default)]
 pub struct LoadedContacts {
     pub records: Vec<ContactRecord>,
+    /// The columns that name fields (an empty cell in one of them is an unset field).
+    pub columns: Vec<String>,
     pub bad: Vec<BadRow>,
     /// Problems that do not reject a row (an unknown column).
     pub warnings: Vec<String>,
@@ -127,7 +129,7 @@ fn reader<R: Read>(r: R) -> (csv::Reader<Lines<R>>, Rc<RefCell<Vec<u64>>>) {
 /// Reads `id,field,...`; values are typed by the fields of the cadences.
 pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts, String> {
     let mut records = Vec::new();
-    let mut loaded = read_contacts_into(r, catalog, &mut |rec| {
+    let mut loaded = read_contacts_into(r, catalog, &mut |_, rec| {
         records.push(rec);
         Ok(())
     })?;
@@ -135,12 +137,12 @@ pub fn read_contacts<R: Read>(r: R, catalog: &Catalog) -> Result<LoadedContacts,
     Ok(loaded)
 }
 
-/// Reads `id,field,...` and hands each good record to `sink` as soon as it is read (the
-/// returned [`LoadedContacts`] then holds no records).
+/// Reads `id,field,...` and hands each good record to `sink`, with its line, as soon as it is
+/// read (the returned [`LoadedContacts`] then holds no records).
 pub fn read_contacts_into<R: Read>(
     r: R,
     catalog: &Catalog,
-    sink: &mut dyn FnMut(ContactRecord) -> Result<(), String>,
+    sink: &mut dyn FnMut(u64, ContactRecord) -> Result<(), String>,
 ) -> Result<LoadedContacts, String> {
     let (mut rd, ends) = reader(r);
     let headers = rd
@@ -169,6 +171,7 @@ pub fn read_contacts_into<R: Read>(
             None => unknown.push(format!("`{h}`")),
         }
     }
+    out.columns = cols.iter().map(|(_, n, _)| n.clone()).collect();
     if !unknown.is_empty() {
         let shown: Vec<&str> = unknown.iter().take(5).map(String::as_str).collect();
         let more = if unknown.len() > 5 {
@@ -233,7 +236,7 @@ pub fn read_contacts_into<R: Read>(
         }
         if errors.is_empty() {
             rec.fields.insert("id".into(), Value::Text(id));
-            sink(rec)?;
+            sink(line, rec)?;
         } else {
             out.bad.push(BadRow {
                 line,
@@ -344,6 +347,26 @@ fn event_row(
             format!("unknown contact `{who}` (not in the contacts file)")
         }
     })?;
+    Ok((
+        at,
+        event_input(program, catalog, cid, event, step, field, value, cadence)?,
+    ))
+}
+
+/// The input an events row names for contact `cid`: `event` is an outcome, a declared custom
+/// event, `enroll`, `unenroll` or `set` (with `field` and `value`); `step` and `cadence` are
+/// optional (empty).
+#[allow(clippy::too_many_arguments)]
+pub fn event_input(
+    program: &Program,
+    catalog: &Catalog,
+    cid: ContactId,
+    event: &str,
+    step: &str,
+    field: &str,
+    value: &str,
+    cadence: &str,
+) -> Result<Input, String> {
     let cad = if cadence.is_empty() {
         None
     } else {
@@ -449,5 +472,5 @@ fn event_row(
             }
         }
     };
-    Ok((at, input))
+    Ok(input)
 }

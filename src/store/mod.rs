@@ -1,6 +1,7 @@
 //! Stores behind traits: contact records ([`ContactStore`]) and the engine's enrolment state
 //! ([`EnrolmentStore`]), each with an in-memory and an SQLite implementation.
 
+pub mod live;
 mod memory;
 mod sqlite;
 

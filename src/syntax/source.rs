@@ -75,6 +75,12 @@ impl Sources {
         self.files.len()
     }
 
+    /// A file already given by name (a stored version brings the body files its templates
+    /// read, so that checking it again does not read the disk).
+    pub fn find(&self, name: &str) -> Option<FileId> {
+        self.files.iter().position(|f| f.name == name).map(FileId)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

@@ -1,0 +1,266 @@
+//! `cadence run FILES... --db DB [--contacts C.csv] [--events E.csv] [--clock wall|virtual]
+//! [--start T] [--until T|D] [--smtp URL] [--public-url URL]`
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::input::{load_checked, plural};
+use super::live::{instant, load_config, std_duration};
+use super::Status;
+use crate::engine::format_instant;
+use crate::mail::smtp::redact;
+use crate::runner::{self, ClockKind, Options, RunError, UntilArg};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Cadence files (with the library files they use)
+    #[arg(required = true, value_name = "FILES")]
+    files: Vec<String>,
+    /// The database: an SQLite file, created with its schema when missing
+    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    db: Option<PathBuf>,
+    /// Contacts to create or update: a header row with an `id` column and one column per field
+    #[arg(long, value_name = "C.csv")]
+    contacts: Option<PathBuf>,
+    /// Inputs to queue: `at,contact,event` plus optional `step,field,value,cadence` columns
+    #[arg(long, value_name = "E.csv")]
+    events: Option<PathBuf>,
+    /// `wall` runs until stopped; `virtual` runs everything due up to --until and exits
+    #[arg(long, value_enum, env = "CADENCE_CLOCK")]
+    clock: Option<ClockKind>,
+    /// Where a new database's clock starts (RFC 3339); default: the earliest event, or now
+    #[arg(long, value_name = "T")]
+    start: Option<String>,
+    /// With --clock virtual: stop at an instant, or a duration after the database's start
+    #[arg(long, value_name = "T|D")]
+    until: Option<String>,
+    /// Send emails through this SMTP server: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required, smtps://USER:PASS@HOST
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CADENCE_SMTP_URL",
+        hide_env_values = true
+    )]
+    smtp: Option<String>,
+    /// The address the links in emails point at (one-click unsubscribe, tracking)
+    #[arg(long, value_name = "URL", env = "CADENCE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The sender of cadences that name none with `from`
+    #[arg(long, value_name = "ADDRESS", env = "CADENCE_FROM")]
+    from: Option<String>,
+    /// SMTP connections used at once
+    #[arg(long, value_name = "N")]
+    smtp_pool: Option<u32>,
+    /// How long to wait for the SMTP server (250ms, 30s, 1m)
+    #[arg(long, value_name = "D")]
+    smtp_timeout: Option<String>,
+    /// First wait before retrying a temporary SMTP failure; it doubles each time
+    #[arg(long, value_name = "D")]
+    retry_after: Option<String>,
+    /// Attempts before a temporarily failing email is given up (as a bounce)
+    #[arg(long, value_name = "N")]
+    max_attempts: Option<i64>,
+    /// Inputs and timers applied per transaction at most
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    batch: usize,
+    /// Inputs and timers read ahead per transaction
+    #[arg(long, value_name = "N", default_value_t = 2048, hide = true)]
+    read_ahead: usize,
+    /// A configuration file (default: the first cadence.toml here or in a parent folder)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn options(args: &Args) -> Result<Options, String> {
+    let cfg = load_config(args.config.as_deref())?;
+    let db = args
+        .db
+        .clone()
+        .or(cfg.db.clone())
+        .ok_or("no database given: pass --db FILE (or set CADENCE_DB, or `db` under [run] in cadence.toml)")?;
+    let clock = match (args.clock, cfg.clock.as_deref()) {
+        (Some(c), _) => c,
+        (None, None) => ClockKind::Wall,
+        (None, Some("wall")) => ClockKind::Wall,
+        (None, Some("virtual")) => ClockKind::Virtual,
+        (None, Some(other)) => {
+            return Err(format!(
+                "cadence.toml: `clock = \"{other}\"` is not `wall` or `virtual`"
+            ))
+        }
+    };
+    let start = args
+        .start
+        .as_deref()
+        .map(|s| instant(s, "--start"))
+        .transpose()?;
+    let until = match &args.until {
+        None => None,
+        Some(u) => Some(match crate::time::Duration::parse(u) {
+            Ok(d) => UntilArg::After(d),
+            Err(_) => UntilArg::At(instant(u, "--until").map_err(|_| {
+                format!("--until \"{u}\" is neither an instant (2026-01-05T09:00:00Z) nor a duration (30d, 3bd)")
+            })?),
+        }),
+    };
+    if until.is_some() && clock == ClockKind::Wall {
+        return Err("--until needs --clock virtual (the wall clock runs until stopped)".into());
+    }
+    let dur =
+        |flag: &Option<String>, cfg: &Option<String>, what: &str, default: Duration| match flag
+            .as_ref()
+            .or(cfg.as_ref())
+        {
+            Some(s) => std_duration(s, what),
+            None => Ok(default),
+        };
+    Ok(Options {
+        db,
+        contacts: args.contacts.clone(),
+        events: args.events.clone(),
+        clock,
+        start,
+        until,
+        smtp: args.smtp.clone().or(cfg.smtp.clone()),
+        public_url: args
+            .public_url
+            .clone()
+            .or(cfg.public_url.clone())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+        default_from: args
+            .from
+            .clone()
+            .or(cfg.from.clone())
+            .unwrap_or_else(|| "cadence@localhost".into()),
+        pool: args.smtp_pool.or(cfg.smtp_pool).unwrap_or(4),
+        smtp_timeout: dur(
+            &args.smtp_timeout,
+            &cfg.smtp_timeout,
+            "--smtp-timeout",
+            Duration::from_secs(30),
+        )?,
+        backoff: dur(
+            &args.retry_after,
+            &cfg.retry_after,
+            "--retry-after",
+            Duration::from_secs(60),
+        )?,
+        max_attempts: args.max_attempts.or(cfg.max_attempts).unwrap_or(12).max(1),
+        batch: args.batch,
+        read_ahead: args.read_ahead,
+        poll: Duration::from_millis(500),
+    })
+}
+
+pub(crate) fn run(args: Args) -> Status {
+    let opts = match options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Failure;
+        }
+    };
+    let loaded = match load_checked(&args.files, "running") {
+        Ok(l) => l,
+        Err(status) => return status,
+    };
+    if loaded.program.cadences.is_empty() {
+        eprintln!(
+            "error: no cadence to run: the files given hold only templates, fields and events"
+        );
+        return Status::Failure;
+    }
+    runner::stop_on_signals();
+    let given: Vec<_> = loaded.files.iter().map(|(id, _)| *id).collect();
+    match &opts.smtp {
+        Some(url) => eprintln!("sending email through {}", redact(url)),
+        None => eprintln!(
+            "no --smtp: emails stay in the outbox (`cadence outbox --db {}` lists them)",
+            opts.db.display()
+        ),
+    }
+    if opts.clock == ClockKind::Wall {
+        eprintln!(
+            "running on the wall clock; Ctrl-C (or SIGTERM) stops after the transaction in hand"
+        );
+    }
+    let report = match runner::run(&opts, &loaded.sources, &given, loaded.program) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                RunError::Store(_) | RunError::Other(_) => Status::Failure,
+            };
+        }
+    };
+    for w in &report.warnings {
+        eprintln!("{w}");
+    }
+    for (file, b) in &report.bad {
+        eprintln!("{file}:{}: {}", b.line, b.message);
+    }
+    for (file, line) in &report.before_start {
+        eprintln!(
+            "{file}:{line}: note: the event is before the database's start {}; it is not applied",
+            format_instant(report.start)
+        );
+    }
+    for (origin, note) in &report.stats.notices {
+        eprintln!("{origin}: note: {note}");
+    }
+    let s = &report.stats;
+    if s.notices_total > s.notices.len() {
+        eprintln!(
+            "note: {} more inputs changed nothing (not shown; `cadence trace` has their `event` records)",
+            s.notices_total - s.notices.len()
+        );
+    }
+    if report.marked_in_doubt > 0 {
+        eprintln!(
+            "warning: {} were being handed to the SMTP server when the last run stopped: they are in doubt and are not sent again (`cadence outbox --db {} --state in-doubt`)",
+            plural(report.marked_in_doubt, "email"),
+            opts.db.display()
+        );
+    }
+    if let Some(h) = report.horizon {
+        eprintln!(
+            "warning: stopped at {} with timers still pending: a cadence loops with a delay; pass --until to choose the end",
+            format_instant(h)
+        );
+    }
+    let outbox: Vec<String> = report
+        .outbox
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    eprintln!(
+        "ran {} over {}: {} queued ({} already known), {} applied, {} timers, {}, {} and {} created; clock at {}{}",
+        plural(report.cadences, "cadence"),
+        plural(report.contacts as usize, "contact"),
+        plural(report.queued, "input"),
+        report.already_queued,
+        plural(s.inputs, "input"),
+        s.timers,
+        plural(s.records, "record"),
+        plural(s.emails, "email"),
+        plural(s.tasks, "call/task"),
+        format_instant(report.clock),
+        if outbox.is_empty() {
+            String::new()
+        } else {
+            format!("; outbox: {}", outbox.join(", "))
+        }
+    );
+    if report.relay.sent + report.relay.bounced + report.relay.retried + report.relay.failed > 0 {
+        eprintln!(
+            "smtp: {} sent, {} bounced, {} to retry, {} given up",
+            report.relay.sent, report.relay.bounced, report.relay.retried, report.relay.failed
+        );
+    }
+    if report.bad.is_empty() {
+        Status::Clean
+    } else {
+        eprintln!("{} skipped", plural(report.bad.len(), "bad row"));
+        Status::Findings
+    }
+}

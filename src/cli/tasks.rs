@@ -1,0 +1,143 @@
+//! `cadence tasks --db DB [--owner NAME] [--due today|overdue|all] [--format text|json]`:
+//! the reps' work queue — who must call whom, with the contact's phone and local time.
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+
+use super::live::{db_path, open_db};
+use super::Status;
+use crate::engine::calendar::utc;
+use crate::store::live::{LiveStore, TaskFilter, TaskRow};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Due {
+    /// Open tasks due by the end of today (UTC, on the database's clock)
+    Today,
+    /// Open tasks already past their due time
+    Overdue,
+    /// Every open task
+    #[default]
+    Open,
+    /// Every task, done and cancelled ones too
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// A table for people
+    #[default]
+    Text,
+    /// A JSON array
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database of `cadence run`
+    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    db: Option<PathBuf>,
+    /// Only the tasks of this owner (`owner` of the step)
+    #[arg(long, value_name = "NAME")]
+    owner: Option<String>,
+    /// Which tasks
+    #[arg(long, value_enum, default_value_t = Due::Open)]
+    due: Due,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// A configuration file (default: the first cadence.toml here or in a parent folder)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// An instant in a zone: `2026-03-11 09:30 Europe/Berlin`.
+fn local(t: i64, zone: &str) -> String {
+    match zone.parse::<Tz>() {
+        Ok(tz) => utc(t)
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        Err(_) => utc(t).format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+fn text(rows: &[TaskRow], now: i64) -> String {
+    if rows.is_empty() {
+        return "no task\n".into();
+    }
+    let mut out = String::new();
+    for r in rows {
+        let t = &r.task;
+        let late = if r.state == "open" && t.due < now {
+            " (overdue)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "#{:<5} {} {:<6} {:<8} {} \"{}\"{late}\n",
+            r.id,
+            utc(t.due).format("%Y-%m-%d %H:%M UTC"),
+            t.priority,
+            t.owner.as_deref().unwrap_or("-"),
+            t.kind,
+            t.subject,
+        ));
+        out.push_str(&format!(
+            "       contact {}  phone {}  their time {}\n",
+            r.contact_id,
+            t.phone.as_deref().unwrap_or("-"),
+            local(t.due, &t.zone)
+        ));
+        let closed = match (&r.outcome, r.closed) {
+            (Some(o), Some(c)) => format!(" ({o} at {})", utc(c).format("%Y-%m-%d %H:%M UTC")),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "       \"{}\" step {}  {}{closed}\n",
+            r.cadence, t.step, r.state
+        ));
+    }
+    out
+}
+
+pub(crate) fn run(args: Args) -> Status {
+    let path = match db_path(args.db, args.config.as_deref()) {
+        Ok(p) => p,
+        Err(s) => return s,
+    };
+    let mut store = match open_db(&path) {
+        Ok(s) => s,
+        Err(s) => return s,
+    };
+    let now = match store.meta("clock") {
+        Ok(v) => v
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or_else(crate::runner::wall_now),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Failure;
+        }
+    };
+    let end_of_today = (now.div_euclid(86_400) + 1) * 86_400;
+    let filter = TaskFilter {
+        owner: args.owner,
+        due_before: match args.due {
+            Due::Today => Some(end_of_today),
+            Due::Overdue => Some(now),
+            Due::Open | Due::All => None,
+        },
+        open_only: args.due != Due::All,
+    };
+    let rows = match store.tasks(&filter) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Failure;
+        }
+    };
+    let out = match args.format {
+        Format::Text => text(&rows, now),
+        Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
+    };
+    super::print_or_fail(&out)
+}

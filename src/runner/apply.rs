@@ -1,0 +1,793 @@
+//! The apply loop: due timers and inbox inputs, in the engine's order, in batches.
+//!
+//! One batch reads the next timers and the next inputs, applies them one by one to their
+//! contacts with the pure core (in exactly the order the simulator uses: inputs before timers
+//! at the same instant, timers by due time, first due, enrolment and slot), and writes
+//! everything it changed in one transaction: contact states, timers, journal, outbox, tasks,
+//! and the inputs it consumed. Nothing outside the database is touched: emails leave from the
+//! outbox after the commit.
+//!
+//! A batch only goes as far as it can see: past the last timer or input it loaded, something
+//! not loaded could come first, so it commits there and the next batch loads again.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+
+use super::program::LiveProgram;
+use super::{journal, state};
+use crate::check::{Action, Value};
+use crate::engine::calendar::add;
+use crate::engine::{Act, Contact, ContactId, Core, Effects, Input, Shared, Timer};
+use crate::mail::render::{domain_of, render, value_text};
+use crate::mail::token::Signer;
+use crate::sim::csvin::event_input;
+use crate::store::live::{
+    Batch, ContactWrite, InboxRow, InputKind, LiveError, LiveStore, NewMessage, NewTask, TaskUpdate,
+};
+
+/// How emails are addressed and signed.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// The base of the links emails carry (`https://cadence.example.com`).
+    pub public_url: String,
+    pub signer: Signer,
+    /// A short id of the database, part of every Message-ID.
+    pub instance: String,
+    /// The sender of cadences that name none.
+    pub default_from: String,
+}
+
+/// What the loop has done so far.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub inputs: usize,
+    pub timers: usize,
+    pub records: usize,
+    pub emails: usize,
+    pub tasks: usize,
+    pub contacts_created: usize,
+    pub batches: usize,
+    /// Inputs that changed nothing, with where they came from (the first 100).
+    pub notices: Vec<(String, String)>,
+    pub notices_total: usize,
+}
+
+/// How far one batch went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub processed: usize,
+    /// Nothing is left at or before the limit.
+    pub idle: bool,
+    /// When the next thing is due (after the limit), when idle.
+    pub next: Option<i64>,
+}
+
+/// A contact held between reads and the commit.
+struct Entry {
+    id: String,
+    c: Contact,
+    extra: BTreeMap<String, Value>,
+    /// The timers the database holds for it.
+    stored: Vec<Timer>,
+    new: bool,
+    dirty: bool,
+    /// The batch that last used it.
+    used: u64,
+}
+
+/// The apply loop over one program and one store.
+pub struct Applier<'p> {
+    lp: &'p LiveProgram,
+    core: Core<'p>,
+    mail: MailSettings,
+    clock: i64,
+    next_enrolment: u64,
+    next_contact: u32,
+    cache: HashMap<ContactId, Entry>,
+    by_id: HashMap<String, ContactId>,
+    /// Contacts kept between batches (only one runner writes contact states).
+    cache_cap: usize,
+    sends: HashMap<(u32, u32, i64), u32>,
+    batch_no: u64,
+    phone: Option<u16>,
+    pub stats: Stats,
+    /// Inputs and timers read per batch.
+    pub read_ahead: usize,
+}
+
+const MAX_NOTICES: usize = 100;
+
+impl<'p> Applier<'p> {
+    pub fn new(
+        lp: &'p LiveProgram,
+        store: &mut dyn LiveStore,
+        mail: MailSettings,
+    ) -> Result<Applier<'p>, LiveError> {
+        let core = Core::with_versions(&lp.program, lp.family.clone(), lp.current.clone());
+        let phone = core.catalog.lookup("phone");
+        let mut a = Applier {
+            lp,
+            core,
+            mail,
+            clock: 0,
+            next_enrolment: 0,
+            next_contact: 1,
+            cache: HashMap::new(),
+            by_id: HashMap::new(),
+            cache_cap: 200_000,
+            sends: HashMap::new(),
+            batch_no: 0,
+            phone,
+            stats: Stats::default(),
+            read_ahead: 2048,
+        };
+        a.reload(store)?;
+        Ok(a)
+    }
+
+    /// Reads the clock and the id counters again, and forgets what it held (after a failed
+    /// batch, nothing of it was written).
+    fn reload(&mut self, store: &mut dyn LiveStore) -> Result<(), LiveError> {
+        let num = |v: Option<String>| v.and_then(|s| s.parse::<i64>().ok());
+        self.clock = num(store.meta("clock")?).unwrap_or(i64::MIN);
+        self.next_enrolment = num(store.meta("next_enrolment")?).unwrap_or(0) as u64;
+        self.next_contact = num(store.meta("next_contact")?).unwrap_or(1) as u32;
+        self.cache.clear();
+        self.by_id.clear();
+        self.sends.clear();
+        Ok(())
+    }
+
+    /// Keeps at most this many contacts in memory between batches (0: none, for stores that
+    /// several processes write).
+    pub fn set_cache(&mut self, cap: usize) {
+        self.cache_cap = cap;
+    }
+
+    pub fn clock(&self) -> i64 {
+        self.clock
+    }
+
+    pub fn core(&self) -> &Core<'p> {
+        &self.core
+    }
+
+    /// Moves the clock forward to `t` (durably) without running anything.
+    pub fn advance(&mut self, store: &mut dyn LiveStore, t: i64) -> Result<(), LiveError> {
+        if t > self.clock {
+            let mut b = Batch::default();
+            b.meta.push(("clock", t));
+            store.commit(&b)?;
+            self.clock = t;
+        }
+        Ok(())
+    }
+
+    /// Runs one batch: everything due at or before `limit`, up to `max` items.
+    pub fn step(
+        &mut self,
+        store: &mut dyn LiveStore,
+        limit: i64,
+        max: usize,
+    ) -> Result<Progress, String> {
+        match self.try_step(store, limit, max) {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                // Nothing of the batch was written: forget what memory holds of it.
+                let _ = self.reload(store);
+                Err(e)
+            }
+        }
+    }
+
+    fn try_step(
+        &mut self,
+        store: &mut dyn LiveStore,
+        limit: i64,
+        max: usize,
+    ) -> Result<Progress, String> {
+        let db = |e: LiveError| e.to_string();
+        self.batch_no += 1;
+        let k = self.read_ahead;
+        let inputs = store.next_inputs(k).map_err(db)?;
+        let timers = store.next_timers(k).map_err(db)?;
+        let input_edge = (inputs.len() == k).then(|| inputs[k - 1].input.at);
+        let timer_edge = (timers.len() == k).then(|| timers[k - 1].0);
+        let mut inq: VecDeque<InboxRow> = inputs.into();
+        let mut tq: BinaryHeap<Reverse<(Timer, ContactId)>> =
+            timers.into_iter().map(Reverse).collect();
+        let mut batch = Batch::default();
+        let mut fx = Effects::default();
+        let mut processed = 0;
+        let mut progress = Progress {
+            processed: 0,
+            idle: false,
+            next: None,
+        };
+        let mut sends_dirty: Vec<(u32, u32, i64)> = Vec::new();
+        loop {
+            // The next live timer.
+            let timer = loop {
+                match tq.peek() {
+                    Some(Reverse((t, cid))) => {
+                        let live = self.cache.get(cid).is_none_or(|e| e.c.is_live(t));
+                        if live {
+                            break Some((*t, *cid));
+                        }
+                        tq.pop();
+                    }
+                    None => break None,
+                }
+            };
+            let input_first = match (inq.front(), &timer) {
+                (Some(i), Some((t, _))) => i.input.at <= t.due,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => {
+                    if input_edge.is_none() && timer_edge.is_none() {
+                        progress.idle = true;
+                    }
+                    break;
+                }
+            };
+            if input_first {
+                let Some(row) = inq.front() else { break };
+                let at = row.input.at.max(self.clock);
+                if at > limit {
+                    progress.idle = true;
+                    progress.next = Some(at);
+                    break;
+                }
+                // A timer not loaded could come first.
+                if timer_edge.is_some_and(|e| row.input.at > e.due) {
+                    break;
+                }
+                let Some(row) = inq.pop_front() else { break };
+                self.apply_input(store, &row, &mut batch, &mut fx, &mut tq, &mut sends_dirty)?;
+            } else {
+                let Some((t, cid)) = timer else { break };
+                if t.due > limit {
+                    progress.idle = true;
+                    progress.next = Some(t.due);
+                    break;
+                }
+                if input_edge.is_some_and(|at| t.due >= at) || timer_edge.is_some_and(|e| t > e) {
+                    break;
+                }
+                tq.pop();
+                self.fire(
+                    store,
+                    t,
+                    cid,
+                    &mut batch,
+                    &mut fx,
+                    &mut tq,
+                    &mut sends_dirty,
+                )?;
+            }
+            processed += 1;
+            if inq.is_empty() && input_edge.is_some() {
+                break;
+            }
+            if processed >= max {
+                break;
+            }
+        }
+        progress.processed = processed;
+        self.finish(store, &mut batch, &sends_dirty)?;
+        Ok(progress)
+    }
+
+    /// Loads a contact into memory (from the cache or the store).
+    fn load(&mut self, store: &mut dyn LiveStore, cid: ContactId) -> Result<bool, String> {
+        if let Some(e) = self.cache.get_mut(&cid) {
+            e.used = self.batch_no;
+            return Ok(true);
+        }
+        let Some(row) = store.contact_by_rowid(cid).map_err(|e| e.to_string())? else {
+            return Ok(false);
+        };
+        self.insert(row.rowid, row.id, &row.state)?;
+        Ok(true)
+    }
+
+    fn insert(&mut self, rowid: ContactId, id: String, json: &str) -> Result<(), String> {
+        let d = state::decode(self.lp, &self.core.catalog, rowid, &id, json)?;
+        let stored = self.core.live_timers(&d.contact);
+        self.by_id.insert(id.clone(), rowid);
+        self.cache.insert(
+            rowid,
+            Entry {
+                id,
+                c: d.contact,
+                extra: d.extra,
+                stored,
+                new: false,
+                dirty: false,
+                used: self.batch_no,
+            },
+        );
+        Ok(())
+    }
+
+    /// Finds a contact by its id.
+    fn find(&mut self, store: &mut dyn LiveStore, id: &str) -> Result<Option<ContactId>, String> {
+        if let Some(&cid) = self.by_id.get(id) {
+            if let Some(e) = self.cache.get_mut(&cid) {
+                e.used = self.batch_no;
+                return Ok(Some(cid));
+            }
+        }
+        let Some(row) = store.contact_by_id(id).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let cid = row.rowid;
+        self.insert(row.rowid, row.id, &row.state)?;
+        Ok(Some(cid))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fire(
+        &mut self,
+        store: &mut dyn LiveStore,
+        t: Timer,
+        cid: ContactId,
+        batch: &mut Batch,
+        fx: &mut Effects,
+        tq: &mut BinaryHeap<Reverse<(Timer, ContactId)>>,
+        sends_dirty: &mut Vec<(u32, u32, i64)>,
+    ) -> Result<(), String> {
+        if !self.load(store, cid)? {
+            return Err(format!(
+                "a timer names contact #{cid}, which the database does not hold"
+            ));
+        }
+        self.clock = self.clock.max(t.due);
+        let now = self.clock;
+        let mut shared = BatchShared {
+            store,
+            core: &self.core,
+            lp: self.lp,
+            sends: &mut self.sends,
+            dirty: sends_dirty,
+            next_enrolment: &mut self.next_enrolment,
+            error: None,
+        };
+        let Some(e) = self.cache.get_mut(&cid) else {
+            return Ok(());
+        };
+        let fired = self.core.fire(&mut e.c, cid, now, t, &mut shared, fx);
+        if let Some(err) = shared.error.take() {
+            return Err(err);
+        }
+        if fired {
+            e.dirty = true;
+            self.stats.timers += 1;
+        }
+        self.absorb(cid, now, batch, fx, tq);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_input(
+        &mut self,
+        store: &mut dyn LiveStore,
+        row: &InboxRow,
+        batch: &mut Batch,
+        fx: &mut Effects,
+        tq: &mut BinaryHeap<Reverse<(Timer, ContactId)>>,
+        sends_dirty: &mut Vec<(u32, u32, i64)>,
+    ) -> Result<(), String> {
+        self.clock = self.clock.max(row.input.at);
+        let now = self.clock;
+        self.stats.inputs += 1;
+        let who = &row.input.contact;
+        let found = self.find(store, who)?;
+        let mut notes: Vec<String> = Vec::new();
+        let program = &self.lp.program;
+        let catalog = &self.core.catalog;
+        // What to apply, in order.
+        let mut inputs: Vec<Input> = Vec::new();
+        let mut create: Option<Vec<(u16, Value)>> = None;
+        let cid = match (&row.input.what, found) {
+            (InputKind::Contact { fields }, None) => {
+                let mut typed = Vec::new();
+                for (name, v) in fields {
+                    if let (Some(g), Some(v)) = (catalog.lookup(name), v) {
+                        typed.push((g, v.clone()));
+                    }
+                }
+                create = Some(typed);
+                let cid = self.next_contact;
+                self.next_contact += 1;
+                cid
+            }
+            (InputKind::Contact { fields }, Some(cid)) => {
+                for (name, v) in fields {
+                    if let Some(g) = catalog.lookup(name) {
+                        inputs.push(Input::Set {
+                            contact: cid,
+                            field: g,
+                            value: v.clone(),
+                        });
+                    }
+                }
+                cid
+            }
+            (
+                InputKind::Event {
+                    event,
+                    step,
+                    cadence,
+                    field,
+                    value,
+                },
+                Some(cid),
+            ) => {
+                let step = step.map(|s| s.to_string()).unwrap_or_default();
+                match event_input(
+                    program,
+                    catalog,
+                    cid,
+                    event,
+                    &step,
+                    field.as_deref().unwrap_or(""),
+                    value.as_deref().unwrap_or(""),
+                    cadence.as_deref().unwrap_or(""),
+                ) {
+                    Ok(i) => inputs.push(i),
+                    Err(e) => notes.push(e),
+                }
+                cid
+            }
+            (InputKind::Event { .. }, None) => {
+                notes.push(format!("unknown contact `{who}`: nothing changes"));
+                self.note(&row.input.origin, &notes);
+                batch.applied.push((row.seq, now, Some(notes.join("; "))));
+                return Ok(());
+            }
+        };
+        if let Some(typed) = create {
+            let mut fields = crate::engine::Fields::default();
+            for (g, v) in typed {
+                fields.set(g, Some(v));
+            }
+            let c = self.core.new_contact(who, fields);
+            self.by_id.insert(who.clone(), cid);
+            self.cache.insert(
+                cid,
+                Entry {
+                    id: who.clone(),
+                    c,
+                    extra: BTreeMap::new(),
+                    stored: Vec::new(),
+                    new: true,
+                    dirty: true,
+                    used: self.batch_no,
+                },
+            );
+            self.stats.contacts_created += 1;
+        }
+        let mut shared = BatchShared {
+            store,
+            core: &self.core,
+            lp: self.lp,
+            sends: &mut self.sends,
+            dirty: sends_dirty,
+            next_enrolment: &mut self.next_enrolment,
+            error: None,
+        };
+        let Some(e) = self.cache.get_mut(&cid) else {
+            return Ok(());
+        };
+        e.dirty = true;
+        if e.new && inputs.is_empty() {
+            self.core
+                .evaluate_enrolment(&mut e.c, cid, now, &mut shared, fx);
+        }
+        for input in &inputs {
+            self.core.apply(&mut e.c, cid, now, input, &mut shared, fx);
+        }
+        if let Some(err) = shared.error.take() {
+            return Err(err);
+        }
+        for n in fx.notices.drain(..) {
+            notes.push(self.core.describe(&n, who));
+        }
+        self.note(&row.input.origin, &notes);
+        batch
+            .applied
+            .push((row.seq, now, (!notes.is_empty()).then(|| notes.join("; "))));
+        self.absorb(cid, now, batch, fx, tq);
+        Ok(())
+    }
+
+    fn note(&mut self, origin: &str, notes: &[String]) {
+        for n in notes {
+            self.stats.notices_total += 1;
+            if self.stats.notices.len() < MAX_NOTICES {
+                self.stats.notices.push((origin.to_string(), n.clone()));
+            }
+        }
+    }
+
+    /// Takes in what the core produced for a contact: journal rows, messages, tasks, timers.
+    fn absorb(
+        &mut self,
+        cid: ContactId,
+        now: i64,
+        batch: &mut Batch,
+        fx: &mut Effects,
+        tq: &mut BinaryHeap<Reverse<(Timer, ContactId)>>,
+    ) {
+        for r in fx.records.drain(..) {
+            batch.journal.push(journal::encode(self.lp, &r));
+            self.stats.records += 1;
+        }
+        for t in fx.timers.drain(..) {
+            tq.push(Reverse((t, cid)));
+        }
+        let Some(e) = self.cache.get(&cid) else {
+            fx.actions.clear();
+            return;
+        };
+        for act in fx.actions.drain(..) {
+            match act {
+                Act::Executed { enrolment, exec } => {
+                    let en = &e.c.enrolments[enrolment as usize];
+                    let cad = &self.lp.program.cadences[en.cadence as usize];
+                    let x = en.execs[exec as usize];
+                    let step = &cad.steps[x.step as usize];
+                    match &step.action {
+                        Action::Email { template } => {
+                            if let Some(m) = self.message(cid, &e.c, enrolment, exec, template.0) {
+                                batch.outbox.push(m);
+                                self.stats.emails += 1;
+                            }
+                        }
+                        Action::Call { subject } | Action::Task { subject, .. } => {
+                            let tz = self.core.zone(en.cadence, &e.c);
+                            let due = match step.due {
+                                Some(d) => add(x.at, d, tz, &cad.holidays),
+                                None => x.at,
+                            };
+                            let (kind, task_type) = match &step.action {
+                                Action::Task { kind, .. } => {
+                                    ("task", Some(kind.name().to_string()))
+                                }
+                                _ => ("call", None),
+                            };
+                            batch.tasks.push(NewTask {
+                                contact: cid,
+                                enrolment: en.id,
+                                exec,
+                                version: self.lp.versions[en.cadence as usize],
+                                step: step.number,
+                                kind: kind.into(),
+                                subject: subject.clone(),
+                                task_type,
+                                owner: step.owner.clone(),
+                                priority: step.priority.name().into(),
+                                due,
+                                created: x.at,
+                                phone: self.phone.and_then(|g| e.c.fields.get(g)).map(value_text),
+                                zone: tz.name().to_string(),
+                            });
+                            self.stats.tasks += 1;
+                        }
+                    }
+                }
+                Act::Outcome {
+                    enrolment,
+                    exec,
+                    outcome,
+                } => {
+                    let en = &e.c.enrolments[enrolment as usize];
+                    let cad = &self.lp.program.cadences[en.cadence as usize];
+                    let step = &cad.steps[en.execs[exec as usize].step as usize];
+                    if !matches!(step.action, Action::Email { .. }) {
+                        batch.task_updates.push(TaskUpdate::Done {
+                            enrolment: en.id,
+                            exec,
+                            outcome: outcome.name().into(),
+                            at: now,
+                        });
+                    }
+                }
+                Act::Ended { enrolment } => {
+                    batch.task_updates.push(TaskUpdate::Cancelled {
+                        enrolment: e.c.enrolments[enrolment as usize].id,
+                        at: now,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Renders the email of an execution.
+    fn message(
+        &self,
+        cid: ContactId,
+        c: &Contact,
+        enrolment: u32,
+        exec: u32,
+        template: usize,
+    ) -> Option<NewMessage> {
+        let program = &self.lp.program;
+        let en = &c.enrolments[enrolment as usize];
+        let cad = &program.cadences[en.cadence as usize];
+        let x = en.execs[exec as usize];
+        let step = &cad.steps[x.step as usize];
+        let t = &program.templates[template];
+        let catalog = &self.core.catalog;
+        let field = |name: &str| -> Option<String> {
+            catalog
+                .lookup(name)
+                .and_then(|g| c.fields.get(g))
+                .map(value_text)
+        };
+        let token = self
+            .mail
+            .signer
+            .sign("unsubscribe", &format!("{cid}.{}.{exec}", en.id));
+        let url = format!("{}/u/{token}", self.mail.public_url.trim_end_matches('/'));
+        let r = render(
+            step.subject.as_ref().unwrap_or(&t.subject),
+            &t.body,
+            &field,
+            &url,
+        );
+        let sender = step
+            .from
+            .clone()
+            .or_else(|| cad.from.clone())
+            .unwrap_or_else(|| self.mail.default_from.clone());
+        let recipient = self.core.address(en.cadence, c)?.to_string();
+        Some(NewMessage {
+            contact: cid,
+            enrolment: en.id,
+            exec,
+            version: self.lp.versions[en.cadence as usize],
+            step: step.number,
+            at: x.at,
+            message_id: format!(
+                "<{}.{exec}.{}@{}>",
+                en.id,
+                self.mail.instance,
+                domain_of(&sender)
+            ),
+            reply_to: step.reply_to.clone().or_else(|| cad.reply_to.clone()),
+            sender,
+            recipient,
+            subject: r.subject,
+            body: r.body,
+            html: r.html,
+            unsubscribe: url,
+        })
+    }
+
+    /// Writes the batch, and keeps what memory may keep of it.
+    fn finish(
+        &mut self,
+        store: &mut dyn LiveStore,
+        batch: &mut Batch,
+        sends_dirty: &[(u32, u32, i64)],
+    ) -> Result<(), String> {
+        let mut dirty: Vec<ContactId> = self
+            .cache
+            .iter()
+            .filter(|(_, e)| e.dirty)
+            .map(|(k, _)| *k)
+            .collect();
+        dirty.sort_unstable();
+        for cid in &dirty {
+            let Some(e) = self.cache.get_mut(cid) else {
+                continue;
+            };
+            let live = self.core.live_timers(&e.c);
+            for t in &e.stored {
+                if !live.contains(t) {
+                    batch.timers_gone.push(*t);
+                }
+            }
+            for t in &live {
+                if !e.stored.contains(t) {
+                    batch.timers_new.push((*t, *cid));
+                }
+            }
+            batch.contacts.push(ContactWrite {
+                rowid: *cid,
+                id: e.id.clone(),
+                state: state::encode(self.lp, &self.core.catalog, &e.c, &e.extra),
+                new: e.new,
+            });
+            e.stored = live;
+        }
+        for key in sends_dirty {
+            if let Some(n) = self.sends.get(key) {
+                let (name, sender) = send_names(&self.core, self.lp, key.0, key.1);
+                batch.sends.push((name, sender, key.2, *n));
+            }
+        }
+        if !batch.is_empty() {
+            batch.meta.push(("clock", self.clock));
+            batch
+                .meta
+                .push(("next_enrolment", self.next_enrolment as i64));
+            batch.meta.push(("next_contact", self.next_contact as i64));
+            store.commit(batch).map_err(|e| e.to_string())?;
+            self.stats.batches += 1;
+        }
+        for cid in &dirty {
+            if let Some(e) = self.cache.get_mut(cid) {
+                e.dirty = false;
+                e.new = false;
+            }
+        }
+        if self.cache.len() > self.cache_cap {
+            let now = self.batch_no;
+            self.cache.retain(|_, e| e.used == now);
+            if self.cache.len() > self.cache_cap {
+                self.cache.clear();
+            }
+            let cache = &self.cache;
+            self.by_id.retain(|_, cid| cache.contains_key(cid));
+        }
+        Ok(())
+    }
+}
+
+fn send_names(core: &Core, lp: &LiveProgram, family: u32, sender: u32) -> (String, String) {
+    (
+        lp.program.cadences[family as usize].name.clone(),
+        core.sender_names
+            .get(sender as usize)
+            .cloned()
+            .unwrap_or_default(),
+    )
+}
+
+/// The enrolment ids and daily counters of one batch, backed by the store.
+struct BatchShared<'a, 'p> {
+    store: &'a mut dyn LiveStore,
+    core: &'a Core<'p>,
+    lp: &'a LiveProgram,
+    sends: &'a mut HashMap<(u32, u32, i64), u32>,
+    dirty: &'a mut Vec<(u32, u32, i64)>,
+    next_enrolment: &'a mut u64,
+    error: Option<String>,
+}
+
+impl Shared for BatchShared<'_, '_> {
+    fn new_enrolment(&mut self) -> u64 {
+        let id = *self.next_enrolment;
+        *self.next_enrolment += 1;
+        id
+    }
+
+    fn take_send(&mut self, cadence: u32, sender: u32, day: i64, limit: u32) -> bool {
+        let key = (cadence, sender, day);
+        let count = match self.sends.get(&key) {
+            Some(n) => *n,
+            None => {
+                let (name, s) = send_names(self.core, self.lp, cadence, sender);
+                match self.store.send_count(&name, &s, day) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.error = Some(e.to_string());
+                        return false;
+                    }
+                }
+            }
+        };
+        if count >= limit {
+            self.sends.insert(key, count);
+            return false;
+        }
+        self.sends.insert(key, count + 1);
+        if !self.dirty.contains(&key) {
+            self.dirty.push(key);
+        }
+        true
+    }
+}

@@ -1,0 +1,232 @@
+//! The journal: every trace record the runner produced, stored compactly (a kind code and a few
+//! integers, against the version that produced it), and printed again in `simulate`'s formats.
+
+use std::io::Write;
+
+use super::program::LiveProgram;
+use crate::engine::trace::{event_name, Jsonl};
+use crate::engine::{EventKey, ExitReason, Kind, Record, SkipReason, To};
+use crate::sim::TraceFormat;
+use crate::store::live::{JournalRow, LiveError, LiveStore};
+
+const ENROLLED: i64 = 0;
+const EXECUTED: i64 = 1;
+const SKIPPED: i64 = 2;
+const DEFERRED: i64 = 3;
+const EVENT: i64 = 4;
+const TRANSITION: i64 = 5;
+const EXITED: i64 = 6;
+const GOAL: i64 = 7;
+const COMPLETED: i64 = 8;
+
+const SKIP_REASONS: [SkipReason; 7] = [
+    SkipReason::Condition,
+    SkipReason::Unsubscribed,
+    SkipReason::Bounced,
+    SkipReason::NoEmail,
+    SkipReason::DatePassed,
+    SkipReason::DateUnset,
+    SkipReason::NoTime,
+];
+
+/// A record as a journal row.
+pub fn encode(lp: &LiveProgram, r: &Record) -> JournalRow {
+    let mut row = JournalRow {
+        at: r.at,
+        contact: r.contact,
+        version: lp.versions[r.cadence as usize],
+        kind: 0,
+        step: None,
+        a: None,
+        b: None,
+        name: None,
+    };
+    match r.kind {
+        Kind::Enrolled => row.kind = ENROLLED,
+        Kind::Executed { step } => {
+            row.kind = EXECUTED;
+            row.step = Some(step as i64);
+        }
+        Kind::Skipped { step, reason } => {
+            row.kind = SKIPPED;
+            row.step = Some(step as i64);
+            row.a = SKIP_REASONS
+                .iter()
+                .position(|x| *x == reason)
+                .map(|i| i as i64);
+        }
+        Kind::Deferred { step, until } => {
+            row.kind = DEFERRED;
+            row.step = Some(step as i64);
+            row.a = Some(until);
+        }
+        Kind::Event { step, event } => {
+            row.kind = EVENT;
+            row.step = step.map(i64::from);
+            row.name = Some(event_name(&lp.program, event).to_string());
+        }
+        Kind::Transition { from, handler, to } => {
+            row.kind = TRANSITION;
+            row.step = Some(from as i64);
+            row.a = Some(handler as i64);
+            row.b = Some(match to {
+                To::Step(s) => s as i64,
+                To::Done => -1,
+                To::Exit => -2,
+            });
+        }
+        Kind::Exited { reason } => {
+            row.kind = EXITED;
+            let (a, step, b) = match reason {
+                ExitReason::Unsubscribed => (0, None, None),
+                ExitReason::Bounced => (1, None, None),
+                ExitReason::Unenrolled => (2, None, None),
+                ExitReason::Loop => (3, None, None),
+                ExitReason::Rule(i) => (4, None, Some(i as i64)),
+                ExitReason::Handler { step, handler } => {
+                    (5, Some(step as i64), Some(handler as i64))
+                }
+            };
+            row.a = Some(a);
+            row.step = step;
+            row.b = b;
+        }
+        Kind::Goal { rule } => {
+            row.kind = GOAL;
+            row.a = Some(rule as i64);
+        }
+        Kind::Completed => row.kind = COMPLETED,
+    }
+    row
+}
+
+/// A journal row as a record, for the program of the database.
+pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
+    let cadence = lp.index_of(row.version)?;
+    let step = || row.step.map(|s| s as u32);
+    let kind = match row.kind {
+        ENROLLED => Kind::Enrolled,
+        EXECUTED => Kind::Executed { step: step()? },
+        SKIPPED => Kind::Skipped {
+            step: step()?,
+            reason: *SKIP_REASONS.get(row.a? as usize)?,
+        },
+        DEFERRED => Kind::Deferred {
+            step: step()?,
+            until: row.a?,
+        },
+        EVENT => {
+            let name = row.name.as_deref()?;
+            let event = match crate::check::Outcome::from_name(name) {
+                Some(o) => EventKey::Outcome(o),
+                None => {
+                    EventKey::Custom(lp.program.custom_events.iter().position(|e| e == name)? as u32)
+                }
+            };
+            Kind::Event {
+                step: step(),
+                event,
+            }
+        }
+        TRANSITION => Kind::Transition {
+            from: step()?,
+            handler: row.a? as u32,
+            to: match row.b? {
+                -1 => To::Done,
+                -2 => To::Exit,
+                s => To::Step(s as u32),
+            },
+        },
+        EXITED => Kind::Exited {
+            reason: match row.a? {
+                0 => ExitReason::Unsubscribed,
+                1 => ExitReason::Bounced,
+                2 => ExitReason::Unenrolled,
+                3 => ExitReason::Loop,
+                4 => ExitReason::Rule(row.b? as u32),
+                _ => ExitReason::Handler {
+                    step: step()?,
+                    handler: row.b? as u32,
+                },
+            },
+        },
+        GOAL => Kind::Goal {
+            rule: row.a? as u32,
+        },
+        _ => Kind::Completed,
+    };
+    Some(Record {
+        at: row.at,
+        contact: row.contact,
+        cadence,
+        kind,
+    })
+}
+
+/// Writes journal records as `simulate` prints them.
+pub struct TraceWriter<'a> {
+    lp: &'a LiveProgram,
+    jsonl: Jsonl,
+    format: TraceFormat,
+}
+
+impl<'a> TraceWriter<'a> {
+    pub fn new(lp: &'a LiveProgram, format: TraceFormat) -> TraceWriter<'a> {
+        TraceWriter {
+            lp,
+            jsonl: Jsonl::new(&lp.program),
+            format,
+        }
+    }
+
+    /// Appends one row; returns whether it printed something.
+    pub fn write(&self, out: &mut String, row: &JournalRow, contact: &str) -> bool {
+        let Some(r) = decode(self.lp, row) else {
+            out.push_str(&format!(
+                "# journal row of an unknown version {} (kind {})\n",
+                row.version, row.kind
+            ));
+            return true;
+        };
+        match self.format {
+            TraceFormat::Jsonl => {
+                let before = out.len();
+                self.jsonl.write(out, &self.lp.program, contact, &r);
+                out.len() > before
+            }
+            TraceFormat::Text => {
+                crate::engine::trace::write_text(out, &self.lp.program, contact, &r);
+                true
+            }
+        }
+    }
+}
+
+/// Writes the journal of `store` to `out`; returns how many records it printed.
+pub fn write_trace(
+    store: &mut dyn LiveStore,
+    format: TraceFormat,
+    out: &mut dyn Write,
+) -> Result<usize, String> {
+    let lp = LiveProgram::from_store(store)?;
+    let w = TraceWriter::new(&lp, format);
+    let mut buf = String::with_capacity(1 << 16);
+    let mut count = 0;
+    store
+        .journal(&mut |row, contact| {
+            if w.write(&mut buf, row, contact) {
+                count += 1;
+            }
+            if buf.len() > 1 << 16 {
+                out.write_all(buf.as_bytes())
+                    .map_err(|e| LiveError::Db(format!("cannot write the trace: {e}")))?;
+                buf.clear();
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    out.write_all(buf.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("cannot write the trace: {e}"))?;
+    Ok(count)
+}

@@ -1,0 +1,525 @@
+//! `cadence run`: cadences executed for real against a database, on the wall clock or a
+//! virtual one. The pieces, each testable alone:
+//!
+//! - `program.rs`: the cadence versions stored and the program built from them;
+//! - `ingest.rs`: contacts and events files into the inbox, each row once;
+//! - `apply.rs`: the apply loop (due timers and inputs, in the engine's order, in batches);
+//! - `outbox.rs`: the relay that hands emails to SMTP and records what the server said;
+//! - `state.rs`, `journal.rs`: how a contact and a trace record are stored;
+//! - `clock.rs`: the two clocks.
+//!
+//! This file wires them over one store: lock the database, store the versions, queue the
+//! files, then run the apply loop and the relay (on its own thread and connection) until the
+//! clock says stop.
+
+pub mod apply;
+pub mod clock;
+pub mod ingest;
+pub mod journal;
+pub mod outbox;
+pub mod program;
+pub mod state;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::check::Program;
+use crate::engine::format_instant;
+use crate::mail::smtp::Mailer;
+use crate::mail::token::Signer;
+use crate::sim::BadRow;
+use crate::store::live::{LiveError, LiveStore, SqliteLive};
+use crate::syntax::{FileId, Sources};
+use crate::time::Duration as CadenceDuration;
+use apply::{Applier, MailSettings, Stats};
+pub use clock::{wall_now, ClockKind};
+use outbox::{Relay, RelayStats};
+use program::LiveProgram;
+
+/// Set by SIGINT or SIGTERM: finish the transaction in hand and stop.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Makes SIGINT and SIGTERM set [`STOP`] instead of killing the process.
+pub fn stop_on_signals() {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, &STOP);
+    }
+}
+
+/// When a virtual run stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UntilArg {
+    At(i64),
+    /// A duration after the database's start.
+    After(CadenceDuration),
+}
+
+/// Everything `cadence run` is told.
+#[derive(Clone)]
+pub struct Options {
+    pub db: PathBuf,
+    pub contacts: Option<PathBuf>,
+    pub events: Option<PathBuf>,
+    pub clock: ClockKind,
+    pub start: Option<i64>,
+    pub until: Option<UntilArg>,
+    pub smtp: Option<String>,
+    pub public_url: String,
+    pub default_from: String,
+    pub pool: u32,
+    pub smtp_timeout: Duration,
+    pub backoff: Duration,
+    pub max_attempts: i64,
+    /// Inputs and timers applied per transaction at most.
+    pub batch: usize,
+    /// Inputs and timers read ahead per transaction (a tuning knob; small values exercise the
+    /// batch boundaries in tests).
+    pub read_ahead: usize,
+    /// How often the wall clock looks for new inputs from other processes.
+    pub poll: Duration,
+}
+
+/// Why a run could not go on.
+#[derive(Debug)]
+pub enum RunError {
+    /// The database was refused, is busy, or failed (exit 2).
+    Store(LiveError),
+    /// Anything else that stops the run (exit 2).
+    Other(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Store(e) => write!(f, "{e}"),
+            RunError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<LiveError> for RunError {
+    fn from(e: LiveError) -> RunError {
+        RunError::Store(e)
+    }
+}
+
+impl From<String> for RunError {
+    fn from(e: String) -> RunError {
+        RunError::Other(e)
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub stats: Stats,
+    pub relay: RelayStats,
+    /// Bad rows of the files, by file.
+    pub bad: Vec<(String, BadRow)>,
+    pub warnings: Vec<String>,
+    /// Events before the start, not applied: (file, line).
+    pub before_start: Vec<(String, u64)>,
+    pub queued: usize,
+    pub already_queued: usize,
+    /// Messages found `sending` at the start (a relay stopped mid-send): now in doubt.
+    pub marked_in_doubt: usize,
+    pub start: i64,
+    pub clock: i64,
+    /// Set when a run without --until stopped at the horizon with timers left.
+    pub horizon: Option<i64>,
+    /// Messages left in the outbox, by state.
+    pub outbox: Vec<(String, i64)>,
+    pub contacts: i64,
+    /// Cadences deployed by this run.
+    pub cadences: usize,
+}
+
+/// Holds `DB.lock` for as long as it lives: one `cadence run` per database.
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    pub fn take(db: &Path) -> Result<RunLock, LiveError> {
+        let path = PathBuf::from(format!("{}.lock", db.display()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                LiveError::Open(format!(
+                    "cannot create the lock file `{}`: {}",
+                    path.display(),
+                    crate::diagnostic::io_reason(&e)
+                ))
+            })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: flock on a descriptor this function owns; the lock goes with the file
+            // (and with the process, however it ends).
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if r != 0 {
+                return Err(LiveError::Busy(format!(
+                    "another `cadence run` is using `{}`; stop it first (one runner per SQLite database)",
+                    db.display()
+                )));
+            }
+        }
+        Ok(RunLock { _file: file })
+    }
+}
+
+/// A random hexadecimal string of `bytes` bytes.
+fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).map_err(|e| format!("no random numbers from the system: {e}"))?;
+    Ok(crate::mail::hex(&b))
+}
+
+/// The database's secret for signed links: `CADENCE_SECRET` when set, else one made when the
+/// database was created.
+pub fn secret(store: &mut dyn LiveStore) -> Result<Vec<u8>, RunError> {
+    if let Ok(s) = std::env::var("CADENCE_SECRET") {
+        if s.len() < 16 {
+            return Err(RunError::Other(
+                "CADENCE_SECRET is too short: give at least 16 characters".into(),
+            ));
+        }
+        return Ok(s.into_bytes());
+    }
+    Ok(store
+        .meta_or_insert("secret", &random_hex(32)?)?
+        .into_bytes())
+}
+
+/// Runs cadences: the whole of `cadence run`.
+pub fn run(
+    opts: &Options,
+    sources: &Sources,
+    given: &[FileId],
+    program: Program,
+) -> Result<Report, RunError> {
+    let _lock = RunLock::take(&opts.db)?;
+    let mut store = SqliteLive::open(&opts.db, true)?;
+    let mut report = Report::default();
+    let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
+    let signer = Signer::new(&secret(&mut store)?);
+    let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    check_addresses(&lp, &opts.default_from)?;
+    report.cadences = lp.current.iter().filter(|c| **c).count();
+    let mailer = match &opts.smtp {
+        Some(url) => Some(Mailer::new(url, opts.pool, opts.smtp_timeout)?),
+        None => None,
+    };
+    // A relay that stopped mid-send left messages `sending`: nobody knows whether the server
+    // took them.
+    report.marked_in_doubt = store.mark_in_doubt(wall_now())?;
+
+    // The start and the clock.
+    let stored_start = store.meta("start")?.and_then(|s| s.parse::<i64>().ok());
+    let start = match stored_start {
+        Some(s) => s,
+        None => {
+            let s = match (opts.start, opts.clock) {
+                (Some(s), _) => s,
+                (None, ClockKind::Wall) => wall_now(),
+                (None, ClockKind::Virtual) => match earliest_event(opts, &lp)? {
+                    Some(t) => t,
+                    None => store.first_input_at()?.unwrap_or_else(wall_now),
+                },
+            };
+            store
+                .meta_or_insert("start", &s.to_string())?
+                .parse()
+                .unwrap_or(s)
+        }
+    };
+    report.start = start;
+    let mut applier = Applier::new(
+        &lp,
+        &mut store,
+        MailSettings {
+            public_url: opts.public_url.clone(),
+            signer,
+            instance,
+            default_from: opts.default_from.clone(),
+        },
+    )?;
+    applier.read_ahead = opts.read_ahead.max(1);
+    if applier.clock() == i64::MIN {
+        applier.advance(&mut store, start)?;
+    }
+    if let Some(s) = opts.start {
+        // A later --start moves the clock forward; an earlier one cannot move it back.
+        applier.advance(&mut store, s)?;
+    }
+    if opts.clock == ClockKind::Wall {
+        applier.advance(&mut store, wall_now())?;
+    }
+
+    // The files, into the inbox: all of them before anything runs.
+    queue_files(opts, &lp, &mut store, start, applier.clock(), &mut report)?;
+
+    let until = match opts.until {
+        None => None,
+        Some(UntilArg::At(t)) => Some(t),
+        Some(UntilArg::After(d)) => {
+            let first = &lp.program.cadences[0];
+            let tz = match first.zone {
+                crate::check::Zone::Fixed(tz) => tz,
+                _ => chrono_tz::Tz::UTC,
+            };
+            Some(crate::engine::calendar::add(start, d, tz, &first.holidays))
+        }
+    };
+    if let Some(u) = until {
+        if u < applier.clock() && opts.clock == ClockKind::Virtual {
+            eprintln!(
+                "note: --until {} is before the database's clock {}: nothing to run",
+                format_instant(u),
+                format_instant(applier.clock())
+            );
+        }
+    }
+
+    // The relay, on its own thread and connection.
+    let done = AtomicBool::new(false);
+    let relay = mailer.map(|mailer| Relay {
+        mailer,
+        workers: opts.pool.max(1) as usize,
+        backoff: opts.backoff,
+        max_attempts: opts.max_attempts,
+        cadences: lp
+            .versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, lp.program.cadences[i].name.clone()))
+            .collect::<HashMap<_, _>>(),
+        pause_after_send: std::env::var("CADENCE_FAULT_PAUSE_AFTER_SEND_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis),
+    });
+    let outcome = std::thread::scope(|s| -> Result<(), RunError> {
+        let relay_thread = relay.as_ref().map(|r| {
+            let db = opts.db.clone();
+            let mode = match opts.clock {
+                ClockKind::Virtual => outbox::Until::Drained,
+                ClockKind::Wall => outbox::Until::Stopped,
+            };
+            let done = &done;
+            s.spawn(move || -> Result<RelayStats, String> {
+                let mut st = SqliteLive::open(&db, false).map_err(|e| e.to_string())?;
+                r.run(&mut st, mode, done, &STOP)
+            })
+        });
+        let result = engine_loop(opts, &lp, &mut applier, &mut store, until, &mut report);
+        done.store(true, Ordering::SeqCst);
+        if result.is_err() || opts.clock == ClockKind::Wall {
+            STOP.store(true, Ordering::SeqCst);
+        }
+        if let Some(h) = relay_thread {
+            match h.join() {
+                Ok(Ok(stats)) => report.relay = stats,
+                Ok(Err(e)) => {
+                    result?;
+                    return Err(RunError::Other(format!("the outbox relay stopped: {e}")));
+                }
+                Err(_) => return Err(RunError::Other("the outbox relay stopped".into())),
+            }
+        }
+        result
+    });
+    outcome?;
+    report.stats = applier.stats.clone();
+    report.clock = applier.clock();
+    let counts = store.counts()?;
+    report.outbox = counts.outbox;
+    report.contacts = counts.contacts;
+    Ok(report)
+}
+
+/// The earliest event of the events file (the default start of a virtual run, as in
+/// `simulate`).
+fn earliest_event(opts: &Options, lp: &LiveProgram) -> Result<Option<i64>, RunError> {
+    let Some(path) = &opts.events else {
+        return Ok(None);
+    };
+    let file = open(path)?;
+    let catalog = crate::engine::Catalog::new(&lp.program);
+    let any = |_: &str| Some(0u32);
+    let (rows, _) =
+        crate::sim::read_events(std::io::BufReader::new(file), &lp.program, &catalog, &any)
+            .map_err(|e| RunError::Other(format!("{}: {e}", path.display())))?;
+    Ok(rows.iter().map(|r| r.at).min())
+}
+
+fn open(path: &Path) -> Result<std::fs::File, RunError> {
+    crate::cli::open_input(path).map_err(|e| {
+        RunError::Other(format!(
+            "cannot read `{}`: {}",
+            path.display(),
+            crate::diagnostic::io_reason(&e)
+        ))
+    })
+}
+
+/// Queues the contacts and events files.
+fn queue_files(
+    opts: &Options,
+    lp: &LiveProgram,
+    store: &mut dyn LiveStore,
+    start: i64,
+    clock: i64,
+    report: &mut Report,
+) -> Result<(), RunError> {
+    let catalog = crate::engine::Catalog::new(&lp.program);
+    let now = wall_now();
+    let push = |store: &mut dyn LiveStore,
+                report: &mut Report,
+                name: &str,
+                read: ingest::FileInputs|
+     -> Result<(), RunError> {
+        for b in read.bad {
+            report.bad.push((name.to_string(), b));
+        }
+        for w in read.warnings {
+            report.warnings.push(format!("{name}: warning: {w}"));
+        }
+        for l in read.before_start {
+            report.before_start.push((name.to_string(), l));
+        }
+        for chunk in read.inputs.chunks(5_000) {
+            for new in store.enqueue(chunk, now)? {
+                if new {
+                    report.queued += 1;
+                } else {
+                    report.already_queued += 1;
+                }
+            }
+        }
+        Ok(())
+    };
+    if let Some(path) = &opts.contacts {
+        let name = path.display().to_string();
+        let read = ingest::contacts(
+            std::io::BufReader::new(open(path)?),
+            &name,
+            &catalog,
+            clock.max(start),
+        )
+        .map_err(|e| RunError::Other(format!("{name}: {e}")))?;
+        push(store, report, &name, read)?;
+    }
+    if let Some(path) = &opts.events {
+        let name = path.display().to_string();
+        let known = store.contact_ids()?;
+        let read = ingest::events(
+            std::io::BufReader::new(open(path)?),
+            &name,
+            &lp.program,
+            &catalog,
+            &known,
+            Some(start),
+        )
+        .map_err(|e| RunError::Other(format!("{name}: {e}")))?;
+        push(store, report, &name, read)?;
+    }
+    Ok(())
+}
+
+/// Every address a cadence sends from must be one a header can carry.
+fn check_addresses(lp: &LiveProgram, default_from: &str) -> Result<(), RunError> {
+    let ok = |a: &str| a.parse::<lettre::message::Mailbox>().is_ok();
+    if !ok(default_from) {
+        return Err(RunError::Other(format!(
+            "--from `{default_from}` is not an email address"
+        )));
+    }
+    for (i, c) in lp.program.cadences.iter().enumerate() {
+        if !lp.current[i] {
+            continue;
+        }
+        let steps = c.steps.iter().flat_map(|s| [&s.from, &s.reply_to]);
+        for a in [&c.from, &c.reply_to].into_iter().chain(steps).flatten() {
+            if !ok(a) {
+                return Err(RunError::Other(format!(
+                    "cadence \"{}\": `{a}` is not an email address a message can be sent with",
+                    c.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Without --until, a run of cadences that loop stops this long after its last input (as
+/// `simulate` does).
+const HORIZON: i64 = crate::sim::HORIZON;
+
+fn engine_loop(
+    opts: &Options,
+    lp: &LiveProgram,
+    applier: &mut Applier,
+    store: &mut SqliteLive,
+    until: Option<i64>,
+    report: &mut Report,
+) -> Result<(), RunError> {
+    let batch = opts.batch.max(1);
+    let pause = std::env::var("CADENCE_FAULT_PAUSE_PER_BATCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis);
+    match opts.clock {
+        ClockKind::Virtual => {
+            let limit = match until {
+                Some(u) => u,
+                None if lp.program.has_loop() => {
+                    let last = store.last_input_at()?.unwrap_or(i64::MIN);
+                    last.max(applier.clock()).saturating_add(HORIZON)
+                }
+                None => i64::MAX,
+            };
+            loop {
+                if STOP.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let p = applier.step(store, limit, batch)?;
+                if let Some(d) = pause {
+                    std::thread::sleep(d);
+                }
+                if p.idle {
+                    if until.is_none() && limit != i64::MAX && p.next.is_some() {
+                        report.horizon = Some(limit);
+                    }
+                    break;
+                }
+            }
+            if let Some(u) = until {
+                applier.advance(store, u)?;
+            }
+            Ok(())
+        }
+        ClockKind::Wall => {
+            while !STOP.load(Ordering::SeqCst) {
+                let now = wall_now();
+                applier.advance(store, now)?;
+                let p = applier.step(store, now, batch)?;
+                if !p.idle {
+                    continue;
+                }
+                let wait = p
+                    .next
+                    .map(|t| Duration::from_secs((t - wall_now()).max(0) as u64))
+                    .unwrap_or(opts.poll)
+                    .min(opts.poll);
+                clock::sleep_until(Instant::now() + wait, &STOP);
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The program a runner executes: the cadences given on the command line (their newest
+//! versions, which take new enrolments), and every older version stored in the database, which
+//! carries on the enrolments that started on it. A version is the text of a cadence and of the
+//! files it uses, by hash: a later change of a file never rewrites history.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::check::{Action, Program};
+use crate::mail::sha256_hex;
+use crate::store::live::{LiveStore, VersionFile, VersionRow};
+use crate::syntax::{FileId, Sources};
+
+/// The merged program, and which version each of its cadences is.
+pub struct LiveProgram {
+    pub program: Program,
+    /// Cadence index -> version id.
+    pub versions: Vec<i64>,
+    /// Cadence index -> the newest version of the same cadence (its family).
+    pub family: Vec<u32>,
+    /// Cadence index -> whether it takes new enrolments.
+    pub current: Vec<bool>,
+    by_version: HashMap<i64, u32>,
+}
+
+impl LiveProgram {
+    /// The cadence index of a stored version.
+    pub fn index_of(&self, version: i64) -> Option<u32> {
+        self.by_version.get(&version).copied()
+    }
+
+    /// Stores the versions of the cadences checked from the files given, marks exactly them
+    /// deployed, and builds the program with every older version the database holds.
+    pub fn deploy(
+        store: &mut dyn LiveStore,
+        sources: &Sources,
+        given: &[FileId],
+        program: Program,
+        now: i64,
+    ) -> Result<LiveProgram, String> {
+        let db = |e: crate::store::live::LiveError| e.to_string();
+        // Every file of the run: the ones given, then template bodies read by `body file`.
+        let files: Vec<(VersionFile, String)> = sources
+            .ids()
+            .map(|id| {
+                let f = sources.get(id);
+                (
+                    VersionFile {
+                        name: f.name.clone(),
+                        hash: sha256_hex(f.text.as_bytes()),
+                        given: given.contains(&id),
+                    },
+                    f.text.clone(),
+                )
+            })
+            .collect();
+        let cadence_files: BTreeSet<FileId> = program.cadences.iter().map(|c| c.file).collect();
+        let mut ids = Vec::new();
+        for c in &program.cadences {
+            // What the cadence's behaviour depends on: its file, the files of the templates it
+            // sends, library files (no cadence in them) and template bodies.
+            let mut deps: BTreeSet<FileId> = BTreeSet::new();
+            deps.insert(c.file);
+            for s in &c.steps {
+                if let Action::Email { template } = s.action {
+                    deps.insert(program.templates[template.0].file);
+                }
+            }
+            for id in sources.ids() {
+                if !cadence_files.contains(&id) {
+                    deps.insert(id);
+                }
+            }
+            let mut text = format!("cadence {}\n", c.name);
+            for d in &deps {
+                text.push_str(&files[d.0].0.hash);
+                text.push('\n');
+            }
+            let hash = sha256_hex(text.as_bytes());
+            let file = sources.get(c.file).name.clone();
+            ids.push(
+                store
+                    .add_version(&c.name, &hash, &file, &files, now)
+                    .map_err(db)?,
+            );
+        }
+        store.set_deployed(&ids).map_err(db)?;
+        let stored = store.versions().map_err(db)?;
+        LiveProgram::build(store, program, ids, &stored)
+    }
+
+    /// The program of what the database holds: its deployed versions (in the order they were
+    /// given) and every older one.
+    pub fn from_store(store: &mut dyn LiveStore) -> Result<LiveProgram, String> {
+        let stored = store.versions().map_err(|e| e.to_string())?;
+        let deployed: Vec<&VersionRow> = stored.iter().filter(|v| v.deployed).collect();
+        let mut program = Program {
+            cadences: Vec::new(),
+            templates: Vec::new(),
+            custom_events: Vec::new(),
+            tests: Vec::new(),
+        };
+        let mut ids = Vec::new();
+        let mut checked = Checked::default();
+        for v in deployed {
+            let p = checked.get(store, v)?;
+            let i = find(p, v)?;
+            program.append_cadence(p, i);
+            ids.push(v.id);
+        }
+        LiveProgram::build(store, program, ids, &stored)
+    }
+
+    fn build(
+        store: &mut dyn LiveStore,
+        mut program: Program,
+        current: Vec<i64>,
+        stored: &[VersionRow],
+    ) -> Result<LiveProgram, String> {
+        program.tests.clear();
+        let mut versions = current.clone();
+        let mut checked = Checked::default();
+        for v in stored {
+            if current.contains(&v.id) {
+                continue;
+            }
+            let p = checked.get(store, v)?;
+            let i = find(p, v)?;
+            program.append_cadence(p, i);
+            versions.push(v.id);
+        }
+        // A family is the cadences of one name; its newest version is the deployed one, or
+        // else the last stored.
+        let n = program.cadences.len();
+        let mut family = vec![0u32; n];
+        let mut head: HashMap<&str, u32> = HashMap::new();
+        for (i, c) in program.cadences.iter().enumerate() {
+            match head.get(c.name.as_str()) {
+                // Deployed versions come first; among stored ones, the later is the newer.
+                Some(&h) if (h as usize) < current.len() => {}
+                _ => {
+                    head.insert(c.name.as_str(), i as u32);
+                }
+            }
+        }
+        for (i, c) in program.cadences.iter().enumerate() {
+            family[i] = head[c.name.as_str()];
+        }
+        let current_flags = (0..n).map(|i| i < current.len()).collect();
+        let by_version = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, i as u32))
+            .collect();
+        Ok(LiveProgram {
+            program,
+            versions,
+            family,
+            current: current_flags,
+            by_version,
+        })
+    }
+}
+
+fn find(p: &Program, v: &VersionRow) -> Result<usize, String> {
+    p.cadences
+        .iter()
+        .position(|c| c.name == v.name)
+        .ok_or_else(|| {
+            format!(
+                "stored version {} of cadence \"{}\" does not define it any more",
+                v.id, v.name
+            )
+        })
+}
+
+/// Stored file sets checked so far (versions deployed together share one).
+#[derive(Default)]
+struct Checked {
+    done: Vec<(Vec<VersionFile>, Program)>,
+}
+
+impl Checked {
+    fn get(&mut self, store: &mut dyn LiveStore, v: &VersionRow) -> Result<&Program, String> {
+        if let Some(i) = self.done.iter().position(|(f, _)| *f == v.files) {
+            return Ok(&self.done[i].1);
+        }
+        let mut sources = Sources::new();
+        let mut given = Vec::new();
+        for f in &v.files {
+            let text = store
+                .source(&f.hash)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!(
+                        "the database lacks the text of `{}` (version {} of \"{}\")",
+                        f.name, v.id, v.name
+                    )
+                })?;
+            let id = sources.add(f.name.clone(), text);
+            if f.given {
+                given.push(id);
+            }
+        }
+        let checked = crate::check::check(&mut sources, &given);
+        let errors: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .take(3)
+            .map(|d| d.message.clone())
+            .collect();
+        match checked.program {
+            Some(p) if errors.is_empty() => {
+                self.done.push((v.files.clone(), p));
+                Ok(&self.done[self.done.len() - 1].1)
+            }
+            _ => Err(format!(
+                "stored version {} of cadence \"{}\" (from `{}`) no longer checks: {}",
+                v.id,
+                v.name,
+                v.file,
+                errors.join("; ")
+            )),
+        }
+    }
+}

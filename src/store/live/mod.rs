@@ -1,0 +1,435 @@
+//! The live runner's durable store: one trait for every table `cadence run` keeps, and one file
+//! per database that implements it (SQLite now). Everything the runner knows lives here:
+//! contacts with their state, timers by due time, the inbox of inputs with idempotency keys,
+//! the outbox, the reps' work queue, the journal of trace records, the cadence versions, the
+//! daily send counters, and the schema version.
+//!
+//! The runner reads what is next, applies the engine in memory, and hands one [`Batch`] to
+//! [`LiveStore::commit`], which writes it in one transaction: state, timers, journal, outbox,
+//! tasks and the inputs it consumed, together or not at all.
+
+mod sqlite;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::{wall_now, SqliteLive, SCHEMA_VERSION};
+
+use crate::engine::{ContactId, EnrolmentId, Timer};
+
+/// A failure of the live store. `Refused` is a database that is not ours, or is newer than this
+/// program: it is never touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveError {
+    /// The database cannot be opened or read (missing folder, permissions, not a database).
+    Open(String),
+    /// A database of another program, or of a newer cadence.
+    Refused(String),
+    /// Another `cadence run` holds the database.
+    Busy(String),
+    /// An error while working.
+    Db(String),
+}
+
+impl fmt::Display for LiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LiveError::Open(m) | LiveError::Refused(m) | LiveError::Busy(m) | LiveError::Db(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl std::error::Error for LiveError {}
+
+impl From<rusqlite::Error> for LiveError {
+    fn from(e: rusqlite::Error) -> LiveError {
+        LiveError::Db(format!("database: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for LiveError {
+    fn from(e: serde_json::Error) -> LiveError {
+        LiveError::Db(format!("database: a stored value does not decode: {e}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, LiveError>;
+
+/// A stored version of a cadence: its name, the hash of its text (and of the files it uses),
+/// and the files to check it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRow {
+    pub id: i64,
+    pub name: String,
+    pub hash: String,
+    /// The files it was checked with, in order.
+    pub files: Vec<VersionFile>,
+    /// Its own file.
+    pub file: String,
+    /// When it was first stored (wall clock, Unix seconds).
+    pub created: i64,
+    /// Whether the most recent `run` gave it (it takes new enrolments).
+    pub deployed: bool,
+}
+
+/// One file of a version: its name, the hash of its text, and whether it was given on the
+/// command line (the others are template bodies read by `body file`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionFile {
+    pub name: String,
+    pub hash: String,
+    pub given: bool,
+}
+
+/// An input to queue. `key` makes it idempotent: an input whose key is known is not queued again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInput {
+    pub key: String,
+    pub at: i64,
+    pub contact: String,
+    pub what: InputKind,
+    /// Where it came from, for messages: `events.csv:12`, `cadence log`, `smtp`.
+    pub origin: String,
+}
+
+/// What an input says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InputKind {
+    /// A row of an events file: `event` is an outcome, a custom event, `enroll`, `unenroll` or
+    /// `set` (with `field` and `value`).
+    Event {
+        event: String,
+        step: Option<u32>,
+        cadence: Option<String>,
+        field: Option<String>,
+        value: Option<String>,
+    },
+    /// A contact record to create or update: its fields, typed by the schema (`None` unsets
+    /// the field: an empty cell).
+    Contact {
+        fields: Vec<(String, Option<crate::check::Value>)>,
+    },
+}
+
+/// An input waiting in the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    pub seq: i64,
+    pub input: NewInput,
+}
+
+/// A contact as stored: its row id (the engine's contact id), its id, and its state (JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactRow {
+    pub rowid: ContactId,
+    pub id: String,
+    pub state: String,
+}
+
+/// A contact to write: its state as JSON, and whether the row is new.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactWrite {
+    pub rowid: ContactId,
+    pub id: String,
+    pub state: String,
+    pub new: bool,
+}
+
+/// One trace record as stored (see `runner::journal` for the encoding).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalRow {
+    pub at: i64,
+    pub contact: ContactId,
+    pub version: i64,
+    pub kind: i64,
+    pub step: Option<i64>,
+    pub a: Option<i64>,
+    pub b: Option<i64>,
+    pub name: Option<String>,
+}
+
+/// A rendered email, ready for the relay.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewMessage {
+    pub contact: ContactId,
+    pub enrolment: EnrolmentId,
+    pub exec: u32,
+    pub version: i64,
+    /// The step number, as written.
+    pub step: u32,
+    /// Engine clock of the execution.
+    pub at: i64,
+    pub message_id: String,
+    pub sender: String,
+    pub reply_to: Option<String>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub html: bool,
+    pub unsubscribe: String,
+}
+
+/// The states of an outbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutboxState {
+    /// Waiting to be sent (or to be retried after a temporary failure).
+    Pending,
+    /// Handed to the relay: the server may be accepting it right now.
+    Sending,
+    /// The server accepted it.
+    Sent,
+    /// The relay stopped between handing it over and recording the answer: it may or may not
+    /// have been delivered; it is not sent again unless asked.
+    InDoubt,
+    /// The server refused it for good (5xx): the engine got a `bounced` event.
+    Bounced,
+    /// Given up after too many temporary failures, or not sendable (an address that cannot be
+    /// written in a header).
+    Failed,
+}
+
+impl OutboxState {
+    pub const ALL: [OutboxState; 6] = [
+        OutboxState::Pending,
+        OutboxState::Sending,
+        OutboxState::Sent,
+        OutboxState::InDoubt,
+        OutboxState::Bounced,
+        OutboxState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::InDoubt => "in-doubt",
+            OutboxState::Bounced => "bounced",
+            OutboxState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        OutboxState::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// An outbox row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub contact_id: String,
+    #[serde(flatten)]
+    pub message: NewMessage,
+    pub state: OutboxState,
+    pub attempts: i64,
+    /// Wall clock of the next attempt (pending rows).
+    pub next_attempt: i64,
+    /// The server's last answer.
+    pub reply: Option<String>,
+    /// Wall clock of the last change.
+    pub updated: i64,
+}
+
+/// What the relay learned about one message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Sent {
+        reply: String,
+    },
+    /// Try again at `next_attempt` (wall clock).
+    Retry {
+        reply: String,
+        next_attempt: i64,
+    },
+    /// Refused for good: the row is `bounced` and `input` is queued for the engine.
+    Bounced {
+        reply: String,
+        input: NewInput,
+    },
+    /// Cannot be sent at all (or too many temporary failures): `failed`, with `input` queued
+    /// when the engine should hear of it.
+    Failed {
+        reply: String,
+        input: Option<NewInput>,
+    },
+}
+
+/// A call or a task for a rep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewTask {
+    pub contact: ContactId,
+    pub enrolment: EnrolmentId,
+    pub exec: u32,
+    pub version: i64,
+    pub step: u32,
+    /// `call` or `task`.
+    pub kind: String,
+    pub subject: String,
+    /// For tasks: meeting, call, demo, todo.
+    pub task_type: Option<String>,
+    pub owner: Option<String>,
+    pub priority: String,
+    /// When it is due (engine clock).
+    pub due: i64,
+    /// When it was created (engine clock).
+    pub created: i64,
+    pub phone: Option<String>,
+    /// The contact's time zone for this cadence, to show local times.
+    pub zone: String,
+}
+
+/// A change of a task's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskUpdate {
+    /// An outcome arrived for (enrolment, exec).
+    Done {
+        enrolment: EnrolmentId,
+        exec: u32,
+        outcome: String,
+        at: i64,
+    },
+    /// The enrolment ended: its open tasks are no longer needed.
+    Cancelled { enrolment: EnrolmentId, at: i64 },
+}
+
+/// A task as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRow {
+    pub id: i64,
+    pub contact_id: String,
+    pub cadence: String,
+    #[serde(flatten)]
+    pub task: NewTask,
+    /// open, done or cancelled.
+    pub state: String,
+    pub outcome: Option<String>,
+    pub closed: Option<i64>,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskFilter {
+    pub owner: Option<String>,
+    /// Only tasks due before this instant.
+    pub due_before: Option<i64>,
+    /// Only open tasks.
+    pub open_only: bool,
+}
+
+/// Everything one step of the runner writes, in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub contacts: Vec<ContactWrite>,
+    /// Timers that are no longer live.
+    pub timers_gone: Vec<Timer>,
+    /// New live timers, with their contact.
+    pub timers_new: Vec<(Timer, ContactId)>,
+    pub journal: Vec<JournalRow>,
+    pub outbox: Vec<NewMessage>,
+    pub tasks: Vec<NewTask>,
+    pub task_updates: Vec<TaskUpdate>,
+    /// Inputs consumed: (seq, engine clock when applied, what it changed if nothing).
+    pub applied: Vec<(i64, i64, Option<String>)>,
+    /// Daily send counters: (cadence, sender, day) = the count now.
+    pub sends: Vec<(String, String, i64, u32)>,
+    /// Meta values (the clock, the id counters).
+    pub meta: Vec<(&'static str, i64)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.contacts.is_empty()
+            && self.timers_gone.is_empty()
+            && self.timers_new.is_empty()
+            && self.journal.is_empty()
+            && self.outbox.is_empty()
+            && self.tasks.is_empty()
+            && self.task_updates.is_empty()
+            && self.applied.is_empty()
+            && self.sends.is_empty()
+            && self.meta.is_empty()
+    }
+}
+
+/// Counts of what the store holds, for summaries and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub contacts: i64,
+    pub timers: i64,
+    pub inbox_pending: i64,
+    pub inbox_applied: i64,
+    pub journal: i64,
+    pub outbox: Vec<(String, i64)>,
+    pub tasks_open: i64,
+}
+
+/// The runner's tables. Every method that writes does so in one transaction.
+pub trait LiveStore {
+    // ---- meta -----------------------------------------------------------------------------
+    fn meta(&mut self, key: &str) -> Result<Option<String>>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Sets a meta value only where it has none; returns the value it has now.
+    fn meta_or_insert(&mut self, key: &str, value: &str) -> Result<String>;
+
+    // ---- versions -------------------------------------------------------------------------
+    fn versions(&mut self) -> Result<Vec<VersionRow>>;
+    fn source(&mut self, hash: &str) -> Result<Option<String>>;
+    /// Stores a version (with the texts of its files) unless it is known; returns its id.
+    fn add_version(
+        &mut self,
+        name: &str,
+        hash: &str,
+        file: &str,
+        files: &[(VersionFile, String)],
+        now: i64,
+    ) -> Result<i64>;
+    /// Marks exactly these versions as deployed.
+    fn set_deployed(&mut self, ids: &[i64]) -> Result<()>;
+
+    // ---- inbox ----------------------------------------------------------------------------
+    /// Queues inputs in one transaction; returns for each whether it was new.
+    fn enqueue(&mut self, inputs: &[NewInput], now: i64) -> Result<Vec<bool>>;
+    /// The next pending inputs in order (at, seq).
+    fn next_inputs(&mut self, limit: usize) -> Result<Vec<InboxRow>>;
+    /// The earliest pending input, if any.
+    fn first_input_at(&mut self) -> Result<Option<i64>>;
+    /// The latest input ever queued, if any.
+    fn last_input_at(&mut self) -> Result<Option<i64>>;
+    /// The ids of every contact, and of contacts queued to be created.
+    fn contact_ids(&mut self) -> Result<Vec<String>>;
+
+    // ---- the engine's state ---------------------------------------------------------------
+    /// The next live timers in firing order, with their contacts.
+    fn next_timers(&mut self, limit: usize) -> Result<Vec<(Timer, ContactId)>>;
+    fn contact_by_rowid(&mut self, rowid: ContactId) -> Result<Option<ContactRow>>;
+    fn contact_by_id(&mut self, id: &str) -> Result<Option<ContactRow>>;
+    /// The count of a daily send counter.
+    fn send_count(&mut self, cadence: &str, sender: &str, day: i64) -> Result<u32>;
+    /// Writes a batch in one transaction.
+    fn commit(&mut self, batch: &Batch) -> Result<()>;
+
+    // ---- outbox ---------------------------------------------------------------------------
+    /// Takes up to `limit` pending messages whose attempt is due at `now` (wall clock) and marks
+    /// them `sending`, in one transaction.
+    fn claim_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// Records what the relay learned, queueing bounce inputs, in one transaction.
+    fn finish_outbox(&mut self, results: &[(i64, Delivery)], now: i64) -> Result<()>;
+    /// Marks every `sending` row `in-doubt` (at start, when no relay runs); returns how many.
+    fn mark_in_doubt(&mut self, now: i64) -> Result<usize>;
+    fn outbox(&mut self, state: Option<OutboxState>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// Puts an in-doubt or failed message back to pending, to be sent again.
+    fn resend(&mut self, id: i64, now: i64) -> Result<Option<OutboxState>>;
+    /// When the next pending message is due (wall clock).
+    fn next_outbox_attempt(&mut self) -> Result<Option<i64>>;
+
+    // ---- tasks, journal, counts -----------------------------------------------------------
+    fn tasks(&mut self, filter: &TaskFilter) -> Result<Vec<TaskRow>>;
+    /// Visits the journal in order with each record's contact id.
+    fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()>;
+    fn counts(&mut self) -> Result<Counts>;
+}

@@ -1,0 +1,971 @@
+//! The live store on SQLite (rusqlite, bundled): one file, WAL, `synchronous=FULL`, writes in
+//! `BEGIN IMMEDIATE` transactions. A database is recognised by its application id and schema
+//! version: another program's database, or one written by a newer cadence, is refused and
+//! never changed; an older one is migrated in one transaction.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+
+use super::{
+    Batch, ContactRow, Counts, Delivery, InboxRow, InputKind, JournalRow, LiveError, LiveStore,
+    NewInput, NewMessage, NewTask, OutboxRow, OutboxState, Result, TaskFilter, TaskRow, TaskUpdate,
+    VersionFile, VersionRow,
+};
+use crate::engine::{ContactId, Timer};
+
+/// `PRAGMA application_id` of a cadence database ("CDNC").
+const APPLICATION_ID: i64 = 0x4344_4e43;
+
+/// The schema version this program writes; `MIGRATIONS[i]` moves a database from version `i`
+/// to `i + 1`.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE sources (hash TEXT PRIMARY KEY, text TEXT NOT NULL);
+     CREATE TABLE versions (
+         id INTEGER PRIMARY KEY,
+         name TEXT NOT NULL,
+         hash TEXT NOT NULL,
+         file TEXT NOT NULL,
+         files TEXT NOT NULL,
+         created INTEGER NOT NULL,
+         deployed INTEGER NOT NULL DEFAULT 0,
+         UNIQUE (name, hash)
+     );
+     CREATE TABLE contacts (
+         seq INTEGER PRIMARY KEY,
+         id TEXT NOT NULL UNIQUE,
+         state TEXT NOT NULL
+     );
+     CREATE TABLE timers (
+         due INTEGER NOT NULL,
+         since INTEGER NOT NULL,
+         enrolment INTEGER NOT NULL,
+         slot INTEGER NOT NULL,
+         generation INTEGER NOT NULL,
+         contact INTEGER NOT NULL,
+         PRIMARY KEY (due, since, enrolment, slot)
+     ) WITHOUT ROWID;
+     CREATE TABLE inbox (
+         seq INTEGER PRIMARY KEY,
+         key TEXT NOT NULL UNIQUE,
+         at INTEGER NOT NULL,
+         contact TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         event TEXT,
+         step INTEGER,
+         cadence TEXT,
+         field TEXT,
+         value TEXT,
+         fields TEXT,
+         origin TEXT NOT NULL,
+         received INTEGER NOT NULL,
+         applied INTEGER,
+         note TEXT
+     );
+     CREATE INDEX inbox_pending ON inbox (at, seq) WHERE applied IS NULL;
+     CREATE TABLE journal (
+         seq INTEGER PRIMARY KEY,
+         at INTEGER NOT NULL,
+         contact INTEGER NOT NULL,
+         version INTEGER NOT NULL,
+         kind INTEGER NOT NULL,
+         step INTEGER,
+         a INTEGER,
+         b INTEGER,
+         name TEXT
+     );
+     CREATE TABLE outbox (
+         id INTEGER PRIMARY KEY,
+         contact INTEGER NOT NULL,
+         enrolment INTEGER NOT NULL,
+         exec INTEGER NOT NULL,
+         version INTEGER NOT NULL,
+         step INTEGER NOT NULL,
+         at INTEGER NOT NULL,
+         message_id TEXT NOT NULL UNIQUE,
+         sender TEXT NOT NULL,
+         reply_to TEXT,
+         recipient TEXT NOT NULL,
+         subject TEXT NOT NULL,
+         body TEXT NOT NULL,
+         html INTEGER NOT NULL,
+         unsubscribe TEXT NOT NULL,
+         state TEXT NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt INTEGER NOT NULL DEFAULT 0,
+         reply TEXT,
+         updated INTEGER NOT NULL
+     );
+     CREATE INDEX outbox_state ON outbox (state, next_attempt, id);
+     CREATE TABLE tasks (
+         id INTEGER PRIMARY KEY,
+         contact INTEGER NOT NULL,
+         enrolment INTEGER NOT NULL,
+         exec INTEGER NOT NULL,
+         version INTEGER NOT NULL,
+         step INTEGER NOT NULL,
+         kind TEXT NOT NULL,
+         subject TEXT NOT NULL,
+         task_type TEXT,
+         owner TEXT,
+         priority TEXT NOT NULL,
+         due INTEGER NOT NULL,
+         created INTEGER NOT NULL,
+         phone TEXT,
+         zone TEXT NOT NULL,
+         state TEXT NOT NULL,
+         outcome TEXT,
+         closed INTEGER,
+         UNIQUE (enrolment, exec)
+     );
+     CREATE INDEX tasks_open ON tasks (state, due);
+     CREATE TABLE sends (
+         cadence TEXT NOT NULL,
+         sender TEXT NOT NULL,
+         day INTEGER NOT NULL,
+         used INTEGER NOT NULL,
+         PRIMARY KEY (cadence, sender, day)
+     ) WITHOUT ROWID;",
+];
+
+/// The live store on one SQLite file.
+pub struct SqliteLive {
+    conn: Connection,
+}
+
+/// How long a writer waits for another one (the runner, `cadence ingest`, `cadence log`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl SqliteLive {
+    /// Opens a database, creating it (with its schema) when `create` and it does not exist.
+    pub fn open(path: &Path, create: bool) -> Result<SqliteLive> {
+        let shown = path.display();
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(LiveError::Open(format!(
+                    "`{shown}` is a folder, not a database file"
+                )))
+            }
+            Ok(m) if m.len() > 0 => check_header(path)?,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Err(LiveError::Open(format!(
+                        "there is no database at `{shown}`; `cadence run FILES --db {shown}` creates one"
+                    )));
+                }
+            }
+            Err(e) => {
+                return Err(LiveError::Open(format!(
+                    "cannot open `{shown}`: {}",
+                    crate::diagnostic::io_reason(&e)
+                )))
+            }
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+            LiveError::Open(format!("cannot open `{shown}`: {}", sqlite_reason(&e)))
+        })?;
+        let mut store = SqliteLive { conn };
+        store.init(&shown.to_string())?;
+        Ok(store)
+    }
+
+    /// A fresh database in memory (tests).
+    pub fn in_memory() -> Result<SqliteLive> {
+        let mut store = SqliteLive {
+            conn: Connection::open_in_memory()?,
+        };
+        store.init(":memory:")?;
+        Ok(store)
+    }
+
+    fn init(&mut self, shown: &str) -> Result<()> {
+        let c = &self.conn;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        let refuse = |e: rusqlite::Error| {
+            LiveError::Open(format!("cannot read `{shown}`: {}", sqlite_reason(&e)))
+        };
+        let app: i64 = c
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(refuse)?;
+        let version: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(refuse)?;
+        let tables: Vec<String> = {
+            let mut st = c
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .map_err(refuse)?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(refuse)?;
+            rows.collect::<std::result::Result<_, _>>()
+                .map_err(refuse)?
+        };
+        if app != APPLICATION_ID && !(app == 0 && tables.is_empty()) {
+            let shown_tables: Vec<String> = tables.iter().take(5).cloned().collect();
+            return Err(LiveError::Refused(format!(
+                "`{shown}` is an SQLite database of another program (tables: {}); cadence does not change it. Give --db a new file name",
+                if shown_tables.is_empty() { "none".to_string() } else { shown_tables.join(", ") }
+            )));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(LiveError::Refused(format!(
+                "`{shown}` was written by a newer cadence (schema {version}; this one knows up to {SCHEMA_VERSION}); upgrade cadence to use it"
+            )));
+        }
+        c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        c.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")?;
+        if version < SCHEMA_VERSION {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process may have migrated it while we waited for the lock.
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            for m in MIGRATIONS.iter().skip(now as usize) {
+                tx.execute_batch(m)?;
+            }
+            tx.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+            ))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Copies the database to `to` while it is in use (SQLite's online backup).
+    pub fn backup(&self, to: &Path, progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
+        let mut dst = Connection::open(to)?;
+        let b = rusqlite::backup::Backup::new(&self.conn, &mut dst)?;
+        loop {
+            let step = b.step(256)?;
+            let p = b.progress();
+            progress(p.pagecount - p.remaining, p.pagecount);
+            match step {
+                rusqlite::backup::StepResult::Done => return Ok(()),
+                rusqlite::backup::StepResult::More => {}
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    fn tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+}
+
+/// Refuses a file that is not an SQLite database before SQLite sees it.
+fn check_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let shown = path.display();
+    let mut head = [0u8; 16];
+    let mut f = std::fs::File::open(path).map_err(|e| {
+        LiveError::Open(format!(
+            "cannot open `{shown}`: {}",
+            crate::diagnostic::io_reason(&e)
+        ))
+    })?;
+    let n = f.read(&mut head).map_err(|e| {
+        LiveError::Open(format!(
+            "cannot read `{shown}`: {}",
+            crate::diagnostic::io_reason(&e)
+        ))
+    })?;
+    if n < 16 || &head != b"SQLite format 3\0" {
+        return Err(LiveError::Refused(format!(
+            "`{shown}` is not a cadence database (not an SQLite file); cadence does not change it. Give --db a new file name"
+        )));
+    }
+    Ok(())
+}
+
+fn sqlite_reason(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            rusqlite::ErrorCode::CannotOpen => {
+                "it cannot be opened (does its folder exist, and may this user write there?)".into()
+            }
+            rusqlite::ErrorCode::NotADatabase => "it is not an SQLite database".into(),
+            rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::PermissionDenied => {
+                "permission denied (cadence needs to write to the file and its folder)".into()
+            }
+            rusqlite::ErrorCode::DatabaseCorrupt => "the file is damaged".into(),
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
+    }
+}
+
+fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
+    let kind: String = r.get(5)?;
+    let what = if kind == "contact" {
+        let json: String = r.get(11)?;
+        InputKind::Contact {
+            fields: serde_json::from_str(&json).unwrap_or_default(),
+        }
+    } else {
+        InputKind::Event {
+            event: r.get(6)?,
+            step: r.get::<_, Option<i64>>(7)?.map(|s| s as u32),
+            cadence: r.get(8)?,
+            field: r.get(9)?,
+            value: r.get(10)?,
+        }
+    };
+    Ok(InboxRow {
+        seq: r.get(0)?,
+        input: NewInput {
+            key: r.get(1)?,
+            at: r.get(2)?,
+            contact: r.get(3)?,
+            origin: r.get(4)?,
+            what,
+        },
+    })
+}
+
+const INBOX_COLUMNS: &str =
+    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields";
+
+const OUTBOX_COLUMNS: &str = "o.id, c.id, o.contact, o.enrolment, o.exec, o.version, o.step, o.at,
+     o.message_id, o.sender, o.reply_to, o.recipient, o.subject, o.body, o.html, o.unsubscribe,
+     o.state, o.attempts, o.next_attempt, o.reply, o.updated";
+
+fn outbox_row(r: &Row) -> rusqlite::Result<OutboxRow> {
+    let state: String = r.get(16)?;
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        contact_id: r.get(1)?,
+        message: NewMessage {
+            contact: r.get::<_, i64>(2)? as ContactId,
+            enrolment: r.get::<_, i64>(3)? as u64,
+            exec: r.get::<_, i64>(4)? as u32,
+            version: r.get(5)?,
+            step: r.get::<_, i64>(6)? as u32,
+            at: r.get(7)?,
+            message_id: r.get(8)?,
+            sender: r.get(9)?,
+            reply_to: r.get(10)?,
+            recipient: r.get(11)?,
+            subject: r.get(12)?,
+            body: r.get(13)?,
+            html: r.get(14)?,
+            unsubscribe: r.get(15)?,
+        },
+        state: OutboxState::parse(&state).unwrap_or(OutboxState::Failed),
+        attempts: r.get(17)?,
+        next_attempt: r.get(18)?,
+        reply: r.get(19)?,
+        updated: r.get(20)?,
+    })
+}
+
+fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
+    let mut st = tx.prepare_cached(
+        "INSERT OR IGNORE INTO inbox (key, at, contact, kind, event, step, cadence, field, value,
+             fields, origin, received)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    let mut out = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        let n = match &i.what {
+            InputKind::Event {
+                event,
+                step,
+                cadence,
+                field,
+                value,
+            } => st.execute(params![
+                i.key,
+                i.at,
+                i.contact,
+                "event",
+                event,
+                step,
+                cadence,
+                field,
+                value,
+                None::<String>,
+                i.origin,
+                now
+            ])?,
+            InputKind::Contact { fields } => st.execute(params![
+                i.key,
+                i.at,
+                i.contact,
+                "contact",
+                None::<String>,
+                None::<i64>,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                serde_json::to_string(fields)?,
+                i.origin,
+                now
+            ])?,
+        };
+        out.push(n == 1);
+    }
+    Ok(out)
+}
+
+impl LiveStore for SqliteLive {
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn meta_or_insert(&mut self, key: &str, value: &str) -> Result<String> {
+        let tx = self.tx()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        let v: String =
+            tx.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })?;
+        tx.commit()?;
+        Ok(v)
+    }
+
+    fn versions(&mut self) -> Result<Vec<VersionRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, name, hash, file, files, created, deployed FROM versions ORDER BY id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, bool>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, hash, file, files, created, deployed) = row?;
+            out.push(VersionRow {
+                id,
+                name,
+                hash,
+                files: serde_json::from_str(&files)?,
+                file,
+                created,
+                deployed,
+            });
+        }
+        Ok(out)
+    }
+
+    fn source(&mut self, hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT text FROM sources WHERE hash = ?1",
+                params![hash],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn add_version(
+        &mut self,
+        name: &str,
+        hash: &str,
+        file: &str,
+        files: &[(VersionFile, String)],
+        now: i64,
+    ) -> Result<i64> {
+        let tx = self.tx()?;
+        let known: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM versions WHERE name = ?1 AND hash = ?2",
+                params![name, hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        for (f, text) in files {
+            tx.execute(
+                "INSERT OR IGNORE INTO sources (hash, text) VALUES (?1, ?2)",
+                params![f.hash, text],
+            )?;
+        }
+        let list: Vec<&VersionFile> = files.iter().map(|(f, _)| f).collect();
+        tx.execute(
+            "INSERT INTO versions (name, hash, file, files, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![name, hash, file, serde_json::to_string(&list)?, now],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn set_deployed(&mut self, ids: &[i64]) -> Result<()> {
+        let tx = self.tx()?;
+        tx.execute("UPDATE versions SET deployed = 0", [])?;
+        for id in ids {
+            tx.execute(
+                "UPDATE versions SET deployed = 1 WHERE id = ?1",
+                params![id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn enqueue(&mut self, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
+        let tx = self.tx()?;
+        let out = insert_inputs(&tx, inputs, now)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn next_inputs(&mut self, limit: usize) -> Result<Vec<InboxRow>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {INBOX_COLUMNS} FROM inbox WHERE applied IS NULL ORDER BY at, seq LIMIT ?1"
+        ))?;
+        let rows = st.query_map(params![limit as i64], input_row)?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn first_input_at(&mut self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(at) FROM inbox WHERE applied IS NULL", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn last_input_at(&mut self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT MAX(at) FROM inbox", [], |r| r.get(0))?)
+    }
+
+    fn contact_ids(&mut self) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare(
+            "SELECT id FROM contacts UNION SELECT contact FROM inbox WHERE kind = 'contact'",
+        )?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn next_timers(&mut self, limit: usize) -> Result<Vec<(Timer, ContactId)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT due, since, enrolment, slot, generation, contact FROM timers
+             ORDER BY due, since, enrolment, slot LIMIT ?1",
+        )?;
+        let rows = st.query_map(params![limit as i64], |r| {
+            Ok((
+                Timer {
+                    due: r.get(0)?,
+                    since: r.get(1)?,
+                    enrolment: r.get::<_, i64>(2)? as u64,
+                    slot: r.get::<_, i64>(3)? as u16,
+                    generation: r.get::<_, i64>(4)? as u32,
+                },
+                r.get::<_, i64>(5)? as ContactId,
+            ))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn contact_by_rowid(&mut self, rowid: ContactId) -> Result<Option<ContactRow>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT seq, id, state FROM contacts WHERE seq = ?1")?
+            .query_row(params![rowid as i64], |r| {
+                Ok(ContactRow {
+                    rowid: r.get::<_, i64>(0)? as ContactId,
+                    id: r.get(1)?,
+                    state: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn contact_by_id(&mut self, id: &str) -> Result<Option<ContactRow>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT seq, id, state FROM contacts WHERE id = ?1")?
+            .query_row(params![id], |r| {
+                Ok(ContactRow {
+                    rowid: r.get::<_, i64>(0)? as ContactId,
+                    id: r.get(1)?,
+                    state: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn send_count(&mut self, cadence: &str, sender: &str, day: i64) -> Result<u32> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT used FROM sends WHERE cadence = ?1 AND sender = ?2 AND day = ?3",
+            )?
+            .query_row(params![cadence, sender, day], |r| r.get::<_, i64>(0))
+            .optional()?
+            .unwrap_or(0) as u32)
+    }
+
+    fn commit(&mut self, b: &Batch) -> Result<()> {
+        let wall = wall_now();
+        let tx = self.tx()?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO contacts (seq, id, state) VALUES (?1, ?2, ?3)")?;
+            let mut upd = tx.prepare_cached("UPDATE contacts SET state = ?2 WHERE seq = ?1")?;
+            for c in &b.contacts {
+                if c.new {
+                    ins.execute(params![c.rowid as i64, c.id, c.state])?;
+                } else {
+                    upd.execute(params![c.rowid as i64, c.state])?;
+                }
+            }
+            let mut del = tx.prepare_cached(
+                "DELETE FROM timers WHERE due = ?1 AND since = ?2 AND enrolment = ?3 AND slot = ?4",
+            )?;
+            for t in &b.timers_gone {
+                del.execute(params![t.due, t.since, t.enrolment as i64, t.slot as i64])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT OR REPLACE INTO timers (due, since, enrolment, slot, generation, contact)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (t, c) in &b.timers_new {
+                ins.execute(params![
+                    t.due,
+                    t.since,
+                    t.enrolment as i64,
+                    t.slot as i64,
+                    t.generation as i64,
+                    *c as i64
+                ])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO journal (at, contact, version, kind, step, a, b, name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for j in &b.journal {
+                ins.execute(params![
+                    j.at,
+                    j.contact as i64,
+                    j.version,
+                    j.kind,
+                    j.step,
+                    j.a,
+                    j.b,
+                    j.name
+                ])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (contact, enrolment, exec, version, step, at, message_id,
+                     sender, reply_to, recipient, subject, body, html, unsubscribe, state, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'pending', ?15)",
+            )?;
+            for m in &b.outbox {
+                ins.execute(params![
+                    m.contact as i64,
+                    m.enrolment as i64,
+                    m.exec as i64,
+                    m.version,
+                    m.step as i64,
+                    m.at,
+                    m.message_id,
+                    m.sender,
+                    m.reply_to,
+                    m.recipient,
+                    m.subject,
+                    m.body,
+                    m.html,
+                    m.unsubscribe,
+                    wall
+                ])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO tasks (contact, enrolment, exec, version, step, kind, subject,
+                     task_type, owner, priority, due, created, phone, zone, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'open')",
+            )?;
+            for t in &b.tasks {
+                ins.execute(params![
+                    t.contact as i64,
+                    t.enrolment as i64,
+                    t.exec as i64,
+                    t.version,
+                    t.step as i64,
+                    t.kind,
+                    t.subject,
+                    t.task_type,
+                    t.owner,
+                    t.priority,
+                    t.due,
+                    t.created,
+                    t.phone,
+                    t.zone
+                ])?;
+            }
+            let mut done = tx.prepare_cached(
+                "UPDATE tasks SET state = 'done', outcome = ?3, closed = ?4
+                 WHERE enrolment = ?1 AND exec = ?2 AND state = 'open'",
+            )?;
+            let mut cancel = tx.prepare_cached(
+                "UPDATE tasks SET state = 'cancelled', closed = ?2
+                 WHERE enrolment = ?1 AND state = 'open'",
+            )?;
+            for u in &b.task_updates {
+                match u {
+                    TaskUpdate::Done {
+                        enrolment,
+                        exec,
+                        outcome,
+                        at,
+                    } => done.execute(params![*enrolment as i64, *exec as i64, outcome, at])?,
+                    TaskUpdate::Cancelled { enrolment, at } => {
+                        cancel.execute(params![*enrolment as i64, at])?
+                    }
+                };
+            }
+            let mut upd =
+                tx.prepare_cached("UPDATE inbox SET applied = ?2, note = ?3 WHERE seq = ?1")?;
+            for (seq, at, note) in &b.applied {
+                upd.execute(params![seq, at, note])?;
+            }
+            let mut upd = tx.prepare_cached(
+                "INSERT OR REPLACE INTO sends (cadence, sender, day, used) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (c, s, d, n) in &b.sends {
+                upd.execute(params![c, s, d, *n as i64])?;
+            }
+            let mut upd =
+                tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+            for (k, v) in &b.meta {
+                upd.execute(params![k, v.to_string()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn claim_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        let tx = self.tx()?;
+        let rows: Vec<OutboxRow> = {
+            let mut st = tx.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN contacts c ON c.seq = o.contact
+                 WHERE o.state = 'pending' AND o.next_attempt <= ?1 ORDER BY o.id LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![now, limit as i64], outbox_row)?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        {
+            let mut upd = tx.prepare_cached(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated = ?2 WHERE id = ?1",
+            )?;
+            for r in &rows {
+                upd.execute(params![r.id, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                r.state = OutboxState::Sending;
+                r.attempts += 1;
+                r
+            })
+            .collect())
+    }
+
+    fn finish_outbox(&mut self, results: &[(i64, Delivery)], now: i64) -> Result<()> {
+        let tx = self.tx()?;
+        let mut inputs = Vec::new();
+        {
+            let mut upd = tx.prepare_cached(
+                "UPDATE outbox SET state = ?2, reply = ?3, next_attempt = ?4, updated = ?5 WHERE id = ?1",
+            )?;
+            for (id, d) in results {
+                let (state, reply, next) = match d {
+                    Delivery::Sent { reply } => (OutboxState::Sent, reply, 0),
+                    Delivery::Retry {
+                        reply,
+                        next_attempt,
+                    } => (OutboxState::Pending, reply, *next_attempt),
+                    Delivery::Bounced { reply, input } => {
+                        inputs.push(input.clone());
+                        (OutboxState::Bounced, reply, 0)
+                    }
+                    Delivery::Failed { reply, input } => {
+                        inputs.extend(input.clone());
+                        (OutboxState::Failed, reply, 0)
+                    }
+                };
+                upd.execute(params![id, state.as_str(), reply, next, now])?;
+            }
+        }
+        insert_inputs(&tx, &inputs, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn mark_in_doubt(&mut self, now: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'in-doubt', updated = ?1 WHERE state = 'sending'",
+            params![now],
+        )?)
+    }
+
+    fn outbox(&mut self, state: Option<OutboxState>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN contacts c ON c.seq = o.contact
+             WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.id LIMIT ?2"
+        ))?;
+        let rows = st.query_map(
+            params![state.map(OutboxState::as_str), limit as i64],
+            outbox_row,
+        )?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn resend(&mut self, id: i64, now: i64) -> Result<Option<OutboxState>> {
+        let tx = self.tx()?;
+        let state: Option<String> = tx
+            .query_row("SELECT state FROM outbox WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let state = state.and_then(|s| OutboxState::parse(&s));
+        if matches!(state, Some(OutboxState::InDoubt | OutboxState::Failed)) {
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', next_attempt = 0, updated = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(state)
+    }
+
+    fn next_outbox_attempt(&mut self) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn tasks(&mut self, f: &TaskFilter) -> Result<Vec<TaskRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT t.id, c.id, v.name, t.contact, t.enrolment, t.exec, t.version, t.step, t.kind,
+                    t.subject, t.task_type, t.owner, t.priority, t.due, t.created, t.phone, t.zone,
+                    t.state, t.outcome, t.closed
+             FROM tasks t JOIN contacts c ON c.seq = t.contact JOIN versions v ON v.id = t.version
+             WHERE (?1 IS NULL OR t.owner = ?1) AND (?2 IS NULL OR t.due < ?2)
+               AND (?3 = 0 OR t.state = 'open')
+             ORDER BY t.due, t.id",
+        )?;
+        let rows = st.query_map(params![f.owner, f.due_before, f.open_only], |r| {
+            Ok(TaskRow {
+                id: r.get(0)?,
+                contact_id: r.get(1)?,
+                cadence: r.get(2)?,
+                task: NewTask {
+                    contact: r.get::<_, i64>(3)? as ContactId,
+                    enrolment: r.get::<_, i64>(4)? as u64,
+                    exec: r.get::<_, i64>(5)? as u32,
+                    version: r.get(6)?,
+                    step: r.get::<_, i64>(7)? as u32,
+                    kind: r.get(8)?,
+                    subject: r.get(9)?,
+                    task_type: r.get(10)?,
+                    owner: r.get(11)?,
+                    priority: r.get(12)?,
+                    due: r.get(13)?,
+                    created: r.get(14)?,
+                    phone: r.get(15)?,
+                    zone: r.get(16)?,
+                },
+                state: r.get(17)?,
+                outcome: r.get(18)?,
+                closed: r.get(19)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()> {
+        let mut st = self.conn.prepare(
+            "SELECT j.at, j.contact, j.version, j.kind, j.step, j.a, j.b, j.name, c.id
+             FROM journal j JOIN contacts c ON c.seq = j.contact ORDER BY j.seq",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let row = JournalRow {
+                at: r.get(0)?,
+                contact: r.get::<_, i64>(1)? as ContactId,
+                version: r.get(2)?,
+                kind: r.get(3)?,
+                step: r.get(4)?,
+                a: r.get(5)?,
+                b: r.get(6)?,
+                name: r.get(7)?,
+            };
+            let id: String = r.get(8)?;
+            visit(&row, &id)?;
+        }
+        Ok(())
+    }
+
+    fn counts(&mut self) -> Result<Counts> {
+        let one =
+            |c: &Connection, q: &str| -> Result<i64> { Ok(c.query_row(q, [], |r| r.get(0))?) };
+        let c = &self.conn;
+        let mut outbox = Vec::new();
+        {
+            let mut st =
+                c.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for r in rows {
+                outbox.push(r?);
+            }
+        }
+        Ok(Counts {
+            contacts: one(c, "SELECT COUNT(*) FROM contacts")?,
+            timers: one(c, "SELECT COUNT(*) FROM timers")?,
+            inbox_pending: one(c, "SELECT COUNT(*) FROM inbox WHERE applied IS NULL")?,
+            inbox_applied: one(c, "SELECT COUNT(*) FROM inbox WHERE applied IS NOT NULL")?,
+            journal: one(c, "SELECT COUNT(*) FROM journal")?,
+            outbox,
+            tasks_open: one(c, "SELECT COUNT(*) FROM tasks WHERE state = 'open'")?,
+        })
+    }
+}
+
+/// The wall clock, in Unix seconds.
+pub fn wall_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
