@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod bin;
+pub mod smtp;
+
 use cadence::check::check;
 use cadence::engine::Catalog;
 use cadence::sim::{self, read_contacts, read_events, TraceFormat, Until};
