@@ -130,10 +130,16 @@ fn emails_arrive_with_their_headers_and_one_click_unsubscribe() {
     assert_eq!(ann.header("Reply-To"), ["team@acme.test"]);
     assert_eq!(ann.header("To"), ["ann@example.test"]);
     let mid = ann.message_id.clone().unwrap();
-    assert!(mid.starts_with('<') && mid.ends_with("@acme.test>"), "{mid}");
+    assert!(
+        mid.starts_with('<') && mid.ends_with("@acme.test>"),
+        "{mid}"
+    );
     let unsub = ann.header("List-Unsubscribe");
     assert_eq!(unsub.len(), 1);
-    assert!(unsub[0].starts_with("<https://go.acme.test/u/"), "{unsub:?}");
+    assert!(
+        unsub[0].starts_with("<https://go.acme.test/u/"),
+        "{unsub:?}"
+    );
     assert_eq!(
         ann.header("List-Unsubscribe-Post"),
         ["List-Unsubscribe=One-Click"]
@@ -182,7 +188,11 @@ fn a_merge_value_never_reaches_a_header() {
     assert_eq!(m.rcpt_tos, ["ann@example.test"], "nobody else got it");
     assert!(m.header("Bcc").is_empty() && m.header("X-Injected").is_empty());
     assert!(!m.subject.contains('\n') && !m.subject.contains('\r'));
-    assert!(m.subject.contains("Bcc: spy@evil.test"), "kept as text: {}", m.subject);
+    assert!(
+        m.subject.contains("Bcc: spy@evil.test"),
+        "kept as text: {}",
+        m.subject
+    );
     assert!(
         m.body.contains("from {{unsubscribe_link}},"),
         "a value is not expanded again: {}",
@@ -205,18 +215,27 @@ fn a_permanent_refusal_is_a_bounce_and_nothing_is_retried() {
     cadence(&case.run_args(&["--smtp", &sink.url(), "--until", "2026-01-05T11:00:00Z"])).status(0);
     let trace = case.trace();
     assert!(
-        trace.contains(r#""contact":"c2","cadence":"Welcome","kind":"event","step":1,"event":"bounced"}"#),
+        trace.contains(
+            r#""contact":"c2","cadence":"Welcome","kind":"event","step":1,"event":"bounced"}"#
+        ),
         "{trace}"
     );
     assert!(
-        trace.contains(r#""contact":"c2","cadence":"Welcome","kind":"exited","reason":"bad address"}"#),
+        trace.contains(
+            r#""contact":"c2","cadence":"Welcome","kind":"exited","reason":"bad address"}"#
+        ),
         "{trace}"
     );
-    let (bounced, _) =
-        cadence(&["outbox", "--db", &case.db(), "--state", "bounced"]).status(0);
+    let (bounced, _) = cadence(&["outbox", "--db", &case.db(), "--state", "bounced"]).status(0);
     assert!(bounced.contains("bo@example.test"), "{bounced}");
-    assert!(bounced.contains("550"), "the server's answer is kept: {bounced}");
-    assert!(sink.received().iter().all(|m| m.rcpt_tos != ["bo@example.test"]));
+    assert!(
+        bounced.contains("550"),
+        "the server's answer is kept: {bounced}"
+    );
+    assert!(sink
+        .received()
+        .iter()
+        .all(|m| m.rcpt_tos != ["bo@example.test"]));
 }
 
 #[test]
@@ -243,13 +262,8 @@ fn a_server_that_is_down_loses_nothing_and_is_retried() {
         return;
     };
     std::thread::sleep(std::time::Duration::from_millis(2200));
-    let (_, err) = cadence(&case.run_args(&[
-        "--smtp",
-        &url,
-        "--until",
-        "2026-01-05T10:00:00Z",
-    ]))
-    .status(0);
+    let (_, err) =
+        cadence(&case.run_args(&["--smtp", &url, "--until", "2026-01-05T10:00:00Z"])).status(0);
     assert!(err.contains("smtp: 3 sent"), "{err}");
     assert_eq!(sink.received().len(), 3);
 }
@@ -261,9 +275,10 @@ fn a_message_handed_over_when_the_relay_stops_is_in_doubt_until_resent() {
         return;
     };
     // The relay pauses between the server's answer and its commit; kill it there.
-    let mut child = cadence(&case.run_args(&["--smtp", &sink.url(), "--until", "2026-01-05T10:00:00Z"]))
-        .env("CADENCE_FAULT_PAUSE_AFTER_SEND_MS", "60000")
-        .spawn();
+    let mut child =
+        cadence(&case.run_args(&["--smtp", &sink.url(), "--until", "2026-01-05T10:00:00Z"]))
+            .env("CADENCE_FAULT_PAUSE_AFTER_SEND_MS", "60000")
+            .spawn();
     let t = std::time::Instant::now();
     while sink.received().len() < 3 && t.elapsed().as_secs() < 30 {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -271,11 +286,24 @@ fn a_message_handed_over_when_the_relay_stops_is_in_doubt_until_resent() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(sink.received().len(), 3, "the server took all three");
-    let (_, err) = cadence(&case.run_args(&["--smtp", &sink.url(), "--until", "2026-01-05T10:00:00Z"])).status(0);
-    assert!(err.contains("3 emails were being handed to the SMTP server"), "{err}");
+    let (_, err) =
+        cadence(&case.run_args(&["--smtp", &sink.url(), "--until", "2026-01-05T10:00:00Z"]))
+            .status(0);
+    assert!(
+        err.contains("3 emails were being handed to the SMTP server"),
+        "{err}"
+    );
     assert_eq!(sink.received().len(), 3, "nothing is sent twice");
-    let (doubt, _) =
-        cadence(&["outbox", "--db", &case.db(), "--state", "in-doubt", "--format", "json"]).status(0);
+    let (doubt, _) = cadence(&[
+        "outbox",
+        "--db",
+        &case.db(),
+        "--state",
+        "in-doubt",
+        "--format",
+        "json",
+    ])
+    .status(0);
     let rows: serde_json::Value = serde_json::from_str(&doubt).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 3);
@@ -318,7 +346,10 @@ fn databases_that_are_not_ours_are_refused_and_never_changed() {
     conn.execute_batch("PRAGMA user_version = 999;").unwrap();
     drop(conn);
     let (_, err) = cadence(&case.run_args(&[])).status(2);
-    assert!(err.contains("written by a newer cadence (schema 999"), "{err}");
+    assert!(
+        err.contains("written by a newer cadence (schema 999"),
+        "{err}"
+    );
     let (_, err) = cadence(&["trace", "--db", &case.db()]).status(2);
     assert!(err.contains("newer cadence"), "{err}");
     // A folder, a missing one, an unreadable file.
@@ -360,7 +391,8 @@ fn a_changed_cadence_keeps_running_old_enrolments_and_enrols_new_ones_on_the_new
     let v1 = "cadence \"Follow up\"\nstep 1: call \"First call\" after 1d\nstep 2: call \"Old second call\" after 2d\n";
     let v2 = "cadence \"Follow up\"\nstep 1: call \"First call\" after 1d\nstep 2: call \"New second call\" after 2d\n";
     let contacts = "id,first_name\nc1,Ann\nc2,Bo\n";
-    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-07T09:00:00Z,c2,enroll\n";
+    let events =
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-07T09:00:00Z,c2,enroll\n";
     let case = Case::new(v1, contacts, events);
     cadence(&case.run_args(&["--until", "2026-01-06T12:00:00Z"])).status(0);
     std::fs::write(case.path("welcome.cadence"), v2).unwrap();
@@ -386,7 +418,10 @@ fn reps_see_their_calls_and_log_outcomes() {
     assert!(tasks.contains("\"Intro call\""), "{tasks}");
     assert!(tasks.contains("contact c1  phone +1 555 0101"), "{tasks}");
     assert!(tasks.contains("high"), "{tasks}");
-    assert!(!tasks.contains("contact c3"), "c3 replied: no call\n{tasks}");
+    assert!(
+        !tasks.contains("contact c3"),
+        "c3 replied: no call\n{tasks}"
+    );
     let (json, _) = cadence(&["tasks", "--db", &case.db(), "--format", "json"]).status(0);
     let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2);
@@ -411,7 +446,10 @@ fn reps_see_their_calls_and_log_outcomes() {
         "{trace}"
     );
     let (tasks, _) = cadence(&["tasks", "--db", &case.db(), "--due", "all"]).status(0);
-    assert!(tasks.contains("done (answered at 2026-01-08 11:00 UTC)"), "{tasks}");
+    assert!(
+        tasks.contains("done (answered at 2026-01-08 11:00 UTC)"),
+        "{tasks}"
+    );
     let (open, _) = cadence(&["tasks", "--db", &case.db()]).status(0);
     assert!(!open.contains("contact c1 "), "{open}");
 }
@@ -426,11 +464,21 @@ fn rows_given_again_are_applied_once_and_bad_rows_are_reported_by_line() {
 not a time,c1,opened\n";
     let case = Case::new(CADENCE, CONTACTS, events);
     let (_, err) = cadence(&case.run_args(&[])).status(1);
-    assert!(err.contains("events.csv:3: unknown contact `nobody`"), "{err}");
+    assert!(
+        err.contains("events.csv:3: unknown contact `nobody`"),
+        "{err}"
+    );
     assert!(err.contains("events.csv:6: `at` \"not a time\""), "{err}");
-    assert!(err.contains("4 inputs queued") || err.contains("6 inputs queued"), "{err}");
+    assert!(
+        err.contains("4 inputs queued") || err.contains("6 inputs queued"),
+        "{err}"
+    );
     let first = case.trace();
-    assert_eq!(first.matches("\"event\":\"opened\"").count(), 2, "two rows, two events");
+    assert_eq!(
+        first.matches("\"event\":\"opened\"").count(),
+        2,
+        "two rows, two events"
+    );
     let (_, err) = cadence(&case.run_args(&[])).status(1);
     assert!(err.contains("0 inputs queued"), "{err}");
     assert_eq!(case.trace(), first, "nothing applied twice");

@@ -61,10 +61,10 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     max_attempts: Option<i64>,
     /// Inputs and timers applied per transaction at most
-    #[arg(long, value_name = "N", default_value_t = 4096)]
+    #[arg(long, value_name = "N", default_value_t = 262_144)]
     batch: usize,
     /// Inputs and timers read ahead per transaction
-    #[arg(long, value_name = "N", default_value_t = 2048, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = 65_536, hide = true)]
     read_ahead: usize,
     /// A configuration file (default: the first cadence.toml here or in a parent folder)
     #[arg(long, value_name = "FILE")]
@@ -255,6 +255,12 @@ pub(crate) fn run(args: Args) -> Status {
         eprintln!(
             "smtp: {} sent, {} bounced, {} to retry, {} given up",
             report.relay.sent, report.relay.bounced, report.relay.retried, report.relay.failed
+        );
+    }
+    if std::env::var_os("CADENCE_TIMINGS").is_some() {
+        eprintln!(
+            "timing: {} batches: {:.2} s in all; read next {:.2} s, load contacts {:.2} s, encode {:.2} s, commit {:.2} s; ingest {:.2} s",
+            s.batches, s.time_total, s.time_read, s.time_load, s.time_encode, s.time_commit, report.ingest_seconds
         );
     }
     if report.bad.is_empty() {

@@ -19,7 +19,7 @@ pub enum Due {
     /// Every open task
     #[default]
     Open,
-    /// Every task, done and cancelled ones too
+    /// Every task, done, expired and cancelled ones too
     All,
 }
 

@@ -163,8 +163,14 @@ pub enum Act {
         exec: u32,
         outcome: Outcome,
     },
-    /// An enrolment ended (its open calls and tasks are no longer needed).
-    Ended { enrolment: u32 },
+    /// An enrolment left the step it waited at after execution `exec` (by a handler or a
+    /// timeout), or (`ended`) ended while it waited there: a call or task of that execution
+    /// that is still open is no longer needed.
+    Left {
+        enrolment: u32,
+        exec: u32,
+        ended: bool,
+    },
 }
 
 /// What applying one input or timer produced. Drivers keep one and clear it between uses.
@@ -864,13 +870,17 @@ impl<'p> Cx<'_, 'p> {
     fn end(&mut self, li: usize, kind: Kind) {
         self.emit(li, kind);
         let now = self.now;
+        if let Phase::Waiting { exec, .. } = self.c.enrolments[li].phase {
+            self.fx.actions.push(Act::Left {
+                enrolment: li as u32,
+                exec,
+                ended: true,
+            });
+        }
         self.bump(li);
         let en = &mut self.c.enrolments[li];
         en.phase = Phase::Ended;
         en.ended = Some(now);
-        self.fx.actions.push(Act::Ended {
-            enrolment: li as u32,
-        });
     }
 
     /// Enters step `i` now: computes its due time, or skips it (and the ones after it that are
@@ -1075,6 +1085,13 @@ impl<'p> Cx<'_, 'p> {
     /// Follows handler `h` of the current step.
     fn transition(&mut self, li: usize, h: u32) {
         let from = self.c.enrolments[li].step;
+        if let Phase::Waiting { exec, .. } = self.c.enrolments[li].phase {
+            self.fx.actions.push(Act::Left {
+                enrolment: li as u32,
+                exec,
+                ended: false,
+            });
+        }
         let target = &self.step_of(li).handlers[h as usize].target;
         let to = match target {
             Target::Step(j) => To::Step(*j as u32),

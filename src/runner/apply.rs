@@ -17,12 +17,14 @@ use super::program::LiveProgram;
 use super::{journal, state};
 use crate::check::{Action, Value};
 use crate::engine::calendar::add;
+use crate::engine::hash::FastHash;
 use crate::engine::{Act, Contact, ContactId, Core, Effects, Input, Shared, Timer};
 use crate::mail::render::{domain_of, render, value_text};
 use crate::mail::token::Signer;
 use crate::sim::csvin::event_input;
 use crate::store::live::{
-    Batch, ContactWrite, InboxRow, InputKind, LiveError, LiveStore, NewMessage, NewTask, TaskUpdate,
+    Applied, Batch, ContactWrite, InboxRow, InputKind, LiveError, LiveStore, NewMessage, NewTask,
+    TaskUpdate,
 };
 
 /// How emails are addressed and signed.
@@ -47,6 +49,13 @@ pub struct Stats {
     pub tasks: usize,
     pub contacts_created: usize,
     pub batches: usize,
+    /// Seconds spent reading what is next, loading contacts, applying, encoding and committing
+    /// (shown with `CADENCE_TIMINGS`).
+    pub time_read: f64,
+    pub time_load: f64,
+    pub time_encode: f64,
+    pub time_commit: f64,
+    pub time_total: f64,
     /// Inputs that changed nothing, with where they came from (the first 100).
     pub notices: Vec<(String, String)>,
     pub notices_total: usize,
@@ -69,10 +78,64 @@ struct Entry {
     extra: BTreeMap<String, Value>,
     /// The timers the database holds for it.
     stored: Vec<Timer>,
+    /// Timers set since it was loaded or written (some may be stale by now).
+    added: Vec<Timer>,
     new: bool,
     dirty: bool,
     /// The batch that last used it.
     used: u64,
+}
+
+/// Contacts in memory, by row id (row ids are dense: a vector, not a hash table).
+#[derive(Default)]
+struct Cache {
+    slots: Vec<Option<Box<Entry>>>,
+    len: usize,
+}
+
+impl Cache {
+    fn get(&self, cid: ContactId) -> Option<&Entry> {
+        self.slots.get(cid as usize)?.as_deref()
+    }
+
+    fn get_mut(&mut self, cid: ContactId) -> Option<&mut Entry> {
+        self.slots.get_mut(cid as usize)?.as_deref_mut()
+    }
+
+    fn insert(&mut self, cid: ContactId, e: Box<Entry>) {
+        let i = cid as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(e).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.len = 0;
+    }
+
+    fn retain(&mut self, keep: impl Fn(&Entry) -> bool) {
+        for s in &mut self.slots {
+            if s.as_deref().is_some_and(|e| !keep(e)) {
+                *s = None;
+                self.len -= 1;
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (ContactId, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_deref().map(|e| (i as ContactId, e)))
+    }
 }
 
 /// The apply loop over one program and one store.
@@ -83,8 +146,8 @@ pub struct Applier<'p> {
     clock: i64,
     next_enrolment: u64,
     next_contact: u32,
-    cache: HashMap<ContactId, Entry>,
-    by_id: HashMap<String, ContactId>,
+    cache: Cache,
+    by_id: HashMap<String, ContactId, FastHash>,
     /// Contacts kept between batches (only one runner writes contact states).
     cache_cap: usize,
     sends: HashMap<(u32, u32, i64), u32>,
@@ -112,8 +175,8 @@ impl<'p> Applier<'p> {
             clock: 0,
             next_enrolment: 0,
             next_contact: 1,
-            cache: HashMap::new(),
-            by_id: HashMap::new(),
+            cache: Cache::default(),
+            by_id: HashMap::default(),
             cache_cap: 200_000,
             sends: HashMap::new(),
             batch_no: 0,
@@ -189,13 +252,29 @@ impl<'p> Applier<'p> {
         let db = |e: LiveError| e.to_string();
         self.batch_no += 1;
         let k = self.read_ahead;
+        let t0 = std::time::Instant::now();
         let inputs = store.next_inputs(k).map_err(db)?;
-        let timers = store.next_timers(k).map_err(db)?;
+        let due = store.next_due(k).map_err(db)?;
+        self.stats.time_read += t0.elapsed().as_secs_f64();
         let input_edge = (inputs.len() == k).then(|| inputs[k - 1].input.at);
-        let timer_edge = (timers.len() == k).then(|| timers[k - 1].0);
+        // Contacts not loaded have no timer before the last one loaded.
+        let timer_edge = (due.len() == k).then(|| due[k - 1].1);
         let mut inq: VecDeque<InboxRow> = inputs.into();
-        let mut tq: BinaryHeap<Reverse<(Timer, ContactId)>> =
-            timers.into_iter().map(Reverse).collect();
+        let mut tq: BinaryHeap<Reverse<(Timer, ContactId)>> = BinaryHeap::new();
+        for (row, _) in due {
+            let cid = row.rowid;
+            if self.cache.get(cid).is_none() {
+                let t = std::time::Instant::now();
+                self.insert(row.rowid, row.id, &row.state)?;
+                self.stats.time_load += t.elapsed().as_secs_f64();
+            }
+            if let Some(e) = self.cache.get_mut(cid) {
+                e.used = self.batch_no;
+                for t in &e.stored {
+                    tq.push(Reverse((*t, cid)));
+                }
+            }
+        }
         let mut batch = Batch::default();
         let mut fx = Effects::default();
         let mut processed = 0;
@@ -210,7 +289,7 @@ impl<'p> Applier<'p> {
             let timer = loop {
                 match tq.peek() {
                     Some(Reverse((t, cid))) => {
-                        let live = self.cache.get(cid).is_none_or(|e| e.c.is_live(t));
+                        let live = self.cache.get(*cid).is_none_or(|e| e.c.is_live(t));
                         if live {
                             break Some((*t, *cid));
                         }
@@ -275,37 +354,41 @@ impl<'p> Applier<'p> {
         }
         progress.processed = processed;
         self.finish(store, &mut batch, &sends_dirty)?;
+        self.stats.time_total += t0.elapsed().as_secs_f64();
         Ok(progress)
     }
 
     /// Loads a contact into memory (from the cache or the store).
     fn load(&mut self, store: &mut dyn LiveStore, cid: ContactId) -> Result<bool, String> {
-        if let Some(e) = self.cache.get_mut(&cid) {
+        if let Some(e) = self.cache.get_mut(cid) {
             e.used = self.batch_no;
             return Ok(true);
         }
+        let t0 = std::time::Instant::now();
         let Some(row) = store.contact_by_rowid(cid).map_err(|e| e.to_string())? else {
             return Ok(false);
         };
         self.insert(row.rowid, row.id, &row.state)?;
+        self.stats.time_load += t0.elapsed().as_secs_f64();
         Ok(true)
     }
 
-    fn insert(&mut self, rowid: ContactId, id: String, json: &str) -> Result<(), String> {
-        let d = state::decode(self.lp, &self.core.catalog, rowid, &id, json)?;
+    fn insert(&mut self, rowid: ContactId, id: String, bytes: &[u8]) -> Result<(), String> {
+        let d = state::decode(self.lp, &self.core.catalog, rowid, &id, bytes)?;
         let stored = self.core.live_timers(&d.contact);
         self.by_id.insert(id.clone(), rowid);
         self.cache.insert(
             rowid,
-            Entry {
+            Box::new(Entry {
                 id,
                 c: d.contact,
                 extra: d.extra,
                 stored,
+                added: Vec::new(),
                 new: false,
                 dirty: false,
                 used: self.batch_no,
-            },
+            }),
         );
         Ok(())
     }
@@ -313,16 +396,18 @@ impl<'p> Applier<'p> {
     /// Finds a contact by its id.
     fn find(&mut self, store: &mut dyn LiveStore, id: &str) -> Result<Option<ContactId>, String> {
         if let Some(&cid) = self.by_id.get(id) {
-            if let Some(e) = self.cache.get_mut(&cid) {
+            if let Some(e) = self.cache.get_mut(cid) {
                 e.used = self.batch_no;
                 return Ok(Some(cid));
             }
         }
+        let t0 = std::time::Instant::now();
         let Some(row) = store.contact_by_id(id).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
         let cid = row.rowid;
         self.insert(row.rowid, row.id, &row.state)?;
+        self.stats.time_load += t0.elapsed().as_secs_f64();
         Ok(Some(cid))
     }
 
@@ -353,7 +438,7 @@ impl<'p> Applier<'p> {
             next_enrolment: &mut self.next_enrolment,
             error: None,
         };
-        let Some(e) = self.cache.get_mut(&cid) else {
+        let Some(e) = self.cache.get_mut(cid) else {
             return Ok(());
         };
         let fired = self.core.fire(&mut e.c, cid, now, t, &mut shared, fx);
@@ -443,7 +528,12 @@ impl<'p> Applier<'p> {
             (InputKind::Event { .. }, None) => {
                 notes.push(format!("unknown contact `{who}`: nothing changes"));
                 self.note(&row.input.origin, &notes);
-                batch.applied.push((row.seq, now, Some(notes.join("; "))));
+                batch.applied.push(Applied {
+                    seq: row.seq,
+                    at: row.input.at,
+                    applied: now,
+                    note: Some(notes.join("; ")),
+                });
                 return Ok(());
             }
         };
@@ -456,15 +546,16 @@ impl<'p> Applier<'p> {
             self.by_id.insert(who.clone(), cid);
             self.cache.insert(
                 cid,
-                Entry {
+                Box::new(Entry {
                     id: who.clone(),
                     c,
                     extra: BTreeMap::new(),
                     stored: Vec::new(),
+                    added: Vec::new(),
                     new: true,
                     dirty: true,
                     used: self.batch_no,
-                },
+                }),
             );
             self.stats.contacts_created += 1;
         }
@@ -477,7 +568,7 @@ impl<'p> Applier<'p> {
             next_enrolment: &mut self.next_enrolment,
             error: None,
         };
-        let Some(e) = self.cache.get_mut(&cid) else {
+        let Some(e) = self.cache.get_mut(cid) else {
             return Ok(());
         };
         e.dirty = true;
@@ -495,9 +586,12 @@ impl<'p> Applier<'p> {
             notes.push(self.core.describe(&n, who));
         }
         self.note(&row.input.origin, &notes);
-        batch
-            .applied
-            .push((row.seq, now, (!notes.is_empty()).then(|| notes.join("; "))));
+        batch.applied.push(Applied {
+            seq: row.seq,
+            at: row.input.at,
+            applied: now,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        });
         self.absorb(cid, now, batch, fx, tq);
         Ok(())
     }
@@ -524,10 +618,16 @@ impl<'p> Applier<'p> {
             batch.journal.push(journal::encode(self.lp, &r));
             self.stats.records += 1;
         }
+        let Some(e) = self.cache.get_mut(cid) else {
+            fx.timers.clear();
+            fx.actions.clear();
+            return;
+        };
         for t in fx.timers.drain(..) {
             tq.push(Reverse((t, cid)));
+            e.added.push(t);
         }
-        let Some(e) = self.cache.get(&cid) else {
+        let Some(e) = self.cache.get(cid) else {
             fx.actions.clear();
             return;
         };
@@ -594,11 +694,21 @@ impl<'p> Applier<'p> {
                         });
                     }
                 }
-                Act::Ended { enrolment } => {
-                    batch.task_updates.push(TaskUpdate::Cancelled {
-                        enrolment: e.c.enrolments[enrolment as usize].id,
-                        at: now,
-                    });
+                Act::Left {
+                    enrolment,
+                    exec,
+                    ended,
+                } => {
+                    let en = &e.c.enrolments[enrolment as usize];
+                    let open = en.execs.get(exec as usize).is_some_and(|x| x.outcomes == 0);
+                    if open && is_call_or_task(self.lp, en, exec) {
+                        batch.task_updates.push(TaskUpdate::Closed {
+                            enrolment: en.id,
+                            exec,
+                            state: if ended { "cancelled" } else { "expired" },
+                            at: now,
+                        });
+                    }
                 }
             }
         }
@@ -673,32 +783,38 @@ impl<'p> Applier<'p> {
         batch: &mut Batch,
         sends_dirty: &[(u32, u32, i64)],
     ) -> Result<(), String> {
+        let t0 = std::time::Instant::now();
         let mut dirty: Vec<ContactId> = self
             .cache
             .iter()
             .filter(|(_, e)| e.dirty)
-            .map(|(k, _)| *k)
+            .map(|(k, _)| k)
             .collect();
         dirty.sort_unstable();
         for cid in &dirty {
-            let Some(e) = self.cache.get_mut(cid) else {
+            let Some(e) = self.cache.get_mut(*cid) else {
                 continue;
             };
-            let live = self.core.live_timers(&e.c);
-            for t in &e.stored {
-                if !live.contains(t) {
-                    batch.timers_gone.push(*t);
-                }
-            }
-            for t in &live {
-                if !e.stored.contains(t) {
-                    batch.timers_new.push((*t, *cid));
-                }
-            }
+            // The live timers: those stored or set since, that have not fired nor gone stale.
+            let mut live: Vec<Timer> = e
+                .stored
+                .iter()
+                .chain(&e.added)
+                .copied()
+                .filter(|t| e.c.is_live(t))
+                .collect();
+            live.sort_unstable();
+            live.dedup();
+            debug_assert_eq!(live, self.core.live_timers(&e.c));
+            e.added.clear();
+            let next = live.first().copied();
+            let next_changed = next != e.stored.first().copied();
             batch.contacts.push(ContactWrite {
                 rowid: *cid,
                 id: e.id.clone(),
                 state: state::encode(self.lp, &self.core.catalog, &e.c, &e.extra),
+                next,
+                next_changed: next_changed || e.new,
                 new: e.new,
             });
             e.stored = live;
@@ -709,6 +825,8 @@ impl<'p> Applier<'p> {
                 batch.sends.push((name, sender, key.2, *n));
             }
         }
+        self.stats.time_encode += t0.elapsed().as_secs_f64();
+        let t0 = std::time::Instant::now();
         if !batch.is_empty() {
             batch.meta.push(("clock", self.clock));
             batch
@@ -718,23 +836,33 @@ impl<'p> Applier<'p> {
             store.commit(batch).map_err(|e| e.to_string())?;
             self.stats.batches += 1;
         }
+        self.stats.time_commit += t0.elapsed().as_secs_f64();
         for cid in &dirty {
-            if let Some(e) = self.cache.get_mut(cid) {
+            if let Some(e) = self.cache.get_mut(*cid) {
                 e.dirty = false;
                 e.new = false;
             }
         }
         if self.cache.len() > self.cache_cap {
             let now = self.batch_no;
-            self.cache.retain(|_, e| e.used == now);
+            self.cache.retain(|e| e.used == now);
             if self.cache.len() > self.cache_cap {
                 self.cache.clear();
             }
             let cache = &self.cache;
-            self.by_id.retain(|_, cid| cache.contains_key(cid));
+            self.by_id.retain(|_, cid| cache.get(*cid).is_some());
         }
         Ok(())
     }
+}
+
+/// Whether execution `exec` of an enrolment is a call or a task (it has a row in the reps'
+/// queue).
+fn is_call_or_task(lp: &LiveProgram, en: &crate::engine::Enrolment, exec: u32) -> bool {
+    let cad = &lp.program.cadences[en.cadence as usize];
+    en.execs
+        .get(exec as usize)
+        .is_some_and(|x| !matches!(cad.steps[x.step as usize].action, Action::Email { .. }))
 }
 
 fn send_names(core: &Core, lp: &LiveProgram, family: u32, sender: u32) -> (String, String) {

@@ -11,7 +11,6 @@ use std::io::Read;
 use crate::check::Program;
 use crate::engine::{Catalog, EventKey, Input};
 use crate::mail::render::value_text;
-use crate::mail::sha256_hex;
 use crate::sim::{read_contacts_into, read_events, BadRow};
 use crate::store::live::{InputKind, NewInput};
 
@@ -27,14 +26,17 @@ pub struct FileInputs {
 
 /// Counts identical rows, to key the second of two identical rows apart from the first.
 #[derive(Default)]
-struct Keys(HashMap<String, u32>);
+struct Keys(HashMap<[u8; 16], u32, crate::engine::hash::FastHash>);
 
 impl Keys {
     fn key(&mut self, kind: &str, content: &str) -> String {
-        let h = sha256_hex(content.as_bytes());
-        let n = self.0.entry(h.clone()).or_insert(0);
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(content.as_bytes());
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&digest[..16]);
+        let n = self.0.entry(h).or_insert(0);
         *n += 1;
-        format!("{kind}:{}#{n}", &h[..32])
+        format!("{kind}:{}#{n}", crate::mail::hex(&h))
     }
 }
 
@@ -58,7 +60,15 @@ pub fn contacts<R: Read>(
             .iter()
             .map(|c| (c.clone(), rec.fields.get(c).cloned()))
             .collect();
-        let content = serde_json::to_string(&(&rec.id, &fields)).unwrap_or_default();
+        let mut content = rec.id.clone();
+        for (name, v) in &fields {
+            content.push('\x1f');
+            content.push_str(name);
+            content.push('=');
+            if let Some(v) = v {
+                content.push_str(&value_text(v));
+            }
+        }
         out.inputs.push(NewInput {
             key: keys.key("contact", &content),
             at,
@@ -82,18 +92,22 @@ pub fn events<R: Read>(
     known: &[String],
     start: Option<i64>,
 ) -> Result<FileInputs, String> {
-    let index: HashMap<&str, u32> = known
+    let index: HashMap<&str, u32, crate::engine::hash::FastHash> = known
         .iter()
         .enumerate()
         .map(|(i, k)| (k.as_str(), i as u32))
         .collect();
     let lookup = |id: &str| index.get(id).copied();
-    let (rows, bad) = read_events(r, program, catalog, &lookup)?;
+    let (mut rows, bad) = read_events(r, program, catalog, &lookup)?;
+    // In time order (stable: equal times keep the file's order), which is the order they are
+    // applied in: the inbox is then read and marked front to back.
+    rows.sort_by_key(|r| r.at);
     let mut out = FileInputs {
         bad,
         ..FileInputs::default()
     };
     let mut keys = Keys::default();
+    out.inputs.reserve(rows.len());
     for row in rows {
         if start.is_some_and(|s| row.at < s) {
             out.before_start.push(row.line);
@@ -156,7 +170,23 @@ pub fn events<R: Read>(
             ),
         };
         let contact = known[contact as usize].clone();
-        let content = serde_json::to_string(&(row.at, &contact, &what)).unwrap_or_default();
+        let content = match &what {
+            InputKind::Event {
+                event,
+                step,
+                cadence,
+                field,
+                value,
+            } => format!(
+                "{}\x1f{contact}\x1f{event}\x1f{}\x1f{}\x1f{}\x1f{}",
+                row.at,
+                step.map(|s| s.to_string()).unwrap_or_default(),
+                cadence.as_deref().unwrap_or(""),
+                field.as_deref().unwrap_or(""),
+                value.as_deref().unwrap_or("")
+            ),
+            InputKind::Contact { .. } => contact.clone(),
+        };
         out.inputs.push(NewInput {
             key: keys.key("event", &content),
             at: row.at,

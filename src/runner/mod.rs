@@ -134,6 +134,8 @@ pub struct Report {
     pub contacts: i64,
     /// Cadences deployed by this run.
     pub cadences: usize,
+    /// Seconds spent queueing the files.
+    pub ingest_seconds: f64,
 }
 
 /// Holds `DB.lock` for as long as it lives: one `cadence run` per database.
@@ -203,12 +205,20 @@ pub fn run(
     given: &[FileId],
     program: Program,
 ) -> Result<Report, RunError> {
+    let timing = std::env::var_os("CADENCE_TIMINGS").is_some();
+    let t_run = Instant::now();
+    let lap = |what: &str| {
+        if timing {
+            eprintln!("timing: {what} at {:.2} s", t_run.elapsed().as_secs_f64());
+        }
+    };
     let _lock = RunLock::take(&opts.db)?;
     let mut store = SqliteLive::open(&opts.db, true)?;
     let mut report = Report::default();
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
     let signer = Signer::new(&secret(&mut store)?);
     let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    lap("deployed");
     check_addresses(&lp, &opts.default_from)?;
     report.cadences = lp.current.iter().filter(|c| **c).count();
     let mailer = match &opts.smtp {
@@ -262,7 +272,10 @@ pub fn run(
     }
 
     // The files, into the inbox: all of them before anything runs.
+    let t0 = Instant::now();
     queue_files(opts, &lp, &mut store, start, applier.clock(), &mut report)?;
+    report.ingest_seconds = t0.elapsed().as_secs_f64();
+    lap("queued the files");
 
     let until = match opts.until {
         None => None,
@@ -304,7 +317,22 @@ pub fn run(
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis),
     });
+    // Checkpoints on the other core: the writer only appends to the log.
+    store.manual_checkpoints()?;
     let outcome = std::thread::scope(|s| -> Result<(), RunError> {
+        let checkpointer = {
+            let db = opts.db.clone();
+            let done = &done;
+            s.spawn(move || {
+                let Ok(mut st) = SqliteLive::open(&db, false) else {
+                    return;
+                };
+                while !done.load(Ordering::SeqCst) {
+                    clock::sleep_until(Instant::now() + Duration::from_millis(500), done);
+                    let _ = st.checkpoint(false);
+                }
+            })
+        };
         let relay_thread = relay.as_ref().map(|r| {
             let db = opts.db.clone();
             let mode = match opts.clock {
@@ -319,6 +347,7 @@ pub fn run(
         });
         let result = engine_loop(opts, &lp, &mut applier, &mut store, until, &mut report);
         done.store(true, Ordering::SeqCst);
+        let _ = checkpointer.join();
         if result.is_err() || opts.clock == ClockKind::Wall {
             STOP.store(true, Ordering::SeqCst);
         }
@@ -335,11 +364,13 @@ pub fn run(
         result
     });
     outcome?;
+    store.checkpoint(true)?;
+    lap("ran");
     report.stats = applier.stats.clone();
     report.clock = applier.clock();
-    let counts = store.counts()?;
-    report.outbox = counts.outbox;
-    report.contacts = counts.contacts;
+    report.outbox = store.outbox_counts()?;
+    report.contacts = store.contact_count()?;
+    lap("counted");
     Ok(report)
 }
 
@@ -393,13 +424,12 @@ fn queue_files(
         for l in read.before_start {
             report.before_start.push((name.to_string(), l));
         }
-        for chunk in read.inputs.chunks(5_000) {
-            for new in store.enqueue(chunk, now)? {
-                if new {
-                    report.queued += 1;
-                } else {
-                    report.already_queued += 1;
-                }
+        // One transaction per file: a file is queued whole, or not at all.
+        for new in store.enqueue(&read.inputs, now)? {
+            if new {
+                report.queued += 1;
+            } else {
+                report.already_queued += 1;
             }
         }
         Ok(())

@@ -1,7 +1,10 @@
-//! A contact's state as the database keeps it: JSON with fields by name, enrolments by version
-//! id and step index (a version never changes, so its step indices do not either), `enroll
-//! when` memory by cadence name. Fields that no cadence of the program declares are kept as
-//! they are.
+//! A contact's state as the database keeps it: fields by name, enrolments by version id and
+//! step index (a version never changes, so its step indices do not either), `enroll when`
+//! memory by cadence name. Fields that no cadence of the program declares are kept as they are.
+//!
+//! The encoding is compact binary (postcard) behind a format byte: a contact row is rewritten
+//! at every change, so its size is what the runner's write volume is made of. A later format
+//! is read by a migration, and a format this program does not know is refused.
 
 use std::collections::BTreeMap;
 
@@ -16,14 +19,14 @@ use crate::engine::{Catalog, Contact, Enrolment, Exec, Fields, LastExec, Phase};
 struct Stored {
     #[serde(default)]
     fields: BTreeMap<String, Value>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     unsubscribed: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     bounced: Option<String>,
     #[serde(default)]
     enrolments: Vec<StoredEnrolment>,
     /// Cadences whose `enroll when` held at the last look.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     enroll_when: Vec<String>,
     #[serde(default)]
     last_exec: [Option<LastExec>; 3],
@@ -31,12 +34,42 @@ struct Stored {
     exec_seq: u64,
 }
 
+fn spin_default() -> (i64, u32) {
+    (i64::MIN, 0)
+}
+
+/// The same layout as [`Stored`], borrowed: writing a contact copies nothing.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    fields: BTreeMap<&'a str, &'a Value>,
+    unsubscribed: bool,
+    bounced: &'a Option<String>,
+    enrolments: Vec<StoredEnrolmentRef<'a>>,
+    enroll_when: Vec<&'a str>,
+    last_exec: &'a [Option<LastExec>; 3],
+    exec_seq: u64,
+}
+
+#[derive(Serialize)]
+struct StoredEnrolmentRef<'a> {
+    id: u64,
+    version: i64,
+    started: i64,
+    ended: Option<i64>,
+    step: u32,
+    phase: Phase,
+    generation: u32,
+    execs: &'a [Exec],
+    fired: u16,
+    spin: (i64, u32),
+}
+
 #[derive(Serialize, Deserialize)]
 struct StoredEnrolment {
     id: u64,
     version: i64,
     started: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     ended: Option<i64>,
     step: u32,
     phase: Phase,
@@ -45,7 +78,7 @@ struct StoredEnrolment {
     execs: Vec<Exec>,
     #[serde(default)]
     fired: u16,
-    #[serde(default)]
+    #[serde(default = "spin_default")]
     spin: (i64, u32),
 }
 
@@ -56,16 +89,27 @@ pub struct Decoded {
     pub extra: BTreeMap<String, Value>,
 }
 
+/// The format byte of the stored state.
+const FORMAT: u8 = 1;
+
 /// Reads a stored contact.
 pub fn decode(
     lp: &LiveProgram,
     catalog: &Catalog,
     rowid: u32,
     id: &str,
-    json: &str,
+    bytes: &[u8],
 ) -> Result<Decoded, String> {
-    let s: Stored = serde_json::from_str(json)
-        .map_err(|e| format!("the stored state of contact `{id}` does not decode: {e}"))?;
+    let s: Stored = match bytes.split_first() {
+        Some((&FORMAT, rest)) => postcard::from_bytes(rest)
+            .map_err(|e| format!("the stored state of contact `{id}` does not decode: {e}"))?,
+        Some((f, _)) => {
+            return Err(format!(
+                "the state of contact `{id}` was stored in format {f}, which this cadence does not know (a newer cadence wrote it)"
+            ))
+        }
+        None => return Err(format!("the stored state of contact `{id}` is empty")),
+    };
     let mut fields = Fields::default();
     let mut extra = BTreeMap::new();
     for (name, v) in s.fields {
@@ -127,26 +171,26 @@ pub fn encode(
     catalog: &Catalog,
     c: &Contact,
     extra: &BTreeMap<String, Value>,
-) -> String {
-    let mut fields = extra.clone();
+) -> Vec<u8> {
+    let mut fields: BTreeMap<&str, &Value> = extra.iter().map(|(k, v)| (k.as_str(), v)).collect();
     for (g, v) in c.fields.iter() {
-        fields.insert(catalog.names[*g as usize].clone(), v.clone());
+        fields.insert(catalog.names[*g as usize].as_str(), v);
     }
-    let mut enroll_when: Vec<String> = Vec::new();
+    let mut enroll_when: Vec<&str> = Vec::new();
     for (i, on) in c.enroll_cond.iter().enumerate() {
-        let name = &lp.program.cadences[i].name;
-        if *on && !enroll_when.contains(name) {
-            enroll_when.push(name.clone());
+        let name = lp.program.cadences[i].name.as_str();
+        if *on && !enroll_when.contains(&name) {
+            enroll_when.push(name);
         }
     }
-    let s = Stored {
+    let s = StoredRef {
         fields,
         unsubscribed: c.unsubscribed,
-        bounced: c.bounced.clone(),
+        bounced: &c.bounced,
         enrolments: c
             .enrolments
             .iter()
-            .map(|e| StoredEnrolment {
+            .map(|e| StoredEnrolmentRef {
                 id: e.id,
                 version: lp.versions[e.cadence as usize],
                 started: e.started,
@@ -154,14 +198,26 @@ pub fn encode(
                 step: e.step,
                 phase: e.phase,
                 generation: e.generation,
-                execs: e.execs.clone(),
+                execs: &e.execs,
                 fired: e.fired,
                 spin: e.spin,
             })
             .collect(),
         enroll_when,
-        last_exec: c.last_exec,
+        last_exec: &c.last_exec,
         exec_seq: c.exec_seq,
     };
-    serde_json::to_string(&s).unwrap_or_else(|_| "{}".into())
+    let mut out = vec![FORMAT];
+    // Serialising plain data into a vector cannot fail.
+    out.extend(postcard::to_allocvec(&s).unwrap_or_default());
+    out
+}
+
+/// A stored state as JSON, for people (`cadence contact`, the HTTP API).
+pub fn to_json(bytes: &[u8]) -> Option<serde_json::Value> {
+    let (&FORMAT, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let s: Stored = postcard::from_bytes(rest).ok()?;
+    serde_json::to_value(&s).ok()
 }

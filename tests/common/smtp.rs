@@ -72,7 +72,9 @@ impl Sink {
             if std::env::var_os("CADENCE_REQUIRE_SMTP").is_some() {
                 panic!("python3-aiosmtpd is required (CADENCE_REQUIRE_SMTP is set)");
             }
-            eprintln!("SKIPPED: python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)");
+            eprintln!(
+                "SKIPPED: python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)"
+            );
             return None;
         };
         let log = dir.join("smtp.jsonl");

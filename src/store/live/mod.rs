@@ -1,11 +1,11 @@
 //! The live runner's durable store: one trait for every table `cadence run` keeps, and one file
 //! per database that implements it (SQLite now). Everything the runner knows lives here:
-//! contacts with their state, timers by due time, the inbox of inputs with idempotency keys,
+//! contacts with their state and when each is next due, the inbox of inputs with idempotency keys,
 //! the outbox, the reps' work queue, the journal of trace records, the cadence versions, the
 //! daily send counters, and the schema version.
 //!
 //! The runner reads what is next, applies the engine in memory, and hands one [`Batch`] to
-//! [`LiveStore::commit`], which writes it in one transaction: state, timers, journal, outbox,
+//! [`LiveStore::commit`], which writes it in one transaction: states, due times, journal, outbox,
 //! tasks and the inputs it consumed, together or not at all.
 
 mod sqlite;
@@ -121,25 +121,29 @@ pub struct InboxRow {
     pub input: NewInput,
 }
 
-/// A contact as stored: its row id (the engine's contact id), its id, and its state (JSON).
+/// A contact as stored: its row id (the engine's contact id), its id, and its encoded state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactRow {
     pub rowid: ContactId,
     pub id: String,
-    pub state: String,
+    pub state: Vec<u8>,
 }
 
-/// A contact to write: its state as JSON, and whether the row is new.
+/// A contact to write: its encoded state, its next timer, and whether the row is new.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactWrite {
     pub rowid: ContactId,
     pub id: String,
-    pub state: String,
+    pub state: Vec<u8>,
+    /// The first of its live timers (the contact is due then).
+    pub next: Option<Timer>,
+    /// Whether `next` differs from what the row holds.
+    pub next_changed: bool,
     pub new: bool,
 }
 
 /// One trace record as stored (see `runner::journal` for the encoding).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalRow {
     pub at: i64,
     pub contact: ContactId,
@@ -293,8 +297,14 @@ pub enum TaskUpdate {
         outcome: String,
         at: i64,
     },
-    /// The enrolment ended: its open tasks are no longer needed.
-    Cancelled { enrolment: EnrolmentId, at: i64 },
+    /// No outcome came, and the cadence moved on (`expired`) or the enrolment ended while it
+    /// waited (`cancelled`).
+    Closed {
+        enrolment: EnrolmentId,
+        exec: u32,
+        state: &'static str,
+        at: i64,
+    },
 }
 
 /// A task as stored.
@@ -305,7 +315,8 @@ pub struct TaskRow {
     pub cadence: String,
     #[serde(flatten)]
     pub task: NewTask,
-    /// open, done or cancelled.
+    /// open, done (an outcome was logged), expired (the cadence moved on without one) or
+    /// cancelled (the enrolment ended).
     pub state: String,
     pub outcome: Option<String>,
     pub closed: Option<i64>,
@@ -325,16 +336,12 @@ pub struct TaskFilter {
 #[derive(Debug, Default)]
 pub struct Batch {
     pub contacts: Vec<ContactWrite>,
-    /// Timers that are no longer live.
-    pub timers_gone: Vec<Timer>,
-    /// New live timers, with their contact.
-    pub timers_new: Vec<(Timer, ContactId)>,
     pub journal: Vec<JournalRow>,
     pub outbox: Vec<NewMessage>,
     pub tasks: Vec<NewTask>,
     pub task_updates: Vec<TaskUpdate>,
-    /// Inputs consumed: (seq, engine clock when applied, what it changed if nothing).
-    pub applied: Vec<(i64, i64, Option<String>)>,
+    /// Inputs consumed, in the order they were applied.
+    pub applied: Vec<Applied>,
     /// Daily send counters: (cadence, sender, day) = the count now.
     pub sends: Vec<(String, String, i64, u32)>,
     /// Meta values (the clock, the id counters).
@@ -344,8 +351,6 @@ pub struct Batch {
 impl Batch {
     pub fn is_empty(&self) -> bool {
         self.contacts.is_empty()
-            && self.timers_gone.is_empty()
-            && self.timers_new.is_empty()
             && self.journal.is_empty()
             && self.outbox.is_empty()
             && self.tasks.is_empty()
@@ -356,14 +361,26 @@ impl Batch {
     }
 }
 
+/// An input the runner consumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub seq: i64,
+    /// Its time.
+    pub at: i64,
+    /// The engine's clock when it was applied.
+    pub applied: i64,
+    /// Why it changed nothing, when it did not.
+    pub note: Option<String>,
+}
+
 /// Counts of what the store holds, for summaries and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Counts {
     pub contacts: i64,
-    pub timers: i64,
-    pub inbox_pending: i64,
-    pub inbox_applied: i64,
-    pub journal: i64,
+    /// Contacts with a timer (waiting for something to fall due).
+    pub waiting: i64,
+    /// Inputs ever queued.
+    pub inbox: i64,
     pub outbox: Vec<(String, i64)>,
     pub tasks_open: i64,
 }
@@ -394,7 +411,8 @@ pub trait LiveStore {
     // ---- inbox ----------------------------------------------------------------------------
     /// Queues inputs in one transaction; returns for each whether it was new.
     fn enqueue(&mut self, inputs: &[NewInput], now: i64) -> Result<Vec<bool>>;
-    /// The next pending inputs in order (at, seq).
+    /// The next pending inputs in order (at, seq). What the following [`LiveStore::commit`]
+    /// lists as applied is consumed.
     fn next_inputs(&mut self, limit: usize) -> Result<Vec<InboxRow>>;
     /// The earliest pending input, if any.
     fn first_input_at(&mut self) -> Result<Option<i64>>;
@@ -404,8 +422,9 @@ pub trait LiveStore {
     fn contact_ids(&mut self) -> Result<Vec<String>>;
 
     // ---- the engine's state ---------------------------------------------------------------
-    /// The next live timers in firing order, with their contacts.
-    fn next_timers(&mut self, limit: usize) -> Result<Vec<(Timer, ContactId)>>;
+    /// The contacts whose first timer falls due first, in that order, with that timer (a
+    /// contact's row keeps its first live timer; its other timers come after).
+    fn next_due(&mut self, limit: usize) -> Result<Vec<(ContactRow, Timer)>>;
     fn contact_by_rowid(&mut self, rowid: ContactId) -> Result<Option<ContactRow>>;
     fn contact_by_id(&mut self, id: &str) -> Result<Option<ContactRow>>;
     /// The count of a daily send counter.
@@ -432,4 +451,7 @@ pub trait LiveStore {
     /// Visits the journal in order with each record's contact id.
     fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()>;
     fn counts(&mut self) -> Result<Counts>;
+    /// Outbox rows by state.
+    fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>>;
+    fn contact_count(&mut self) -> Result<i64>;
 }

@@ -39,20 +39,17 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE contacts (
          seq INTEGER PRIMARY KEY,
          id TEXT NOT NULL UNIQUE,
-         state TEXT NOT NULL
+         state BLOB NOT NULL,
+         due INTEGER,
+         since INTEGER,
+         enrolment INTEGER,
+         slot INTEGER,
+         generation INTEGER
      );
-     CREATE TABLE timers (
-         due INTEGER NOT NULL,
-         since INTEGER NOT NULL,
-         enrolment INTEGER NOT NULL,
-         slot INTEGER NOT NULL,
-         generation INTEGER NOT NULL,
-         contact INTEGER NOT NULL,
-         PRIMARY KEY (due, since, enrolment, slot)
-     ) WITHOUT ROWID;
+     CREATE INDEX contacts_due ON contacts (due, since, enrolment, slot) WHERE due IS NOT NULL;
      CREATE TABLE inbox (
          seq INTEGER PRIMARY KEY,
-         key TEXT NOT NULL UNIQUE,
+         key BLOB NOT NULL UNIQUE,
          at INTEGER NOT NULL,
          contact TEXT NOT NULL,
          kind TEXT NOT NULL,
@@ -61,23 +58,19 @@ const MIGRATIONS: &[&str] = &[
          cadence TEXT,
          field TEXT,
          value TEXT,
-         fields TEXT,
+         fields BLOB,
          origin TEXT NOT NULL,
-         received INTEGER NOT NULL,
-         applied INTEGER,
-         note TEXT
+         received INTEGER NOT NULL
      );
-     CREATE INDEX inbox_pending ON inbox (at, seq) WHERE applied IS NULL;
+     CREATE INDEX inbox_order ON inbox (at, seq);
+     CREATE TABLE inbox_notes (
+         seq INTEGER PRIMARY KEY,
+         applied INTEGER NOT NULL,
+         note TEXT NOT NULL
+     );
      CREATE TABLE journal (
          seq INTEGER PRIMARY KEY,
-         at INTEGER NOT NULL,
-         contact INTEGER NOT NULL,
-         version INTEGER NOT NULL,
-         kind INTEGER NOT NULL,
-         step INTEGER,
-         a INTEGER,
-         b INTEGER,
-         name TEXT
+         records BLOB NOT NULL
      );
      CREATE TABLE outbox (
          id INTEGER PRIMARY KEY,
@@ -87,7 +80,7 @@ const MIGRATIONS: &[&str] = &[
          version INTEGER NOT NULL,
          step INTEGER NOT NULL,
          at INTEGER NOT NULL,
-         message_id TEXT NOT NULL UNIQUE,
+         message_id TEXT NOT NULL,
          sender TEXT NOT NULL,
          reply_to TEXT,
          recipient TEXT NOT NULL,
@@ -99,7 +92,8 @@ const MIGRATIONS: &[&str] = &[
          attempts INTEGER NOT NULL DEFAULT 0,
          next_attempt INTEGER NOT NULL DEFAULT 0,
          reply TEXT,
-         updated INTEGER NOT NULL
+         updated INTEGER NOT NULL,
+         UNIQUE (enrolment, exec)
      );
      CREATE INDEX outbox_state ON outbox (state, next_attempt, id);
      CREATE TABLE tasks (
@@ -134,8 +128,24 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The live store on one SQLite file.
+///
+/// The inbox is read in (at, seq) order and consumed as a prefix of it, so what was applied is
+/// kept as a watermark, not a flag per row: an input is consumed when its (at, seq) is at or
+/// below the watermark and its seq at or below the last seq the runner had seen when it read
+/// (an input queued later, even with an earlier time, is still to apply).
 pub struct SqliteLive {
     conn: Connection,
+    /// The highest seq the last `next_inputs` could see.
+    seen: Option<i64>,
+}
+
+/// Where the inbox has been consumed up to.
+#[derive(Debug, Clone, Copy, Default)]
+struct Mark {
+    at: i64,
+    seq: i64,
+    /// Inputs with a seq above this were queued after the runner last read.
+    seen: i64,
 }
 
 /// How long a writer waits for another one (the runner, `cadence ingest`, `cadence log`).
@@ -174,7 +184,7 @@ impl SqliteLive {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| {
             LiveError::Open(format!("cannot open `{shown}`: {}", sqlite_reason(&e)))
         })?;
-        let mut store = SqliteLive { conn };
+        let mut store = SqliteLive { conn, seen: None };
         store.init(&shown.to_string())?;
         Ok(store)
     }
@@ -183,6 +193,7 @@ impl SqliteLive {
     pub fn in_memory() -> Result<SqliteLive> {
         let mut store = SqliteLive {
             conn: Connection::open_in_memory()?,
+            seen: None,
         };
         store.init(":memory:")?;
         Ok(store)
@@ -221,7 +232,10 @@ impl SqliteLive {
             )));
         }
         c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        c.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")?;
+        c.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;
+             PRAGMA wal_autocheckpoint = 65536;",
+        )?;
         if version < SCHEMA_VERSION {
             let tx = self
                 .conn
@@ -239,6 +253,22 @@ impl SqliteLive {
         Ok(())
     }
 
+    /// Leaves checkpoints (copying the write-ahead log into the database file) to
+    /// [`SqliteLive::checkpoint`] on another connection, instead of the committing thread.
+    pub fn manual_checkpoints(&mut self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        Ok(())
+    }
+
+    /// Copies what the write-ahead log holds into the database file, as far as readers allow
+    /// (`truncate`: all of it, and empties the log).
+    pub fn checkpoint(&mut self, truncate: bool) -> Result<()> {
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        self.conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Copies the database to `to` while it is in use (SQLite's online backup).
     pub fn backup(&self, to: &Path, progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
         let mut dst = Connection::open(to)?;
@@ -253,6 +283,48 @@ impl SqliteLive {
                 _ => std::thread::sleep(Duration::from_millis(20)),
             }
         }
+    }
+
+    fn mark(&self) -> Result<Mark> {
+        let get = |k: &str| -> Result<i64> {
+            Ok(self
+                .conn
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row(params![k], |r| r.get::<_, String>(0))
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(i64::MIN))
+        };
+        Ok(Mark {
+            at: get("inbox_at")?,
+            seq: get("inbox_seq")?,
+            seen: get("inbox_seen")?.max(0),
+        })
+    }
+
+    /// Pending inputs (up to `limit`, in order) among those with a seq up to `seen`.
+    fn pending(&self, m: Mark, seen: i64, limit: usize) -> Result<Vec<InboxRow>> {
+        let mut rows: Vec<InboxRow> = {
+            // Queued since the last read, with a time at or before the watermark: late.
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT {INBOX_COLUMNS} FROM inbox WHERE seq > ?1 AND seq <= ?2
+                 AND (at, seq) <= (?3, ?4) ORDER BY at, seq LIMIT ?5"
+            ))?;
+            let r = st.query_map(params![m.seen, seen, m.at, m.seq, limit as i64], input_row)?;
+            r.collect::<std::result::Result<_, _>>()?
+        };
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {INBOX_COLUMNS} FROM inbox WHERE (at, seq) > (?1, ?2) AND seq <= ?3
+             ORDER BY at, seq LIMIT ?4"
+        ))?;
+        let more = st.query_map(
+            params![m.at, m.seq, seen, (limit - rows.len().min(limit)) as i64],
+            input_row,
+        )?;
+        for r in more {
+            rows.push(r?);
+        }
+        Ok(rows)
     }
 
     fn tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
@@ -307,9 +379,9 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
 fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
     let kind: String = r.get(5)?;
     let what = if kind == "contact" {
-        let json: String = r.get(11)?;
+        let blob: Vec<u8> = r.get(11)?;
         InputKind::Contact {
-            fields: serde_json::from_str(&json).unwrap_or_default(),
+            fields: postcard::from_bytes(&blob).unwrap_or_default(),
         }
     } else {
         InputKind::Event {
@@ -323,7 +395,7 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
     Ok(InboxRow {
         seq: r.get(0)?,
         input: NewInput {
-            key: r.get(1)?,
+            key: crate::mail::hex(&r.get::<_, Vec<u8>>(1)?),
             at: r.get(2)?,
             contact: r.get(3)?,
             origin: r.get(4)?,
@@ -331,6 +403,9 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
         },
     })
 }
+
+/// Journal records per stored row (the journal is written and read in order, never by row).
+const JOURNAL_CHUNK: usize = 4096;
 
 const INBOX_COLUMNS: &str =
     "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields";
@@ -368,6 +443,18 @@ fn outbox_row(r: &Row) -> rusqlite::Result<OutboxRow> {
     })
 }
 
+/// An input's idempotency key as stored: 8 bytes that order it, then 96 bits of the SHA-256 of
+/// its text. Rows of events files (keys `event:...`) are ordered by their time, so that a file
+/// in time order is added at the end of the key index rather than all over it; other keys
+/// (contacts, `cadence log --key`, bounces) are ordered by their hash alone.
+fn input_key(key: &str, at: i64) -> Vec<u8> {
+    use sha2::Digest;
+    let order = if key.starts_with("event:") { at } else { 0 };
+    let mut k = ((order as u64) ^ (1 << 63)).to_be_bytes().to_vec();
+    k.extend_from_slice(&sha2::Sha256::digest(key.as_bytes())[..12]);
+    k
+}
+
 fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO inbox (key, at, contact, kind, event, step, cadence, field, value,
@@ -376,6 +463,7 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
     )?;
     let mut out = Vec::with_capacity(inputs.len());
     for i in inputs {
+        let key = input_key(&i.key, i.at);
         let n = match &i.what {
             InputKind::Event {
                 event,
@@ -384,7 +472,7 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 field,
                 value,
             } => st.execute(params![
-                i.key,
+                key,
                 i.at,
                 i.contact,
                 "event",
@@ -393,12 +481,12 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 cadence,
                 field,
                 value,
-                None::<String>,
+                None::<Vec<u8>>,
                 i.origin,
                 now
             ])?,
             InputKind::Contact { fields } => st.execute(params![
-                i.key,
+                key,
                 i.at,
                 i.contact,
                 "contact",
@@ -407,7 +495,7 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 None::<String>,
                 None::<String>,
                 None::<String>,
-                serde_json::to_string(fields)?,
+                postcard::to_allocvec(fields).unwrap_or_default(),
                 i.origin,
                 now
             ])?,
@@ -546,19 +634,17 @@ impl LiveStore for SqliteLive {
     }
 
     fn next_inputs(&mut self, limit: usize) -> Result<Vec<InboxRow>> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {INBOX_COLUMNS} FROM inbox WHERE applied IS NULL ORDER BY at, seq LIMIT ?1"
-        ))?;
-        let rows = st.query_map(params![limit as i64], input_row)?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let m = self.mark()?;
+        let seen: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM inbox", [], |r| r.get(0))?;
+        self.seen = Some(seen);
+        self.pending(m, seen, limit)
     }
 
     fn first_input_at(&mut self) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row("SELECT MIN(at) FROM inbox WHERE applied IS NULL", [], |r| {
-                r.get(0)
-            })?)
+        let m = self.mark()?;
+        Ok(self.pending(m, i64::MAX, 1)?.first().map(|r| r.input.at))
     }
 
     fn last_input_at(&mut self) -> Result<Option<i64>> {
@@ -575,21 +661,25 @@ impl LiveStore for SqliteLive {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    fn next_timers(&mut self, limit: usize) -> Result<Vec<(Timer, ContactId)>> {
+    fn next_due(&mut self, limit: usize) -> Result<Vec<(ContactRow, Timer)>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT due, since, enrolment, slot, generation, contact FROM timers
-             ORDER BY due, since, enrolment, slot LIMIT ?1",
+            "SELECT seq, id, state, due, since, enrolment, slot, generation FROM contacts
+             WHERE due IS NOT NULL ORDER BY due, since, enrolment, slot LIMIT ?1",
         )?;
         let rows = st.query_map(params![limit as i64], |r| {
             Ok((
-                Timer {
-                    due: r.get(0)?,
-                    since: r.get(1)?,
-                    enrolment: r.get::<_, i64>(2)? as u64,
-                    slot: r.get::<_, i64>(3)? as u16,
-                    generation: r.get::<_, i64>(4)? as u32,
+                ContactRow {
+                    rowid: r.get::<_, i64>(0)? as ContactId,
+                    id: r.get(1)?,
+                    state: r.get(2)?,
                 },
-                r.get::<_, i64>(5)? as ContactId,
+                Timer {
+                    due: r.get(3)?,
+                    since: r.get(4)?,
+                    enrolment: r.get::<_, i64>(5)? as u64,
+                    slot: r.get::<_, i64>(6)? as u16,
+                    generation: r.get::<_, i64>(7)? as u32,
+                },
             ))
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -636,53 +726,52 @@ impl LiveStore for SqliteLive {
 
     fn commit(&mut self, b: &Batch) -> Result<()> {
         let wall = wall_now();
+        let seen = self.seen.unwrap_or(0);
         let tx = self.tx()?;
         {
-            let mut ins =
-                tx.prepare_cached("INSERT INTO contacts (seq, id, state) VALUES (?1, ?2, ?3)")?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO contacts (seq, id, state, due, since, enrolment, slot, generation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
             let mut upd = tx.prepare_cached("UPDATE contacts SET state = ?2 WHERE seq = ?1")?;
+            let mut upd_due = tx.prepare_cached(
+                "UPDATE contacts SET state = ?2, due = ?3, since = ?4, enrolment = ?5, slot = ?6,
+                     generation = ?7 WHERE seq = ?1",
+            )?;
             for c in &b.contacts {
+                let due = c.next.map(|t| t.due);
+                let since = c.next.map(|t| t.since);
+                let enr = c.next.map(|t| t.enrolment as i64);
+                let slot = c.next.map(|t| t.slot as i64);
+                let generation = c.next.map(|t| t.generation as i64);
                 if c.new {
-                    ins.execute(params![c.rowid as i64, c.id, c.state])?;
+                    ins.execute(params![
+                        c.rowid as i64,
+                        c.id,
+                        c.state,
+                        due,
+                        since,
+                        enr,
+                        slot,
+                        generation
+                    ])?;
+                } else if c.next_changed {
+                    upd_due.execute(params![
+                        c.rowid as i64,
+                        c.state,
+                        due,
+                        since,
+                        enr,
+                        slot,
+                        generation
+                    ])?;
                 } else {
                     upd.execute(params![c.rowid as i64, c.state])?;
                 }
             }
-            let mut del = tx.prepare_cached(
-                "DELETE FROM timers WHERE due = ?1 AND since = ?2 AND enrolment = ?3 AND slot = ?4",
-            )?;
-            for t in &b.timers_gone {
-                del.execute(params![t.due, t.since, t.enrolment as i64, t.slot as i64])?;
-            }
-            let mut ins = tx.prepare_cached(
-                "INSERT OR REPLACE INTO timers (due, since, enrolment, slot, generation, contact)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for (t, c) in &b.timers_new {
-                ins.execute(params![
-                    t.due,
-                    t.since,
-                    t.enrolment as i64,
-                    t.slot as i64,
-                    t.generation as i64,
-                    *c as i64
-                ])?;
-            }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO journal (at, contact, version, kind, step, a, b, name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for j in &b.journal {
-                ins.execute(params![
-                    j.at,
-                    j.contact as i64,
-                    j.version,
-                    j.kind,
-                    j.step,
-                    j.a,
-                    j.b,
-                    j.name
-                ])?;
+            let mut ins = tx.prepare_cached("INSERT INTO journal (records) VALUES (?1)")?;
+            for chunk in b.journal.chunks(JOURNAL_CHUNK) {
+                ins.execute(params![postcard::to_allocvec(chunk).unwrap_or_default()])?;
             }
             let mut ins = tx.prepare_cached(
                 "INSERT OR IGNORE INTO outbox (contact, enrolment, exec, version, step, at, message_id,
@@ -733,11 +822,11 @@ impl LiveStore for SqliteLive {
             }
             let mut done = tx.prepare_cached(
                 "UPDATE tasks SET state = 'done', outcome = ?3, closed = ?4
-                 WHERE enrolment = ?1 AND exec = ?2 AND state = 'open'",
+                 WHERE enrolment = ?1 AND exec = ?2 AND +state = 'open'",
             )?;
-            let mut cancel = tx.prepare_cached(
-                "UPDATE tasks SET state = 'cancelled', closed = ?2
-                 WHERE enrolment = ?1 AND state = 'open'",
+            let mut close = tx.prepare_cached(
+                "UPDATE tasks SET state = ?3, closed = ?4
+                 WHERE enrolment = ?1 AND exec = ?2 AND +state = 'open'",
             )?;
             for u in &b.task_updates {
                 match u {
@@ -747,15 +836,33 @@ impl LiveStore for SqliteLive {
                         outcome,
                         at,
                     } => done.execute(params![*enrolment as i64, *exec as i64, outcome, at])?,
-                    TaskUpdate::Cancelled { enrolment, at } => {
-                        cancel.execute(params![*enrolment as i64, at])?
-                    }
+                    TaskUpdate::Closed {
+                        enrolment,
+                        exec,
+                        state,
+                        at,
+                    } => close.execute(params![*enrolment as i64, *exec as i64, state, at])?,
                 };
             }
-            let mut upd =
-                tx.prepare_cached("UPDATE inbox SET applied = ?2, note = ?3 WHERE seq = ?1")?;
-            for (seq, at, note) in &b.applied {
-                upd.execute(params![seq, at, note])?;
+            let mut note = tx.prepare_cached(
+                "INSERT OR REPLACE INTO inbox_notes (seq, applied, note) VALUES (?1, ?2, ?3)",
+            )?;
+            for a in &b.applied {
+                if let Some(n) = &a.note {
+                    note.execute(params![a.seq, a.applied, n])?;
+                }
+            }
+            if let Some(last) = b.applied.iter().map(|a| (a.at, a.seq)).max() {
+                // Everything this read saw, up to the last input applied, is consumed.
+                let mut upd =
+                    tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+                for (k, v) in [
+                    ("inbox_at", last.0),
+                    ("inbox_seq", last.1),
+                    ("inbox_seen", seen),
+                ] {
+                    upd.execute(params![k, v.to_string()])?;
+                }
             }
             let mut upd = tx.prepare_cached(
                 "INSERT OR REPLACE INTO sends (cadence, sender, day, used) VALUES (?1, ?2, ?3, ?4)",
@@ -778,7 +885,8 @@ impl LiveStore for SqliteLive {
         let rows: Vec<OutboxRow> = {
             let mut st = tx.prepare_cached(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN contacts c ON c.seq = o.contact
-                 WHERE o.state = 'pending' AND o.next_attempt <= ?1 ORDER BY o.id LIMIT ?2"
+                 WHERE o.state = 'pending' AND o.next_attempt <= ?1
+                 ORDER BY o.next_attempt, o.id LIMIT ?2"
             ))?;
             let rows = st.query_map(params![now, limit as i64], outbox_row)?;
             rows.collect::<std::result::Result<_, _>>()?
@@ -918,26 +1026,51 @@ impl LiveStore for SqliteLive {
     }
 
     fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()> {
-        let mut st = self.conn.prepare(
-            "SELECT j.at, j.contact, j.version, j.kind, j.step, j.a, j.b, j.name, c.id
-             FROM journal j JOIN contacts c ON c.seq = j.contact ORDER BY j.seq",
-        )?;
+        let mut ids: Vec<String> = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT seq, id FROM contacts ORDER BY seq")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let seq = r.get::<_, i64>(0)? as usize;
+                if ids.len() <= seq {
+                    ids.resize(seq + 1, String::new());
+                }
+                ids[seq] = r.get(1)?;
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT records FROM journal ORDER BY seq")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            let row = JournalRow {
-                at: r.get(0)?,
-                contact: r.get::<_, i64>(1)? as ContactId,
-                version: r.get(2)?,
-                kind: r.get(3)?,
-                step: r.get(4)?,
-                a: r.get(5)?,
-                b: r.get(6)?,
-                name: r.get(7)?,
-            };
-            let id: String = r.get(8)?;
-            visit(&row, &id)?;
+            let blob: Vec<u8> = r.get(0)?;
+            let records: Vec<JournalRow> = postcard::from_bytes(&blob).map_err(|e| {
+                LiveError::Db(format!("database: a journal entry does not decode: {e}"))
+            })?;
+            for row in &records {
+                let id = ids.get(row.contact as usize).map_or("?", String::as_str);
+                visit(row, id)?;
+            }
         }
         Ok(())
+    }
+
+    fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn contact_count(&mut self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM contacts", [], |r| {
+                r.get(0)
+            })?)
     }
 
     fn counts(&mut self) -> Result<Counts> {
@@ -955,10 +1088,8 @@ impl LiveStore for SqliteLive {
         }
         Ok(Counts {
             contacts: one(c, "SELECT COUNT(*) FROM contacts")?,
-            timers: one(c, "SELECT COUNT(*) FROM timers")?,
-            inbox_pending: one(c, "SELECT COUNT(*) FROM inbox WHERE applied IS NULL")?,
-            inbox_applied: one(c, "SELECT COUNT(*) FROM inbox WHERE applied IS NOT NULL")?,
-            journal: one(c, "SELECT COUNT(*) FROM journal")?,
+            waiting: one(c, "SELECT COUNT(*) FROM contacts WHERE due IS NOT NULL")?,
+            inbox: one(c, "SELECT COALESCE(MAX(seq), 0) FROM inbox")?,
             outbox,
             tasks_open: one(c, "SELECT COUNT(*) FROM tasks WHERE state = 'open'")?,
         })
