@@ -504,3 +504,112 @@ not a time,c1,opened\n";
     assert!(err.contains("queued 1 input"), "{err}");
     let _ = Path::new(&more);
 }
+
+#[test]
+fn report_and_timeline_read_the_database_as_they_read_a_trace() {
+    let case = Case::new(CADENCE, CONTACTS, EVENTS);
+    cadence(&case.run_args(&[])).status(0);
+    std::fs::write(case.path("trace.jsonl"), case.trace()).unwrap();
+    for format in ["text", "json", "html"] {
+        let (from_db, _) = cadence(&["report", "--db", &case.db(), "--format", format]).status(0);
+        let (from_file, _) = cadence(&[
+            "report",
+            &case.path("trace.jsonl"),
+            &case.path("welcome.cadence"),
+            "--format",
+            format,
+        ])
+        .status(0);
+        if format == "html" {
+            // The page's title names its source.
+            let strip = |s: &str| {
+                s.replace("Cadence report: trace", "")
+                    .replace("Cadence report: live", "")
+            };
+            assert_eq!(strip(&from_db), strip(&from_file));
+        } else {
+            assert_eq!(from_db, from_file, "report --format {format}");
+        }
+    }
+    let (from_db, _) = cadence(&["timeline", "c1", "--db", &case.db()]).status(0);
+    let (from_file, _) = cadence(&[
+        "timeline",
+        "c1",
+        &case.path("trace.jsonl"),
+        &case.path("welcome.cadence"),
+    ])
+    .status(0);
+    assert_eq!(from_db, from_file);
+    assert!(from_db.contains("step 1: email welcome"), "{from_db}");
+    let (_, err) = cadence(&["timeline", "nobody", "--db", &case.db()]).status(1);
+    assert!(err.contains("`nobody` does not appear in"), "{err}");
+    let (_, err) = cadence(&["report"]).status(2);
+    assert!(err.contains("or a database with --db DB"), "{err}");
+}
+
+/// Every example, through `run --clock virtual` once and split in runs with growing `--until`:
+/// the journal is what `simulate` prints.
+#[test]
+fn every_example_runs_as_it_simulates_in_one_run_and_split() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut examples: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cadence"))
+        .collect();
+    examples.sort();
+    assert_eq!(examples.len(), 7);
+    let contacts = root.join("contacts.csv").display().to_string();
+    for example in examples {
+        let file = example.display().to_string();
+        let events = example.with_extension("events.csv").display().to_string();
+        let (sim, _) = cadence(&[
+            "simulate",
+            &file,
+            "--contacts",
+            &contacts,
+            "--events",
+            &events,
+            "--format",
+            "jsonl",
+        ])
+        .status(0);
+        for cuts in [&[][..], &["3d", "10d", "25d"][..]] {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("live.db").display().to_string();
+            let base = [
+                "run",
+                &file,
+                "--db",
+                &db,
+                "--contacts",
+                &contacts,
+                "--events",
+                &events,
+                "--clock",
+                "virtual",
+            ];
+            for until in cuts {
+                let mut a = base.to_vec();
+                a.extend(["--until", until]);
+                cadence(&a).status(0);
+            }
+            cadence(&base).status(0);
+            let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+            assert!(
+                trace == sim,
+                "{file} (cut at {cuts:?}): the journal differs from simulate:\n{}",
+                first_difference(&trace, &sim)
+            );
+        }
+    }
+}
+
+fn first_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  run:      {x}\n  simulate: {y}", i + 1);
+        }
+    }
+    format!("{} lines against {}", a.lines().count(), b.lines().count())
+}

@@ -113,13 +113,13 @@ enum Command {
     Graph(graph::Args),
     /// Funnel and step statistics over a trace: text, JSON, or a self-contained HTML page
     #[command(
-        after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv --format jsonl > trace.jsonl\n  cadence report trace.jsonl examples/saas_onboarding.cadence\n  cadence report trace.jsonl examples/saas_onboarding.cadence --format html --out report.html"
+        after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv --format jsonl > trace.jsonl\n  cadence report trace.jsonl examples/saas_onboarding.cadence\n  cadence report trace.jsonl examples/saas_onboarding.cadence --format html --out report.html\n  cadence report --db live.db              # the journal of `cadence run`"
     )]
     #[command(display_order = 8)]
     Report(report::Args),
     /// One record's view over a trace: its cadences, where it stands, what comes next, its history
     #[command(
-        after_help = "Example:\n  cadence timeline c013 trace.jsonl examples/saas_onboarding.cadence"
+        after_help = "Examples:\n  cadence timeline c013 trace.jsonl examples/saas_onboarding.cadence\n  cadence timeline c013 --db live.db        # the journal of `cadence run`"
     )]
     #[command(display_order = 9)]
     Timeline(report::TimelineArgs),

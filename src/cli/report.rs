@@ -1,7 +1,8 @@
 //! `cadence report TRACE.jsonl [FILES...] [--format text|json|html] [--out FILE]` and
-//! `cadence timeline ID TRACE.jsonl [FILES...]`.
+//! `cadence timeline ID TRACE.jsonl [FILES...]`; with `--db DB` instead of a trace file, both
+//! read the journal of a live database (and, without FILES, the cadences it runs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::input::load_checked;
 use super::Status;
@@ -21,12 +22,14 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A trace: the JSON lines of `cadence simulate --format jsonl`
-    #[arg(value_name = "TRACE.jsonl")]
-    trace: PathBuf,
-    /// The cadence files (optional: they add the steps and branches nobody reached, and the flowchart)
-    #[arg(value_name = "FILES")]
-    files: Vec<String>,
+    /// A trace (the JSON lines of `cadence simulate --format jsonl`), then the cadence files
+    /// (optional: they add the steps and branches nobody reached, and the flowchart). With
+    /// --db, only the cadence files (default: the ones the database runs)
+    #[arg(value_name = "TRACE.jsonl [FILES]")]
+    paths: Vec<String>,
+    /// Read the journal of this `cadence run` database instead of a trace file
+    #[arg(long, value_name = "DB")]
+    db: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write to this file instead of standard output
@@ -39,19 +42,58 @@ pub struct TimelineArgs {
     /// The record's id
     #[arg(value_name = "ID")]
     id: String,
-    /// A trace: the JSON lines of `cadence simulate --format jsonl`
-    #[arg(value_name = "TRACE.jsonl")]
-    trace: PathBuf,
-    /// The cadence files (optional: they tell what falls due next)
-    #[arg(value_name = "FILES")]
-    files: Vec<String>,
+    /// A trace (the JSON lines of `cadence simulate --format jsonl`), then the cadence files
+    /// (optional: they tell what falls due next). With --db, only the cadence files (default:
+    /// the ones the database runs)
+    #[arg(value_name = "TRACE.jsonl [FILES]")]
+    paths: Vec<String>,
+    /// Read the journal of this `cadence run` database instead of a trace file
+    #[arg(long, value_name = "DB")]
+    db: Option<PathBuf>,
 }
 
-/// Reads the trace (bad lines reported) and the optional program.
+/// Where the records come from, and the name a report gives them.
+fn source(db: &Option<PathBuf>, paths: &[String]) -> Result<(Source, Vec<String>), Status> {
+    match db {
+        Some(db) => Ok((Source::Db(db.clone()), paths.to_vec())),
+        None => match paths.split_first() {
+            Some((trace, files)) => Ok((Source::Trace(PathBuf::from(trace)), files.to_vec())),
+            None => {
+                eprintln!("error: give a trace file (TRACE.jsonl), or a database with --db DB");
+                Err(Status::Failure)
+            }
+        },
+    }
+}
+
+enum Source {
+    Trace(PathBuf),
+    Db(PathBuf),
+}
+
+impl Source {
+    fn name(&self) -> String {
+        let (Source::Trace(p) | Source::Db(p)) = self;
+        p.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+    }
+
+    fn path(&self) -> &Path {
+        let (Source::Trace(p) | Source::Db(p)) = self;
+        p
+    }
+}
+
+/// Reads the records (bad lines reported) and the optional program.
 fn load(
-    trace: &PathBuf,
+    source: &Source,
     files: &[String],
 ) -> Result<(Vec<TraceRecord>, Option<Program>, bool), Status> {
+    let trace = match source {
+        Source::Trace(p) => p,
+        Source::Db(db) => return load_db(db, files),
+    };
     let file = std::fs::File::open(trace).map_err(|e| {
         eprintln!(
             "error: cannot read `{}`: {}",
@@ -72,19 +114,54 @@ fn load(
     Ok((records, program, !bad.is_empty()))
 }
 
+/// The journal of a live database as records, and the program: the files given, else the
+/// cadences the database runs now.
+fn load_db(
+    db: &Path,
+    files: &[String],
+) -> Result<(Vec<TraceRecord>, Option<Program>, bool), Status> {
+    let mut store = super::live::open_db(db)?;
+    let mut jsonl = Vec::new();
+    if let Err(e) =
+        crate::runner::journal::write_trace(&mut store, crate::sim::TraceFormat::Jsonl, &mut jsonl)
+    {
+        eprintln!("error: {e}");
+        return Err(Status::Failure);
+    }
+    let (records, bad) = read_trace(jsonl.as_slice());
+    for (line, msg) in &bad {
+        eprintln!("{}: journal record {line}: {msg}", db.display());
+    }
+    let program = if files.is_empty() {
+        match crate::runner::program::LiveProgram::from_store(&mut store) {
+            Ok(lp) => {
+                let mut program = lp.program;
+                let mut current = lp.current.iter();
+                program.cadences.retain(|_| current.next() == Some(&true));
+                Some(program)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(Status::Failure);
+            }
+        }
+    } else {
+        Some(load_checked(files, "reporting")?.program)
+    };
+    Ok((records, program, !bad.is_empty()))
+}
+
 pub(crate) fn run(args: Args) -> Status {
-    let (records, program, bad) = match load(&args.trace, &args.files) {
+    let (source, files) = match source(&args.db, &args.paths) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
+    let (records, program, bad) = match load(&source, &files) {
         Ok(x) => x,
         Err(s) => return s,
     };
     let r = report(&records, program.as_ref());
-    let title = format!(
-        "Cadence report: {}",
-        args.trace
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default()
-    );
+    let title = format!("Cadence report: {}", source.name());
     let output = match args.format {
         Format::Text => text(&r),
         Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
@@ -108,7 +185,11 @@ pub(crate) fn run(args: Args) -> Status {
 }
 
 pub(crate) fn run_timeline(args: TimelineArgs) -> Status {
-    let (records, program, bad) = match load(&args.trace, &args.files) {
+    let (source, files) = match source(&args.db, &args.paths) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
+    let (records, program, bad) = match load(&source, &files) {
         Ok(x) => x,
         Err(s) => return s,
     };
@@ -125,7 +206,7 @@ pub(crate) fn run_timeline(args: TimelineArgs) -> Status {
             eprintln!(
                 "error: `{}` does not appear in {}",
                 args.id,
-                args.trace.display()
+                source.path().display()
             );
             Status::Findings
         }

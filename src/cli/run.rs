@@ -48,7 +48,7 @@ pub struct Args {
     /// The sender of cadences that name none with `from`
     #[arg(long, value_name = "ADDRESS", env = "CADENCE_FROM")]
     from: Option<String>,
-    /// SMTP connections used at once
+    /// SMTP connections used at once (default 16)
     #[arg(long, value_name = "N")]
     smtp_pool: Option<u32>,
     /// How long to wait for the SMTP server (250ms, 30s, 1m)
@@ -132,7 +132,7 @@ fn options(args: &Args) -> Result<Options, String> {
             .clone()
             .or(cfg.from.clone())
             .unwrap_or_else(|| "cadence@localhost".into()),
-        pool: args.smtp_pool.or(cfg.smtp_pool).unwrap_or(4),
+        pool: args.smtp_pool.or(cfg.smtp_pool).unwrap_or(16),
         smtp_timeout: dur(
             &args.smtp_timeout,
             &cfg.smtp_timeout,
@@ -234,16 +234,20 @@ pub(crate) fn run(args: Args) -> Status {
         .map(|(state, n)| format!("{n} {state}"))
         .collect();
     eprintln!(
-        "ran {} over {}: {} queued ({} already known), {} applied, {} timers, {}, {} and {} created; clock at {}{}",
+        "ran {} over {}: {} queued ({} already known), {} applied, {} fired, {}; {} created, {} for reps; clock at {}{}",
         plural(report.cadences, "cadence"),
         plural(report.contacts as usize, "contact"),
         plural(report.queued, "input"),
         report.already_queued,
         plural(s.inputs, "input"),
-        s.timers,
+        plural(s.timers, "timer"),
         plural(s.records, "record"),
         plural(s.emails, "email"),
-        plural(s.tasks, "call/task"),
+        if s.tasks == 1 {
+            "1 call or task".to_string()
+        } else {
+            format!("{} calls and tasks", s.tasks)
+        },
         format_instant(report.clock),
         if outbox.is_empty() {
             String::new()

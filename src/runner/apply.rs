@@ -251,7 +251,8 @@ impl<'p> Applier<'p> {
     ) -> Result<Progress, String> {
         let db = |e: LiveError| e.to_string();
         self.batch_no += 1;
-        let k = self.read_ahead;
+        // No more read ahead than the batch can use.
+        let k = self.read_ahead.min(max).max(1);
         let t0 = std::time::Instant::now();
         let inputs = store.next_inputs(k).map_err(db)?;
         let due = store.next_due(k).map_err(db)?;

@@ -88,10 +88,11 @@ impl Relay {
         }
     }
 
-    /// Claims and sends one round of messages.
+    /// Claims and sends one round of messages: one per connection, so that a relay killed
+    /// mid-round leaves in doubt only the messages that were really on the wire.
     pub fn once(&self, store: &mut dyn LiveStore) -> Result<RelayStats, String> {
         let rows = store
-            .claim_outbox(wall_now(), self.workers.max(1) * 8)
+            .claim_outbox(wall_now(), self.workers.max(1))
             .map_err(|e| e.to_string())?;
         if rows.is_empty() {
             return Ok(RelayStats::default());
