@@ -16,7 +16,7 @@ mkdir -p "$work"
 cargo build --release --quiet
 bin=$PWD/target/release/cadence
 sink=$PWD/tests/support/smtp_sink.py
-for tool in hyperfine /usr/bin/python3; do
+for tool in hyperfine sqlite3 /usr/bin/time /usr/bin/python3; do
   command -v "$tool" >/dev/null || { echo "benches/runner.sh needs $tool" >&2; exit 2; }
 done
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||

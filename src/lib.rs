@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod fmt;
 pub mod graph;
+pub mod http;
 pub mod lint;
 pub mod mail;
 pub mod repl;

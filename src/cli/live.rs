@@ -25,6 +25,7 @@ pub struct RunConfig {
     pub smtp_timeout: Option<String>,
     pub retry_after: Option<String>,
     pub max_attempts: Option<i64>,
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

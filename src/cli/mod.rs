@@ -9,7 +9,7 @@ mod graph;
 mod ingest;
 mod input;
 mod lint;
-mod live;
+pub(crate) mod live;
 mod log;
 mod outbox;
 mod repl;
@@ -18,6 +18,7 @@ mod run;
 mod simulate;
 mod tasks;
 mod test;
+pub mod token;
 mod trace;
 
 use std::process::ExitCode;
@@ -125,7 +126,7 @@ enum Command {
     Timeline(report::TimelineArgs),
     /// Run cadences for real: a database remembers everything, emails go out over SMTP
     #[command(
-        after_help = "Examples:\n  cadence run examples/saas_onboarding.cadence --db live.db --contacts examples/contacts.csv --smtp smtp://127.0.0.1:2525\n  cadence run cadences/*.cadence --db live.db --clock virtual --events events.csv --until 30d\n\nThe database (SQLite, created when missing) holds contacts, enrolments, timers, the inbox, the outbox,\nthe reps' tasks, the journal and every version of the cadences: running again continues where it stopped,\nand each row of --contacts and --events is applied once however often it is given.\nWithout --smtp emails stay in the outbox. `--clock wall` (the default) runs until Ctrl-C or SIGTERM.\nSettings come from flags, then CADENCE_DB, CADENCE_SMTP_URL, CADENCE_PUBLIC_URL, CADENCE_FROM,\nCADENCE_CLOCK, then the [run] table of cadence.toml. docs/running.md tells how to run it in production.\n\nExit status: 0 done, 1 bad rows were skipped, 2 usage, database or I/O error."
+        after_help = "Examples:\n  cadence run examples/saas_onboarding.cadence --db live.db --contacts examples/contacts.csv --smtp smtp://127.0.0.1:2525\n  cadence run cadences/*.cadence --db live.db --clock virtual --events events.csv --until 30d\n\nThe database (SQLite, created when missing) holds contacts, enrolments, timers, the inbox, the outbox,\nthe reps' tasks, the journal and every version of the cadences: running again continues where it stopped,\nand each row of --contacts and --events is applied once however often it is given.\nWithout --smtp emails stay in the outbox. `--clock wall` (the default) runs until Ctrl-C or SIGTERM.\nWith --listen it serves the one-click unsubscribe links of its emails and POST /api/events (`cadence token`).\nSettings come from flags, then CADENCE_DB, CADENCE_SMTP_URL, CADENCE_PUBLIC_URL, CADENCE_FROM,\nCADENCE_CLOCK, CADENCE_LISTEN, then the [run] table of cadence.toml. docs/running.md tells how to run it in production.\n\nExit status: 0 done, 1 bad rows were skipped, 2 usage, database or I/O error."
     )]
     #[command(display_order = 12)]
     Run(run::Args),
@@ -160,9 +161,17 @@ enum Command {
     #[command(display_order = 17)]
     Outbox(outbox::Args),
     /// Copy a live database while it runs
-    #[command(after_help = "Example:\n  cadence backup --db live.db backups/live-$(date +%F).db")]
+    #[command(
+        after_help = "Example:\n  cadence backup --db live.db backups/live-$(date +%F-%H%M).db"
+    )]
     #[command(display_order = 18)]
     Backup(backup::Args),
+    /// Bearer tokens of the HTTP API (`cadence run --listen`): create, list, revoke
+    #[command(
+        after_help = "Examples:\n  cadence token create --db live.db --name crm\n  cadence token list --db live.db\n  cadence token revoke --db live.db crm"
+    )]
+    #[command(display_order = 18)]
+    Token(token::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     #[command(display_order = 19)]
@@ -225,6 +234,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Outbox(args) => outbox::run(args),
         Command::Backup(args) => backup::run(args),
+        Command::Token(args) => token::run(args),
     };
     status.into()
 }

@@ -28,7 +28,7 @@ pub struct Args {
     /// `wall` runs until stopped; `virtual` runs everything due up to --until and exits
     #[arg(long, value_enum, env = "CADENCE_CLOCK")]
     clock: Option<ClockKind>,
-    /// Where a new database's clock starts (RFC 3339); default: the earliest event, or now
+    /// Where a new database's clock starts (RFC 3339); default: now on the wall clock, the earliest event on a virtual one
     #[arg(long, value_name = "T")]
     start: Option<String>,
     /// With --clock virtual: stop at an instant, or a duration after the database's start
@@ -48,6 +48,9 @@ pub struct Args {
     /// The sender of cadences that name none with `from`
     #[arg(long, value_name = "ADDRESS", env = "CADENCE_FROM")]
     from: Option<String>,
+    /// Serve the HTTP side on this address, e.g. 127.0.0.1:8080: one-click unsubscribe links, POST /api/events, /healthz
+    #[arg(long, value_name = "ADDR", env = "CADENCE_LISTEN")]
+    listen: Option<String>,
     /// SMTP connections used at once (default 16)
     #[arg(long, value_name = "N")]
     smtp_pool: Option<u32>,
@@ -103,6 +106,10 @@ fn options(args: &Args) -> Result<Options, String> {
             })?),
         }),
     };
+    let listen = args.listen.clone().or(cfg.listen.clone());
+    if listen.is_some() && clock == ClockKind::Virtual {
+        return Err("--listen needs the wall clock (a virtual run exits when it is done)".into());
+    }
     if until.is_some() && clock == ClockKind::Wall {
         return Err("--until needs --clock virtual (the wall clock runs until stopped)".into());
     }
@@ -149,6 +156,7 @@ fn options(args: &Args) -> Result<Options, String> {
         batch: args.batch,
         read_ahead: args.read_ahead,
         poll: Duration::from_millis(500),
+        listen,
     })
 }
 
@@ -213,13 +221,6 @@ pub(crate) fn run(args: Args) -> Status {
         eprintln!(
             "note: {} more inputs changed nothing (not shown; `cadence trace` has their `event` records)",
             s.notices_total - s.notices.len()
-        );
-    }
-    if report.marked_in_doubt > 0 {
-        eprintln!(
-            "warning: {} were being handed to the SMTP server when the last run stopped: they are in doubt and are not sent again (`cadence outbox --db {} --state in-doubt`)",
-            plural(report.marked_in_doubt, "email"),
-            opts.db.display()
         );
     }
     if let Some(h) = report.horizon {

@@ -7,7 +7,8 @@ use std::fmt::Write;
 use super::{span_text, CadenceReport, Report};
 use crate::check::{Cadence, Program, Target};
 
-fn esc(s: &str) -> String {
+/// Text made safe for HTML, in an element or a quoted attribute.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

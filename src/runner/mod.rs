@@ -79,6 +79,8 @@ pub struct Options {
     pub read_ahead: usize,
     /// How often the wall clock looks for new inputs from other processes.
     pub poll: Duration,
+    /// Serve the HTTP side on this address (wall clock only).
+    pub listen: Option<String>,
 }
 
 /// Why a run could not go on.
@@ -219,6 +221,12 @@ pub fn run(
     let signer = Signer::new(&secret(&mut store)?);
     let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
     lap("deployed");
+    let cadence_names: HashMap<i64, String> = lp
+        .versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v, lp.program.cadences[i].name.clone()))
+        .collect();
     check_addresses(&lp, &opts.default_from)?;
     report.cadences = lp.current.iter().filter(|c| **c).count();
     let mailer = match &opts.smtp {
@@ -228,6 +236,17 @@ pub fn run(
     // A relay that stopped mid-send left messages `sending`: nobody knows whether the server
     // took them.
     report.marked_in_doubt = store.mark_in_doubt(wall_now())?;
+    if report.marked_in_doubt > 0 {
+        // Said now, not at the end: a service on the wall clock may run for months.
+        eprintln!(
+            "warning: {} handed to the SMTP server when the last run stopped: in doubt, not sent again (`cadence outbox --db {} --state in-doubt`)",
+            match report.marked_in_doubt {
+                1 => "1 email was being".to_string(),
+                n => format!("{n} emails were being"),
+            },
+            opts.db.display()
+        );
+    }
 
     // The start and the clock.
     let stored_start = store.meta("start")?.and_then(|s| s.parse::<i64>().ok());
@@ -249,6 +268,7 @@ pub fn run(
         }
     };
     report.start = start;
+    let applier_signer = signer.clone();
     let mut applier = Applier::new(
         &lp,
         &mut store,
@@ -266,9 +286,6 @@ pub fn run(
     if let Some(s) = opts.start {
         // A later --start moves the clock forward; an earlier one cannot move it back.
         applier.advance(&mut store, s)?;
-    }
-    if opts.clock == ClockKind::Wall {
-        applier.advance(&mut store, wall_now())?;
     }
 
     // The files, into the inbox: all of them before anything runs.
@@ -306,17 +323,26 @@ pub fn run(
         workers: opts.pool.max(1) as usize,
         backoff: opts.backoff,
         max_attempts: opts.max_attempts,
-        cadences: lp
-            .versions
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (*v, lp.program.cadences[i].name.clone()))
-            .collect::<HashMap<_, _>>(),
+        cadences: cadence_names.clone(),
         pause_after_send: std::env::var("CADENCE_FAULT_PAUSE_AFTER_SEND_MS")
             .ok()
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis),
     });
+    let server = match &opts.listen {
+        Some(addr) => {
+            let server = crate::http::Server::start(
+                addr,
+                opts.db.clone(),
+                applier_signer,
+                cadence_names,
+                &STOP,
+            )?;
+            eprintln!("listening on http://{}", server.addr);
+            Some(server)
+        }
+        None => None,
+    };
     // Checkpoints on the other core: the writer only appends to the log.
     store.manual_checkpoints()?;
     let outcome = std::thread::scope(|s| -> Result<(), RunError> {
@@ -363,6 +389,10 @@ pub fn run(
         }
         result
     });
+    if let Some(server) = server {
+        STOP.store(true, Ordering::SeqCst);
+        server.join()?;
+    }
     outcome?;
     store.checkpoint(true)?;
     lap("ran");
@@ -535,12 +565,17 @@ fn engine_loop(
             Ok(())
         }
         ClockKind::Wall => {
+            // Everything due up to now runs in the engine's order (what fell due while the
+            // runner was stopped, and rows dated in the past, at their own times); the clock
+            // then follows the wall, durably once a minute when nothing happens.
             while !STOP.load(Ordering::SeqCst) {
                 let now = wall_now();
-                applier.advance(store, now)?;
                 let p = applier.step(store, now, batch)?;
                 if !p.idle {
                     continue;
+                }
+                if now - applier.clock() >= 60 {
+                    applier.advance(store, now)?;
                 }
                 let wait = p
                     .next

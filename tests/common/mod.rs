@@ -102,6 +102,7 @@ pub fn live(s: &Sim, cuts: &[i64]) -> String {
             batch: 7,
             read_ahead: 3,
             poll: std::time::Duration::from_millis(100),
+            listen: None,
         };
         runner::run(&opts, &sources, &ids, program).unwrap();
     }

@@ -129,6 +129,25 @@ pub struct ContactRow {
     pub state: Vec<u8>,
 }
 
+/// A token of the HTTP API (its secret is not stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenRow {
+    pub name: String,
+    pub created: i64,
+    pub revoked: Option<i64>,
+}
+
+/// What a link in an email knows of its message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRef {
+    /// The contact's id.
+    pub contact: String,
+    pub version: i64,
+    pub step: u32,
+    pub recipient: String,
+    pub sender: String,
+}
+
 /// A contact to write: its encoded state, its next timer, and whether the row is new.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactWrite {
@@ -441,6 +460,23 @@ pub trait LiveStore {
     /// Marks every `sending` row `in-doubt` (at start, when no relay runs); returns how many.
     fn mark_in_doubt(&mut self, now: i64) -> Result<usize>;
     fn outbox(&mut self, state: Option<OutboxState>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// The message an execution sent, as a link in it names it: (contact rowid, enrolment,
+    /// execution).
+    fn message_of(
+        &mut self,
+        contact: ContactId,
+        enrolment: u64,
+        exec: u32,
+    ) -> Result<Option<MessageRef>>;
+    // ---- tokens of the HTTP API ----------------------------------------------------------
+    /// Stores a token's hash under a name; false when the name is taken.
+    fn create_token(&mut self, name: &str, hash: &[u8], now: i64) -> Result<bool>;
+    /// The name of the token with this hash, unless it is revoked.
+    fn token_name(&mut self, hash: &[u8]) -> Result<Option<String>>;
+    fn tokens(&mut self) -> Result<Vec<TokenRow>>;
+    /// Revokes a token by name; false when there is no such token in use.
+    fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool>;
+
     /// Puts an in-doubt or failed message back to pending, to be sent again.
     fn resend(&mut self, id: i64, now: i64) -> Result<Option<OutboxState>>;
     /// When the next pending message is due (wall clock).

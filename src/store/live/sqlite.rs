@@ -10,8 +10,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 
 use super::{
     Batch, ContactRow, Counts, Delivery, InboxRow, InputKind, JournalRow, LiveError, LiveStore,
-    NewInput, NewMessage, NewTask, OutboxRow, OutboxState, Result, TaskFilter, TaskRow, TaskUpdate,
-    VersionFile, VersionRow,
+    MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState, Result, TaskFilter, TaskRow,
+    TaskUpdate, TokenRow, VersionFile, VersionRow,
 };
 use crate::engine::{ContactId, Timer};
 
@@ -125,6 +125,14 @@ const MIGRATIONS: &[&str] = &[
          used INTEGER NOT NULL,
          PRIMARY KEY (cadence, sender, day)
      ) WITHOUT ROWID;",
+    // 2: tokens of the HTTP API, stored hashed.
+    "CREATE TABLE api_tokens (
+         id INTEGER PRIMARY KEY,
+         name TEXT NOT NULL UNIQUE,
+         hash BLOB NOT NULL UNIQUE,
+         created INTEGER NOT NULL,
+         revoked INTEGER
+     );",
 ];
 
 /// The live store on one SQLite file.
@@ -960,6 +968,71 @@ impl LiveStore for SqliteLive {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    fn message_of(
+        &mut self,
+        contact: ContactId,
+        enrolment: u64,
+        exec: u32,
+    ) -> Result<Option<MessageRef>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, o.version, o.step, o.recipient, o.sender
+                 FROM outbox o JOIN contacts c ON c.seq = o.contact
+                 WHERE o.enrolment = ?1 AND o.exec = ?2 AND o.contact = ?3",
+            )?
+            .query_row(
+                params![enrolment as i64, exec as i64, contact as i64],
+                |r| {
+                    Ok(MessageRef {
+                        contact: r.get(0)?,
+                        version: r.get(1)?,
+                        step: r.get::<_, i64>(2)? as u32,
+                        recipient: r.get(3)?,
+                        sender: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_token(&mut self, name: &str, hash: &[u8], now: i64) -> Result<bool> {
+        Ok(self.conn.execute(
+            "INSERT INTO api_tokens (name, hash, created) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO NOTHING",
+            params![name, hash, now],
+        )? == 1)
+    }
+
+    fn token_name(&mut self, hash: &[u8]) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT name FROM api_tokens WHERE hash = ?1 AND revoked IS NULL")?
+            .query_row(params![hash], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, created, revoked FROM api_tokens ORDER BY id")?;
+        let rows = st.query_map([], |r| {
+            Ok(TokenRow {
+                name: r.get(0)?,
+                created: r.get(1)?,
+                revoked: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE api_tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL",
+            params![name, now],
+        )? == 1)
+    }
+
     fn resend(&mut self, id: i64, now: i64) -> Result<Option<OutboxState>> {
         let tx = self.tx()?;
         let state: Option<String> = tx
@@ -1099,4 +1172,39 @@ impl LiveStore for SqliteLive {
 /// The wall clock, in Unix seconds.
 pub fn wall_now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_an_older_schema_is_migrated_forward_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;
+                 INSERT INTO meta (key, value) VALUES ('start', '42');"
+            ))
+            .unwrap();
+        }
+        let mut store = SqliteLive::open(&path, false).unwrap();
+        assert_eq!(store.meta("start").unwrap().as_deref(), Some("42"));
+        assert!(store.create_token("ci", b"hash", 1).unwrap());
+        assert!(
+            !store.create_token("ci", b"other", 2).unwrap(),
+            "names are unique"
+        );
+        assert_eq!(store.token_name(b"hash").unwrap().as_deref(), Some("ci"));
+        assert!(store.revoke_token("ci", 3).unwrap());
+        assert_eq!(store.token_name(b"hash").unwrap(), None);
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
 }

@@ -1,0 +1,563 @@
+//! The runner's HTTP side (`cadence run --listen ADDR`), served with axum on its own thread and
+//! its own connection to the database:
+//!
+//! - `GET /healthz`: the database answers;
+//! - `GET /u/{token}`: the unsubscribe link of an email: a page with a button (link scanners
+//!   follow GETs, so a GET changes nothing);
+//! - `POST /u/{token}`: one-click unsubscribe (RFC 8058): queues `unsubscribed` for the
+//!   contact and the step that sent the message, durably, before it answers;
+//! - `POST /api/events`: events from other systems (a CRM, a dialer), one or a batch, with a
+//!   bearer token (`cadence token create`): all checked first, then queued in one transaction,
+//!   then `202 Accepted`. Errors are JSON: `{"error": "..."}`.
+//!
+//! Tokens are signed with the database's secret ([`crate::mail::token`]): a token that does
+//! not verify is a 404, whatever is wrong with it. Nothing a request holds reaches a page
+//! unescaped, and no request can make the server answer 5xx but a database that fails.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use crate::check::Program;
+use crate::mail::token::Signer;
+use crate::report::html::esc;
+use crate::runner::wall_now;
+use crate::store::live::{InputKind, LiveStore, NewInput, SqliteLive};
+
+/// What the handlers share.
+struct Shared {
+    store: Mutex<SqliteLive>,
+    signer: Signer,
+    /// Version id -> cadence name.
+    cadences: HashMap<i64, String>,
+    /// The cadences the database runs (to check events against).
+    program: Program,
+}
+
+type App = Arc<Shared>;
+
+/// A running HTTP server: stops when `stop` is set.
+pub struct Server {
+    pub addr: SocketAddr,
+    thread: std::thread::JoinHandle<Result<(), String>>,
+}
+
+impl Server {
+    /// Binds `addr` now (so that a taken port is an error before anything runs) and serves on
+    /// a thread of its own until `stop` is set.
+    pub fn start(
+        addr: &str,
+        db: PathBuf,
+        signer: Signer,
+        cadences: HashMap<i64, String>,
+        stop: &'static AtomicBool,
+    ) -> Result<Server, String> {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("cannot listen on `{addr}`: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on `{addr}`: {e}"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot listen on `{addr}`: {e}"))?;
+        let mut store = SqliteLive::open(&db, false).map_err(|e| e.to_string())?;
+        let program = crate::runner::program::LiveProgram::from_store(&mut store)?.program;
+        let app: App = Arc::new(Shared {
+            store: Mutex::new(store),
+            signer,
+            cadences,
+            program,
+        });
+        let thread = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || serve(listener, app, stop))
+            .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
+        Ok(Server {
+            addr: bound,
+            thread,
+        })
+    }
+
+    /// Waits for the server to stop (after `stop` was set).
+    pub fn join(self) -> Result<(), String> {
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err("the HTTP server stopped".into()))
+    }
+}
+
+fn serve(
+    listener: std::net::TcpListener,
+    app: App,
+    stop: &'static AtomicBool,
+) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
+        let stopped = async move {
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        axum::serve(listener, router(app))
+            .with_graceful_shutdown(stopped)
+            .await
+            .map_err(|e| format!("the HTTP server failed: {e}"))
+    })
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/api/events", post(post_events))
+        .route("/api/{*rest}", any(api_not_found))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+/// Runs a database call off the async thread.
+async fn with_store<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&mut SqliteLive, &Shared) -> T + Send + 'static,
+) -> Result<T, Response> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = app.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut store, &app)
+    })
+    .await
+    .map_err(|_| unavailable("the request stopped"))
+}
+
+fn unavailable(why: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "5")],
+        Html(page(
+            "Please try again",
+            &format!("<p>{}. Please try again in a moment.</p>", esc(why)),
+        )),
+    )
+        .into_response()
+}
+
+async fn healthz(State(app): State<App>) -> Response {
+    match with_store(&app, |store, _| store.meta("start")).await {
+        Ok(Ok(_)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"status\":\"ok\"}\n",
+        )
+            .into_response(),
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Err(r) => r,
+    }
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page("Not found", "<p>There is nothing here.</p>")),
+    )
+        .into_response()
+}
+
+/// What an unsubscribe token names: (contact rowid, enrolment, execution).
+fn parse_link(signer: &Signer, token: &str) -> Option<(u32, u64, u32)> {
+    let payload = signer.verify("unsubscribe", token)?;
+    let mut parts = payload.split('.');
+    let contact = parts.next()?.parse().ok()?;
+    let enrolment = parts.next()?.parse().ok()?;
+    let exec = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some((contact, enrolment, exec))
+}
+
+/// The message a link comes from, or `None` (a 404) for a link that is not ours.
+async fn message(
+    app: &App,
+    token: String,
+) -> Result<Option<(crate::store::live::MessageRef, String, u64, u32)>, Response> {
+    match with_store(app, move |store, shared| {
+        let Some((contact, enrolment, exec)) = parse_link(&shared.signer, &token) else {
+            return Ok(None);
+        };
+        let m = store.message_of(contact, enrolment, exec)?;
+        Ok(m.map(|m| {
+            let cadence = shared.cadences.get(&m.version).cloned().unwrap_or_default();
+            (m, cadence, enrolment, exec)
+        }))
+    })
+    .await?
+    {
+        Ok(m) => Ok(m),
+        Err(e) => Err(unavailable(&crate::store::live::LiveError::to_string(&e))),
+    }
+}
+
+fn link_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page(
+            "Link not recognised",
+            "<p>This unsubscribe link is not valid. If you copied it, check that it is whole; \
+             or reply to the email and ask to be removed.</p>",
+        )),
+    )
+        .into_response()
+}
+
+async fn unsubscribe_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+    let m = match message(&app, token.clone()).await {
+        Ok(Some((m, ..))) => m,
+        Ok(None) => return link_not_found(),
+        Err(r) => return r,
+    };
+    let body = format!(
+        "<p>Stop emails from <b>{}</b> to <b>{}</b>?</p>\n\
+         <form method=\"post\" action=\"/u/{}\">\n\
+         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n\
+         <button type=\"submit\">Unsubscribe</button>\n</form>",
+        esc(&m.sender),
+        esc(&m.recipient),
+        esc(&token)
+    );
+    Html(page("Unsubscribe", &body)).into_response()
+}
+
+async fn unsubscribe(State(app): State<App>, Path(token): Path<String>) -> Response {
+    let (m, cadence, enrolment, exec) = match message(&app, token).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return link_not_found(),
+        Err(r) => return r,
+    };
+    let recipient = m.recipient.clone();
+    let input = NewInput {
+        // One unsubscribe per message, however often the link is used.
+        key: format!("unsubscribe:{enrolment}.{exec}"),
+        at: wall_now(),
+        contact: m.contact,
+        what: InputKind::Event {
+            event: "unsubscribed".into(),
+            step: Some(m.step),
+            cadence: (!cadence.is_empty()).then_some(cadence),
+            field: None,
+            value: None,
+        },
+        origin: "one-click unsubscribe".into(),
+    };
+    match with_store(&app, move |store, _| store.enqueue(&[input], wall_now())).await {
+        Ok(Ok(_)) => Html(page(
+            "Unsubscribed",
+            &format!(
+                "<p><b>{}</b> will get no more of these emails.</p>",
+                esc(&recipient)
+            ),
+        ))
+        .into_response(),
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Err(r) => r,
+    }
+}
+
+/// The largest request body the API reads.
+const MAX_BODY: usize = 1 << 20;
+/// The most events one request may carry.
+const MAX_EVENTS: usize = 10_000;
+
+fn api_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "error": message }).to_string() + "\n",
+    )
+        .into_response()
+}
+
+fn api_json(status: StatusCode, value: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string() + "\n",
+    )
+        .into_response()
+}
+
+async fn api_not_found() -> Response {
+    api_error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; the API has POST /api/events",
+    )
+}
+
+/// The name of the token a request carries, or the answer that refuses it.
+async fn authorize(app: &App, headers: &HeaderMap) -> Result<String, Response> {
+    let unauthorized = |m: &str| {
+        let mut r = api_error(StatusCode::UNAUTHORIZED, m);
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        r
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "this endpoint needs `Authorization: Bearer TOKEN` (`cadence token create` makes one)",
+        ));
+    };
+    let Some(token) = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(unauthorized(
+            "the Authorization header must be `Bearer TOKEN`",
+        ));
+    };
+    let hash = crate::cli::token::token_hash(token);
+    match with_store(app, move |store, _| store.token_name(&hash)).await? {
+        Ok(Some(name)) => Ok(name),
+        Ok(None) => Err(api_error(
+            StatusCode::FORBIDDEN,
+            "this token is not valid: unknown, or revoked",
+        )),
+        Err(e) => Err(unavailable(&e.to_string())),
+    }
+}
+
+/// One event of `POST /api/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventIn {
+    contact: String,
+    event: String,
+    /// RFC 3339; default: now.
+    at: Option<String>,
+    step: Option<u32>,
+    cadence: Option<String>,
+    field: Option<String>,
+    value: Option<serde_json::Value>,
+    /// An idempotency key: an event with a key already queued (by the same token) is not
+    /// queued again.
+    key: Option<String>,
+}
+
+/// One event or an array of them.
+fn parse_events(body: &[u8]) -> Result<Vec<EventIn>, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let one = |i: Option<usize>, v: serde_json::Value| {
+        serde_json::from_value::<EventIn>(v).map_err(|e| match i {
+            Some(i) => format!("event {i}: {e}"),
+            None => format!("the event: {e}"),
+        })
+    };
+    match value {
+        serde_json::Value::Array(items) => {
+            if items.is_empty() {
+                return Err("the array holds no events".into());
+            }
+            if items.len() > MAX_EVENTS {
+                return Err(format!(
+                    "{} events in one request; send at most {MAX_EVENTS}",
+                    items.len()
+                ));
+            }
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| one(Some(i), v))
+                .collect()
+        }
+        v @ serde_json::Value::Object(_) => Ok(vec![one(None, v)?]),
+        _ => Err("send an event object, or an array of them".into()),
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> Result<String, String> {
+    match v {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        serde_json::Value::Null => Ok(String::new()),
+        _ => Err("`value` must be a string, a number, a boolean or null".into()),
+    }
+}
+
+/// Checks one event as `cadence log` and events files are checked; the input to queue.
+fn check_event(
+    store: &mut SqliteLive,
+    shared: &Shared,
+    catalog: &crate::engine::Catalog,
+    client: &str,
+    e: EventIn,
+    now: i64,
+) -> Result<NewInput, String> {
+    let at = match &e.at {
+        Some(t) => crate::cli::live::instant(t, "`at`")?,
+        None => now,
+    };
+    if e.contact.len() > 200 || e.event.len() > 200 {
+        return Err("`contact` and `event` are at most 200 characters".into());
+    }
+    let value = e.value.as_ref().map(value_text).transpose()?;
+    crate::sim::csvin::event_input(
+        &shared.program,
+        catalog,
+        0,
+        &e.event,
+        &e.step.map(|s| s.to_string()).unwrap_or_default(),
+        e.field.as_deref().unwrap_or(""),
+        value.as_deref().unwrap_or(""),
+        e.cadence.as_deref().unwrap_or(""),
+    )?;
+    if store
+        .contact_by_id(&e.contact)
+        .map_err(|x| x.to_string())?
+        .is_none()
+    {
+        return Err(format!("unknown contact `{}`", e.contact));
+    }
+    let key = match &e.key {
+        Some(k) if k.len() > 200 => return Err("`key` is at most 200 characters".into()),
+        Some(k) => format!("api:{client}:{k}"),
+        None => format!(
+            "api:{client}:{at}:{}",
+            crate::mail::hex(&getrandom::u64().unwrap_or(0).to_le_bytes())
+        ),
+    };
+    Ok(NewInput {
+        key,
+        at,
+        contact: e.contact,
+        what: InputKind::Event {
+            event: e.event,
+            step: e.step,
+            cadence: e.cadence,
+            field: e.field,
+            value,
+        },
+        origin: format!("POST /api/events ({client})"),
+    })
+}
+
+async fn post_events(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+    let client = match authorize(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > MAX_BODY as u64);
+    let bytes = match too_large {
+        true => None,
+        false => axum::body::to_bytes(body, MAX_BODY).await.ok(),
+    };
+    let Some(bytes) = bytes else {
+        return api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 1 MiB; send the events in several requests",
+        );
+    };
+    let events = match parse_events(&bytes) {
+        Ok(e) => e,
+        Err(m) if m.contains("send at most") => {
+            return api_error(StatusCode::PAYLOAD_TOO_LARGE, &m)
+        }
+        Err(m) => return api_error(StatusCode::BAD_REQUEST, &m),
+    };
+    let total = events.len();
+    let outcome = with_store(&app, move |store, shared| {
+        let catalog = crate::engine::Catalog::new(&shared.program);
+        let now = wall_now();
+        let mut inputs = Vec::with_capacity(events.len());
+        let mut errors = Vec::new();
+        for (i, e) in events.into_iter().enumerate() {
+            match check_event(store, shared, &catalog, &client, e, now) {
+                Ok(input) => inputs.push(input),
+                Err(message) => errors.push(serde_json::json!({ "index": i, "error": message })),
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        store.enqueue(&inputs, now).map(Ok)
+    })
+    .await;
+    match outcome {
+        Err(r) => r,
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Ok(Ok(Err(errors))) => api_json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            serde_json::json!({
+                "error": format!("{} of {total} events are not valid; none was queued", errors.len()),
+                "errors": errors,
+            }),
+        ),
+        Ok(Ok(Ok(new))) => {
+            let accepted = new.iter().filter(|n| **n).count();
+            api_json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({ "queued": accepted, "duplicates": total - accepted }),
+            )
+        }
+    }
+}
+
+/// A small self-contained page (no external assets).
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title><style>body{{font-family:-apple-system,'Segoe UI',Helvetica,Arial,\
+         sans-serif;max-width:32em;margin:4em auto;padding:0 1em;color:#1f2937}}\
+         button{{font-size:1em;padding:.5em 1.2em}}</style></head>\n\
+         <body><h1>{t}</h1>\n{body}\n</body></html>\n",
+        t = esc(title)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_verifies_only_as_signed() {
+        let s = Signer::new(b"0123456789abcdef0123");
+        let t = s.sign("unsubscribe", "14.3.0");
+        assert_eq!(parse_link(&s, &t), Some((14, 3, 0)));
+        let other = Signer::new(b"another secret of enough length");
+        assert_eq!(parse_link(&other, &t), None);
+        assert_eq!(parse_link(&s, &s.sign("click", "14.3.0")), None);
+        assert_eq!(parse_link(&s, &s.sign("unsubscribe", "14.3")), None);
+        assert_eq!(parse_link(&s, &s.sign("unsubscribe", "14.3.0.1")), None);
+        assert_eq!(parse_link(&s, "not a token"), None);
+        let mut tampered = t.clone();
+        tampered.replace_range(0..1, if t.starts_with('M') { "N" } else { "M" });
+        assert_eq!(parse_link(&s, &tampered), None);
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let p = page("<script>", "");
+        assert!(p.contains("<title>&lt;script&gt;</title>"));
+    }
+}

@@ -1,0 +1,389 @@
+//! The runner's HTTP side over a real socket, against a real `cadence run --listen` on the wall
+//! clock, with a real SMTP server: the unsubscribe link of a delivered email, a GET that
+//! changes nothing, a one-click POST that unsubscribes once, tampered links, `/healthz`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::bin::cadence;
+use common::smtp::{free_port, Sink};
+
+const CADENCE: &str = r#"
+cadence "Welcome"
+from "Sales Team <sales@acme.test>"
+template welcome { subject "Welcome, {{first_name | there}}"; body "Hi. Unsubscribe: {{unsubscribe_link}}" }
+template nudge { subject "Still there?"; body "Ping {{unsubscribe_link}}" }
+step 1: email welcome
+  on no_reply 2d -> step 2
+step 2: email nudge
+"#;
+
+/// One HTTP/1.1 request; returns (status, body).
+fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    request_with(port, method, path, &form, body)
+}
+
+/// One HTTP/1.1 request with headers of its own; returns (status, body).
+fn request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    write!(s, "{head}\r\n{body}").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {out:?}"));
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, body.to_string())
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Runner(Child);
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_unsubscribe_link_of_an_email_unsubscribes_once_with_one_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).display().to_string();
+    std::fs::write(d.join("welcome.cadence"), CADENCE).unwrap();
+    std::fs::write(
+        d.join("contacts.csv"),
+        "id,first_name,email\nc1,Ann,ann@example.test\nc2,Bo,bo@example.test\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("events.csv"),
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:00:00Z,c2,enroll\n",
+    )
+    .unwrap();
+    let Some(sink) = Sink::start(d, free_port(), &[]) else {
+        return;
+    };
+    let port = free_port();
+    let db = path("live.db");
+    let mut runner = Runner(
+        cadence(&[
+            "run",
+            &path("welcome.cadence"),
+            "--db",
+            &db,
+            "--contacts",
+            &path("contacts.csv"),
+            "--events",
+            &path("events.csv"),
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--smtp",
+            &sink.url(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &format!("http://127.0.0.1:{port}/"),
+        ])
+        .spawn(),
+    );
+    // The wall clock runs everything due since the start at once: both welcomes, and both
+    // nudges two days later.
+    wait_for("four emails", || sink.received().len() == 4);
+    let (status, body) = request(port, "GET", "/healthz", "");
+    assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}\n"));
+
+    let to_ann = sink
+        .received()
+        .into_iter()
+        .find(|m| m.rcpt_tos == ["ann@example.test"])
+        .unwrap();
+    let link = to_ann.header("List-Unsubscribe")[0]
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_string();
+    let prefix = format!("http://127.0.0.1:{port}/u/");
+    assert!(link.starts_with(&prefix), "{link}");
+    let at = &link[prefix.len() - 3..];
+    assert!(
+        to_ann.body.contains(&link),
+        "the body links to the same page"
+    );
+
+    // A GET (a link scanner, or the reader's click) shows a button and changes nothing.
+    let (status, page) = request(port, "GET", at, "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<form method=\"post\""), "{page}");
+    assert!(page.contains("ann@example.test"), "{page}");
+
+    // Tampered or made-up links are 404s, and so are unknown paths.
+    let token = &at[3..];
+    let (payload, mac) = token.split_once('.').unwrap();
+    let flipped = if mac.starts_with('A') { "B" } else { "A" };
+    for bad in [
+        format!("/u/{payload}.{flipped}{}", &mac[1..]),
+        format!("/u/{payload}"),
+        "/u/x.y".to_string(),
+        "/u/%00".to_string(),
+        "/nothing-here".to_string(),
+    ] {
+        let (status, body) = request(port, "POST", &bad, "List-Unsubscribe=One-Click");
+        assert_eq!(status, 404, "{bad}: {body}");
+    }
+
+    // The one-click POST of RFC 8058, twice (mail clients retry).
+    for _ in 0..2 {
+        let (status, page) = request(port, "POST", at, "List-Unsubscribe=One-Click");
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("will get no more"), "{page}");
+    }
+    let unsubscribed = |trace: &str| {
+        trace
+            .lines()
+            .filter(|l| l.contains("\"unsubscribed\"") && l.contains("\"contact\":\"c1\""))
+            .count()
+    };
+    wait_for("the unsubscribe to be applied", || {
+        let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+        unsubscribed(&trace) > 0
+    });
+    // SIGTERM: the runner finishes what it holds and exits 0.
+    let pid = runner.0.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = runner.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the runner did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+    assert_eq!(
+        unsubscribed(&trace),
+        1,
+        "one unsubscribe, however often the link is used:\n{trace}"
+    );
+}
+
+#[test]
+fn listen_needs_the_wall_clock_and_a_free_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("w.cadence");
+    std::fs::write(&f, CADENCE).unwrap();
+    let db = dir.path().join("live.db").display().to_string();
+    let f = f.display().to_string();
+    let (_, err) = cadence(&[
+        "run",
+        &f,
+        "--db",
+        &db,
+        "--clock",
+        "virtual",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .status(2);
+    assert!(err.contains("--listen needs the wall clock"), "{err}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (_, err) = cadence(&["run", &f, "--db", &db, "--listen", &addr]).status(2);
+    assert!(err.contains(&format!("cannot listen on `{addr}`")), "{err}");
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[test]
+fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).display().to_string();
+    std::fs::write(
+        d.join("calls.cadence"),
+        "cadence \"Calls\"\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("contacts.csv"), "id,first_name\nc1,Ann\nc2,Bo\n").unwrap();
+    std::fs::write(
+        d.join("events.csv"),
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let db = path("live.db");
+    let _runner = Runner(
+        cadence(&[
+            "run",
+            &path("calls.cadence"),
+            "--db",
+            &db,
+            "--contacts",
+            &path("contacts.csv"),
+            "--events",
+            &path("events.csv"),
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .spawn(),
+    );
+    wait_for("the server", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && request(port, "GET", "/healthz", "").0 == 200
+    });
+    let (token, _) = cadence(&["token", "create", "--db", &db, "--name", "crm"]).status(0);
+    let token = token.trim().to_string();
+    assert!(token.starts_with("cdn_"), "{token}");
+    let (_, err) = cadence(&["token", "create", "--db", &db, "--name", "crm"]).status(2);
+    assert!(err.contains("a token named `crm` exists"), "{err}");
+    let bearer = format!("Bearer {token}");
+    let auth = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let post = |headers: &[(&str, &str)], body: &str| {
+        request_with(port, "POST", "/api/events", headers, body)
+    };
+
+    // Who may post.
+    let ok_body = r#"{"contact":"c1","event":"answered","key":"call-1"}"#;
+    let (status, body) = post(&[], ok_body);
+    assert_eq!(status, 401, "{body}");
+    assert!(json(&body)["error"]
+        .as_str()
+        .unwrap()
+        .contains("Bearer TOKEN"));
+    assert_eq!(post(&[("Authorization", "Basic eDp5")], ok_body).0, 401);
+    let (status, body) = post(&[("Authorization", "Bearer cdn_0000")], ok_body);
+    assert_eq!(status, 403, "{body}");
+
+    // What is refused, each with a JSON error, and nothing queued.
+    for (bad, code, says) in [
+        ("{\"contact\":", 400, "not JSON"),
+        ("[1, 2]", 400, "event 0"),
+        ("\"answered\"", 400, "an event object"),
+        ("[]", 400, "no events"),
+        (r#"{"contact":5,"event":"answered"}"#, 400, "invalid type"),
+        (
+            r#"{"contact":"c1","event":"answered","colour":"red"}"#,
+            400,
+            "unknown field",
+        ),
+        (
+            r#"{"contact":"nobody","event":"answered"}"#,
+            422,
+            "unknown contact `nobody`",
+        ),
+        (r#"{"contact":"c1","event":"danced"}"#, 422, "danced"),
+        (
+            r#"{"contact":"c1","event":"answered","at":"yesterday"}"#,
+            422,
+            "`at`",
+        ),
+        (
+            r#"[{"contact":"c1","event":"answered"},{"contact":"c1","event":"answered","step":"x"}]"#,
+            400,
+            "event 1",
+        ),
+        (
+            r#"[{"contact":"c1","event":"answered"},{"contact":"zed","event":"answered"}]"#,
+            422,
+            "1 of 2 events",
+        ),
+    ] {
+        let (status, body) = post(&auth, bad);
+        assert_eq!(status, code, "{bad}: {body}");
+        let v = json(&body);
+        let text = v.to_string();
+        assert!(text.contains(says), "{bad}: {text}");
+    }
+    // Too large: refused before it is read.
+    let big = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Length", "5000000"),
+    ];
+    let (status, body) = request_with(port, "POST", "/api/events", &big, "");
+    assert_eq!(status, 413, "{body}");
+    json(&body);
+    let (status, body) = request_with(port, "GET", "/api/contacts", &auth, "");
+    assert_eq!(status, 404, "{body}");
+    json(&body);
+
+    // A batch: queued in one transaction before the answer; a key given again is a duplicate.
+    let batch = r#"[{"contact":"c1","event":"answered","key":"call-1"},
+                    {"contact":"c2","event":"enroll","cadence":"Calls"}]"#;
+    let (status, body) = post(&auth, batch);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"queued": 2, "duplicates": 0})
+    );
+    let (status, body) = post(&auth, ok_body);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"queued": 0, "duplicates": 1})
+    );
+
+    wait_for("the events to be applied", || {
+        let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+        trace.contains(
+            r#""contact":"c1","cadence":"Calls","kind":"event","step":1,"event":"answered""#,
+        ) && trace.contains(r#""contact":"c2","cadence":"Calls","kind":"enrolled""#)
+    });
+    let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+    assert_eq!(trace.matches(r#""event":"answered""#).count(), 1, "{trace}");
+
+    // A revoked token is refused from then on.
+    cadence(&["token", "revoke", "--db", &db, "crm"]).status(0);
+    let (list, _) = cadence(&["token", "list", "--db", &db]).status(0);
+    assert!(list.contains("crm") && list.contains("revoked"), "{list}");
+    assert!(!list.contains(&token), "a token is never shown again");
+    let (status, _) = post(&auth, ok_body);
+    assert_eq!(status, 403);
+}
