@@ -379,6 +379,93 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
     let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
     assert_eq!(trace.matches(r#""event":"answered""#).count(), 1, "{trace}");
 
+    // The reps' queue over HTTP, and an outcome for one of its tasks.
+    let get = |path: &str| request_with(port, "GET", path, &auth, "");
+    let mut task_id = 0;
+    wait_for("c2's call in the queue", || {
+        let (status, body) = get("/api/tasks?owner=sdr&due=all");
+        assert_eq!(status, 200, "{body}");
+        let rows = json(&body);
+        match rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["contact_id"] == "c2" && t["state"] == "open")
+        {
+            Some(t) => {
+                task_id = t["id"].as_i64().unwrap();
+                assert_eq!(t["subject"], "Intro");
+                assert_eq!(t["cadence"], "Calls");
+                true
+            }
+            None => false,
+        }
+    });
+    for (path, code) in [
+        ("/api/tasks?due=someday", 400),
+        ("/api/tasks?colour=red", 400),
+    ] {
+        let (status, body) = get(path);
+        assert_eq!(status, code, "{path}: {body}");
+        json(&body);
+    }
+    assert_eq!(request(port, "GET", "/api/tasks", "").0, 401);
+    let outcome = |id: &str, body: &str| {
+        request_with(
+            port,
+            "POST",
+            &format!("/api/tasks/{id}/outcome"),
+            &auth,
+            body,
+        )
+    };
+    for (id, body, code) in [
+        ("999999", r#"{"outcome":"no_answer"}"#, 404),
+        ("abc", r#"{"outcome":"no_answer"}"#, 404),
+        (&task_id.to_string(), r#"{"outcome":"danced"}"#, 422),
+        (&task_id.to_string(), r#"{"result":"no_answer"}"#, 400),
+        (&task_id.to_string(), "no_answer", 400),
+    ] {
+        let (status, reply) = outcome(id, body);
+        assert_eq!(status, code, "{id} {body}: {reply}");
+        json(&reply);
+    }
+    let (status, body) = outcome(&task_id.to_string(), r#"{"outcome":"no_answer"}"#);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(json(&body), serde_json::json!({"queued": true}));
+    wait_for("the outcome to move c2 on", || {
+        let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+        trace.contains(r#""contact":"c2","cadence":"Calls","kind":"transition","from":1,"to":2,"on":"no_answer""#)
+    });
+
+    let (status, body) = get("/api/report");
+    assert_eq!(status, 200, "{body}");
+    let report = json(&body);
+    assert_eq!(report["cadences"][0]["cadence"], "Calls");
+    assert_eq!(report["cadences"][0]["enrolled"], 2);
+    let (status, metrics) = request(port, "GET", "/metrics", "");
+    assert_eq!(status, 200, "{metrics}");
+    assert!(
+        metrics.contains("# TYPE cadence_contacts gauge\ncadence_contacts 2\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cadence_outbox_messages{state=\"in-doubt\"} 0"),
+        "{metrics}"
+    );
+
+    // A burst of requests while the runner applies them: each opens its own connection in the
+    // runner's process, and the database stays whole.
+    for i in 0..100 {
+        let body = format!(r#"{{"contact":"c2","event":"opened","key":"burst-{i}"}}"#);
+        assert_eq!(post(&auth, &body).0, 202);
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+
     // A revoked token is refused from then on.
     cadence(&["token", "revoke", "--db", &db, "crm"]).status(0);
     let (list, _) = cadence(&["token", "list", "--db", &db]).status(0);

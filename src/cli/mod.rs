@@ -16,7 +16,7 @@ mod repl;
 mod report;
 mod run;
 mod simulate;
-mod tasks;
+pub(crate) mod tasks;
 mod test;
 pub mod token;
 mod trace;

@@ -100,6 +100,44 @@ fn text(rows: &[TaskRow], now: i64) -> String {
     out
 }
 
+impl Due {
+    /// A value of `?due=` in the HTTP API.
+    pub fn parse(s: &str) -> Option<Due> {
+        match s {
+            "today" => Some(Due::Today),
+            "overdue" => Some(Due::Overdue),
+            "open" => Some(Due::Open),
+            "all" => Some(Due::All),
+            _ => None,
+        }
+    }
+}
+
+/// The filter for an owner and a choice of `--due`, and the database's clock it is read on.
+pub fn filter(
+    store: &mut dyn LiveStore,
+    owner: Option<String>,
+    due: Due,
+) -> Result<(TaskFilter, i64), String> {
+    let now = store
+        .meta("clock")
+        .map_err(|e| e.to_string())?
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_else(crate::runner::wall_now);
+    let end_of_today = (now.div_euclid(86_400) + 1) * 86_400;
+    let f = TaskFilter {
+        owner,
+        due_before: match due {
+            Due::Today => Some(end_of_today),
+            Due::Overdue => Some(now),
+            Due::Open | Due::All => None,
+        },
+        open_only: due != Due::All,
+        id: None,
+    };
+    Ok((f, now))
+}
+
 pub(crate) fn run(args: Args) -> Status {
     let path = match db_path(args.db, args.config.as_deref()) {
         Ok(p) => p,
@@ -109,24 +147,12 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let now = match store.meta("clock") {
-        Ok(v) => v
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or_else(crate::runner::wall_now),
+    let (filter, now) = match filter(&mut store, args.owner, args.due) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return Status::Failure;
         }
-    };
-    let end_of_today = (now.div_euclid(86_400) + 1) * 86_400;
-    let filter = TaskFilter {
-        owner: args.owner,
-        due_before: match args.due {
-            Due::Today => Some(end_of_today),
-            Due::Overdue => Some(now),
-            Due::Open | Due::All => None,
-        },
-        open_only: args.due != Due::All,
     };
     let rows = match store.tasks(&filter) {
         Ok(r) => r,

@@ -8,7 +8,10 @@
 //!   contact and the step that sent the message, durably, before it answers;
 //! - `POST /api/events`: events from other systems (a CRM, a dialer), one or a batch, with a
 //!   bearer token (`cadence token create`): all checked first, then queued in one transaction,
-//!   then `202 Accepted`. Errors are JSON: `{"error": "..."}`.
+//!   then `202 Accepted`. Errors are JSON: `{"error": "..."}`;
+//! - `GET /api/tasks`, `POST /api/tasks/{id}/outcome`: the reps' queue and its outcomes;
+//! - `GET /api/report`: the JSON of `cadence report` over the journal;
+//! - `GET /metrics`: what the database holds, in Prometheus' text format.
 //!
 //! Tokens are signed with the database's secret ([`crate::mail::token`]): a token that does
 //! not verify is a 404, whatever is wrong with it. Nothing a request holds reaches a page
@@ -18,11 +21,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -37,7 +40,9 @@ use crate::store::live::{InputKind, LiveStore, NewInput, SqliteLive};
 
 /// What the handlers share.
 struct Shared {
-    store: Mutex<SqliteLive>,
+    /// The database: each request opens its own connection (SQLite's WAL lets it read while
+    /// the runner writes, and a short connection never holds an old snapshot).
+    db: PathBuf,
     signer: Signer,
     /// Version id -> cadence name.
     cadences: HashMap<i64, String>,
@@ -74,7 +79,7 @@ impl Server {
         let mut store = SqliteLive::open(&db, false).map_err(|e| e.to_string())?;
         let program = crate::runner::program::LiveProgram::from_store(&mut store)?.program;
         let app: App = Arc::new(Shared {
-            store: Mutex::new(store),
+            db,
             signer,
             cadences,
             program,
@@ -126,6 +131,10 @@ fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/api/events", post(post_events))
+        .route("/api/tasks", get(get_tasks))
+        .route("/api/tasks/{id}/outcome", post(post_outcome))
+        .route("/api/report", get(get_report))
+        .route("/metrics", get(metrics))
         .route("/api/{*rest}", any(api_not_found))
         .fallback(not_found)
         .with_state(app)
@@ -138,11 +147,12 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, Response> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = app.store.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut store, &app)
+        let mut store = SqliteLive::open(&app.db, false).map_err(|e| e.to_string())?;
+        Ok(f(&mut store, &app))
     })
     .await
-    .map_err(|_| unavailable("the request stopped"))
+    .map_err(|_| unavailable("the request stopped"))?
+    .map_err(|e: String| unavailable(&e))
 }
 
 fn unavailable(why: &str) -> Response {
@@ -300,7 +310,7 @@ fn api_json(status: StatusCode, value: serde_json::Value) -> Response {
 async fn api_not_found() -> Response {
     api_error(
         StatusCode::NOT_FOUND,
-        "no such endpoint; the API has POST /api/events",
+        "no such endpoint; the API has POST /api/events, GET /api/tasks, POST /api/tasks/{id}/outcome and GET /api/report",
     )
 }
 
@@ -520,6 +530,228 @@ async fn post_events(State(app): State<App>, headers: HeaderMap, body: Body) -> 
             )
         }
     }
+}
+
+/// Reads a JSON body of at most [`MAX_BODY`] bytes into `T`, or the 4xx that says why not.
+async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 1 MiB",
+        )
+    };
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| too_large())?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| api_error(StatusCode::BAD_REQUEST, &format!("the body: {e}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TasksQuery {
+    owner: Option<String>,
+    due: Option<String>,
+}
+
+async fn get_tasks(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<TasksQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers).await {
+        return r;
+    }
+    let Ok(Query(q)) = query else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "the query takes `owner` and `due` (today, overdue, open, all)",
+        );
+    };
+    let due = match q.due.as_deref() {
+        None => crate::cli::tasks::Due::Open,
+        Some(d) => match crate::cli::tasks::Due::parse(d) {
+            Some(d) => d,
+            None => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("`due` is today, overdue, open or all, not `{d}`"),
+                )
+            }
+        },
+    };
+    let rows = with_store(&app, move |store, _| {
+        let (filter, _) = crate::cli::tasks::filter(store, q.owner, due)?;
+        store.tasks(&filter).map_err(|e| e.to_string())
+    })
+    .await;
+    match rows {
+        Ok(Ok(rows)) => api_json(StatusCode::OK, serde_json::json!(rows)),
+        Ok(Err(e)) => unavailable(&e),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeIn {
+    /// answered, no_answer, voicemail, completed, ...
+    outcome: String,
+    at: Option<String>,
+    key: Option<String>,
+}
+
+async fn post_outcome(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let client = match authorize(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return api_error(StatusCode::NOT_FOUND, &format!("there is no task `{id}`"));
+    };
+    let o: OutcomeIn = match json_body(&headers, body).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let outcome = with_store(&app, move |store, shared| {
+        let filter = crate::store::live::TaskFilter {
+            id: Some(id),
+            ..Default::default()
+        };
+        let Some(task) = store
+            .tasks(&filter)
+            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+            .into_iter()
+            .next()
+        else {
+            return Err((StatusCode::NOT_FOUND, format!("there is no task {id}")));
+        };
+        let catalog = crate::engine::Catalog::new(&shared.program);
+        let event = EventIn {
+            contact: task.contact_id.clone(),
+            event: o.outcome,
+            at: o.at,
+            step: Some(task.task.step),
+            cadence: Some(task.cadence.clone()),
+            field: None,
+            value: None,
+            key: o.key,
+        };
+        let input = check_event(store, shared, &catalog, &client, event, wall_now())
+            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))?;
+        let new = store
+            .enqueue(&[input], wall_now())
+            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        Ok(new.first().copied().unwrap_or(false))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(new)) => api_json(StatusCode::ACCEPTED, serde_json::json!({ "queued": new })),
+        Ok(Err((StatusCode::SERVICE_UNAVAILABLE, e))) => unavailable(&e),
+        Ok(Err((status, e))) => api_error(status, &e),
+        Err(r) => r,
+    }
+}
+
+async fn get_report(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&app, &headers).await {
+        return r;
+    }
+    let report = with_store(&app, |store, shared| {
+        let mut jsonl = Vec::new();
+        crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
+        let (records, _) = crate::report::read_trace(jsonl.as_slice());
+        let program = crate::runner::program::LiveProgram::from_store(store)?;
+        let mut current = program.current.iter();
+        let mut p = program.program;
+        p.cadences.retain(|_| current.next() == Some(&true));
+        let _ = shared;
+        Ok::<_, String>(crate::report::report(&records, Some(&p)))
+    })
+    .await;
+    match report {
+        Ok(Ok(r)) => match serde_json::to_value(&r) {
+            Ok(v) => api_json(StatusCode::OK, v),
+            Err(e) => unavailable(&e.to_string()),
+        },
+        Ok(Err(e)) => unavailable(&e),
+        Err(r) => r,
+    }
+}
+
+/// `/metrics`: gauges read from the database, in Prometheus' text format.
+async fn metrics(State(app): State<App>) -> Response {
+    let counts = with_store(&app, |store, _| store.counts()).await;
+    let c = match counts {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return unavailable(&e.to_string()),
+        Err(r) => return r,
+    };
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, lines: Vec<(String, i64)>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for (labels, v) in lines {
+            out.push_str(&format!("{name}{labels} {v}\n"));
+        }
+    };
+    gauge(
+        "cadence_contacts",
+        "Contacts in the database.",
+        vec![(String::new(), c.contacts)],
+    );
+    gauge(
+        "cadence_contacts_waiting",
+        "Contacts with a timer set.",
+        vec![(String::new(), c.waiting)],
+    );
+    gauge(
+        "cadence_inputs_queued",
+        "Inputs ever queued.",
+        vec![(String::new(), c.inbox)],
+    );
+    let mut outbox: Vec<(String, i64)> = [
+        "pending", "sending", "sent", "in-doubt", "bounced", "failed",
+    ]
+    .iter()
+    .map(|s| {
+        let n = c.outbox.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+        (format!("{{state=\"{s}\"}}"), n)
+    })
+    .collect();
+    outbox.sort();
+    gauge(
+        "cadence_outbox_messages",
+        "Emails in the outbox, by state.",
+        outbox,
+    );
+    gauge(
+        "cadence_tasks_open",
+        "Calls and tasks open in the reps' queue.",
+        vec![(String::new(), c.tasks_open)],
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
 }
 
 /// A small self-contained page (no external assets).

@@ -349,6 +349,8 @@ pub struct TaskFilter {
     pub due_before: Option<i64>,
     /// Only open tasks.
     pub open_only: bool,
+    /// Only the task with this id.
+    pub id: Option<i64>,
 }
 
 /// Everything one step of the runner writes, in one transaction.

@@ -169,7 +169,9 @@ impl SqliteLive {
                     "`{shown}` is a folder, not a database file"
                 )))
             }
-            Ok(m) if m.len() > 0 => check_header(path)?,
+            // A file that is not SQLite is found out by SQLite's first read (below). The file is
+            // never opened here with a descriptor of our own: closing one would drop the POSIX
+            // locks of every SQLite connection of this process to the same file.
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !create {
@@ -211,7 +213,12 @@ impl SqliteLive {
         let c = &self.conn;
         c.busy_timeout(BUSY_TIMEOUT)?;
         let refuse = |e: rusqlite::Error| {
-            LiveError::Open(format!("cannot read `{shown}`: {}", sqlite_reason(&e)))
+            match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => LiveError::Refused(format!(
+                "`{shown}` is not a cadence database (not an SQLite file); cadence does not change it. Give --db a new file name"
+            )),
+            _ => LiveError::Open(format!("cannot read `{shown}`: {}", sqlite_reason(&e))),
+        }
         };
         let app: i64 = c
             .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -343,30 +350,6 @@ impl SqliteLive {
 }
 
 /// Refuses a file that is not an SQLite database before SQLite sees it.
-fn check_header(path: &Path) -> Result<()> {
-    use std::io::Read;
-    let shown = path.display();
-    let mut head = [0u8; 16];
-    let mut f = std::fs::File::open(path).map_err(|e| {
-        LiveError::Open(format!(
-            "cannot open `{shown}`: {}",
-            crate::diagnostic::io_reason(&e)
-        ))
-    })?;
-    let n = f.read(&mut head).map_err(|e| {
-        LiveError::Open(format!(
-            "cannot read `{shown}`: {}",
-            crate::diagnostic::io_reason(&e)
-        ))
-    })?;
-    if n < 16 || &head != b"SQLite format 3\0" {
-        return Err(LiveError::Refused(format!(
-            "`{shown}` is not a cadence database (not an SQLite file); cadence does not change it. Give --db a new file name"
-        )));
-    }
-    Ok(())
-}
-
 fn sqlite_reason(e: &rusqlite::Error) -> String {
     match e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
@@ -1066,10 +1049,10 @@ impl LiveStore for SqliteLive {
                     t.state, t.outcome, t.closed
              FROM tasks t JOIN contacts c ON c.seq = t.contact JOIN versions v ON v.id = t.version
              WHERE (?1 IS NULL OR t.owner = ?1) AND (?2 IS NULL OR t.due < ?2)
-               AND (?3 = 0 OR t.state = 'open')
+               AND (?3 = 0 OR t.state = 'open') AND (?4 IS NULL OR t.id = ?4)
              ORDER BY t.due, t.id",
         )?;
-        let rows = st.query_map(params![f.owner, f.due_before, f.open_only], |r| {
+        let rows = st.query_map(params![f.owner, f.due_before, f.open_only, f.id], |r| {
             Ok(TaskRow {
                 id: r.get(0)?,
                 contact_id: r.get(1)?,
