@@ -91,3 +91,19 @@ n = int(sys.argv[2])
 for x in json.load(open(sys.argv[1]))["results"]:
     print(f"{x['command']}: {n / min(x['times']):,.0f} messages/s")
 EOF
+
+echo "== 4. durable events/s through POST /api/events (batches of 100, from a second process)"
+api=$work/api
+rm -rf "$api"
+"$bin" generate "$api" --contacts 10000 --events 1 >/dev/null
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin" run "$api/trial.cadence" --db "$api/live.db" --contacts "$api/contacts.csv" \
+  --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+runner_pid=$!
+trap 'kill $sink_pid $runner_pid 2>/dev/null || true' EXIT
+sleep 3
+token=$("$bin" token create --db "$api/live.db" --name load 2>/dev/null)
+/usr/bin/python3 benches/api_load.py "$port" "$token" "$api/contacts.csv" --seconds 10 --clients 4 --batch 100
+/usr/bin/python3 benches/api_load.py "$port" "$token" "$api/contacts.csv" --seconds 10 --clients 1 --batch 1
+kill -TERM $runner_pid
+wait $runner_pid || true
