@@ -244,7 +244,7 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
     let path = |n: &str| d.join(n).display().to_string();
     std::fs::write(
         d.join("calls.cadence"),
-        "cadence \"Calls\"\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
+        "cadence \"Calls\"\nfield score: number\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
     )
     .unwrap();
     std::fs::write(d.join("contacts.csv"), "id,first_name\nc1,Ann\nc2,Bo\n").unwrap();
@@ -453,6 +453,68 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
         metrics.contains("cadence_outbox_messages{state=\"in-doubt\"} 0"),
         "{metrics}"
     );
+
+    // Contacts: created or changed with fields typed by the schema, read back with their story.
+    let send = |method: &str, path: &str, body: &str| request_with(port, method, path, &auth, body);
+    for (method, body, says) in [
+        (
+            "PATCH",
+            r#"{"frist_name":"Cy"}"#,
+            "did you mean `first_name`?",
+        ),
+        ("PATCH", r#"{"score":"lots"}"#, "field `score`"),
+        ("PUT", r#"{"score":[1]}"#, "field `score`"),
+        ("PATCH", r#"{"id":"c9"}"#, "`id` is the path"),
+    ] {
+        let (status, reply) = send(method, "/api/contacts/c3", body);
+        assert_eq!(status, 422, "{method} {body}: {reply}");
+        assert!(
+            json(&reply)["error"].as_str().unwrap().contains(says),
+            "{reply}"
+        );
+    }
+    assert_eq!(send("PATCH", "/api/contacts/c3", "[1]").0, 400);
+    assert_eq!(send("PATCH", "/api/contacts/%20c3", "{}").0, 422);
+    let (status, reply) = send(
+        "PUT",
+        "/api/contacts/c3",
+        r#"{"first_name":"Cy","score":7}"#,
+    );
+    assert_eq!(
+        (status, json(&reply)),
+        (202, serde_json::json!({"queued": true}))
+    );
+    wait_for("c3 to exist", || {
+        send("GET", "/api/contacts/c3", "").0 == 200
+    });
+    let (status, reply) = send("PATCH", "/api/contacts/c3", r#"{"score":8.5}"#);
+    assert_eq!(status, 202, "{reply}");
+    wait_for("c3's score to change", || {
+        json(&send("GET", "/api/contacts/c3", "").1)["fields"]["score"] == "8.5"
+    });
+    let c3 = json(&send("GET", "/api/contacts/c3", "").1);
+    assert_eq!(
+        c3["fields"]["first_name"], "Cy",
+        "PATCH keeps the other fields: {c3}"
+    );
+    let (status, reply) = send("GET", "/api/contacts/c2", "");
+    assert_eq!(status, 200, "{reply}");
+    let c2 = json(&reply);
+    assert!(
+        c2["timeline"].as_str().unwrap().contains("\"Calls\""),
+        "{c2}"
+    );
+    assert!(
+        c2["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "enrolled"),
+        "{c2}"
+    );
+    let (status, reply) = send("GET", "/api/contacts/nobody", "");
+    assert_eq!(status, 404, "{reply}");
+    json(&reply);
 
     // A burst of requests while the runner applies them: each opens its own connection in the
     // runner's process, and the database stays whole.

@@ -10,6 +10,8 @@
 //!   bearer token (`cadence token create`): all checked first, then queued in one transaction,
 //!   then `202 Accepted`. Errors are JSON: `{"error": "..."}`;
 //! - `GET /api/tasks`, `POST /api/tasks/{id}/outcome`: the reps' queue and its outcomes;
+//! - `PUT`/`PATCH /api/contacts/{id}`: a contact's fields, typed by the schema;
+//!   `GET /api/contacts/{id}`: its fields, where it stands and its history;
 //! - `GET /api/report`: the JSON of `cadence report` over the journal;
 //! - `GET /metrics`: what the database holds, in Prometheus' text format.
 //!
@@ -132,6 +134,10 @@ fn router(app: App) -> Router {
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/api/events", post(post_events))
         .route("/api/tasks", get(get_tasks))
+        .route(
+            "/api/contacts/{id}",
+            get(get_contact).put(put_contact).patch(patch_contact),
+        )
         .route("/api/tasks/{id}/outcome", post(post_outcome))
         .route("/api/report", get(get_report))
         .route("/metrics", get(metrics))
@@ -310,7 +316,7 @@ fn api_json(status: StatusCode, value: serde_json::Value) -> Response {
 async fn api_not_found() -> Response {
     api_error(
         StatusCode::NOT_FOUND,
-        "no such endpoint; the API has POST /api/events, GET /api/tasks, POST /api/tasks/{id}/outcome and GET /api/report",
+        "no such endpoint; the API has POST /api/events, GET|PUT|PATCH /api/contacts/{id}, GET /api/tasks, POST /api/tasks/{id}/outcome and GET /api/report",
     )
 }
 
@@ -691,6 +697,182 @@ async fn get_report(State(app): State<App>, headers: HeaderMap) -> Response {
         },
         Ok(Err(e)) => unavailable(&e),
         Err(r) => r,
+    }
+}
+
+async fn put_contact(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    write_contact(app, id, headers, body, true).await
+}
+
+async fn patch_contact(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    write_contact(app, id, headers, body, false).await
+}
+
+/// Queues a contact's fields: with `replace` (PUT) every declared field not given is unset;
+/// without (PATCH) only the fields given change. A JSON `null` unsets a field.
+async fn write_contact(
+    app: App,
+    id: String,
+    headers: HeaderMap,
+    body: Body,
+    replace: bool,
+) -> Response {
+    let client = match authorize(&app, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if id.trim().is_empty() || id.len() > 200 || id.trim() != id {
+        return api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a contact id is 1 to 200 characters, without spaces around it",
+        );
+    }
+    let given: serde_json::Map<String, serde_json::Value> = match json_body(&headers, body).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let outcome = with_store(&app, move |store, shared| {
+        let catalog = crate::engine::Catalog::new(&shared.program);
+        let mut fields = Vec::new();
+        let mut errors = Vec::new();
+        for (name, v) in &given {
+            if name == "id" {
+                errors.push("`id` is the path of the request, not a field".to_string());
+                continue;
+            }
+            let Some(g) = catalog.lookup(name) else {
+                let known = catalog.names.iter().map(String::as_str);
+                errors.push(match crate::syntax::closest(name, known) {
+                    Some(c) => format!("unknown field `{name}`; did you mean `{c}`?"),
+                    None => format!("unknown field `{name}`: no cadence declares it"),
+                });
+                continue;
+            };
+            let text = match value_text(v) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(format!("field `{name}`: {e}"));
+                    continue;
+                }
+            };
+            match crate::sim::csvin::parse_value(&catalog.types[g as usize], &text) {
+                Ok(v) => fields.push((name.clone(), v)),
+                Err(e) => errors.push(format!("field `{name}`: {e}")),
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        if replace {
+            for name in &catalog.names {
+                if name != "id" && !given.contains_key(name) {
+                    fields.push((name.clone(), None));
+                }
+            }
+        }
+        let key = match key {
+            Some(k) => format!("api:{client}:{k}"),
+            None => format!(
+                "api:{client}:contact:{}",
+                crate::mail::hex(&getrandom::u64().unwrap_or(0).to_le_bytes())
+            ),
+        };
+        let input = NewInput {
+            key,
+            at: wall_now(),
+            contact: id,
+            what: InputKind::Contact { fields },
+            origin: format!(
+                "{} /api/contacts ({client})",
+                if replace { "PUT" } else { "PATCH" }
+            ),
+        };
+        store.enqueue(&[input], wall_now()).map(|n| Ok(n[0]))
+    })
+    .await;
+    match outcome {
+        Err(r) => r,
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Ok(Ok(Err(errors))) => api_json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            serde_json::json!({ "error": errors.join("; "), "errors": errors }),
+        ),
+        Ok(Ok(Ok(new))) => api_json(StatusCode::ACCEPTED, serde_json::json!({ "queued": new })),
+    }
+}
+
+/// A contact: its fields (as text), where it stands and what comes next (the words of
+/// `cadence timeline`), and its history (the journal's records of it).
+async fn get_contact(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers).await {
+        return r;
+    }
+    let found = with_store(&app, move |store, shared| {
+        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let lp = crate::runner::program::LiveProgram::from_store(store)?;
+        let catalog = crate::engine::Catalog::new(&lp.program);
+        let d = crate::runner::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
+        let mut fields = serde_json::Map::new();
+        for (g, name) in catalog.names.iter().enumerate() {
+            if let Some(v) = d.contact.fields.get(g as u16) {
+                fields.insert(
+                    name.clone(),
+                    serde_json::Value::String(crate::mail::render::value_text(v)),
+                );
+            }
+        }
+        for (name, v) in &d.extra {
+            fields.insert(
+                name.clone(),
+                serde_json::Value::String(crate::mail::render::value_text(v)),
+            );
+        }
+        let mut jsonl = Vec::new();
+        crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
+        let (records, _) = crate::report::read_trace(jsonl.as_slice());
+        let history: Vec<serde_json::Value> = String::from_utf8_lossy(&jsonl)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["contact"] == id.as_str())
+            .collect();
+        let mut current = lp.current.iter();
+        let mut p = lp.program.clone();
+        p.cadences.retain(|_| current.next() == Some(&true));
+        let _ = shared;
+        let summary = crate::report::timeline(&id, &records, Some(&p));
+        Ok::<_, String>(Some(serde_json::json!({
+            "id": id,
+            "fields": fields,
+            "timeline": summary,
+            "history": history,
+        })))
+    })
+    .await;
+    match found {
+        Err(r) => r,
+        Ok(Err(e)) => unavailable(&e),
+        Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "there is no such contact"),
+        Ok(Ok(Some(v))) => api_json(StatusCode::OK, v),
     }
 }
 
