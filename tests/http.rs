@@ -443,6 +443,15 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
     let report = json(&body);
     assert_eq!(report["cadences"][0]["cadence"], "Calls");
     assert_eq!(report["cadences"][0]["enrolled"], 2);
+    let (status, body) = get("/api/cadences");
+    assert_eq!(status, 200, "{body}");
+    let cadences = json(&body);
+    assert_eq!(cadences["cadences"][0]["name"], "Calls", "{cadences}");
+    assert_eq!(cadences["cadences"][0]["enrolled"], 2, "{cadences}");
+    assert_eq!(
+        cadences["cadences"][0]["versions"][0]["current"], true,
+        "{cadences}"
+    );
     let (status, metrics) = request(port, "GET", "/metrics", "");
     assert_eq!(status, 200, "{metrics}");
     assert!(

@@ -12,7 +12,8 @@
 //! - `GET /api/tasks`, `POST /api/tasks/{id}/outcome`: the reps' queue and its outcomes;
 //! - `PUT`/`PATCH /api/contacts/{id}`: a contact's fields, typed by the schema;
 //!   `GET /api/contacts/{id}`: its fields, where it stands and its history;
-//! - `GET /api/report`: the JSON of `cadence report` over the journal;
+//! - `GET /api/report`: the JSON of `cadence report` over the journal; `GET /api/cadences`:
+//!   every stored version of each cadence, with the counts of its enrolments;
 //! - `GET /metrics`: what the database holds, in Prometheus' text format.
 //!
 //! Tokens are signed with the database's secret ([`crate::mail::token`]): a token that does
@@ -140,6 +141,7 @@ fn router(app: App) -> Router {
         )
         .route("/api/tasks/{id}/outcome", post(post_outcome))
         .route("/api/report", get(get_report))
+        .route("/api/cadences", get(get_cadences))
         .route("/metrics", get(metrics))
         .route("/api/{*rest}", any(api_not_found))
         .fallback(not_found)
@@ -316,7 +318,7 @@ fn api_json(status: StatusCode, value: serde_json::Value) -> Response {
 async fn api_not_found() -> Response {
     api_error(
         StatusCode::NOT_FOUND,
-        "no such endpoint; the API has POST /api/events, GET|PUT|PATCH /api/contacts/{id}, GET /api/tasks, POST /api/tasks/{id}/outcome and GET /api/report",
+        "no such endpoint; the API has POST /api/events, GET|PUT|PATCH /api/contacts/{id}, GET /api/tasks, POST /api/tasks/{id}/outcome, GET /api/cadences and GET /api/report",
     )
 }
 
@@ -873,6 +875,59 @@ async fn get_contact(
         Ok(Err(e)) => unavailable(&e),
         Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "there is no such contact"),
         Ok(Ok(Some(v))) => api_json(StatusCode::OK, v),
+    }
+}
+
+/// The cadences: each with its versions (newest last) and the counts of its enrolments.
+async fn get_cadences(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&app, &headers).await {
+        return r;
+    }
+    let listed = with_store(&app, |store, _| {
+        let versions = store.versions().map_err(|e| e.to_string())?;
+        let mut jsonl = Vec::new();
+        crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
+        let (records, _) = crate::report::read_trace(jsonl.as_slice());
+        let report = crate::report::report(&records, None);
+        let mut names: Vec<&str> = versions.iter().map(|v| v.name.as_str()).collect();
+        names.dedup();
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(*n));
+        let out: Vec<serde_json::Value> = names
+            .into_iter()
+            .map(|name| {
+                let vs: Vec<serde_json::Value> = versions
+                    .iter()
+                    .filter(|v| v.name == name)
+                    .map(|v| {
+                        serde_json::json!({
+                            "id": v.id,
+                            "hash": v.hash,
+                            "file": v.file,
+                            "created": crate::engine::format_instant(v.created),
+                            "current": v.deployed,
+                        })
+                    })
+                    .collect();
+                let r = report.cadences.iter().find(|c| c.cadence == name);
+                serde_json::json!({
+                    "name": name,
+                    "versions": vs,
+                    "enrolled": r.map_or(0, |r| r.enrolled),
+                    "active": r.map_or(0, |r| r.active),
+                    "completed": r.map_or(0, |r| r.completed),
+                    "exited": r.map_or(0, |r| r.exited.values().sum::<usize>()),
+                    "goals": r.map_or(0, |r| r.goals.values().sum::<usize>()),
+                })
+            })
+            .collect();
+        Ok::<_, String>(serde_json::json!({ "cadences": out }))
+    })
+    .await;
+    match listed {
+        Err(r) => r,
+        Ok(Err(e)) => unavailable(&e),
+        Ok(Ok(v)) => api_json(StatusCode::OK, v),
     }
 }
 

@@ -517,6 +517,9 @@ fn check_addresses(lp: &LiveProgram, default_from: &str) -> Result<(), RunError>
     Ok(())
 }
 
+/// The most inputs and timers one transaction of a wall-clock run applies.
+const WALL_BATCH: usize = 4096;
+
 /// Without --until, a run of cadences that loop stops this long after its last input (as
 /// `simulate` does).
 const HORIZON: i64 = crate::sim::HORIZON;
@@ -529,7 +532,12 @@ fn engine_loop(
     until: Option<i64>,
     report: &mut Report,
 ) -> Result<(), RunError> {
-    let batch = opts.batch.max(1);
+    // On the wall clock, other writers (the HTTP side, `cadence log`, `cadence ingest`) wait
+    // for each transaction: keep them short even when catching up.
+    let batch = match opts.clock {
+        ClockKind::Virtual => opts.batch.max(1),
+        ClockKind::Wall => opts.batch.clamp(1, WALL_BATCH),
+    };
     let pause = std::env::var("CADENCE_FAULT_PAUSE_PER_BATCH_MS")
         .ok()
         .and_then(|v| v.parse().ok())
