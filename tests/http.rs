@@ -147,7 +147,10 @@ fn the_unsubscribe_link_of_an_email_unsubscribes_once_with_one_post() {
     // A GET (a link scanner, or the reader's click) shows a button and changes nothing.
     let (status, page) = request(port, "GET", at, "");
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("<form method=\"post\""), "{page}");
+    assert!(
+        page.contains("<form method=\"post\" action=\"\">"),
+        "{page}"
+    );
     assert!(page.contains("ann@example.test"), "{page}");
 
     // Tampered or made-up links are 404s, and so are unknown paths.
@@ -163,6 +166,15 @@ fn the_unsubscribe_link_of_an_email_unsubscribes_once_with_one_post() {
     ] {
         let (status, body) = request(port, "POST", &bad, "List-Unsubscribe=One-Click");
         assert_eq!(status, 404, "{bad}: {body}");
+    }
+    // Whatever goes wrong, a page says so (never an empty or plain-text answer).
+    for (method, path, code) in [("DELETE", at, 405), ("GET", "/u/%FF", 400)] {
+        let (status, body) = request(port, method, path, "");
+        assert_eq!(status, code, "{method} {path}: {body}");
+        assert!(
+            body.starts_with("<!DOCTYPE html>"),
+            "{method} {path}: {body}"
+        );
     }
 
     // The one-click POST of RFC 8058, twice (mail clients retry).
@@ -353,6 +365,23 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
     let (status, body) = request_with(port, "GET", "/api/contacts", &auth, "");
     assert_eq!(status, 404, "{body}");
     json(&body);
+    // axum's own refusals come as JSON too.
+    for (method, path, code) in [
+        ("GET", "/api/events", 405),
+        ("GET", "/api/contacts/%FF", 400),
+        ("DELETE", "/api/tasks", 405),
+    ] {
+        let (status, body) = request_with(port, method, path, &auth, "");
+        assert_eq!(status, code, "{method} {path}: {body}");
+        json(&body);
+    }
+    // The scheme is case-insensitive.
+    let lower = format!("bearer {token}");
+    let (status, body) = post(
+        &[("Authorization", lower.as_str())],
+        r#"{"contact":"c1","event":"opened","key":"lower-1"}"#,
+    );
+    assert_eq!(status, 202, "{body}");
 
     // A batch: queued in one transaction before the answer; a key given again is a duplicate.
     let batch = r#"[{"contact":"c1","event":"answered","key":"call-1"},
@@ -433,10 +462,27 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
     let (status, body) = outcome(&task_id.to_string(), r#"{"outcome":"no_answer"}"#);
     assert_eq!(status, 202, "{body}");
     assert_eq!(json(&body), serde_json::json!({"queued": true}));
+    let key = [
+        ("Authorization", bearer.as_str()),
+        ("Idempotency-Key", "caf\u{e9}"),
+    ];
+    let (status, body) = request_with(port, "PATCH", "/api/contacts/c2", &key, "{}");
+    assert_eq!(status, 400, "{body}");
     wait_for("the outcome to move c2 on", || {
         let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
         trace.contains(r#""contact":"c2","cadence":"Calls","kind":"transition","from":1,"to":2,"on":"no_answer""#)
     });
+
+    // The task has its outcome now: another is refused.
+    let (status, body) = outcome(&task_id.to_string(), r#"{"outcome":"answered"}"#);
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("open task only"),
+        "{body}"
+    );
 
     let (status, body) = get("/api/report");
     assert_eq!(status, 200, "{body}");

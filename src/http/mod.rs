@@ -122,12 +122,26 @@ fn serve(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
-        axum::serve(listener, router(app))
-            .with_graceful_shutdown(stopped)
-            .await
-            .map_err(|e| format!("the HTTP server failed: {e}"))
+        let server = axum::serve(listener, router(app)).with_graceful_shutdown(stopped);
+        // Requests in flight get a moment to finish; a client that never finishes its
+        // request does not keep the runner from stopping.
+        let deadline = async move {
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            r = server => r.map_err(|e| format!("the HTTP server failed: {e}")),
+            _ = deadline => Ok(()),
+        }
     })
 }
+
+/// How long requests in flight may take to finish once the runner stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn router(app: App) -> Router {
     Router::new()
@@ -145,7 +159,54 @@ fn router(app: App) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/{*rest}", any(api_not_found))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(uniform_errors))
         .with_state(app)
+}
+
+/// Every error in the form its part of the server promises: JSON under `/api/`, a page
+/// elsewhere (axum's own answers, such as a 405 or a path that does not decode, are plain
+/// text or empty).
+async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let kind = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed here",
+        StatusCode::NOT_FOUND => "there is nothing here",
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "the database is not available now; try again in a moment"
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is too large",
+        _ if status.is_server_error() => "the request could not be served; try again",
+        _ => "the request is not valid (its path, query or body)",
+    };
+    let mut out = if api && !kind.starts_with("application/json") {
+        api_error(status, message)
+    } else if !api && !kind.starts_with("text/html") && !kind.starts_with("application/json") {
+        (
+            status,
+            Html(page("Sorry", &format!("<p>{}.</p>", esc(message)))),
+        )
+            .into_response()
+    } else {
+        return resp;
+    };
+    if let Some(v) = resp.headers().get(header::RETRY_AFTER) {
+        out.headers_mut().insert(header::RETRY_AFTER, v.clone());
+    }
+    if let Some(v) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, v.clone());
+    }
+    out
 }
 
 /// Runs a database call off the async thread.
@@ -163,13 +224,16 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e: String| unavailable(&e))
 }
 
+/// The database failed: the detail goes to the runner's log, the client gets a fixed text
+/// (never a path or an SQLite message).
 fn unavailable(why: &str) -> Response {
+    eprintln!("http: the database failed: {why}");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, "5")],
         Html(page(
             "Please try again",
-            &format!("<p>{}. Please try again in a moment.</p>", esc(why)),
+            "<p>This page is not available right now. Please try again in a moment.</p>",
         )),
     )
         .into_response()
@@ -247,12 +311,11 @@ async fn unsubscribe_page(State(app): State<App>, Path(token): Path<String>) -> 
     };
     let body = format!(
         "<p>Stop emails from <b>{}</b> to <b>{}</b>?</p>\n\
-         <form method=\"post\" action=\"/u/{}\">\n\
+         <form method=\"post\" action=\"\">\n\
          <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n\
          <button type=\"submit\">Unsubscribe</button>\n</form>",
         esc(&m.sender),
         esc(&m.recipient),
-        esc(&token)
     );
     Html(page("Unsubscribe", &body)).into_response()
 }
@@ -340,8 +403,9 @@ async fn authorize(app: &App, headers: &HeaderMap) -> Result<String, Response> {
     let Some(token) = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
         .filter(|t| !t.is_empty())
     else {
         return Err(unauthorized(
@@ -376,25 +440,75 @@ struct EventIn {
     key: Option<String>,
 }
 
+/// Reads a request body of at most [`MAX_BODY`] bytes, or the 4xx that says why not.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 1 MiB; send less in each request",
+        )
+    };
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Err(_) => Err(api_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body did not arrive in time",
+        )),
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) if format!("{e:?}").contains("LengthLimit") => Err(too_large()),
+        Ok(Err(_)) => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "the body could not be read",
+        )),
+    }
+}
+
+/// A random idempotency key (a request that gave none is never a duplicate).
+fn fresh_key() -> Result<String, String> {
+    let n = getrandom::u64().map_err(|e| format!("no random numbers from the system: {e}"))?;
+    Ok(crate::mail::hex(&n.to_le_bytes()))
+}
+
+/// An `Idempotency-Key` header, if any: printable ASCII, at most 200 characters.
+fn key_header(headers: &HeaderMap) -> Result<Option<String>, &'static str> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 200 => Ok(Some(k.to_string())),
+        _ => Err("an Idempotency-Key is 1 to 200 printable ASCII characters"),
+    }
+}
+
 /// One event or an array of them.
-fn parse_events(body: &[u8]) -> Result<Vec<EventIn>, String> {
+fn parse_events(body: &[u8]) -> Result<Vec<EventIn>, (StatusCode, String)> {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m);
     let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
     let one = |i: Option<usize>, v: serde_json::Value| {
         serde_json::from_value::<EventIn>(v).map_err(|e| match i {
-            Some(i) => format!("event {i}: {e}"),
-            None => format!("the event: {e}"),
+            Some(i) => bad(format!("event {i}: {e}")),
+            None => bad(format!("the event: {e}")),
         })
     };
     match value {
         serde_json::Value::Array(items) => {
             if items.is_empty() {
-                return Err("the array holds no events".into());
+                return Err(bad("the array holds no events".into()));
             }
             if items.len() > MAX_EVENTS {
-                return Err(format!(
-                    "{} events in one request; send at most {MAX_EVENTS}",
-                    items.len()
+                return Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "{} events in one request; send at most {MAX_EVENTS}",
+                        items.len()
+                    ),
                 ));
             }
             items
@@ -404,7 +518,7 @@ fn parse_events(body: &[u8]) -> Result<Vec<EventIn>, String> {
                 .collect()
         }
         v @ serde_json::Value::Object(_) => Ok(vec![one(None, v)?]),
-        _ => Err("send an event object, or an array of them".into()),
+        _ => Err(bad("send an event object, or an array of them".into())),
     }
 }
 
@@ -418,21 +532,50 @@ fn value_text(v: &serde_json::Value) -> Result<String, String> {
     }
 }
 
+/// Why an event was not queued.
+enum Refusal {
+    /// The event is not valid (a 4xx).
+    Invalid(String),
+    /// The database failed (a 503).
+    Store(String),
+}
+
+impl From<String> for Refusal {
+    fn from(m: String) -> Refusal {
+        Refusal::Invalid(m)
+    }
+}
+
 /// Checks one event as `cadence log` and events files are checked; the input to queue.
+/// `what` names the endpoint, so that keys of different endpoints never meet.
+#[allow(clippy::too_many_arguments)]
 fn check_event(
     store: &mut SqliteLive,
     shared: &Shared,
     catalog: &crate::engine::Catalog,
     client: &str,
+    what: &str,
     e: EventIn,
     now: i64,
-) -> Result<NewInput, String> {
+) -> Result<NewInput, Refusal> {
     let at = match &e.at {
         Some(t) => crate::cli::live::instant(t, "`at`")?,
         None => now,
     };
-    if e.contact.len() > 200 || e.event.len() > 200 {
-        return Err("`contact` and `event` are at most 200 characters".into());
+    let long = [
+        Some(&e.contact),
+        Some(&e.event),
+        e.field.as_ref(),
+        e.cadence.as_ref(),
+        e.key.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|s| s.len() > 200);
+    if long {
+        return Err(Refusal::Invalid(
+            "`contact`, `event`, `field`, `cadence` and `key` are at most 200 characters".into(),
+        ));
     }
     let value = e.value.as_ref().map(value_text).transpose()?;
     crate::sim::csvin::event_input(
@@ -447,17 +590,16 @@ fn check_event(
     )?;
     if store
         .contact_by_id(&e.contact)
-        .map_err(|x| x.to_string())?
+        .map_err(|x| Refusal::Store(x.to_string()))?
         .is_none()
     {
-        return Err(format!("unknown contact `{}`", e.contact));
+        return Err(Refusal::Invalid(format!("unknown contact `{}`", e.contact)));
     }
     let key = match &e.key {
-        Some(k) if k.len() > 200 => return Err("`key` is at most 200 characters".into()),
-        Some(k) => format!("api:{client}:{k}"),
+        Some(k) => format!("api:{client}:{what}:{k}"),
         None => format!(
-            "api:{client}:{at}:{}",
-            crate::mail::hex(&getrandom::u64().unwrap_or(0).to_le_bytes())
+            "api:{client}:{what}:{at}:{}",
+            fresh_key().map_err(Refusal::Store)?
         ),
     };
     Ok(NewInput {
@@ -480,27 +622,13 @@ async fn post_events(State(app): State<App>, headers: HeaderMap, body: Body) -> 
         Ok(c) => c,
         Err(r) => return r,
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = declared.is_some_and(|n| n > MAX_BODY as u64);
-    let bytes = match too_large {
-        true => None,
-        false => axum::body::to_bytes(body, MAX_BODY).await.ok(),
-    };
-    let Some(bytes) = bytes else {
-        return api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the body is larger than 1 MiB; send the events in several requests",
-        );
+    let bytes = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let events = match parse_events(&bytes) {
         Ok(e) => e,
-        Err(m) if m.contains("send at most") => {
-            return api_error(StatusCode::PAYLOAD_TOO_LARGE, &m)
-        }
-        Err(m) => return api_error(StatusCode::BAD_REQUEST, &m),
+        Err((status, m)) => return api_error(status, &m),
     };
     let total = events.len();
     let outcome = with_store(&app, move |store, shared| {
@@ -509,9 +637,12 @@ async fn post_events(State(app): State<App>, headers: HeaderMap, body: Body) -> 
         let mut inputs = Vec::with_capacity(events.len());
         let mut errors = Vec::new();
         for (i, e) in events.into_iter().enumerate() {
-            match check_event(store, shared, &catalog, &client, e, now) {
+            match check_event(store, shared, &catalog, &client, "event", e, now) {
                 Ok(input) => inputs.push(input),
-                Err(message) => errors.push(serde_json::json!({ "index": i, "error": message })),
+                Err(Refusal::Invalid(message)) => {
+                    errors.push(serde_json::json!({ "index": i, "error": message }))
+                }
+                Err(Refusal::Store(e)) => return Err(crate::store::live::LiveError::Db(e)),
             }
         }
         if !errors.is_empty() {
@@ -545,22 +676,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<T, Response> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || {
-        api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the body is larger than 1 MiB",
-        )
-    };
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(too_large());
-    }
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| too_large())?;
+    let bytes = read_body(headers, body).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| api_error(StatusCode::BAD_REQUEST, &format!("the body: {e}")))
 }
@@ -649,6 +765,15 @@ async fn post_outcome(
         else {
             return Err((StatusCode::NOT_FOUND, format!("there is no task {id}")));
         };
+        if task.state != "open" {
+            return Err((
+                StatusCode::CONFLICT,
+                format!(
+                    "task {id} is {}; an outcome is taken for an open task only",
+                    task.state
+                ),
+            ));
+        }
         let catalog = crate::engine::Catalog::new(&shared.program);
         let event = EventIn {
             contact: task.contact_id.clone(),
@@ -660,8 +785,19 @@ async fn post_outcome(
             value: None,
             key: o.key,
         };
-        let input = check_event(store, shared, &catalog, &client, event, wall_now())
-            .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))?;
+        let input = check_event(
+            store,
+            shared,
+            &catalog,
+            &client,
+            "outcome",
+            event,
+            wall_now(),
+        )
+        .map_err(|e| match e {
+            Refusal::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+            Refusal::Store(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
+        })?;
         let new = store
             .enqueue(&[input], wall_now())
             .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
@@ -733,20 +869,21 @@ async fn write_contact(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if id.trim().is_empty() || id.len() > 200 || id.trim() != id {
+    if id.trim().is_empty() || id.len() > 200 || id.trim() != id || id.chars().any(char::is_control)
+    {
         return api_error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "a contact id is 1 to 200 characters, without spaces around it",
+            "a contact id is 1 to 200 characters, without control characters or spaces around it",
         );
     }
     let given: serde_json::Map<String, serde_json::Value> = match json_body(&headers, body).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let key = match key_header(&headers) {
+        Ok(k) => k,
+        Err(m) => return api_error(StatusCode::BAD_REQUEST, m),
+    };
     let outcome = with_store(&app, move |store, shared| {
         let catalog = crate::engine::Catalog::new(&shared.program);
         let mut fields = Vec::new();
@@ -754,6 +891,10 @@ async fn write_contact(
         for (name, v) in &given {
             if name == "id" {
                 errors.push("`id` is the path of the request, not a field".to_string());
+                continue;
+            }
+            if name.len() > 200 {
+                errors.push("a field name is at most 200 characters".to_string());
                 continue;
             }
             let Some(g) = catalog.lookup(name) else {
@@ -787,11 +928,11 @@ async fn write_contact(
             }
         }
         let key = match key {
-            Some(k) => format!("api:{client}:{k}"),
-            None => format!(
-                "api:{client}:contact:{}",
-                crate::mail::hex(&getrandom::u64().unwrap_or(0).to_le_bytes())
-            ),
+            Some(k) => format!("api:{client}:contact:{k}"),
+            None => match fresh_key() {
+                Ok(k) => format!("api:{client}:contact:{k}"),
+                Err(e) => return Err(crate::store::live::LiveError::Db(e)),
+            },
         };
         let input = NewInput {
             key,
