@@ -991,12 +991,16 @@ async fn get_contact(
             );
         }
         let mut jsonl = Vec::new();
-        crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
+        crate::runner::journal::write_trace_of(
+            store,
+            crate::sim::TraceFormat::Jsonl,
+            &mut jsonl,
+            Some(&id),
+        )?;
         let (records, _) = crate::report::read_trace(jsonl.as_slice());
         let history: Vec<serde_json::Value> = String::from_utf8_lossy(&jsonl)
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["contact"] == id.as_str())
             .collect();
         let mut current = lp.current.iter();
         let mut p = lp.program.clone();

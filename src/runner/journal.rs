@@ -208,12 +208,26 @@ pub fn write_trace(
     format: TraceFormat,
     out: &mut dyn Write,
 ) -> Result<usize, String> {
+    write_trace_of(store, format, out, None)
+}
+
+/// Writes the journal of `store` to `out`, only the records of one contact when `only` names
+/// it; returns how many records it printed.
+pub fn write_trace_of(
+    store: &mut dyn LiveStore,
+    format: TraceFormat,
+    out: &mut dyn Write,
+    only: Option<&str>,
+) -> Result<usize, String> {
     let lp = LiveProgram::from_store(store)?;
     let w = TraceWriter::new(&lp, format);
     let mut buf = String::with_capacity(1 << 16);
     let mut count = 0;
     store
         .journal(&mut |row, contact| {
+            if only.is_some_and(|id| id != contact) {
+                return Ok(());
+            }
             if w.write(&mut buf, row, contact) {
                 count += 1;
             }
