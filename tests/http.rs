@@ -591,3 +591,155 @@ fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
     let (status, _) = post(&auth, ok_body);
     assert_eq!(status, 403);
 }
+
+/// The raw answer: (status, headers and body).
+fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    write!(s, "{head}\r\n{body}").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap();
+    (status, out)
+}
+
+#[test]
+fn reps_sign_in_see_their_queue_at_local_time_and_log_an_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).display().to_string();
+    std::fs::write(
+        d.join("calls.cadence"),
+        "cadence \"Calls\"\ntimezone \"America/New_York\"\nstep 1: call \"Intro\" owner \"sdr\" priority high\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("contacts.csv"),
+        "id,first_name,phone\nc1,<script>alert(1)</script>,+1 555 0101\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("events.csv"),
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let db = path("live.db");
+    let _runner = Runner(
+        cadence(&[
+            "run",
+            &path("calls.cadence"),
+            "--db",
+            &db,
+            "--contacts",
+            &path("contacts.csv"),
+            "--events",
+            &path("events.csv"),
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .spawn(),
+    );
+    wait_for("the server", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && request(port, "GET", "/healthz", "").0 == 200
+    });
+    // Nothing without signing in.
+    for p in ["/reps", "/reps/contacts/c1", "/reps/report"] {
+        let (status, page) = raw(port, "GET", p, &[], "");
+        assert_eq!(status, 401, "{p}: {page}");
+        assert!(page.contains("sign-in link"), "{page}");
+    }
+    let (token, _) = cadence(&["token", "create", "--db", &db, "--name", "ann"]).status(0);
+    let token = token.trim().to_string();
+    let (status, _) = raw(port, "GET", "/reps/sign-in?token=cdn_00", &[], "");
+    assert_eq!(status, 403);
+    let (status, answer) = raw(
+        port,
+        "GET",
+        &format!("/reps/sign-in?token={token}&next=https://evil.test/"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 303, "{answer}");
+    assert!(
+        answer.contains("location: /reps?due=today"),
+        "never another site: {answer}"
+    );
+    assert!(answer.contains("HttpOnly; SameSite=Strict"), "{answer}");
+    let cookie = format!("cadence_rep={token}");
+    let signed = [("Cookie", cookie.as_str())];
+
+    // My queue: the call at the contact's local time, the phone, a button per outcome, and the
+    // contact's name shown as text.
+    let mut page = String::new();
+    wait_for("the call in the queue", || {
+        page = raw(port, "GET", "/reps?owner=sdr&due=all", &signed, "").1;
+        page.contains("Intro")
+    });
+    assert!(page.contains("EST"), "their local time: {page}");
+    assert!(page.contains("+1 555 0101"), "{page}");
+    assert!(page.contains("value=\"answered\""), "{page}");
+    let id_at = page.find("/reps/tasks/").unwrap() + "/reps/tasks/".len();
+    let id: String = page[id_at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let (status, record) = raw(port, "GET", "/reps/contacts/c1", &signed, "");
+    assert_eq!(status, 200, "{record}");
+    assert!(
+        record.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{record}"
+    );
+    assert!(!record.contains("<script>alert"), "{record}");
+
+    // A button: the outcome is queued, and the rep is back on the queue.
+    let form = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let (status, _) = raw(
+        port,
+        "POST",
+        &format!("/reps/tasks/{id}/outcome"),
+        &[],
+        "outcome=answered",
+    );
+    assert_eq!(status, 401, "no outcome without signing in");
+    let (status, answer) = raw(
+        port,
+        "POST",
+        &format!("/reps/tasks/{id}/outcome"),
+        &form,
+        "outcome=answered&back=owner%3Dsdr%26due%3Dall",
+    );
+    assert_eq!(status, 303, "{answer}");
+    assert!(
+        answer.contains("location: /reps?owner=sdr&due=all"),
+        "{answer}"
+    );
+    wait_for("the contact to move on", || {
+        let record = raw(port, "GET", "/reps/contacts/c1", &signed, "").1;
+        record.contains("answered")
+    });
+    let (status, page) = raw(port, "GET", "/reps?owner=sdr&due=all", &signed, "");
+    assert_eq!(status, 200);
+    assert!(page.contains("done: answered"), "{page}");
+    let (status, again) = raw(
+        port,
+        "POST",
+        &format!("/reps/tasks/{id}/outcome"),
+        &form,
+        "outcome=answered",
+    );
+    assert_eq!(status, 409, "{again}");
+    let (status, report) = raw(port, "GET", "/reps/report", &signed, "");
+    assert_eq!(status, 200, "{report}");
+    assert!(report.contains("Calls"), "{report}");
+}

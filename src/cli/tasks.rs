@@ -51,7 +51,7 @@ pub struct Args {
 }
 
 /// An instant in a zone: `2026-03-11 09:30 Europe/Berlin`.
-fn local(t: i64, zone: &str) -> String {
+pub(crate) fn local(t: i64, zone: &str) -> String {
     match zone.parse::<Tz>() {
         Ok(tz) => utc(t)
             .with_timezone(&tz)

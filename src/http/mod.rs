@@ -14,7 +14,8 @@
 //!   `GET /api/contacts/{id}`: its fields, where it stands and its history;
 //! - `GET /api/report`: the JSON of `cadence report` over the journal; `GET /api/cadences`:
 //!   every stored version of each cadence, with the counts of its enrolments;
-//! - `GET /metrics`: what the database holds, in Prometheus' text format.
+//! - `GET /metrics`: what the database holds, in Prometheus' text format;
+//! - `/reps/...`: the reps' pages ([`reps`]).
 //!
 //! Tokens are signed with the database's secret ([`crate::mail::token`]): a token that does
 //! not verify is a 404, whatever is wrong with it. Nothing a request holds reaches a page
@@ -34,6 +35,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use serde::Deserialize;
+
+mod reps;
 
 use crate::check::Program;
 use crate::mail::token::Signer;
@@ -158,6 +161,7 @@ fn router(app: App) -> Router {
         .route("/api/cadences", get(get_cadences))
         .route("/metrics", get(metrics))
         .route("/api/{*rest}", any(api_not_found))
+        .merge(reps::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(uniform_errors))
         .with_state(app)
@@ -816,18 +820,7 @@ async fn get_report(State(app): State<App>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&app, &headers).await {
         return r;
     }
-    let report = with_store(&app, |store, shared| {
-        let mut jsonl = Vec::new();
-        crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
-        let (records, _) = crate::report::read_trace(jsonl.as_slice());
-        let program = crate::runner::program::LiveProgram::from_store(store)?;
-        let mut current = program.current.iter();
-        let mut p = program.program;
-        p.cadences.retain(|_| current.next() == Some(&true));
-        let _ = shared;
-        Ok::<_, String>(crate::report::report(&records, Some(&p)))
-    })
-    .await;
+    let report = with_store(&app, |store, _| live_report(store).map(|(r, _)| r)).await;
     match report {
         Ok(Ok(r)) => match serde_json::to_value(&r) {
             Ok(v) => api_json(StatusCode::OK, v),
@@ -968,59 +961,75 @@ async fn get_contact(
     if let Err(r) = authorize(&app, &headers).await {
         return r;
     }
-    let found = with_store(&app, move |store, shared| {
-        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
-            return Ok(None);
-        };
-        let lp = crate::runner::program::LiveProgram::from_store(store)?;
-        let catalog = crate::engine::Catalog::new(&lp.program);
-        let d = crate::runner::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
-        let mut fields = serde_json::Map::new();
-        for (g, name) in catalog.names.iter().enumerate() {
-            if let Some(v) = d.contact.fields.get(g as u16) {
-                fields.insert(
-                    name.clone(),
-                    serde_json::Value::String(crate::mail::render::value_text(v)),
-                );
-            }
-        }
-        for (name, v) in &d.extra {
-            fields.insert(
-                name.clone(),
-                serde_json::Value::String(crate::mail::render::value_text(v)),
-            );
-        }
-        let mut jsonl = Vec::new();
-        crate::runner::journal::write_trace_of(
-            store,
-            crate::sim::TraceFormat::Jsonl,
-            &mut jsonl,
-            Some(&id),
-        )?;
-        let (records, _) = crate::report::read_trace(jsonl.as_slice());
-        let history: Vec<serde_json::Value> = String::from_utf8_lossy(&jsonl)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .collect();
-        let mut current = lp.current.iter();
-        let mut p = lp.program.clone();
-        p.cadences.retain(|_| current.next() == Some(&true));
-        let _ = shared;
-        let summary = crate::report::timeline(&id, &records, Some(&p));
-        Ok::<_, String>(Some(serde_json::json!({
-            "id": id,
-            "fields": fields,
-            "timeline": summary,
-            "history": history,
-        })))
-    })
-    .await;
+    let found = with_store(&app, move |store, _| contact_json(store, &id)).await;
     match found {
         Err(r) => r,
         Ok(Err(e)) => unavailable(&e),
         Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "there is no such contact"),
         Ok(Ok(Some(v))) => api_json(StatusCode::OK, v),
     }
+}
+
+/// A contact as `GET /api/contacts/{id}` shows it, or `None` when there is no such contact.
+fn contact_json(store: &mut SqliteLive, id: &str) -> Result<Option<serde_json::Value>, String> {
+    let Some(row) = store.contact_by_id(id).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let lp = crate::runner::program::LiveProgram::from_store(store)?;
+    let catalog = crate::engine::Catalog::new(&lp.program);
+    let d = crate::runner::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
+    let mut fields = serde_json::Map::new();
+    for (g, name) in catalog.names.iter().enumerate() {
+        if let Some(v) = d.contact.fields.get(g as u16) {
+            fields.insert(
+                name.clone(),
+                serde_json::Value::String(crate::mail::render::value_text(v)),
+            );
+        }
+    }
+    for (name, v) in &d.extra {
+        fields.insert(
+            name.clone(),
+            serde_json::Value::String(crate::mail::render::value_text(v)),
+        );
+    }
+    let mut jsonl = Vec::new();
+    crate::runner::journal::write_trace_of(
+        store,
+        crate::sim::TraceFormat::Jsonl,
+        &mut jsonl,
+        Some(id),
+    )?;
+    let (records, _) = crate::report::read_trace(jsonl.as_slice());
+    let history: Vec<serde_json::Value> = String::from_utf8_lossy(&jsonl)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect();
+    let p = current_program(lp);
+    let summary = crate::report::timeline(id, &records, Some(&p));
+    Ok(Some(serde_json::json!({
+        "id": id,
+        "fields": fields,
+        "timeline": summary,
+        "history": history,
+    })))
+}
+
+/// The cadences a database runs now (its deployed versions).
+fn current_program(lp: crate::runner::program::LiveProgram) -> Program {
+    let mut current = lp.current.iter();
+    let mut p = lp.program;
+    p.cadences.retain(|_| current.next() == Some(&true));
+    p
+}
+
+/// `cadence report` over the journal, with the cadences the database runs.
+fn live_report(store: &mut SqliteLive) -> Result<(crate::report::Report, Program), String> {
+    let mut jsonl = Vec::new();
+    crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
+    let (records, _) = crate::report::read_trace(jsonl.as_slice());
+    let p = current_program(crate::runner::program::LiveProgram::from_store(store)?);
+    Ok((crate::report::report(&records, Some(&p)), p))
 }
 
 /// The cadences: each with its versions (newest last) and the counts of its enrolments.
