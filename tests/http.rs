@@ -743,3 +743,100 @@ fn reps_sign_in_see_their_queue_at_local_time_and_log_an_outcome() {
     assert_eq!(status, 200, "{report}");
     assert!(report.contains("Calls"), "{report}");
 }
+
+/// The same in a real browser: headless Chromium (Debian's) driven by playwright-core
+/// (`tests/support/browser`, installed by `.ci/run` with npm). Skipped, saying so, where
+/// either is missing, unless CADENCE_REQUIRE_PLAYWRIGHT is set.
+#[test]
+fn a_rep_clicks_answered_in_a_browser_and_the_contact_moves_on() {
+    let support = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/browser");
+    let ready = std::path::Path::new(support)
+        .join("node_modules/playwright-core")
+        .exists()
+        && std::path::Path::new("/usr/bin/chromium").exists()
+        && std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok();
+    if !ready {
+        assert!(
+            std::env::var_os("CADENCE_REQUIRE_PLAYWRIGHT").is_none(),
+            "node, playwright-core (npm install in tests/support/browser) and chromium are required"
+        );
+        eprintln!("SKIPPED: the browser test needs node, Debian's chromium and `npm install` in tests/support/browser");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = |n: &str| d.join(n).display().to_string();
+    std::fs::write(
+        d.join("calls.cadence"),
+        "cadence \"Calls\"\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("contacts.csv"),
+        "id,first_name\nc7,<script>alert(1)</script>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("events.csv"),
+        "at,contact,event\n2026-01-05T09:00:00Z,c7,enroll\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let db = path("live.db");
+    let _runner = Runner(
+        cadence(&[
+            "run",
+            &path("calls.cadence"),
+            "--db",
+            &db,
+            "--contacts",
+            &path("contacts.csv"),
+            "--events",
+            &path("events.csv"),
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .spawn(),
+    );
+    wait_for("the server", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && request(port, "GET", "/healthz", "").0 == 200
+    });
+    let (token, _) = cadence(&["token", "create", "--db", &db, "--name", "ann"]).status(0);
+    let sign_in = format!(
+        "http://127.0.0.1:{port}/reps/sign-in?token={}&next=%2Freps%3Fowner%3Dsdr%26due%3Dall",
+        token.trim()
+    );
+    wait_for("the call", || {
+        let (_, body) = request_with(
+            port,
+            "GET",
+            "/api/tasks?due=all",
+            &[("Authorization", &format!("Bearer {}", token.trim()))],
+            "",
+        );
+        body.contains("\"c7\"")
+    });
+    let out = std::process::Command::new("node")
+        .arg(format!("{support}/reps_click.mjs"))
+        .arg(&sign_in)
+        .arg("c7")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = json(stdout.lines().last().unwrap_or(""));
+    assert_eq!(result["done"], true, "{result}");
+    assert_eq!(result["escaped"], true, "{result}");
+    let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+    assert!(trace.contains(r#""contact":"c7","cadence":"Calls","kind":"transition","from":1,"to":"done","on":"answered""#), "{trace}");
+}
