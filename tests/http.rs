@@ -840,3 +840,68 @@ fn a_rep_clicks_answered_in_a_browser_and_the_contact_moves_on() {
     let (trace, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
     assert!(trace.contains(r#""contact":"c7","cadence":"Calls","kind":"transition","from":1,"to":"done","on":"answered""#), "{trace}");
 }
+
+#[test]
+fn with_log_format_json_every_request_is_one_json_line_without_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("w.cadence"), CADENCE).unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(d.join("log.jsonl")).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args([
+            "run",
+            "w.cadence",
+            "--db",
+            "live.db",
+            "--log-format",
+            "json",
+        ])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(d)
+        .env_remove("CADENCE_DB")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut runner = Runner(child);
+    wait_for("the server", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && request(port, "GET", "/healthz", "").0 == 200
+    });
+    assert_eq!(request(port, "POST", "/u/c2VjcmV0.dG9rZW4", "").0, 404);
+    let pid = runner.0.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let t0 = Instant::now();
+    while runner.0.try_wait().unwrap().is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the runner did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(d.join("log.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let has = |f: &dyn Fn(&serde_json::Value) -> bool| events.iter().any(f);
+    assert!(has(&|e| e["message"] == "runner started"), "{text}");
+    assert!(has(&|e| e["message"] == "runner stopped"), "{text}");
+    assert!(
+        has(&|e| e["message"] == "request" && e["path"] == "/healthz" && e["status"] == 200),
+        "{text}"
+    );
+    assert!(
+        has(&|e| e["message"] == "request" && e["path"] == "/u/…" && e["status"] == 404),
+        "{text}"
+    );
+    assert!(
+        !text.contains("c2VjcmV0"),
+        "a link's token is never logged: {text}"
+    );
+}

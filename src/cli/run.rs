@@ -51,6 +51,10 @@ pub struct Args {
     /// Serve the HTTP side on this address, e.g. 127.0.0.1:8080: one-click unsubscribe links, POST /api/events, /healthz
     #[arg(long, value_name = "ADDR", env = "CADENCE_LISTEN")]
     listen: Option<String>,
+    /// The runner's log on standard error: `text` (warnings, for people) or `json` (one object
+    /// per line: every request, every refused email, start and stop; for a log collector)
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// SMTP connections used at once (default 16)
     #[arg(long, value_name = "N")]
     smtp_pool: Option<u32>,
@@ -160,7 +164,34 @@ fn options(args: &Args) -> Result<Options, String> {
     })
 }
 
+/// The format of the runner's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs `tracing` events to standard error: in text, warnings and errors (beside the run's own
+/// messages); in JSON, also every request and the runner's start and stop.
+fn init_log(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .try_init(),
+        LogFormat::Json => builder
+            .with_max_level(tracing::Level::INFO)
+            .json()
+            .flatten_event(true)
+            .try_init(),
+    };
+}
+
 pub(crate) fn run(args: Args) -> Status {
+    init_log(args.log_format);
     let opts = match options(&args) {
         Ok(o) => o,
         Err(e) => {

@@ -172,8 +172,18 @@ fn router(app: App) -> Router {
 /// text or empty).
 async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    let method = req.method().clone();
+    let path = logged_path(req.uri().path());
+    let t0 = std::time::Instant::now();
     let resp = next.run(req).await;
     let status = resp.status();
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = status.as_u16(),
+        ms = t0.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
@@ -228,10 +238,18 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e: String| unavailable(&e))
 }
 
+/// A path as the log shows it: the tokens of links are not written down.
+fn logged_path(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/u/") {
+        return format!("/u/{}", if rest.is_empty() { "" } else { "…" });
+    }
+    path.chars().take(200).collect()
+}
+
 /// The database failed: the detail goes to the runner's log, the client gets a fixed text
 /// (never a path or an SQLite message).
 fn unavailable(why: &str) -> Response {
-    eprintln!("http: the database failed: {why}");
+    tracing::error!(error = why, "http: the database failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, "5")],

@@ -221,6 +221,12 @@ pub fn run(
     let signer = Signer::new(&secret(&mut store)?);
     let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
     lap("deployed");
+    tracing::info!(
+        db = %opts.db.display(),
+        clock = ?opts.clock,
+        cadences = lp.current.iter().filter(|c| **c).count(),
+        "runner started"
+    );
     let cadence_names: HashMap<i64, String> = lp
         .versions
         .iter()
@@ -339,6 +345,7 @@ pub fn run(
                 &STOP,
             )?;
             eprintln!("listening on http://{}", server.addr);
+            tracing::info!(addr = %server.addr, "listening");
             Some(server)
         }
         None => None,
@@ -395,6 +402,13 @@ pub fn run(
     }
     outcome?;
     store.checkpoint(true)?;
+    tracing::info!(
+        inputs = applier.stats.inputs,
+        timers = applier.stats.timers,
+        records = applier.stats.records,
+        emails = applier.stats.emails,
+        "runner stopped"
+    );
     lap("ran");
     report.stats = applier.stats.clone();
     report.clock = applier.clock();

@@ -137,6 +137,23 @@ impl Relay {
     }
 
     fn judge(&self, row: &OutboxRow, sent: Sent, now: i64, stats: &mut RelayStats) -> Delivery {
+        let id = row.message.message_id.as_str();
+        match &sent {
+            Sent::Accepted(_) => {}
+            Sent::Permanent(reply) => {
+                tracing::warn!(
+                    message_id = id,
+                    reply = reply.as_str(),
+                    "email refused for good"
+                )
+            }
+            Sent::Temporary(reply) => tracing::warn!(
+                message_id = id,
+                reply = reply.as_str(),
+                attempts = row.attempts,
+                "email refused for now"
+            ),
+        }
         match sent {
             Sent::Accepted(reply) => {
                 stats.sent += 1;
