@@ -127,6 +127,21 @@ fn the_unsubscribe_link_of_an_email_unsubscribes_once_with_one_post() {
     wait_for("four emails", || sink.received().len() == 4);
     let (status, body) = request(port, "GET", "/healthz", "");
     assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}\n"));
+    // The relay's sends are counted: how long the server took, and what it said.
+    let (status, metrics) = request(port, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("cadence_emails_sent_total{result=\"accepted\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cadence_send_seconds_bucket{le=\"0.1\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cadence_send_seconds_count 4"),
+        "{metrics}"
+    );
 
     let to_ann = sink
         .received()

@@ -54,6 +54,8 @@ struct Shared {
     cadences: HashMap<i64, String>,
     /// The cadences the database runs (to check events against).
     program: Program,
+    /// What the process counted (requests, sends), for `/metrics`.
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 type App = Arc<Shared>;
@@ -84,11 +86,19 @@ impl Server {
             .map_err(|e| format!("cannot listen on `{addr}`: {e}"))?;
         let mut store = SqliteLive::open(&db, false).map_err(|e| e.to_string())?;
         let program = crate::runner::program::LiveProgram::from_store(&mut store)?.program;
+        // One recorder per process: the relay's send times and the requests are counted here.
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(&[
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ])
+            .ok()
+            .and_then(|b| b.install_recorder().ok());
         let app: App = Arc::new(Shared {
             db,
             signer,
             cadences,
             program,
+            metrics,
         });
         let thread = std::thread::Builder::new()
             .name("http".into())
@@ -177,6 +187,8 @@ async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Nex
     let t0 = std::time::Instant::now();
     let resp = next.run(req).await;
     let status = resp.status();
+    metrics::counter!("cadence_http_requests_total", "status" => status.as_u16().to_string())
+        .increment(1);
     tracing::info!(
         method = %method,
         path = %path,
@@ -685,6 +697,7 @@ async fn post_events(State(app): State<App>, headers: HeaderMap, body: Body) -> 
         ),
         Ok(Ok(Ok(new))) => {
             let accepted = new.iter().filter(|n| **n).count();
+            metrics::counter!("cadence_api_events_total").increment(accepted as u64);
             api_json(
                 StatusCode::ACCEPTED,
                 serde_json::json!({ "queued": accepted, "duplicates": total - accepted }),
@@ -1153,6 +1166,9 @@ async fn metrics(State(app): State<App>) -> Response {
         "Calls and tasks open in the reps' queue.",
         vec![(String::new(), c.tasks_open)],
     );
+    if let Some(handle) = &app.metrics {
+        out.push_str(&handle.render());
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -59,6 +59,20 @@ pub enum Until {
     Stopped,
 }
 
+/// Sends one message, and counts it for `/metrics`: how long the server took, and what it said.
+fn timed_send(mailer: &Mailer, row: &OutboxRow) -> Sent {
+    let t0 = std::time::Instant::now();
+    let sent = mailer.send(row);
+    metrics::histogram!("cadence_send_seconds").record(t0.elapsed().as_secs_f64());
+    let result = match &sent {
+        Sent::Accepted(_) => "accepted",
+        Sent::Permanent(_) => "refused",
+        Sent::Temporary(_) => "deferred",
+    };
+    metrics::counter!("cadence_emails_sent_total", "result" => result).increment(1);
+    sent
+}
+
 impl Relay {
     /// Runs the relay over `store` until it should stop.
     pub fn run(
@@ -123,7 +137,11 @@ impl Relay {
                 .chunks(chunk)
                 .map(|part| {
                     let mailer = self.mailer.clone();
-                    s.spawn(move || part.iter().map(|r| mailer.send(r)).collect::<Vec<_>>())
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|r| timed_send(&mailer, r))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
             handles
