@@ -1212,6 +1212,24 @@ mod tests {
         assert_eq!(parse_link(&s, &tampered), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_body_makes_the_event_parser_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_events(&body);
+        }
+
+        #[test]
+        fn no_json_makes_the_event_parser_panic(text in "[\\[\\]{}\",:a-z0-9 .-]{0,120}") {
+            let _ = parse_events(text.as_bytes());
+        }
+
+        #[test]
+        fn no_token_makes_the_link_parser_panic(token in "\\PC{0,80}") {
+            let s = Signer::new(b"0123456789abcdef0123");
+            proptest::prop_assert_eq!(parse_link(&s, &token), None);
+        }
+    }
+
     #[test]
     fn pages_escape_what_they_show() {
         let p = page("<script>", "");

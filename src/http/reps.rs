@@ -506,6 +506,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_form_body_makes_the_decoder_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = form_fields(&body);
+        }
+
+        #[test]
+        fn next_is_always_a_path_of_the_reps_side(next in "\\PC{0,60}") {
+            let n = safe_next(Some(&next));
+            proptest::prop_assert!(n.starts_with("/reps") && !n.contains("//"));
+        }
+    }
+
     #[test]
     fn form_fields_are_decoded() {
         assert_eq!(
