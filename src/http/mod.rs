@@ -135,20 +135,79 @@ fn serve(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
-        let server = axum::serve(listener, router(app)).with_graceful_shutdown(stopped);
+        accept_loop(listener, router(app), stopped).await;
         // Requests in flight get a moment to finish; a client that never finishes its
         // request does not keep the runner from stopping.
-        let deadline = async move {
-            while !stop.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            r = server => r.map_err(|e| format!("the HTTP server failed: {e}")),
-            _ = deadline => Ok(()),
+        let t0 = tokio::time::Instant::now();
+        while CONNECTIONS.load(Ordering::SeqCst) > 0 && t0.elapsed() < SHUTDOWN_GRACE {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        Ok(())
     })
+}
+
+/// Connections open now.
+static CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The most connections served at once; more wait in the kernel's queue.
+const MAX_CONNECTIONS: usize = 512;
+/// How long a client may take to send a request's head (slow clients cannot hold
+/// connections open).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `stopped`, each served by hyper with a timeout on the request
+/// head, at most [`MAX_CONNECTIONS`] at once.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    // Tells the connections to finish the request in hand and close.
+    let (closing, _) = tokio::sync::watch::channel(false);
+    tokio::pin!(stopped);
+    let close_all = |closing: &tokio::sync::watch::Sender<bool>| {
+        let _ = closing.send(true);
+    };
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = &mut stopped => return close_all(&closing),
+        };
+        let stream = tokio::select! {
+            a = listener.accept() => match a {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "http: cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => return close_all(&closing),
+        };
+        let _ = stream.set_nodelay(true);
+        let mut close = closing.subscribe();
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        CONNECTIONS.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = close.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            CONNECTIONS.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+        });
+    }
 }
 
 /// How long requests in flight may take to finish once the runner stops.
