@@ -80,6 +80,59 @@ impl Drop for Runner {
     }
 }
 
+/// A `cadence run --listen` on the wall clock over one cadence, its contacts and events (from
+/// 2026-01-01, so that the events run at once), answering on a free port.
+struct Live {
+    _dir: tempfile::TempDir,
+    _runner: Runner,
+    port: u16,
+    db: String,
+}
+
+impl Live {
+    fn start(cadence_text: &str, contacts: &str, events: &str) -> Live {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let path = |n: &str| d.join(n).display().to_string();
+        std::fs::write(d.join("calls.cadence"), cadence_text).unwrap();
+        std::fs::write(d.join("contacts.csv"), contacts).unwrap();
+        std::fs::write(d.join("events.csv"), events).unwrap();
+        let port = free_port();
+        let db = path("live.db");
+        let runner = Runner(
+            cadence(&[
+                "run",
+                &path("calls.cadence"),
+                "--db",
+                &db,
+                "--contacts",
+                &path("contacts.csv"),
+                "--events",
+                &path("events.csv"),
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .spawn(),
+        );
+        wait_for_server(port);
+        Live {
+            _dir: dir,
+            _runner: runner,
+            port,
+            db,
+        }
+    }
+}
+
+fn wait_for_server(port: u16) {
+    wait_for("the server", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && request(port, "GET", "/healthz", "").0 == 200
+    });
+}
+
 #[test]
 fn the_unsubscribe_link_of_an_email_unsubscribes_once_with_one_post() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,43 +319,12 @@ fn json(body: &str) -> serde_json::Value {
 
 #[test]
 fn events_come_in_over_the_api_with_a_token_checked_whole_and_queued_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let path = |n: &str| d.join(n).display().to_string();
-    std::fs::write(
-        d.join("calls.cadence"),
+    let live = Live::start(
         "cadence \"Calls\"\nfield score: number\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
-    )
-    .unwrap();
-    std::fs::write(d.join("contacts.csv"), "id,first_name\nc1,Ann\nc2,Bo\n").unwrap();
-    std::fs::write(
-        d.join("events.csv"),
+        "id,first_name\nc1,Ann\nc2,Bo\n",
         "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let db = path("live.db");
-    let _runner = Runner(
-        cadence(&[
-            "run",
-            &path("calls.cadence"),
-            "--db",
-            &db,
-            "--contacts",
-            &path("contacts.csv"),
-            "--events",
-            &path("events.csv"),
-            "--start",
-            "2026-01-01T00:00:00Z",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .spawn(),
     );
-    wait_for("the server", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && request(port, "GET", "/healthz", "").0 == 200
-    });
+    let (port, db) = (live.port, live.db.clone());
     let (token, _) = cadence(&["token", "create", "--db", &db, "--name", "crm"]).status(0);
     let token = token.trim().to_string();
     assert!(token.starts_with("cdn_"), "{token}");
@@ -624,47 +646,12 @@ fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str
 
 #[test]
 fn reps_sign_in_see_their_queue_at_local_time_and_log_an_outcome() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let path = |n: &str| d.join(n).display().to_string();
-    std::fs::write(
-        d.join("calls.cadence"),
+    let live = Live::start(
         "cadence \"Calls\"\ntimezone \"America/New_York\"\nstep 1: call \"Intro\" owner \"sdr\" priority high\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("contacts.csv"),
         "id,first_name,phone\nc1,<script>alert(1)</script>,+1 555 0101\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("events.csv"),
         "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let db = path("live.db");
-    let _runner = Runner(
-        cadence(&[
-            "run",
-            &path("calls.cadence"),
-            "--db",
-            &db,
-            "--contacts",
-            &path("contacts.csv"),
-            "--events",
-            &path("events.csv"),
-            "--start",
-            "2026-01-01T00:00:00Z",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .spawn(),
     );
-    wait_for("the server", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && request(port, "GET", "/healthz", "").0 == 200
-    });
+    let (port, db) = (live.port, live.db.clone());
     // Nothing without signing in.
     for p in ["/reps", "/reps/contacts/c1", "/reps/report"] {
         let (status, page) = raw(port, "GET", p, &[], "");
@@ -781,47 +768,12 @@ fn a_rep_clicks_answered_in_a_browser_and_the_contact_moves_on() {
         eprintln!("SKIPPED: the browser test needs node, Debian's chromium and `npm install` in tests/support/browser");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let path = |n: &str| d.join(n).display().to_string();
-    std::fs::write(
-        d.join("calls.cadence"),
+    let live = Live::start(
         "cadence \"Calls\"\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("contacts.csv"),
         "id,first_name\nc7,<script>alert(1)</script>\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("events.csv"),
         "at,contact,event\n2026-01-05T09:00:00Z,c7,enroll\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let db = path("live.db");
-    let _runner = Runner(
-        cadence(&[
-            "run",
-            &path("calls.cadence"),
-            "--db",
-            &db,
-            "--contacts",
-            &path("contacts.csv"),
-            "--events",
-            &path("events.csv"),
-            "--start",
-            "2026-01-01T00:00:00Z",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .spawn(),
     );
-    wait_for("the server", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && request(port, "GET", "/healthz", "").0 == 200
-    });
+    let (port, db) = (live.port, live.db.clone());
     let (token, _) = cadence(&["token", "create", "--db", &db, "--name", "ann"]).status(0);
     let sign_in = format!(
         "http://127.0.0.1:{port}/reps/sign-in?token={}&next=%2Freps%3Fowner%3Dsdr%26due%3Dall",
@@ -880,10 +832,7 @@ fn with_log_format_json_every_request_is_one_json_line_without_its_token() {
         .spawn()
         .unwrap();
     let mut runner = Runner(child);
-    wait_for("the server", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && request(port, "GET", "/healthz", "").0 == 200
-    });
+    wait_for_server(port);
     assert_eq!(request(port, "POST", "/u/c2VjcmV0.dG9rZW4", "").0, 404);
     // A client that never finishes its request head is cut off.
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -91,6 +91,12 @@ pub fn db_path(flag: Option<PathBuf>, config: Option<&Path>) -> Result<PathBuf, 
     }
 }
 
+/// Finds the database (`--db`, `CADENCE_DB`, `cadence.toml`) and opens it for a command,
+/// saying why it cannot be.
+pub fn open_live(flag: Option<PathBuf>, config: Option<&Path>) -> Result<SqliteLive, Status> {
+    open_db(&db_path(flag, config)?)
+}
+
 /// Opens an existing database for a command, saying why it cannot be.
 pub fn open_db(path: &Path) -> Result<SqliteLive, Status> {
     SqliteLive::open(path, false).map_err(|e| {

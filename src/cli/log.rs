@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::live::{db_path, instant, open_db};
+use super::live::{instant, open_live};
 use super::Status;
 use crate::runner::program::LiveProgram;
 use crate::runner::wall_now;
@@ -41,11 +41,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let path = match db_path(args.db.clone(), args.config.as_deref()) {
-        Ok(p) => p,
-        Err(s) => return s,
-    };
-    let mut store = match open_db(&path) {
+    let mut store = match open_live(args.db.clone(), args.config.as_deref()) {
         Ok(s) => s,
         Err(s) => return s,
     };

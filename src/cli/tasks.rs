@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 
-use super::live::{db_path, open_db};
+use super::live::open_live;
 use super::Status;
 use crate::engine::calendar::utc;
 use crate::store::live::{LiveStore, TaskFilter, TaskRow};
@@ -139,11 +139,7 @@ pub fn filter(
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let path = match db_path(args.db, args.config.as_deref()) {
-        Ok(p) => p,
-        Err(s) => return s,
-    };
-    let mut store = match open_db(&path) {
+    let mut store = match open_live(args.db, args.config.as_deref()) {
         Ok(s) => s,
         Err(s) => return s,
     };

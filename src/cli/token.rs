@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::live::{db_path, open_db};
+use super::live::open_live;
 use super::Status;
 use crate::engine::format_instant;
 use crate::runner::wall_now;
@@ -46,11 +46,7 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let path = match db_path(args.db, args.config.as_deref()) {
-        Ok(p) => p,
-        Err(s) => return s,
-    };
-    let mut store = match open_db(&path) {
+    let mut store = match open_live(args.db, args.config.as_deref()) {
         Ok(s) => s,
         Err(s) => return s,
     };

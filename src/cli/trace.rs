@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::live::{db_path, open_db};
+use super::live::open_live;
 use super::simulate::Format;
 use super::Status;
 use crate::runner::journal::write_trace;
@@ -23,11 +23,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let path = match db_path(args.db, args.config.as_deref()) {
-        Ok(p) => p,
-        Err(s) => return s,
-    };
-    let mut store = match open_db(&path) {
+    let mut store = match open_live(args.db, args.config.as_deref()) {
         Ok(s) => s,
         Err(s) => return s,
     };

@@ -847,55 +847,7 @@ async fn post_outcome(
         Err(r) => return r,
     };
     let outcome = with_store(&app, move |store, shared| {
-        let filter = crate::store::live::TaskFilter {
-            id: Some(id),
-            ..Default::default()
-        };
-        let Some(task) = store
-            .tasks(&filter)
-            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
-            .into_iter()
-            .next()
-        else {
-            return Err((StatusCode::NOT_FOUND, format!("there is no task {id}")));
-        };
-        if task.state != "open" {
-            return Err((
-                StatusCode::CONFLICT,
-                format!(
-                    "task {id} is {}; an outcome is taken for an open task only",
-                    task.state
-                ),
-            ));
-        }
-        let catalog = crate::engine::Catalog::new(&shared.program);
-        let event = EventIn {
-            contact: task.contact_id.clone(),
-            event: o.outcome,
-            at: o.at,
-            step: Some(task.task.step),
-            cadence: Some(task.cadence.clone()),
-            field: None,
-            value: None,
-            key: o.key,
-        };
-        let input = check_event(
-            store,
-            shared,
-            &catalog,
-            &client,
-            "outcome",
-            event,
-            wall_now(),
-        )
-        .map_err(|e| match e {
-            Refusal::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
-            Refusal::Store(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
-        })?;
-        let new = store
-            .enqueue(&[input], wall_now())
-            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-        Ok(new.first().copied().unwrap_or(false))
+        queue_outcome(store, shared, &client, "outcome", id, o)
     })
     .await;
     match outcome {
@@ -904,6 +856,60 @@ async fn post_outcome(
         Ok(Err((status, e))) => api_error(status, &e),
         Err(r) => r,
     }
+}
+
+/// Queues the outcome of task `id` (an open one) for its contact, step and cadence, as
+/// `client` gave it through the endpoint `what`; whether it was new.
+fn queue_outcome(
+    store: &mut SqliteLive,
+    shared: &Shared,
+    client: &str,
+    what: &str,
+    id: i64,
+    o: OutcomeIn,
+) -> Result<bool, (StatusCode, String)> {
+    let filter = crate::store::live::TaskFilter {
+        id: Some(id),
+        ..Default::default()
+    };
+    let Some(task) = store
+        .tasks(&filter)
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+        .into_iter()
+        .next()
+    else {
+        return Err((StatusCode::NOT_FOUND, format!("there is no task {id}")));
+    };
+    if task.state != "open" {
+        return Err((
+            StatusCode::CONFLICT,
+            format!(
+                "task {id} is {}; an outcome is taken for an open task only",
+                task.state
+            ),
+        ));
+    }
+    let catalog = crate::engine::Catalog::new(&shared.program);
+    let event = EventIn {
+        contact: task.contact_id.clone(),
+        event: o.outcome,
+        at: o.at,
+        step: Some(task.task.step),
+        cadence: Some(task.cadence.clone()),
+        field: None,
+        value: None,
+        key: o.key,
+    };
+    let input = check_event(store, shared, &catalog, client, what, event, wall_now()).map_err(
+        |e| match e {
+            Refusal::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+            Refusal::Store(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
+        },
+    )?;
+    let new = store
+        .enqueue(&[input], wall_now())
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(new.first().copied().unwrap_or(false))
 }
 
 async fn get_report(State(app): State<App>, headers: HeaderMap) -> Response {

@@ -20,9 +20,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{esc, read_body, unavailable, with_store, App, EventIn};
-use crate::runner::wall_now;
-use crate::store::live::{LiveStore, TaskFilter, TaskRow};
+use super::{esc, read_body, unavailable, with_store, App};
+use crate::store::live::{LiveStore, TaskRow};
 
 const COOKIE: &str = "cadence_rep";
 
@@ -361,44 +360,12 @@ async fn outcome(
     };
     let client = name.clone();
     let done = with_store(&app, move |store, shared| {
-        let filter = TaskFilter {
-            id: Some(id),
-            ..Default::default()
-        };
-        let Some(task) = store
-            .tasks(&filter)
-            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
-            .into_iter()
-            .next()
-        else {
-            return Err((StatusCode::NOT_FOUND, format!("There is no task {id}.")));
-        };
-        if task.state != "open" {
-            return Err((
-                StatusCode::CONFLICT,
-                format!("Task {id} is {} already.", task.state),
-            ));
-        }
-        let catalog = crate::engine::Catalog::new(&shared.program);
-        let event = EventIn {
-            contact: task.contact_id.clone(),
-            event: outcome,
+        let o = super::OutcomeIn {
+            outcome,
             at: None,
-            step: Some(task.task.step),
-            cadence: Some(task.cadence.clone()),
-            field: None,
-            value: None,
             key: None,
         };
-        let input = super::check_event(store, shared, &catalog, &client, "rep", event, wall_now())
-            .map_err(|e| match e {
-                super::Refusal::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
-                super::Refusal::Store(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
-            })?;
-        store
-            .enqueue(&[input], wall_now())
-            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-        Ok(())
+        super::queue_outcome(store, shared, &client, "rep", id, o).map(|_| ())
     })
     .await;
     match done {
