@@ -147,6 +147,7 @@ pub struct RunLock {
 
 impl RunLock {
     pub fn take(db: &Path) -> Result<RunLock, LiveError> {
+        crate::store::live::refuse_url(db)?;
         let path = PathBuf::from(format!("{}.lock", db.display()));
         let file = std::fs::OpenOptions::new()
             .create(true)

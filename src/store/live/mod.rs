@@ -32,6 +32,19 @@ pub enum LiveError {
     Db(String),
 }
 
+/// Refuses a database given as a URL: this build keeps its state in an SQLite file.
+pub fn refuse_url(db: &std::path::Path) -> Result<()> {
+    let text = db.to_string_lossy();
+    match text.split_once("://") {
+        Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Err(LiveError::Open(format!(
+                "`{scheme}://` databases are not supported by this build: give --db the path of an SQLite file (created when missing)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl fmt::Display for LiveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

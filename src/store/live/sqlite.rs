@@ -162,6 +162,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 impl SqliteLive {
     /// Opens a database, creating it (with its schema) when `create` and it does not exist.
     pub fn open(path: &Path, create: bool) -> Result<SqliteLive> {
+        super::refuse_url(path)?;
         let shown = path.display();
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
