@@ -50,6 +50,7 @@ fn inputs(program: &Program, events: &[GenEvent]) -> Vec<(i64, Input)> {
                 event: EventKey::Outcome(cadence::check::Outcome::from_name(o).unwrap()),
                 step: None,
                 cadence: None,
+                machine: false,
             };
             let input = match e.kind {
                 GenKind::Opened => ev("opened"),

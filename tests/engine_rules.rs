@@ -1062,3 +1062,94 @@ fn until_stops_the_clock() {
     let t = trace(&s);
     assert_eq!(t.last().unwrap(), "2026-01-06T09:00:00Z c1 executed 1 x");
 }
+
+// ---- opens and clicks made by machines (`track`) --------------------------------------------
+
+#[test]
+fn a_machine_open_takes_no_branch_and_does_not_stop_no_open() {
+    let events = "at,contact,event,machine\n2026-01-05T09:00:00Z,c1,enroll,\n2026-01-05T09:00:05Z,c1,opened,true\n2026-01-05T09:00:06Z,c1,clicked,true\n";
+    let t = run(
+        &cad("exit on clicked\ntrack opens, clicks\nstep 1: email welcome\n  on opened -> step 2\n  on no_open 3d -> step 3\nstep 2: call \"Opened\"\nstep 3: email reminder"),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-05T09:00:00Z c1 executed 1 welcome",
+            "2026-01-05T09:00:05Z c1 event 1 opened machine",
+            "2026-01-05T09:00:06Z c1 event 1 clicked machine",
+            "2026-01-08T09:00:00Z c1 transition 1->3 on no_open",
+            "2026-01-08T09:00:00Z c1 executed 3 reminder",
+            "2026-01-08T09:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn a_machine_open_counts_where_the_cadence_says_including_machine() {
+    let events = "at,contact,event,machine\n2026-01-05T09:00:00Z,c1,enroll,\n2026-01-05T09:00:05Z,c1,opened,true\n";
+    let t = run(
+        &cad("track opens including machine\nstep 1: email welcome\n  on opened -> step 2\n  on no_open 3d -> done\nstep 2: call \"Opened\""),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-05T09:00:00Z c1 executed 1 welcome",
+            "2026-01-05T09:00:05Z c1 event 1 opened machine",
+            "2026-01-05T09:00:05Z c1 transition 1->2 on opened",
+            "2026-01-05T09:00:05Z c1 executed 2 Opened",
+            "2026-01-05T09:00:05Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn a_machine_click_counts_only_for_clicks_when_opens_say_including_machine() {
+    let events = "at,contact,event,machine\n2026-01-05T09:00:00Z,c1,enroll,\n2026-01-05T09:00:05Z,c1,clicked,true\n";
+    let t = run(
+        &cad("track opens including machine, clicks\nstep 1: email welcome\n  on opened -> step 2\n  on no_open 3d -> done\nstep 2: call \"Opened\""),
+        ONE,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(t[2], "2026-01-05T09:00:05Z c1 event 1 clicked machine");
+    assert_eq!(
+        t[3],
+        "2026-01-08T09:00:00Z c1 transition 1->done on no_open"
+    );
+}
+
+#[test]
+fn only_opens_and_clicks_can_be_made_by_machines() {
+    let mut sources = cadence::syntax::Sources::new();
+    let text = cad("step 1: email welcome\n  on replied -> done");
+    let id = sources.add("t.cadence", &text);
+    let program = cadence::check::check(&mut sources, &[id]).program.unwrap();
+    let catalog = cadence::engine::Catalog::new(&program);
+    let events = "at,contact,event,machine\n2026-01-05T09:00:00Z,c1,enroll,\n2026-01-05T10:00:00Z,c1,replied,true\n2026-01-05T11:00:00Z,c1,opened,maybe\n2026-01-05T12:00:00Z,c1,opened,yes\n";
+    let (rows, bad) =
+        cadence::sim::read_events(events.as_bytes(), &program, &catalog, &|_| Some(0)).unwrap();
+    let bad: Vec<(u64, String)> = bad.into_iter().map(|b| (b.line, b.message)).collect();
+    assert_eq!(
+        bad,
+        [
+            (
+                3,
+                "only an `opened` or a `clicked` can be made by a machine".to_string()
+            ),
+            (4, "`machine` is `maybe`; write true or false".to_string()),
+        ]
+    );
+    assert_eq!(rows.len(), 2);
+    assert!(matches!(
+        rows[1].input,
+        cadence::engine::Input::Event { machine: true, .. }
+    ));
+}

@@ -91,6 +91,10 @@ struct Live {
 
 impl Live {
     fn start(cadence_text: &str, contacts: &str, events: &str) -> Live {
+        Live::start_with(cadence_text, contacts, events, &[])
+    }
+
+    fn start_with(cadence_text: &str, contacts: &str, events: &str, env: &[(&str, &str)]) -> Live {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let path = |n: &str| d.join(n).display().to_string();
@@ -99,23 +103,24 @@ impl Live {
         std::fs::write(d.join("events.csv"), events).unwrap();
         let port = free_port();
         let db = path("live.db");
-        let runner = Runner(
-            cadence(&[
-                "run",
-                &path("calls.cadence"),
-                "--db",
-                &db,
-                "--contacts",
-                &path("contacts.csv"),
-                "--events",
-                &path("events.csv"),
-                "--start",
-                "2026-01-01T00:00:00Z",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .spawn(),
-        );
+        let mut run = cadence(&[
+            "run",
+            &path("calls.cadence"),
+            "--db",
+            &db,
+            "--contacts",
+            &path("contacts.csv"),
+            "--events",
+            &path("events.csv"),
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]);
+        for (k, v) in env {
+            run = run.env(k, v);
+        }
+        let runner = Runner(run.spawn());
         wait_for_server(port);
         Live {
             _dir: dir,
@@ -888,4 +893,346 @@ fn with_log_format_json_every_request_is_one_json_line_without_its_token() {
         !text.contains("c2VjcmV0"),
         "a link's token is never logged: {text}"
     );
+}
+
+/// The path and query of a link of the message (`https://host/x/...` -> `/x/...`).
+fn link_path(url: &str) -> String {
+    let rest = url.split_once("://").map(|x| x.1).unwrap_or(url);
+    format!("/{}", rest.split_once('/').map(|x| x.1).unwrap_or(""))
+}
+
+/// The response head's `Location`.
+fn location(port: u16, path: &str, ua: &str) -> (u16, Option<String>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {ua}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    let out = String::from_utf8_lossy(&bytes);
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let loc = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .map(|l| l.trim().to_string());
+    (status, loc)
+}
+
+const BROWSER: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+
+#[test]
+fn the_pixel_and_the_click_redirect_record_opens_and_clicks_telling_machines_apart() {
+    let live = Live::start(
+        "cadence \"Tracked\"\ntrack opens, clicks\n\
+         template welcome { subject \"Hi\"; body \"<p>Hi {{first_name}}. <a href=\\\"https://acme.test/pricing?a=1&b=2\\\">Pricing</a> \
+         <a href=\\\"https://acme.test/docs\\\">Docs</a> <a href=\\\"{{unsubscribe_link}}\\\">Unsubscribe</a></p>\" }\n\
+         step 1: email welcome\n  on opened -> step 2\nstep 2: call \"Interested\"\n",
+        "id,first_name,email\nc1,<script>alert(1)</script>,ann@example.test\n",
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
+    );
+    let (port, db) = (live.port, live.db.clone());
+    let (token, _) = cadence(&["token", "create", "--db", &db, "--name", "t"]).status(0);
+    let bearer = format!("Bearer {}", token.trim());
+    let auth = [("Authorization", bearer.as_str())];
+    let history = || {
+        let (status, body) = request_with(port, "GET", "/api/contacts/c1", &auth, "");
+        assert_eq!(status, 200, "{body}");
+        json(&body)["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}{}",
+                    r["kind"].as_str().unwrap(),
+                    r["event"].as_str().or(r["action"].as_str()).unwrap_or(""),
+                    if r["machine"] == true { " machine" } else { "" }
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // The message, rendered with its pixel and its links through the redirect.
+    let mut body = String::new();
+    wait_for("the email", || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        body = c
+            .query_row("SELECT body FROM outbox", [], |r| r.get(0))
+            .unwrap_or_default();
+        !body.is_empty()
+    });
+    assert!(!body.contains("<script>"), "{body}");
+    let urls: Vec<&str> = body.split('"').filter(|s| s.starts_with("http")).collect();
+    let clicks: Vec<String> = urls
+        .iter()
+        .filter(|u| u.contains("/c/"))
+        .map(|u| link_path(u))
+        .collect();
+    let pixel = urls
+        .iter()
+        .find(|u| u.contains("/o/"))
+        .map(|u| link_path(u))
+        .unwrap_or_else(|| panic!("no pixel in {body}"));
+    assert_eq!(clicks.len(), 2, "{body}");
+    assert!(urls.iter().any(|u| u.contains("/u/")), "{body}");
+    assert!(!body.contains("acme.test/pricing"), "{body}");
+
+    // Google's image proxy fetches the pixel: a machine's open, no branch taken.
+    let (status, _) = location(port, &pixel, "Mozilla/5.0 (via ggpht.com GoogleImageProxy)");
+    assert_eq!(status, 200);
+    wait_for("the machine open", || {
+        history().contains(&"event opened machine".to_string())
+    });
+    assert!(!history().iter().any(|h| h.starts_with("transition")));
+
+    // A scanner follows both links at once: both clicks are the machine's, and the reader
+    // still goes where the link says.
+    let (s0, l0) = location(port, &clicks[0], BROWSER);
+    let (s1, _) = location(port, &clicks[1], BROWSER);
+    assert_eq!((s0, s1), (302, 302));
+    assert_eq!(l0.as_deref(), Some("https://acme.test/pricing?a=1&b=2"));
+    wait_for("the burst", || {
+        history()
+            .iter()
+            .filter(|h| *h == "event clicked machine")
+            .count()
+            == 2
+    });
+
+    // A person opens it: the step's `on opened` is taken.
+    assert_eq!(location(port, &pixel, BROWSER).0, 200);
+    wait_for("the open", || {
+        history().iter().any(|h| h == "transition ")
+            && history().contains(&"event opened".to_string())
+    });
+    // A person clicks, alone: a click of theirs.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(location(port, &clicks[1], BROWSER).0, 302);
+    wait_for("the click", || {
+        history().contains(&"event clicked".to_string())
+    });
+
+    // Tampered or misused links are a 404, never a redirect.
+    let mut forged = clicks[0].clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(location(port, &forged, BROWSER), (404, None));
+    assert_eq!(
+        location(port, &pixel.replace("/o/", "/c/"), BROWSER),
+        (404, None)
+    );
+    assert_eq!(
+        request(port, "GET", &clicks[0].replace("/c/", "/o/"), "").0,
+        404
+    );
+    assert_eq!(request(port, "GET", "/c/x.y", "").0, 404);
+
+    // The report counts people's and machines' opens and clicks apart.
+    let (status, report) = request_with(port, "GET", "/api/report", &auth, "");
+    assert_eq!(status, 200, "{report}");
+    let step1 = &json(&report)["cadences"][0]["steps"][0];
+    assert_eq!(step1["outcomes"]["opened"], 1, "{step1}");
+    assert_eq!(step1["outcomes"]["clicked"], 1, "{step1}");
+    assert_eq!(step1["machine"]["opened"], 1, "{step1}");
+    // Counted per message, as people's outcomes are.
+    assert_eq!(step1["machine"]["clicked"], 1, "{step1}");
+}
+
+fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn provider_webhooks_are_verified_then_queued_once_each() {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Signer as _;
+    use p256::pkcs8::EncodePublicKey as _;
+    let sg_key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let sg_public = base64::engine::general_purpose::STANDARD.encode(
+        sg_key
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes(),
+    );
+    let live = Live::start_with(
+        "cadence \"Hooks\"\nexit on replied\n\
+         template welcome { subject \"Hi\"; body \"Hi {{first_name}} {{unsubscribe_link}}\" }\n\
+         step 1: email welcome\n  on clicked -> step 2\n  on bounced -> exit \"bad address\"\nstep 2: call \"Interested\"\n",
+        "id,first_name,email\nc1,Ann,ann@example.test\nc2,Bo,bo@example.test\nc3,Cy,cy@example.test\n",
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:00:00Z,c2,enroll\n2026-01-05T09:00:00Z,c3,enroll\n",
+        &[
+            ("CADENCE_HOOK_SECRET", "generic-secret"),
+            ("CADENCE_SENDGRID_PUBLIC_KEY", &sg_public),
+            ("CADENCE_POSTMARK_AUTH", "hooks:pm-pass"),
+            ("CADENCE_MAILGUN_SIGNING_KEY", "mg-key"),
+        ],
+    );
+    let (port, db) = (live.port, live.db.clone());
+    let mut ids: Vec<(String, String)> = Vec::new();
+    wait_for("the emails", || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut st = c
+            .prepare("SELECT recipient, message_id FROM outbox ORDER BY recipient")
+            .unwrap();
+        ids = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        ids.len() == 3
+    });
+    let id = |who: &str| {
+        ids.iter()
+            .find(|(r, _)| r.starts_with(who))
+            .unwrap()
+            .1
+            .trim_matches(|c| c == '<' || c == '>')
+            .to_string()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let post = |path: &str, headers: &[(&str, &str)], body: &str| {
+        let (status, out) = request_with(port, "POST", path, headers, body);
+        (status, json(&out))
+    };
+
+    // Generic: HMAC of "timestamp.body"; a replay is a duplicate, a forgery a 401.
+    let body = format!(
+        r#"{{"id":"g-1","message_id":"{}","event":"clicked"}}"#,
+        id("ann")
+    );
+    let sig = format!(
+        "sha256={}",
+        hmac_hex(b"generic-secret", &[now.as_bytes(), b".", body.as_bytes()])
+    );
+    let signed = [
+        ("X-Cadence-Timestamp", now.as_str()),
+        ("X-Cadence-Signature", sig.as_str()),
+    ];
+    let (status, r) = post("/hooks/generic", &signed, &body);
+    assert_eq!((status, r["queued"].as_u64()), (200, Some(1)), "{r}");
+    let (status, r) = post("/hooks/generic", &signed, &body);
+    assert_eq!((status, r["duplicates"].as_u64()), (200, Some(1)), "{r}");
+    let forged = body.replace("clicked", "bounced");
+    assert_eq!(post("/hooks/generic", &signed, &forged).0, 401);
+    let old = (now.parse::<i64>().unwrap() - 3600).to_string();
+    let old_sig = format!(
+        "sha256={}",
+        hmac_hex(b"generic-secret", &[old.as_bytes(), b".", body.as_bytes()])
+    );
+    assert_eq!(
+        post(
+            "/hooks/generic",
+            &[
+                ("X-Cadence-Timestamp", &old),
+                ("X-Cadence-Signature", &old_sig)
+            ],
+            &body
+        )
+        .0,
+        401
+    );
+
+    // SendGrid: ECDSA P-256 over timestamp + body.
+    let body = format!(
+        r#"[{{"email":"bo@example.test","timestamp":{now},"smtp-id":"<{}>","event":"bounce","type":"bounce","sg_event_id":"sg-1","reason":"550 no such user"}}]"#,
+        id("bo")
+    );
+    let mut signed_bytes = now.as_bytes().to_vec();
+    signed_bytes.extend_from_slice(body.as_bytes());
+    let sig: p256::ecdsa::Signature = sg_key.sign(&signed_bytes);
+    let sig = base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes());
+    let sg_headers = [
+        ("X-Twilio-Email-Event-Webhook-Signature", sig.as_str()),
+        ("X-Twilio-Email-Event-Webhook-Timestamp", now.as_str()),
+    ];
+    assert_eq!(
+        post(
+            "/hooks/sendgrid",
+            &sg_headers,
+            &body.replace("bounce\"", "open\"")
+        )
+        .0,
+        401
+    );
+    let (status, r) = post("/hooks/sendgrid", &sg_headers, &body);
+    assert_eq!((status, r["queued"].as_u64()), (200, Some(1)), "{r}");
+
+    // Postmark: basic auth; a spam complaint unsubscribes.
+    let body = format!(
+        r#"{{"RecordType":"SpamComplaint","ID":42,"Type":"SpamComplaint","Email":"cy@example.test","BouncedAt":"2026-01-05T10:00:00Z","Metadata":{{"message-id":"{}"}}}}"#,
+        id("cy")
+    );
+    let good = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("hooks:pm-pass")
+    );
+    let bad = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("hooks:guess")
+    );
+    assert_eq!(
+        post("/hooks/postmark", &[("Authorization", &bad)], &body).0,
+        401
+    );
+    let (status, r) = post("/hooks/postmark", &[("Authorization", &good)], &body);
+    assert_eq!((status, r["queued"].as_u64()), (200, Some(1)), "{r}");
+
+    // Mailgun: HMAC of timestamp + token inside the body; an unknown message is skipped.
+    let token = "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0";
+    let mg_sig = hmac_hex(b"mg-key", &[now.as_bytes(), token.as_bytes()]);
+    let body = format!(
+        r#"{{"signature":{{"timestamp":"{now}","token":"{token}","signature":"{mg_sig}"}},"event-data":{{"event":"opened","id":"mg-1","timestamp":{now},"message":{{"headers":{{"message-id":"99.1.x@acme.test"}}}}}}}}"#
+    );
+    let (status, r) = post("/hooks/mailgun", &[], &body);
+    assert_eq!((status, r["skipped"].as_u64()), (200, Some(1)), "{r}");
+    assert_eq!(
+        post(
+            "/hooks/mailgun",
+            &[],
+            &body.replace(&mg_sig, &"0".repeat(64))
+        )
+        .0,
+        401
+    );
+    assert_eq!(post("/hooks/nope", &[], "{}").0, 404);
+
+    // What each did to its contact, once.
+    wait_for("the webhooks' events", || {
+        let (out, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+        out.contains("\"transition\"")
+            && out.contains("bad address")
+            && out.contains("unsubscribed")
+    });
+    let (out, _) = cadence(&["trace", "--db", &db, "--format", "jsonl"]).status(0);
+    let lines: Vec<&str> = out.lines().collect();
+    let count = |who: &str, what: &str| {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!("\"contact\":\"{who}\"")) && l.contains(what))
+            .count()
+    };
+    assert_eq!(count("c1", "\"event\":\"clicked\""), 1, "{out}");
+    assert_eq!(count("c1", "\"to\":2"), 1, "{out}");
+    assert_eq!(count("c2", "\"reason\":\"bad address\""), 1, "{out}");
+    assert_eq!(count("c3", "\"reason\":\"unsubscribed\""), 1, "{out}");
 }

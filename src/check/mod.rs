@@ -104,6 +104,7 @@ fn is_cadence_statement(kind: &ItemKind) -> bool {
             | ItemKind::ReplyTo(_)
             | ItemKind::Reenroll(_)
             | ItemKind::Holidays(_)
+            | ItemKind::Track(_)
     )
 }
 
@@ -613,6 +614,7 @@ impl Checker<'_> {
             reply_to: None,
             reenroll: None,
             holidays: Vec::new(),
+            track: Tracking::default(),
             steps: Vec::new(),
         };
         for item in &ast.items {
@@ -740,6 +742,55 @@ impl Checker<'_> {
                 }
                 ItemKind::ReplyTo(s) if once(self, "reply_to", span) => {
                     c.reply_to = Some(s.node.clone());
+                }
+                ItemKind::Track(items) => {
+                    for item in items {
+                        let machine = match &item.including {
+                            None => false,
+                            Some(w) if w.node == "machine" => true,
+                            Some(w) => {
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        "E127",
+                                        file,
+                                        w.span,
+                                        format!("`track ... including {}` is not something to track", w.node),
+                                        "not `machine`",
+                                    )
+                                    .with_help("write `including machine` to count opens and clicks made by mail proxies and link scanners"),
+                                );
+                                false
+                            }
+                        };
+                        let key = match item.what.node.as_str() {
+                            "opens" => "track opens",
+                            "clicks" => "track clicks",
+                            other => {
+                                let hint = closest(other, ["opens", "clicks"]);
+                                let d = Diagnostic::error(
+                                    "E127",
+                                    file,
+                                    item.what.span,
+                                    format!("cannot track `{other}`"),
+                                    "not opens or clicks",
+                                );
+                                self.diags.push(match hint {
+                                    Some(h) => d.with_help(format!("did you mean `{h}`? a cadence tracks opens and clicks")),
+                                    None => d.with_help("a cadence tracks opens (`track opens`) and clicks (`track clicks`)"),
+                                });
+                                continue;
+                            }
+                        };
+                        if once(self, key, item.what.span) {
+                            if key == "track opens" {
+                                c.track.opens = true;
+                                c.track.machine_opens = machine;
+                            } else {
+                                c.track.clicks = true;
+                                c.track.machine_clicks = machine;
+                            }
+                        }
+                    }
                 }
                 ItemKind::Reenroll(d) => {
                     let d = self.duration(file, d);

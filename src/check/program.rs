@@ -118,6 +118,8 @@ pub struct Cadence {
     pub reply_to: Option<String>,
     pub reenroll: Option<Duration>,
     pub holidays: Vec<NaiveDate>,
+    /// `track opens`, `track clicks`.
+    pub track: Tracking,
     /// In file order; index 0 is the entry step.
     pub steps: Vec<Step>,
 }
@@ -125,6 +127,29 @@ pub struct Cadence {
 impl Cadence {
     pub fn step_index(&self, number: u32) -> Option<usize> {
         self.steps.iter().position(|s| s.number == number)
+    }
+}
+
+/// What a cadence tracks (`track opens, clicks including machine`): an open pixel in its HTML
+/// emails, its links through the click redirect, and whether opens and clicks made by machines
+/// (mail proxies, link scanners) count as the contact's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tracking {
+    pub opens: bool,
+    pub clicks: bool,
+    pub machine_opens: bool,
+    pub machine_clicks: bool,
+}
+
+impl Tracking {
+    /// Whether a machine-made `event` counts as the contact's (takes handlers, meets timeouts,
+    /// triggers cadence-wide rules).
+    pub fn counts_machine(&self, event: &str) -> bool {
+        match event {
+            "opened" => self.machine_opens,
+            "clicked" => self.machine_clicks,
+            _ => true,
+        }
     }
 }
 

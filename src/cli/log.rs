@@ -117,6 +117,7 @@ fn queue(store: &mut dyn LiveStore, args: &Args) -> Result<(bool, i64), String> 
             cadence: args.cadence.clone(),
             field: None,
             value: None,
+            machine: false,
         },
         origin: "cadence log".into(),
     };

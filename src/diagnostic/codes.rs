@@ -48,6 +48,7 @@ pub const CODES: &[CodeInfo] = &[
     c("E124", "unknown contact in a test"),
     c("E125", "unknown cadence"),
     c("E126", "test without an instant"),
+    c("E127", "unknown tracking"),
     c("T001", "failed expectation"),
 ];
 

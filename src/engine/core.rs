@@ -79,12 +79,15 @@ pub enum Input {
         contact: ContactId,
         cadence: Option<u32>,
     },
-    /// An outcome or custom event; `step` is a step number as written.
+    /// An outcome or custom event; `step` is a step number as written. `machine`: an open or
+    /// a click made by a machine (a mail proxy, a link scanner), which counts as the contact's
+    /// only where the cadence says `track ... including machine`.
     Event {
         contact: ContactId,
         event: EventKey,
         step: Option<u32>,
         cadence: Option<u32>,
+        machine: bool,
     },
     /// A field change (`None` unsets it).
     Set {
@@ -722,8 +725,9 @@ impl<'p> Cx<'_, 'p> {
                 event,
                 step,
                 cadence,
+                machine,
                 ..
-            } => self.event(event, step, cadence),
+            } => self.event(event, step, cadence, machine),
             Input::Set {
                 field, ref value, ..
             } => self.set(field, value.clone()),
@@ -1191,6 +1195,7 @@ impl<'p> Cx<'_, 'p> {
                     Kind::Event {
                         step: Some(cur),
                         event: key,
+                        machine: false,
                     },
                 );
             }
@@ -1203,7 +1208,7 @@ impl<'p> Cx<'_, 'p> {
         }
     }
 
-    fn event(&mut self, key: EventKey, step: Option<u32>, cadence: Option<u32>) {
+    fn event(&mut self, key: EventKey, step: Option<u32>, cadence: Option<u32>, machine: bool) {
         let o = match key {
             EventKey::Custom(i) => {
                 let active = self.active_of(cadence);
@@ -1221,6 +1226,7 @@ impl<'p> Cx<'_, 'p> {
                         Kind::Event {
                             step: Some(cur),
                             event: key,
+                            machine: false,
                         },
                     );
                     self.event_rules(li, EventName::Custom(i as usize));
@@ -1243,13 +1249,23 @@ impl<'p> Cx<'_, 'p> {
             return;
         };
         let exec_step = self.c.enrolments[li].execs[x as usize].step;
+        // Only opens and clicks are told apart; a machine's counts where the cadence says so.
+        let machine = machine && matches!(o, Outcome::Opened | Outcome::Clicked);
         self.emit(
             li,
             Kind::Event {
                 step: Some(exec_step),
                 event: key,
+                machine,
             },
         );
+        if machine {
+            let cad = &self.program().cadences[self.c.enrolments[li].cadence as usize];
+            if !cad.track.counts_machine(o.name()) {
+                // Recorded and counted apart; no outcome, branch, rule or timeout sees it.
+                return;
+            }
+        }
         self.c.enrolments[li].execs[x as usize].outcomes |= o.bit();
         self.fx.actions.push(Act::Outcome {
             enrolment: li as u32,

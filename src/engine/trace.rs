@@ -83,9 +83,11 @@ pub enum Kind {
         step: u32,
         until: i64,
     },
+    /// `machine`: an open or click made by a mail proxy or a link scanner.
     Event {
         step: Option<u32>,
         event: EventKey,
+        machine: bool,
     },
     /// Handler `handler` of step `from` fired.
     Transition {
@@ -276,7 +278,11 @@ impl Jsonl {
                     reason.as_str()
                 );
             }
-            Kind::Event { step, event } => {
+            Kind::Event {
+                step,
+                event,
+                machine,
+            } => {
                 match step {
                     Some(s) => {
                         let _ = write!(out, ",\"step\":{}", step_number(cadence, s));
@@ -285,6 +291,9 @@ impl Jsonl {
                 }
                 out.push_str(",\"event\":");
                 json_str(out, event_name(program, event));
+                if machine {
+                    out.push_str(",\"machine\":true");
+                }
             }
             Kind::Transition { from, handler, to } => {
                 let _ = write!(out, ",\"from\":{},\"to\":", step_number(cadence, from));
@@ -361,14 +370,21 @@ pub fn describe(program: &Program, r: &Record) -> String {
             step_number(cadence, step),
             format_instant(until).replace('T', " ")
         ),
-        Kind::Event { step, event } => match step {
-            Some(s) => format!(
-                "{} (step {})",
-                event_name(program, event),
-                step_number(cadence, s)
-            ),
-            None => event_name(program, event).to_string(),
-        },
+        Kind::Event {
+            step,
+            event,
+            machine,
+        } => {
+            let by = if machine { " by a machine" } else { "" };
+            match step {
+                Some(s) => format!(
+                    "{}{by} (step {})",
+                    event_name(program, event),
+                    step_number(cadence, s)
+                ),
+                None => format!("{}{by}", event_name(program, event)),
+            }
+        }
         Kind::Transition { from, handler, to } => {
             let to = match to {
                 To::Step(s) => format!("step {}", step_number(cadence, s)),

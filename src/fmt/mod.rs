@@ -285,7 +285,8 @@ fn section(kind: &ItemKind) -> u8 {
         | ItemKind::From(_)
         | ItemKind::ReplyTo(_)
         | ItemKind::Reenroll(_)
-        | ItemKind::Holidays(_) => 3,
+        | ItemKind::Holidays(_)
+        | ItemKind::Track(_) => 3,
         ItemKind::Template(_) => 4,
         ItemKind::Step(_) | ItemKind::Error { .. } => 5,
         ItemKind::Test(_) => 6,
@@ -305,6 +306,7 @@ fn rank(kind: &ItemKind) -> u8 {
         ItemKind::ReplyTo(_) => 4,
         ItemKind::Reenroll(_) => 5,
         ItemKind::Holidays(_) => 6,
+        ItemKind::Track(_) => 7,
         _ => 1,
     }
 }
@@ -355,6 +357,20 @@ fn elements(item: &Item) -> Vec<Element> {
                 "holidays [{}]",
                 ds.iter()
                     .map(|d| d.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )],
+        ItemKind::Track(items) => vec![el(
+            item.span,
+            format!(
+                "track {}",
+                items
+                    .iter()
+                    .map(|i| match &i.including {
+                        Some(w) => format!("{} including {}", i.what.node, w.node),
+                        None => i.what.node.clone(),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

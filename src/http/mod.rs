@@ -36,7 +36,9 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use serde::Deserialize;
 
+pub mod hooks;
 mod reps;
+pub mod track;
 
 use crate::check::Program;
 use crate::mail::token::Signer;
@@ -56,6 +58,8 @@ struct Shared {
     program: Program,
     /// What the process counted (requests, sends), for `/metrics`.
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The secrets of the providers' webhooks.
+    hooks: hooks::HookKeys,
 }
 
 type App = Arc<Shared>;
@@ -93,12 +97,20 @@ impl Server {
             ])
             .ok()
             .and_then(|b| b.install_recorder().ok());
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let hooks = hooks::HookKeys {
+            mailgun: env("CADENCE_MAILGUN_SIGNING_KEY"),
+            sendgrid: env("CADENCE_SENDGRID_PUBLIC_KEY"),
+            postmark: env("CADENCE_POSTMARK_AUTH"),
+            generic: env("CADENCE_HOOK_SECRET"),
+        };
         let app: App = Arc::new(Shared {
             db,
             signer,
             cadences,
             program,
             metrics,
+            hooks,
         });
         let thread = std::thread::Builder::new()
             .name("http".into())
@@ -135,7 +147,22 @@ fn serve(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
+        // Held clicks are queued once a burst would have shown (and those a stop left held,
+        // when the server starts again).
+        let flusher = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let r = with_store(&app, |store, _| track::flush_held(store, wall_now())).await;
+                    if let Ok(Err(e)) = r {
+                        tracing::warn!(error = %e, "http: cannot queue held clicks");
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            })
+        };
         accept_loop(listener, router(app), stopped).await;
+        flusher.abort();
         // Requests in flight get a moment to finish; a client that never finishes its
         // request does not keep the runner from stopping.
         let t0 = tokio::time::Instant::now();
@@ -178,7 +205,7 @@ async fn accept_loop(
         };
         let stream = tokio::select! {
             a = listener.accept() => match a {
-                Ok((stream, _)) => stream,
+                Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(error = %e, "http: cannot accept a connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -187,9 +214,13 @@ async fn accept_loop(
             },
             _ = &mut stopped => return close_all(&closing),
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
         let mut close = closing.subscribe();
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let service = hyper_util::service::TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         CONNECTIONS.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()
@@ -219,6 +250,9 @@ fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/o/{token}", get(track::open))
+        .route("/c/{token}", get(track::click))
+        .route("/hooks/{provider}", post(webhook))
         .route("/api/events", post(post_events))
         .route("/api/tasks", get(get_tasks))
         .route(
@@ -311,8 +345,10 @@ async fn with_store<T: Send + 'static>(
 
 /// A path as the log shows it: the tokens of links are not written down.
 fn logged_path(path: &str) -> String {
-    if let Some(rest) = path.strip_prefix("/u/") {
-        return format!("/u/{}", if rest.is_empty() { "" } else { "…" });
+    for link in ["/u/", "/o/", "/c/"] {
+        if let Some(rest) = path.strip_prefix(link) {
+            return format!("{link}{}", if rest.is_empty() { "" } else { "…" });
+        }
     }
     path.chars().take(200).collect()
 }
@@ -431,6 +467,7 @@ async fn unsubscribe(State(app): State<App>, Path(token): Path<String>) -> Respo
             cadence: (!cadence.is_empty()).then_some(cadence),
             field: None,
             value: None,
+            machine: false,
         },
         origin: "one-click unsubscribe".into(),
     };
@@ -443,6 +480,105 @@ async fn unsubscribe(State(app): State<App>, Path(token): Path<String>) -> Respo
             ),
         ))
         .into_response(),
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Err(r) => r,
+    }
+}
+
+/// `POST /hooks/{provider}`: a provider's events, verified before anything is stored, then
+/// queued in one transaction (each once, by the provider's event id) and answered at once.
+/// An event for a message that is not ours is counted in `cadence_webhook_failures_total` and
+/// skipped; a delivery or a soft bounce changes nothing and is only counted.
+async fn webhook(
+    State(app): State<App>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(provider) = hooks::Provider::parse(&provider) else {
+        return api_error(StatusCode::NOT_FOUND, "there is no such webhook");
+    };
+    let bytes = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let fail = |why: &'static str| {
+        metrics::counter!("cadence_webhook_failures_total", "provider" => provider.name(), "why" => why)
+            .increment(1);
+    };
+    let events = match hooks::receive(provider, &app.hooks, &headers, &bytes, wall_now()) {
+        Ok(e) => e,
+        Err(hooks::HookError::NotConfigured) => {
+            return api_error(StatusCode::NOT_FOUND, "this webhook is not configured");
+        }
+        Err(hooks::HookError::Unauthorized(why)) => {
+            fail("unauthorized");
+            tracing::warn!(provider = provider.name(), why = %why, "webhook refused");
+            return api_error(StatusCode::UNAUTHORIZED, &why);
+        }
+        Err(hooks::HookError::Malformed(why)) => {
+            fail("malformed");
+            return api_error(StatusCode::BAD_REQUEST, &why);
+        }
+    };
+    let received = events.len();
+    let r = with_store(&app, move |store, shared| {
+        let now = wall_now();
+        let mut inputs = Vec::new();
+        let mut skipped = 0usize;
+        for e in events {
+            let event = match e.kind {
+                hooks::HookKind::Bounced { hard: true } => "bounced",
+                hooks::HookKind::Opened => "opened",
+                hooks::HookKind::Clicked => "clicked",
+                hooks::HookKind::Unsubscribed | hooks::HookKind::Complained => "unsubscribed",
+                hooks::HookKind::Delivered | hooks::HookKind::Bounced { hard: false } => {
+                    skipped += 1;
+                    continue;
+                }
+            };
+            let Some(m) = store.message_by_id(&e.message_id)? else {
+                metrics::counter!("cadence_webhook_failures_total", "provider" => provider.name(), "why" => "unknown message")
+                    .increment(1);
+                skipped += 1;
+                continue;
+            };
+            let engagement = matches!(event, "opened" | "clicked");
+            let machine = engagement
+                && (e.machine
+                    || e.user_agent.as_deref().is_some_and(|ua| {
+                        track::machine_reason(Some(ua), None, false, i64::MAX).is_some()
+                    }));
+            inputs.push(NewInput {
+                key: format!("hook:{}:{}", provider.name(), e.id),
+                at: e.at.unwrap_or(now).min(now),
+                contact: m.contact,
+                what: InputKind::Event {
+                    event: event.into(),
+                    step: Some(m.step),
+                    cadence: shared.cadences.get(&m.version).cloned(),
+                    field: None,
+                    value: None,
+                    machine,
+                },
+                origin: format!("{} webhook", provider.name()),
+            });
+        }
+        let new = store.enqueue(&inputs, now)?;
+        let queued = new.iter().filter(|n| **n).count();
+        Ok::<_, crate::store::live::LiveError>((queued, inputs.len() - queued, skipped))
+    })
+    .await;
+    match r {
+        Ok(Ok((queued, duplicates, skipped))) => api_json(
+            StatusCode::OK,
+            serde_json::json!({
+                "received": received,
+                "queued": queued,
+                "duplicates": duplicates,
+                "skipped": skipped,
+            }),
+        ),
         Ok(Err(e)) => unavailable(&e.to_string()),
         Err(r) => r,
     }
@@ -531,6 +667,9 @@ struct EventIn {
     /// An idempotency key: an event with a key already queued (by the same token) is not
     /// queued again.
     key: Option<String>,
+    /// An `opened` or `clicked` made by a machine (a mail proxy, a link scanner).
+    #[serde(default)]
+    machine: bool,
 }
 
 /// Reads a request body of at most [`MAX_BODY`] bytes, or the 4xx that says why not.
@@ -671,7 +810,7 @@ fn check_event(
         ));
     }
     let value = e.value.as_ref().map(value_text).transpose()?;
-    crate::sim::csvin::event_input(
+    let mut input = crate::sim::csvin::event_input(
         &shared.program,
         catalog,
         0,
@@ -681,6 +820,7 @@ fn check_event(
         value.as_deref().unwrap_or(""),
         e.cadence.as_deref().unwrap_or(""),
     )?;
+    crate::sim::csvin::mark_machine(&mut input, e.machine)?;
     if store
         .contact_by_id(&e.contact)
         .map_err(|x| Refusal::Store(x.to_string()))?
@@ -705,6 +845,7 @@ fn check_event(
             cadence: e.cadence,
             field: e.field,
             value,
+            machine: e.machine,
         },
         origin: format!("POST /api/events ({client})"),
     })
@@ -899,6 +1040,7 @@ fn queue_outcome(
         field: None,
         value: None,
         key: o.key,
+        machine: false,
     };
     let input = check_event(store, shared, &catalog, client, what, event, wall_now()).map_err(
         |e| match e {

@@ -156,6 +156,13 @@ pub const RULES: &[Rule] = &[
         summary: "a branch that sends more email does not handle a bounce",
         check: rules::bounce_not_handled::check,
     },
+    Rule {
+        code: "L213",
+        name: "tracking-without-effect",
+        severity: Severity::Warning,
+        summary: "`track opens` without an HTML email, or `track clicks` without a link",
+        check: rules::tracking_without_effect::check,
+    },
 ];
 
 const PAGES: &str = include_str!("../../docs/lints.md");

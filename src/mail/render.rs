@@ -3,6 +3,10 @@
 //!
 //! Everything that comes from a contact is untrusted: in a subject it loses its line breaks and
 //! control characters (nothing can add a header), and in an HTML body it is escaped.
+//!
+//! A cadence that says `track clicks` has each `http(s)` link of the rendered body replaced by
+//! its click redirect (the unsubscribe link excepted); one that says `track opens` has an
+//! invisible image, the open pixel, at the end of each HTML body.
 
 use crate::check::{DateValue, Text, TextPart, Value};
 
@@ -92,31 +96,173 @@ fn plain(s: &str, out: &mut String) {
     out.push_str(s);
 }
 
-/// Renders a message: `subject` and `body` with the contact's fields.
-pub fn render(
-    subject: &Text,
-    body: &Text,
-    field: &dyn Fn(&str) -> Option<String>,
-    unsubscribe: &str,
-) -> Rendered {
-    let html = body
-        .parts
+/// Whether a body is HTML: its first non-blank text starts with a tag.
+pub fn body_is_html(body: &Text) -> bool {
+    body.parts
         .iter()
         .find_map(|p| match p {
             TextPart::Literal(s) if !s.trim().is_empty() => Some(s.trim_start().starts_with('<')),
             TextPart::Literal(_) => None,
             TextPart::Merge { .. } => Some(false),
         })
-        .unwrap_or(false);
+        .unwrap_or(false)
+}
+
+/// Whether a piece of text holds an `http://` or `https://` link.
+pub fn has_link(s: &str) -> bool {
+    next_link(s, 0).is_some()
+}
+
+/// Makes the redirect URL of a body's `n`-th link to `url`.
+pub type ClickLink<'a> = &'a dyn Fn(usize, &str) -> String;
+
+/// The links a message carries besides its body text.
+pub struct Links<'a> {
+    /// The signed one-click unsubscribe URL (`{{unsubscribe_link}}`).
+    pub unsubscribe: &'a str,
+    /// The open pixel's URL, for a cadence that tracks opens (only an HTML body shows it).
+    pub pixel: Option<&'a str>,
+    /// For a cadence that tracks clicks: the redirect URL of the body's `n`-th link to `url`.
+    pub click: Option<ClickLink<'a>>,
+}
+
+impl<'a> Links<'a> {
+    /// Only the unsubscribe link: nothing is tracked.
+    pub fn untracked(unsubscribe: &'a str) -> Links<'a> {
+        Links {
+            unsubscribe,
+            pixel: None,
+            click: None,
+        }
+    }
+}
+
+/// Renders a message: `subject` and `body` with the contact's fields, and the links.
+pub fn render(
+    subject: &Text,
+    body: &Text,
+    field: &dyn Fn(&str) -> Option<String>,
+    links: &Links,
+) -> Rendered {
+    let html = body_is_html(body);
     let mut s = String::new();
-    fill(subject, field, unsubscribe, &plain, &mut s);
+    fill(subject, field, links.unsubscribe, &plain, &mut s);
     let mut b = String::new();
     let escape: &dyn Fn(&str, &mut String) = if html { &html_escape } else { &plain };
-    fill(body, field, unsubscribe, escape, &mut b);
+    fill(body, field, links.unsubscribe, escape, &mut b);
+    if let Some(click) = links.click {
+        b = track_clicks(&b, html, links.unsubscribe, click);
+    }
+    if let (Some(pixel), true) = (links.pixel, html) {
+        b = add_pixel(&b, pixel);
+    }
     Rendered {
         subject: header_safe(&s),
         body: b,
         html,
+    }
+}
+
+/// Where the next link starts at or after `from`, and where it ends: `http://` or `https://`
+/// (any case) then everything up to white space, a quote, `<`, `>` or the end; trailing
+/// punctuation that usually closes a sentence (`.,;:!?)`) is left out.
+fn next_link(s: &str, from: usize) -> Option<(usize, usize)> {
+    let bytes = s.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let scheme = if rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b"https://") {
+            8
+        } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"http://") {
+            7
+        } else {
+            0
+        };
+        // A scheme inside a word (`xhttp://`) is not a link.
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if scheme > 0 && boundary {
+            let mut end = i + scheme;
+            while end < bytes.len()
+                && !matches!(
+                    bytes[end],
+                    b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>'
+                )
+            {
+                end += 1;
+            }
+            while end > i + scheme
+                && matches!(
+                    bytes[end - 1],
+                    b'.' | b',' | b';' | b':' | b'!' | b'?' | b')'
+                )
+            {
+                end -= 1;
+            }
+            if end > i + scheme {
+                return Some((i, end));
+            }
+            i = end.max(i + 1);
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The text an HTML attribute value stands for (`&amp;` -> `&` and the other escapes
+/// `html_escape` makes).
+fn html_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Replaces each link of a rendered body but the unsubscribe link by its redirect. In HTML the
+/// link is read unescaped and its redirect written escaped.
+fn track_clicks(
+    body: &str,
+    html: bool,
+    unsubscribe: &str,
+    click: &dyn Fn(usize, &str) -> String,
+) -> String {
+    let mut out = String::with_capacity(body.len() + 128);
+    let mut at = 0;
+    let mut n = 0;
+    while let Some((start, end)) = next_link(body, at) {
+        out.push_str(&body[at..start]);
+        let written = &body[start..end];
+        let url = if html {
+            html_unescape(written)
+        } else {
+            written.to_string()
+        };
+        if url == unsubscribe {
+            out.push_str(written);
+        } else {
+            let tracked = click(n, &url);
+            n += 1;
+            if html {
+                html_escape(&tracked, &mut out);
+            } else {
+                out.push_str(&tracked);
+            }
+        }
+        at = end;
+    }
+    out.push_str(&body[at..]);
+    out
+}
+
+/// Puts the open pixel before `</body>` (or at the end of a fragment).
+fn add_pixel(body: &str, pixel: &str) -> String {
+    let mut img = String::from("<img src=\"");
+    html_escape(pixel, &mut img);
+    img.push_str("\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">");
+    match body.to_ascii_lowercase().rfind("</body>") {
+        Some(i) => format!("{}{img}{}", &body[..i], &body[i..]),
+        None => format!("{body}{img}"),
     }
 }
 
@@ -155,7 +301,7 @@ mod tests {
             &parse_text("Hi {{first_name}} at {{company}}").0,
             &parse_text("Hello {{first_name | there}} {{title | friend}} {{company}}").0,
             &field,
-            "https://x.test/u/t",
+            &Links::untracked("https://x.test/u/t"),
         );
         assert_eq!(
             r.subject,
@@ -175,13 +321,57 @@ mod tests {
             &parse_text("S").0,
             &parse_text("<p>{{company}} <a href=\"{{unsubscribe_link}}\">x</a></p>").0,
             &field,
-            "https://x.test/u/t",
+            &Links::untracked("https://x.test/u/t"),
         );
         assert!(r.html);
         assert_eq!(
             r.body,
             "<p>{{unsubscribe_link}} &lt;b&gt;&amp; <a href=\"https://x.test/u/t\">x</a></p>"
         );
+    }
+
+    #[test]
+    fn tracked_links_go_through_the_redirect_but_the_unsubscribe_link() {
+        let click = |n: usize, url: &str| format!("https://x.test/c/{n}?{url}");
+        let links = Links {
+            unsubscribe: "https://x.test/u/t",
+            pixel: Some("https://x.test/o/p"),
+            click: Some(&click),
+        };
+        let text = render(
+            &parse_text("S").0,
+            &parse_text(
+                "See https://acme.test/a?b=1&c=2. Or (http://acme.test/x), {{unsubscribe_link}}",
+            )
+            .0,
+            &field,
+            &links,
+        );
+        assert!(!text.html);
+        assert_eq!(
+            text.body,
+            "See https://x.test/c/0?https://acme.test/a?b=1&c=2. Or (https://x.test/c/1?http://acme.test/x), https://x.test/u/t"
+        );
+        let html = render(
+            &parse_text("S").0,
+            &parse_text("<html><body><a href=\"https://acme.test/a?b=1&amp;c=2\">a</a> <a href='{{unsubscribe_link}}'>u</a></body></html>").0,
+            &field,
+            &links,
+        );
+        assert_eq!(
+            html.body,
+            "<html><body><a href=\"https://x.test/c/0?https://acme.test/a?b=1&amp;c=2\">a</a> \
+             <a href='https://x.test/u/t'>u</a><img src=\"https://x.test/o/p\" width=\"1\" height=\"1\" \
+             alt=\"\" style=\"display:block;border:0\"></body></html>"
+        );
+    }
+
+    #[test]
+    fn links_are_found_at_word_boundaries_only() {
+        assert_eq!(next_link("xhttp://a.test", 0), None);
+        assert_eq!(next_link("http://", 0), None);
+        assert_eq!(next_link("go HTTPS://A.test/x!", 0), Some((3, 19)));
+        assert!(!has_link("no link here"));
     }
 
     #[test]

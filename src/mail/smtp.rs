@@ -83,6 +83,19 @@ pub fn build(row: &OutboxRow) -> Result<Message, String> {
         .date_now()
         .header(ListUnsubscribe(format!("<{}>", m.unsubscribe)))
         .header(ListUnsubscribePost);
+    // Providers that report events under ids of their own carry ours back in these (our
+    // Message-IDs hold digits, dots, letters, `-` and `@` only: nothing to escape).
+    let bare = m.message_id.trim_start_matches('<').trim_end_matches('>');
+    if bare
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@'))
+    {
+        b = b
+            .header(PostmarkMetadata(bare.to_string()))
+            .header(SendGridArgs(format!(
+                "{{\"unique_args\": {{\"message-id\": \"{bare}\"}}}}"
+            )));
+    }
     if let Some(r) = &m.reply_to {
         let r: Mailbox = r
             .parse()
@@ -110,6 +123,42 @@ impl Header for ListUnsubscribe {
 
     fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         Ok(ListUnsubscribe(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `X-PM-Metadata-message-id`: Postmark returns it in the `Metadata` of its webhooks.
+#[derive(Debug, Clone)]
+struct PostmarkMetadata(String);
+
+impl Header for PostmarkMetadata {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-PM-Metadata-message-id")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(PostmarkMetadata(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `X-SMTPAPI` with the Message-ID as a unique argument: SendGrid returns it in every event.
+#[derive(Debug, Clone)]
+struct SendGridArgs(String);
+
+impl Header for SendGridArgs {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-SMTPAPI")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(SendGridArgs(s.to_string()))
     }
 
     fn display(&self) -> HeaderValue {

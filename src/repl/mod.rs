@@ -528,6 +528,7 @@ impl Session {
                     event: key,
                     step,
                     cadence: None,
+                    machine: false,
                 });
                 if let [Notice::NoMessage { .. }] = notes.as_slice() {
                     return Err(format!(

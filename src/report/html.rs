@@ -88,11 +88,17 @@ fn steps_table(c: &CadenceReport) -> String {
          <th>Opened</th><th>Clicked</th><th>Replied</th><th>Bounced</th><th>Unsubscribed</th><th>Call / task outcomes</th><th>Timeouts</th></tr></thead><tbody>",
     );
     for s in &c.steps {
-        let rate = |k: &str| match (s.outcomes.get(k), s.action.as_str()) {
-            (Some(n), "email") => format!("{n} ({})", pct(*s.rates.get(k).unwrap_or(&0.0))),
-            (Some(n), _) => n.to_string(),
-            (None, "email") => "0".into(),
-            (None, _) => "".into(),
+        let rate = |k: &str| {
+            let people = match (s.outcomes.get(k), s.action.as_str()) {
+                (Some(n), "email") => format!("{n} ({})", pct(*s.rates.get(k).unwrap_or(&0.0))),
+                (Some(n), _) => n.to_string(),
+                (None, "email") => "0".into(),
+                (None, _) => "".into(),
+            };
+            match s.machine.get(k) {
+                Some(m) => format!("{people}, +{m} by machines"),
+                None => people,
+            }
         };
         let email_cols: Vec<String> = if s.action == "email" {
             ["opened", "clicked", "replied", "bounced", "unsubscribed"]

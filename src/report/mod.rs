@@ -28,6 +28,8 @@ pub struct TraceRecord {
     pub from: Option<u32>,
     pub to: Option<String>,
     pub on: Option<String>,
+    /// An open or a click made by a machine (`"machine": true`).
+    pub machine: bool,
 }
 
 /// Reads a JSON-lines trace; a line that is not a record is reported with its number.
@@ -83,6 +85,7 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             from: u("from"),
             to,
             on: s("on"),
+            machine: v.get("machine").and_then(|m| m.as_bool()).unwrap_or(false),
         });
     }
     (out, bad)
@@ -124,6 +127,10 @@ pub struct StepReport {
     pub rates: BTreeMap<String, f64>,
     /// Timeouts taken (`no_open`, `overdue`, ...).
     pub timeouts: BTreeMap<String, usize>,
+    /// Messages opened or clicked by machines (mail proxies, link scanners), apart from
+    /// `outcomes`, which count people.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub machine: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -210,6 +217,7 @@ fn cadence_report(
         outcomes: BTreeMap::new(),
         rates: BTreeMap::new(),
         timeouts: BTreeMap::new(),
+        machine: BTreeMap::new(),
     };
     if let Some((p, c)) = def {
         for s in &c.steps {
@@ -272,6 +280,14 @@ fn cadence_report(
                         *s.skipped
                             .entry(r.reason.clone().unwrap_or_default())
                             .or_default() += 1;
+                    }
+                    _ if r.machine => {
+                        let ev = r.event.clone().unwrap_or_default();
+                        let x = execution.get(&(r.contact.clone(), n)).copied().unwrap_or(0);
+                        let key = format!("machine {ev}");
+                        if seen_outcome.insert((r.contact.clone(), n, x, key)) {
+                            *s.machine.entry(ev).or_default() += 1;
+                        }
                     }
                     _ => {
                         let ev = r.event.clone().unwrap_or_default();
@@ -429,6 +445,11 @@ pub fn text(report: &Report) -> String {
                         }
                     })
                     .chain(s.timeouts.iter().map(|(k, v)| format!("{k} {v}")))
+                    .chain(
+                        s.machine
+                            .iter()
+                            .map(|(k, v)| format!("{k} by machines {v}")),
+                    )
                     .collect::<Vec<_>>()
                     .join(", ");
                 [

@@ -19,9 +19,9 @@ use crate::check::{Action, Value};
 use crate::engine::calendar::add;
 use crate::engine::hash::FastHash;
 use crate::engine::{Act, Contact, ContactId, Core, Effects, Input, Shared, Timer};
-use crate::mail::render::{domain_of, render, value_text};
+use crate::mail::render::{domain_of, render, value_text, Links};
 use crate::mail::token::Signer;
-use crate::sim::csvin::event_input;
+use crate::sim::csvin::{event_input, mark_machine};
 use crate::store::live::{
     Applied, Batch, ContactWrite, InboxRow, InputKind, LiveError, LiveStore, NewMessage, NewTask,
     TaskUpdate,
@@ -507,6 +507,7 @@ impl<'p> Applier<'p> {
                     cadence,
                     field,
                     value,
+                    machine,
                 },
                 Some(cid),
             ) => {
@@ -520,7 +521,9 @@ impl<'p> Applier<'p> {
                     field.as_deref().unwrap_or(""),
                     value.as_deref().unwrap_or(""),
                     cadence.as_deref().unwrap_or(""),
-                ) {
+                )
+                .and_then(|mut i| mark_machine(&mut i, *machine).map(|()| i))
+                {
                     Ok(i) => inputs.push(i),
                     Err(e) => notes.push(e),
                 }
@@ -741,12 +744,33 @@ impl<'p> Applier<'p> {
             .mail
             .signer
             .sign("unsubscribe", &format!("{cid}.{}.{exec}", en.id));
-        let url = format!("{}/u/{token}", self.mail.public_url.trim_end_matches('/'));
+        let base = self.mail.public_url.trim_end_matches('/');
+        let url = format!("{base}/u/{token}");
+        let link = format!("{cid}.{}.{exec}", en.id);
+        let pixel = cad.track.opens.then(|| {
+            let token = self.mail.signer.sign("open", &link);
+            format!("{base}/o/{token}")
+        });
+        let click = |n: usize, target: &str| {
+            let token = self
+                .mail
+                .signer
+                .sign("click", &format!("{link}.{n} {target}"));
+            format!("{base}/c/{token}")
+        };
+        let links = Links {
+            unsubscribe: &url,
+            pixel: pixel.as_deref(),
+            click: cad
+                .track
+                .clicks
+                .then_some(&click as &dyn Fn(usize, &str) -> String),
+        };
         let r = render(
             step.subject.as_ref().unwrap_or(&t.subject),
             &t.body,
             &field,
-            &url,
+            &links,
         );
         let sender = step
             .from

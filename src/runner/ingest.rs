@@ -134,6 +134,7 @@ pub fn events<R: Read>(
                     cadence: cadence(*c),
                     field: None,
                     value: None,
+                    machine: false,
                 },
             ),
             Input::Event {
@@ -141,6 +142,7 @@ pub fn events<R: Read>(
                 event,
                 step,
                 cadence: c,
+                machine,
             } => (
                 *contact,
                 InputKind::Event {
@@ -152,6 +154,7 @@ pub fn events<R: Read>(
                     cadence: cadence(*c),
                     field: None,
                     value: None,
+                    machine: *machine,
                 },
             ),
             Input::Set {
@@ -166,6 +169,7 @@ pub fn events<R: Read>(
                     cadence: None,
                     field: Some(catalog.names[*field as usize].clone()),
                     value: Some(value.as_ref().map(value_text).unwrap_or_default()),
+                    machine: false,
                 },
             ),
         };
@@ -177,13 +181,15 @@ pub fn events<R: Read>(
                 cadence,
                 field,
                 value,
+                machine,
             } => format!(
-                "{}\x1f{contact}\x1f{event}\x1f{}\x1f{}\x1f{}\x1f{}",
+                "{}\x1f{contact}\x1f{event}\x1f{}\x1f{}\x1f{}\x1f{}{}",
                 row.at,
                 step.map(|s| s.to_string()).unwrap_or_default(),
                 cadence.as_deref().unwrap_or(""),
                 field.as_deref().unwrap_or(""),
-                value.as_deref().unwrap_or("")
+                value.as_deref().unwrap_or(""),
+                if *machine { "\x1fmachine" } else { "" },
             ),
             InputKind::Contact { .. } => contact.clone(),
         };

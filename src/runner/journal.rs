@@ -60,9 +60,14 @@ pub fn encode(lp: &LiveProgram, r: &Record) -> JournalRow {
             row.step = Some(step as i64);
             row.a = Some(until);
         }
-        Kind::Event { step, event } => {
+        Kind::Event {
+            step,
+            event,
+            machine,
+        } => {
             row.kind = EVENT;
             row.step = step.map(i64::from);
+            row.a = machine.then_some(1);
             row.name = Some(event_name(&lp.program, event).to_string());
         }
         Kind::Transition { from, handler, to } => {
@@ -126,6 +131,7 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
             Kind::Event {
                 step: step(),
                 event,
+                machine: row.a == Some(1),
             }
         }
         TRANSITION => Kind::Transition {

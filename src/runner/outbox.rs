@@ -221,6 +221,7 @@ impl Relay {
                 cadence: self.cadences.get(&row.message.version).cloned(),
                 field: None,
                 value: None,
+                machine: false,
             },
             origin: format!("smtp (message {})", row.id),
         }

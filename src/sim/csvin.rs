@@ -255,7 +255,35 @@ pub struct EventRow {
     pub input: Input,
 }
 
-/// Reads `at,contact,event[,step,field,value,cadence]`.
+/// Marks an input as made by a machine (`machine` is `true`): only an `opened` or a
+/// `clicked` can be.
+pub fn mark_machine(input: &mut Input, machine: bool) -> Result<(), String> {
+    if !machine {
+        return Ok(());
+    }
+    match input {
+        Input::Event {
+            event: EventKey::Outcome(crate::check::Outcome::Opened | crate::check::Outcome::Clicked),
+            machine: m,
+            ..
+        } => {
+            *m = true;
+            Ok(())
+        }
+        _ => Err("only an `opened` or a `clicked` can be made by a machine".into()),
+    }
+}
+
+/// A `machine` cell: `true`/`false` (also `yes`/`no`, `1`/`0`), empty for false.
+pub fn parse_machine(cell: &str) -> Result<bool, String> {
+    match cell.to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "0" => Ok(false),
+        "true" | "yes" | "1" => Ok(true),
+        _ => Err(format!("`machine` is `{cell}`; write true or false")),
+    }
+}
+
+/// Reads `at,contact,event[,step,field,value,cadence,machine]`.
 pub fn read_events<R: Read>(
     r: R,
     program: &Program,
@@ -275,8 +303,13 @@ pub fn read_events<R: Read>(
         col(name).ok_or_else(|| format!("the header row has no `{name}` column (expected at,contact,event[,step,field,value,cadence])"))
     };
     let (c_at, c_contact, c_event) = (need("at")?, need("contact")?, need("event")?);
-    let (c_step, c_field, c_value, c_cadence) =
-        (col("step"), col("field"), col("value"), col("cadence"));
+    let (c_step, c_field, c_value, c_cadence, c_machine) = (
+        col("step"),
+        col("field"),
+        col("value"),
+        col("cadence"),
+        col("machine"),
+    );
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     let mut row = csv::StringRecord::new();
@@ -305,7 +338,11 @@ pub fn read_events<R: Read>(
             cell(c_field),
             cell(c_value),
             cell(c_cadence),
-        ) {
+        )
+        .and_then(|(at, mut input)| {
+            mark_machine(&mut input, parse_machine(cell(c_machine))?)?;
+            Ok((at, input))
+        }) {
             Ok((at, input)) => rows.push(EventRow { line, at, input }),
             Err(message) => bad.push(BadRow { line, message }),
         }
@@ -469,6 +506,7 @@ pub fn event_input(
                 event: key,
                 step: step_no,
                 cadence: cad,
+                machine: false,
             }
         }
     };

@@ -40,6 +40,8 @@ pub enum ItemKind {
     ReplyTo(Spanned<String>),
     Reenroll(Spanned<String>),
     Holidays(Vec<Spanned<String>>),
+    /// `track opens, clicks including machine`
+    Track(Vec<TrackItem>),
     Event(Spanned<String>),
     Template(Template),
     Step(Step),
@@ -49,6 +51,14 @@ pub enum ItemKind {
     Error {
         step: Option<u32>,
     },
+}
+
+/// One item of `track`: `opens` or `clicks`, optionally `including machine`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackItem {
+    pub what: Spanned<String>,
+    /// The word after `including` (the checker wants `machine`).
+    pub including: Option<Spanned<String>>,
 }
 
 /// `field NAME: TYPE`

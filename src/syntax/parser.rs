@@ -395,6 +395,17 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
             Stmt::Item(ItemKind::Holidays(dates))
         }
         Rule::event_stmt => Stmt::Item(ItemKind::Event(ctx.spanned(&next_non_kw()?))),
+        Rule::track_stmt => Stmt::Item(ItemKind::Track(
+            inner
+                .filter(|p| p.as_rule() == Rule::track_item)
+                .map(|p| {
+                    let mut words = p.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                    let what = ctx.spanned(&words.next()?);
+                    let including = words.next().map(|w| ctx.spanned(&w));
+                    Some(TrackItem { what, including })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        )),
         Rule::template_open => Stmt::TemplateOpen(build_name(ctx, next_non_kw()?)),
         Rule::block_close => Stmt::BlockClose,
         Rule::subject_stmt => Stmt::Subject(build_str(ctx, next_non_kw()?)),
@@ -1059,6 +1070,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_after => "`after`",
         kw_holidays => "`holidays`",
         kw_event => "`event`",
+        kw_track => "`track`",
+        kw_including => "`including`",
         kw_template => "`template`",
         kw_subject => "`subject`",
         kw_body => "`body`",
@@ -1113,6 +1126,7 @@ fn usage(first_word: &str) -> Option<&'static str> {
         "reenroll" => "write `reenroll after 90d`",
         "holidays" => "write `holidays [2026-01-01, 2026-12-25]`",
         "event" => "write `event NAME` to declare a custom event",
+        "track" => "write `track opens`, `track clicks` or `track opens, clicks`",
         "template" => "write `template NAME {`, then `subject \"...\"` and `body \"\"\"...\"\"\"`, then `}`",
         "subject" => "write `subject \"text\"`",
         "body" => "write `body \"\"\"...\"\"\"` or `body file \"templates/x.html\"`",
@@ -1217,7 +1231,7 @@ fn syntax_error(
         d = match closest(&first_word, STATEMENT_KEYWORDS.iter().copied()) {
             Some(k) => d.with_help(format!("did you mean `{k}`?")),
             None => d.with_help(
-                "statements start with cadence, module, field, enroll, exit, goal, timezone, window, limit, from, reply_to, reenroll, holidays, event, template, step or on",
+                "statements start with cadence, module, field, enroll, exit, goal, timezone, window, limit, from, reply_to, reenroll, holidays, track, event, template, step or on",
             ),
         };
         return d;

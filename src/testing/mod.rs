@@ -177,12 +177,14 @@ fn engine_inputs(
             event: EventKey::Outcome(*outcome),
             step: *step,
             cadence: scope,
+            machine: false,
         }],
         TestAction::Custom { contact, event } => vec![Input::Event {
             contact: *contact as u32,
             event: EventKey::Custom(*event as u32),
             step: None,
             cadence: scope,
+            machine: false,
         }],
     }
 }

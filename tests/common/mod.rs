@@ -163,6 +163,9 @@ pub fn compact(jsonl: &str) -> Vec<String> {
                 "enrolled" | "completed" => String::new(),
                 "executed" => format!(" {} {}", s("step"), s("name")),
                 "skipped" => format!(" {} {}", s("step"), s("reason")),
+                "event" if v["machine"] == true => {
+                    format!(" {} {} machine", s("step"), s("event"))
+                }
                 "event" => format!(" {} {}", s("step"), s("event")),
                 "transition" => format!(" {}->{} on {}", s("from"), s("to"), s("on")),
                 "exited" => format!(" {}", s("reason")),

@@ -10,6 +10,7 @@ pub mod missing_unsubscribe_link;
 pub mod no_exit_on_reply;
 pub mod path_too_long;
 pub mod timeout_before_window;
+pub mod tracking_without_effect;
 pub mod unreachable_step;
 pub mod unused_declaration;
 

@@ -113,12 +113,15 @@ pub struct NewInput {
 pub enum InputKind {
     /// A row of an events file: `event` is an outcome, a custom event, `enroll`, `unenroll` or
     /// `set` (with `field` and `value`).
+    /// `machine`: an open or a click made by a mail proxy or a link scanner.
     Event {
         event: String,
         step: Option<u32>,
         cadence: Option<String>,
         field: Option<String>,
         value: Option<String>,
+        #[serde(default)]
+        machine: bool,
     },
     /// A contact record to create or update: its fields, typed by the schema (`None` unsets
     /// the field: an empty cell).
@@ -155,10 +158,47 @@ pub struct TokenRow {
 pub struct MessageRef {
     /// The contact's id.
     pub contact: String,
+    /// The contact's row id.
+    pub rowid: ContactId,
     pub version: i64,
     pub step: u32,
     pub recipient: String,
     pub sender: String,
+    pub message_id: String,
+    /// When it was handed to the mail server (or rendered, while it waits in the outbox).
+    pub sent: i64,
+    /// Filled by [`LiveStore::message_by_id`] (the other lookups are given them).
+    pub enrolment: u64,
+    pub exec: u32,
+}
+
+/// How close two clicks on different links of one message must be (seconds) to be a
+/// scanner's burst rather than a person.
+pub const BURST_SECONDS: i64 = 2;
+
+/// An open of the pixel (`link` None) or a click on a message's `link`-th link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The contact's id.
+    pub contact: String,
+    pub enrolment: u64,
+    pub exec: u32,
+    /// The step that sent the message (its number).
+    pub step: u32,
+    pub cadence: Option<String>,
+    pub link: Option<u32>,
+    pub at: i64,
+    /// Why it was made by a machine, when it was (`proxy`, `scanner`, `too soon`, `burst`).
+    pub machine: Option<String>,
+}
+
+/// A click held back for [`BURST_SECONDS`], and whether another link of its message was
+/// clicked that close to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldHit {
+    pub id: i64,
+    pub hit: Hit,
+    pub burst: bool,
 }
 
 /// A contact to write: its encoded state, its next timer, and whether the row is new.
@@ -483,6 +523,15 @@ pub trait LiveStore {
         enrolment: u64,
         exec: u32,
     ) -> Result<Option<MessageRef>>;
+    /// The message with this `Message-ID` (with or without its angle brackets).
+    fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
+    /// Records an open or a click, and with `input` queues its event in the same transaction
+    /// (a click is held back without one: [`LiveStore::held_hits`]). Whether it was new.
+    fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool>;
+    /// Clicks held back, made at or before `before`, in order.
+    fn held_hits(&mut self, before: i64) -> Result<Vec<HeldHit>>;
+    /// Queues the events of held clicks (by hit id) and marks them queued, in one transaction.
+    fn queue_hits(&mut self, done: &[(i64, NewInput)], now: i64) -> Result<()>;
     // ---- tokens of the HTTP API ----------------------------------------------------------
     /// Stores a token's hash under a name; false when the name is taken.
     fn create_token(&mut self, name: &str, hash: &[u8], now: i64) -> Result<bool>;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::{
-    Batch, ContactRow, Counts, Delivery, InboxRow, InputKind, JournalRow, LiveError, LiveStore,
-    MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState, Result, TaskFilter, TaskRow,
-    TaskUpdate, TokenRow, VersionFile, VersionRow,
+    Batch, ContactRow, Counts, Delivery, HeldHit, Hit, InboxRow, InputKind, JournalRow, LiveError,
+    LiveStore, MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState, Result,
+    TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
 };
 use crate::engine::{ContactId, Timer};
 
@@ -133,6 +133,22 @@ const MIGRATIONS: &[&str] = &[
          created INTEGER NOT NULL,
          revoked INTEGER
      );",
+    // 3: opens and clicks (tracking), and inputs made by machines.
+    "ALTER TABLE inbox ADD COLUMN machine INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE hits (
+         id INTEGER PRIMARY KEY,
+         contact TEXT NOT NULL,
+         enrolment INTEGER NOT NULL,
+         exec INTEGER NOT NULL,
+         step INTEGER NOT NULL,
+         cadence TEXT,
+         link INTEGER,
+         at INTEGER NOT NULL,
+         machine TEXT,
+         queued INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE INDEX hits_message ON hits (enrolment, exec, at);
+     CREATE INDEX hits_held ON hits (at) WHERE queued = 0;",
 ];
 
 /// The live store on one SQLite file.
@@ -382,6 +398,7 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
             cadence: r.get(8)?,
             field: r.get(9)?,
             value: r.get(10)?,
+            machine: r.get::<_, i64>(12)? != 0,
         }
     };
     Ok(InboxRow {
@@ -396,11 +413,26 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
     })
 }
 
+fn message_ref(r: &Row) -> rusqlite::Result<MessageRef> {
+    Ok(MessageRef {
+        contact: r.get(0)?,
+        version: r.get(1)?,
+        step: r.get::<_, i64>(2)? as u32,
+        recipient: r.get(3)?,
+        sender: r.get(4)?,
+        message_id: r.get(5)?,
+        rowid: r.get::<_, i64>(6)? as ContactId,
+        sent: r.get(7)?,
+        enrolment: r.get::<_, Option<i64>>(8).ok().flatten().unwrap_or(0) as u64,
+        exec: r.get::<_, Option<i64>>(9).ok().flatten().unwrap_or(0) as u32,
+    })
+}
+
 /// Journal records per stored row (the journal is written and read in order, never by row).
 const JOURNAL_CHUNK: usize = 4096;
 
 const INBOX_COLUMNS: &str =
-    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields";
+    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine";
 
 const OUTBOX_COLUMNS: &str = "o.id, c.id, o.contact, o.enrolment, o.exec, o.version, o.step, o.at,
      o.message_id, o.sender, o.reply_to, o.recipient, o.subject, o.body, o.html, o.unsubscribe,
@@ -450,8 +482,8 @@ fn input_key(key: &str, at: i64) -> Vec<u8> {
 fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO inbox (key, at, contact, kind, event, step, cadence, field, value,
-             fields, origin, received)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             fields, origin, received, machine)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     let mut out = Vec::with_capacity(inputs.len());
     for i in inputs {
@@ -463,6 +495,7 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 cadence,
                 field,
                 value,
+                machine,
             } => st.execute(params![
                 key,
                 i.at,
@@ -475,7 +508,8 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 value,
                 None::<Vec<u8>>,
                 i.origin,
-                now
+                now,
+                *machine as i64
             ])?,
             InputKind::Contact { fields } => st.execute(params![
                 key,
@@ -489,7 +523,8 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 None::<String>,
                 postcard::to_allocvec(fields).unwrap_or_default(),
                 i.origin,
-                now
+                now,
+                0i64
             ])?,
         };
         out.push(n == 1);
@@ -961,23 +996,113 @@ impl LiveStore for SqliteLive {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT c.id, o.version, o.step, o.recipient, o.sender
+                "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
+                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END
                  FROM outbox o JOIN contacts c ON c.seq = o.contact
                  WHERE o.enrolment = ?1 AND o.exec = ?2 AND o.contact = ?3",
             )?
             .query_row(
                 params![enrolment as i64, exec as i64, contact as i64],
-                |r| {
-                    Ok(MessageRef {
-                        contact: r.get(0)?,
-                        version: r.get(1)?,
-                        step: r.get::<_, i64>(2)? as u32,
-                        recipient: r.get(3)?,
-                        sender: r.get(4)?,
-                    })
-                },
+                message_ref,
             )
-            .optional()?)
+            .optional()?
+            .map(|m| MessageRef {
+                enrolment,
+                exec,
+                ..m
+            }))
+    }
+
+    fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>> {
+        // Our Message-IDs read `<enrolment.execution.instance@domain>`.
+        let bare = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
+        let mut parts = bare.split('.');
+        let (Some(Ok(enrolment)), Some(Ok(exec))) = (
+            parts.next().map(str::parse::<i64>),
+            parts.next().map(str::parse::<i64>),
+        ) else {
+            return Ok(None);
+        };
+        let m = self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
+                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END, o.enrolment, o.exec
+                 FROM outbox o JOIN contacts c ON c.seq = o.contact
+                 WHERE o.enrolment = ?1 AND o.exec = ?2",
+            )?
+            .query_row(params![enrolment, exec], message_ref)
+            .optional()?;
+        Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
+    }
+
+    fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool> {
+        let tx = self.tx()?;
+        let n = tx.execute(
+            "INSERT INTO hits (contact, enrolment, exec, step, cadence, link, at, machine, queued)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                hit.contact,
+                hit.enrolment as i64,
+                hit.exec as i64,
+                hit.step as i64,
+                hit.cadence,
+                hit.link.map(i64::from),
+                hit.at,
+                hit.machine,
+                input.is_some() as i64
+            ],
+        )?;
+        let new = match input {
+            Some(i) => insert_inputs(&tx, std::slice::from_ref(i), now)?[0],
+            None => n == 1,
+        };
+        tx.commit()?;
+        Ok(new)
+    }
+
+    fn held_hits(&mut self, before: i64) -> Result<Vec<HeldHit>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT h.id, h.contact, h.enrolment, h.exec, h.step, h.cadence, h.link, h.at, h.machine,
+                    (SELECT COUNT(*) FROM hits o WHERE o.enrolment = h.enrolment AND o.exec = h.exec
+                        AND o.link IS NOT NULL AND o.link != h.link
+                        AND o.at BETWEEN h.at - ?2 AND h.at + ?2)
+             FROM hits h WHERE h.queued = 0 AND h.at <= ?1 ORDER BY h.at, h.id LIMIT 1000",
+        )?;
+        let rows = st.query_map(params![before, super::BURST_SECONDS], |r| {
+            Ok(HeldHit {
+                id: r.get(0)?,
+                hit: Hit {
+                    contact: r.get(1)?,
+                    enrolment: r.get::<_, i64>(2)? as u64,
+                    exec: r.get::<_, i64>(3)? as u32,
+                    step: r.get::<_, i64>(4)? as u32,
+                    cadence: r.get(5)?,
+                    link: r.get::<_, Option<i64>>(6)?.map(|l| l as u32),
+                    at: r.get(7)?,
+                    machine: r.get(8)?,
+                },
+                burst: r.get::<_, i64>(9)? > 0,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn queue_hits(&mut self, done: &[(i64, NewInput)], now: i64) -> Result<()> {
+        let tx = self.tx()?;
+        {
+            let inputs: Vec<NewInput> = done.iter().map(|(_, i)| i.clone()).collect();
+            insert_inputs(&tx, &inputs, now)?;
+            let mut st = tx.prepare_cached("UPDATE hits SET queued = 1 WHERE id = ?1")?;
+            for (id, _) in done {
+                st.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn create_token(&mut self, name: &str, hash: &[u8], now: i64) -> Result<bool> {
