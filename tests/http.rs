@@ -1236,3 +1236,63 @@ fn provider_webhooks_are_verified_then_queued_once_each() {
     assert_eq!(count("c2", "\"reason\":\"bad address\""), 1, "{out}");
     assert_eq!(count("c3", "\"reason\":\"unsubscribed\""), 1, "{out}");
 }
+
+/// `schemathesis` (PyPI) against the live API's own OpenAPI document: generated requests,
+/// valid and not, with and without the token, and no answer may be a 5xx or fall outside the
+/// document. Skipped when schemathesis is not installed, unless CADENCE_REQUIRE_SCHEMATHESIS
+/// is set (CI sets it).
+#[test]
+fn schemathesis_finds_no_5xx_and_no_answer_outside_the_openapi_document() {
+    let found = std::process::Command::new("schemathesis")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CADENCE_REQUIRE_SCHEMATHESIS").is_none(),
+            "schemathesis is not installed (pip install schemathesis)"
+        );
+        eprintln!("skipped: schemathesis is not installed");
+        return;
+    }
+    let live = Live::start(
+        "cadence \"Calls\"\nfield score: number\nstep 1: call \"Intro\" owner \"sdr\"\n  on answered -> done\n  on no_answer -> step 2\nstep 2: call \"Again\" after 1d\n",
+        "id,first_name\nc1,Ann\nc2,Bo\n",
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
+    );
+    let (token, _) = cadence(&["token", "create", "--db", &live.db, "--name", "st"]).status(0);
+    let (status, doc) = request(live.port, "GET", "/api/openapi.json", "");
+    assert_eq!(status, 200);
+    let doc = json(&doc);
+    for path in [
+        "/api/events",
+        "/api/contacts/{id}",
+        "/api/tasks",
+        "/api/tasks/{id}/outcome",
+        "/api/report",
+        "/api/cadences",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
+    let out = std::process::Command::new("schemathesis")
+        .args([
+            "run",
+            &format!("http://127.0.0.1:{}/api/openapi.json", live.port),
+            "-H",
+            &format!("Authorization: Bearer {}", token.trim()),
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,ignored_auth",
+            "--max-examples",
+            "40",
+            "--seed",
+            "1",
+            "--no-color",
+        ])
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let summary = text.lines().find(|l| l.contains(" generated, "));
+    eprintln!("schemathesis: {}", summary.unwrap_or("").trim());
+}
