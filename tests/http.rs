@@ -200,6 +200,11 @@ fn the_unsubscribe_link_of_an_email_unsubscribes_once_with_one_post() {
         metrics.contains("cadence_send_seconds_count 4"),
         "{metrics}"
     );
+    // And what the runner wrote: four emails executed.
+    assert!(
+        metrics.contains("cadence_records_total{kind=\"executed\"} 4"),
+        "{metrics}"
+    );
 
     let to_ann = sink
         .received()

@@ -48,9 +48,9 @@ pub mod track;
 
 use crate::check::Program;
 use crate::mail::token::Signer;
-use crate::report::html::esc;
 use crate::runner::wall_now;
 use crate::store::live::{InputKind, LiveStore, NewInput, SqliteLive};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// What the handlers share.
 struct Shared {
@@ -318,11 +318,7 @@ async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Nex
     let mut out = if api && !kind.starts_with("application/json") {
         api_error(status, message)
     } else if !api && !kind.starts_with("text/html") && !kind.starts_with("application/json") {
-        (
-            status,
-            Html(page("Sorry", &format!("<p>{}.</p>", esc(message)))),
-        )
-            .into_response()
+        (status, Html(page("Sorry", html! { p { (message) "." } }))).into_response()
     } else {
         return resp;
     };
@@ -369,7 +365,7 @@ fn unavailable(why: &str) -> Response {
         [(header::RETRY_AFTER, "5")],
         Html(page(
             "Please try again",
-            "<p>This page is not available right now. Please try again in a moment.</p>",
+            html! { p { "This page is not available right now. Please try again in a moment." } },
         )),
     )
         .into_response()
@@ -390,7 +386,7 @@ async fn healthz(State(app): State<App>) -> Response {
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
-        Html(page("Not found", "<p>There is nothing here.</p>")),
+        Html(page("Not found", html! { p { "There is nothing here." } })),
     )
         .into_response()
 }
@@ -432,8 +428,12 @@ fn link_not_found() -> Response {
         StatusCode::NOT_FOUND,
         Html(page(
             "Link not recognised",
-            "<p>This unsubscribe link is not valid. If you copied it, check that it is whole; \
-             or reply to the email and ask to be removed.</p>",
+            html! {
+                p {
+                    "This unsubscribe link is not valid. If you copied it, check that it is whole; \
+                     or reply to the email and ask to be removed."
+                }
+            },
         )),
     )
         .into_response()
@@ -445,15 +445,14 @@ async fn unsubscribe_page(State(app): State<App>, Path(token): Path<String>) -> 
         Ok(None) => return link_not_found(),
         Err(r) => return r,
     };
-    let body = format!(
-        "<p>Stop emails from <b>{}</b> to <b>{}</b>?</p>\n\
-         <form method=\"post\" action=\"\">\n\
-         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n\
-         <button type=\"submit\">Unsubscribe</button>\n</form>",
-        esc(&m.sender),
-        esc(&m.recipient),
-    );
-    Html(page("Unsubscribe", &body)).into_response()
+    let body = html! {
+        p { "Stop emails from " b { (m.sender) } " to " b { (m.recipient) } "?" }
+        form method="post" action="" {
+            input type="hidden" name="List-Unsubscribe" value="One-Click";
+            button type="submit" { "Unsubscribe" }
+        }
+    };
+    Html(page("Unsubscribe", body)).into_response()
 }
 
 async fn unsubscribe(State(app): State<App>, Path(token): Path<String>) -> Response {
@@ -481,10 +480,7 @@ async fn unsubscribe(State(app): State<App>, Path(token): Path<String>) -> Respo
     match with_store(&app, move |store, _| store.enqueue(&[input], wall_now())).await {
         Ok(Ok(_)) => Html(page(
             "Unsubscribed",
-            &format!(
-                "<p><b>{}</b> will get no more of these emails.</p>",
-                esc(&recipient)
-            ),
+            html! { p { b { (recipient) } " will get no more of these emails." } },
         ))
         .into_response(),
         Ok(Err(e)) => unavailable(&e.to_string()),
@@ -1531,16 +1527,27 @@ async fn metrics(State(app): State<App>) -> Response {
 }
 
 /// A small self-contained page (no external assets).
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title><style>body{{font-family:-apple-system,'Segoe UI',Helvetica,Arial,\
-         sans-serif;max-width:32em;margin:4em auto;padding:0 1em;color:#1f2937}}\
-         button{{font-size:1em;padding:.5em 1.2em}}</style></head>\n\
-         <body><h1>{t}</h1>\n{body}\n</body></html>\n",
-        t = esc(title)
-    )
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style {
+                    (PreEscaped("body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
+                     max-width:32em;margin:4em auto;padding:0 1em;color:#1f2937}\
+                     button{font-size:1em;padding:.5em 1.2em}"))
+                }
+            }
+            body {
+                h1 { (title) }
+                (body)
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]
@@ -1583,7 +1590,8 @@ mod tests {
 
     #[test]
     fn pages_escape_what_they_show() {
-        let p = page("<script>", "");
-        assert!(p.contains("<title>&lt;script&gt;</title>"));
+        let p = page("<script>", html! { p { ("<b>\"x\"</b>") } });
+        assert!(p.contains("<title>&lt;script&gt;</title>"), "{p}");
+        assert!(p.contains("<p>&lt;b&gt;&quot;x&quot;&lt;/b&gt;</p>"), "{p}");
     }
 }

@@ -1,5 +1,5 @@
-//! The reps' pages, rendered on the server with every value escaped (no script, no external
-//! asset):
+//! The reps' pages, rendered on the server with `maud`, whose templates escape every value
+//! they are given (no script, no external asset):
 //!
 //! - `GET /reps/sign-in?token=T[&next=/reps/...]`: a rep's link (a token of `cadence token
 //!   create`); it sets an HttpOnly, SameSite=Strict cookie and goes on to `next`;
@@ -18,9 +18,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
-use super::{esc, read_body, unavailable, with_store, App};
+use super::{read_body, unavailable, with_store, App};
 use crate::store::live::{LiveStore, TaskRow};
 
 const COOKIE: &str = "cadence_rep";
@@ -35,22 +36,31 @@ pub(super) fn routes() -> Router<App> {
 }
 
 /// A page of the reps' side: a title, a menu, a body.
-fn rep_page(status: StatusCode, title: &str, rep: Option<&str>, body: &str) -> Response {
-    let menu = match rep {
-        Some(name) => format!(
-            "<nav><a href=\"/reps?due=today\">My queue</a> · <a href=\"/reps?due=all\">All tasks</a> · \
-             <a href=\"/reps/report\">Cadences</a><span class=\"who\">{}</span></nav>",
-            esc(name)
-        ),
-        None => String::new(),
+fn rep_page(status: StatusCode, title: &str, rep: Option<&str>, body: Markup) -> Response {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                @if let Some(name) = rep {
+                    nav {
+                        a href="/reps?due=today" { "My queue" } " · "
+                        a href="/reps?due=all" { "All tasks" } " · "
+                        a href="/reps/report" { "Cadences" }
+                        span.who { (name) }
+                    }
+                }
+                h1 { (title) }
+                (body)
+            }
+        }
     };
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title><style>{STYLE}</style></head>\n<body>{menu}<h1>{t}</h1>\n{body}\n</body></html>\n",
-        t = esc(title)
-    );
-    (status, Html(html)).into_response()
+    (status, Html(page.into_string())).into_response()
 }
 
 const STYLE: &str = "body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1f2937}\
@@ -80,8 +90,12 @@ async fn rep(app: &App, headers: &HeaderMap) -> Result<String, Response> {
             StatusCode::UNAUTHORIZED,
             "Sign in",
             None,
-            "<p>Open the sign-in link you were given. (An administrator makes one with \
-             <code>cadence token create --name YOUR-NAME</code>.)</p>",
+            html! {
+                p {
+                    "Open the sign-in link you were given. (An administrator makes one with "
+                    code { "cadence token create --name YOUR-NAME" } ".)"
+                }
+            },
         )
     };
     let Some(token) = cookie_token(headers) else {
@@ -125,7 +139,7 @@ async fn sign_in(
             StatusCode::BAD_REQUEST,
             "Sign in",
             None,
-            "<p>This link is not complete: it needs its <code>token</code>.</p>",
+            html! { p { "This link is not complete: it needs its " code { "token" } "." } },
         );
     };
     let hash = crate::cli::token::token_hash(&q.token);
@@ -144,7 +158,7 @@ async fn sign_in(
             StatusCode::FORBIDDEN,
             "Sign in",
             None,
-            "<p>This sign-in link is not valid, or it was revoked. Ask for a new one.</p>",
+            html! { p { "This sign-in link is not valid, or it was revoked. Ask for a new one." } },
         );
     }
     (
@@ -183,7 +197,9 @@ async fn queue(
             StatusCode::BAD_REQUEST,
             "My queue",
             Some(&name),
-            "<p>This address is not valid: it takes <code>owner</code> and <code>due</code>.</p>",
+            html! {
+                p { "This address is not valid: it takes " code { "owner" } " and " code { "due" } "." }
+            },
         );
     };
     let due_text = q.due.clone().unwrap_or_else(|| "today".into());
@@ -192,7 +208,7 @@ async fn queue(
             StatusCode::BAD_REQUEST,
             "My queue",
             Some(&name),
-            "<p><code>due</code> is today, overdue, open or all.</p>",
+            html! { p { code { "due" } " is today, overdue, open or all." } },
         );
     };
     let owner = q.owner.clone().filter(|o| !o.is_empty());
@@ -211,36 +227,38 @@ async fn queue(
         encode(q.owner.as_deref().unwrap_or("")),
         encode(&due_text)
     );
-    let mut body = format!(
-        "<form method=\"get\" action=\"/reps\"><label>Owner <input name=\"owner\" value=\"{}\" placeholder=\"everyone\"></label> \
-         <label>Due <select name=\"due\">{}</select></label> <button type=\"submit\">Show</button></form>\n\
-         <p class=\"muted\">{} on the database's clock, {} UTC.</p>\n",
-        esc(q.owner.as_deref().unwrap_or("")),
-        ["today", "overdue", "open", "all"]
-            .iter()
-            .map(|d| format!(
-                "<option{}>{d}</option>",
-                if *d == due_text { " selected" } else { "" }
-            ))
-            .collect::<String>(),
-        match rows.len() {
-            0 => "Nothing to do".to_string(),
-            1 => "1 call or task".to_string(),
-            n => format!("{n} calls and tasks"),
-        },
-        crate::engine::format_instant(now)
-    );
-    if !rows.is_empty() {
-        body.push_str(
-            "<table><tr><th>Due</th><th>Their time</th><th>Priority</th><th>Contact</th>\
-             <th>Phone</th><th>What</th><th>Cadence</th><th></th></tr>\n",
-        );
-        for r in &rows {
-            body.push_str(&row_html(r, &back));
+    let count = match rows.len() {
+        0 => "Nothing to do".to_string(),
+        1 => "1 call or task".to_string(),
+        n => format!("{n} calls and tasks"),
+    };
+    let body = html! {
+        form method="get" action="/reps" {
+            label { "Owner " input name="owner" value=(q.owner.as_deref().unwrap_or("")) placeholder="everyone"; }
+            " "
+            label {
+                "Due "
+                select name="due" {
+                    @for d in ["today", "overdue", "open", "all"] {
+                        option selected[d == due_text] { (d) }
+                    }
+                }
+            }
+            " "
+            button type="submit" { "Show" }
         }
-        body.push_str("</table>");
-    }
-    rep_page(StatusCode::OK, "My queue", Some(&name), &body)
+        p.muted { (count) " on the database's clock, " (crate::engine::format_instant(now)) " UTC." }
+        @if !rows.is_empty() {
+            table {
+                tr {
+                    th { "Due" } th { "Their time" } th { "Priority" } th { "Contact" }
+                    th { "Phone" } th { "What" } th { "Cadence" } th {}
+                }
+                @for r in &rows { (row_html(r, &back)) }
+            }
+        }
+    };
+    rep_page(StatusCode::OK, "My queue", Some(&name), body)
 }
 
 /// Percent-encodes a value for a query string.
@@ -253,54 +271,40 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn row_html(r: &TaskRow, back: &str) -> String {
+fn row_html(r: &TaskRow, back: &str) -> Markup {
     let t = &r.task;
     let outcomes: &[&str] = if t.kind == "call" {
         &["answered", "no_answer", "voicemail"]
     } else {
         &["completed"]
     };
-    let actions = if r.state == "open" {
-        outcomes
-            .iter()
-            .map(|o| {
-                format!(
-                    "<form class=\"inline\" method=\"post\" action=\"/reps/tasks/{}/outcome\">\
-                     <input type=\"hidden\" name=\"outcome\" value=\"{o}\">\
-                     <input type=\"hidden\" name=\"back\" value=\"{}\">\
-                     <button type=\"submit\">{}</button></form>",
-                    r.id,
-                    esc(back),
-                    o.replace('_', " ")
-                )
-            })
-            .collect::<String>()
-    } else {
-        format!(
-            "<span class=\"muted\">{}{}</span>",
-            esc(&r.state),
-            r.outcome
-                .as_ref()
-                .map(|o| format!(": {}", esc(o)))
-                .unwrap_or_default()
-        )
-    };
-    format!(
-        "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td><a href=\"/reps/contacts/{}\">{}</a></td>\
-         <td>{}</td><td>{} {}</td><td>{} <span class=\"muted\">step {}</span></td><td>{}</td></tr>\n",
-        esc(&crate::cli::tasks::local(t.due, "UTC")),
-        esc(&crate::cli::tasks::local(t.due, &t.zone)),
-        esc(&t.priority),
-        esc(&t.priority),
-        encode(&r.contact_id),
-        esc(&r.contact_id),
-        esc(t.phone.as_deref().unwrap_or("-")),
-        esc(&t.kind),
-        esc(&t.subject),
-        esc(&r.cadence),
-        t.step,
-        actions
-    )
+    html! {
+        tr {
+            td { (crate::cli::tasks::local(t.due, "UTC")) }
+            td { (crate::cli::tasks::local(t.due, &t.zone)) }
+            td class=(t.priority) { (t.priority) }
+            td { a href={ "/reps/contacts/" (encode(&r.contact_id)) } { (r.contact_id) } }
+            td { (t.phone.as_deref().unwrap_or("-")) }
+            td { (t.kind) " " (t.subject) }
+            td { (r.cadence) " " span.muted { "step " (t.step) } }
+            td {
+                @if r.state == "open" {
+                    @for o in outcomes {
+                        form.inline method="post" action={ "/reps/tasks/" (r.id) "/outcome" } {
+                            input type="hidden" name="outcome" value=(o);
+                            input type="hidden" name="back" value=(back);
+                            button type="submit" { (o.replace('_', " ")) }
+                        }
+                    }
+                } @else {
+                    span.muted {
+                        (r.state)
+                        @if let Some(o) = &r.outcome { ": " (o) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The fields of a form body (`a=b&c=d`, percent-decoded).
@@ -355,7 +359,7 @@ async fn outcome(
             StatusCode::BAD_REQUEST,
             "My queue",
             Some(&name),
-            "<p>This button is not complete. Go back to <a href=\"/reps\">your queue</a>.</p>",
+            html! { p { "This button is not complete. Go back to " a href="/reps" { "your queue" } "." } },
         );
     };
     let client = name.clone();
@@ -375,10 +379,7 @@ async fn outcome(
             status,
             "My queue",
             Some(&name),
-            &format!(
-                "<p>{}</p><p><a href=\"/reps\">Back to your queue</a></p>",
-                esc(&m)
-            ),
+            html! { p { (m) } p { a href="/reps" { "Back to your queue" } } },
         ),
         Ok(Ok(())) => {
             let back = get("back").unwrap_or_default();
@@ -410,33 +411,28 @@ async fn record(State(app): State<App>, Path(id): Path<String>, headers: HeaderM
                 StatusCode::NOT_FOUND,
                 "Record",
                 Some(&name),
-                "<p>There is no such contact.</p>",
+                html! { p { "There is no such contact." } },
             )
         }
         Ok(Ok(Some(v))) => v,
     };
-    let mut body = String::from("<h2>Fields</h2><table>");
-    if let Some(fields) = v["fields"].as_object() {
-        for (k, val) in fields {
-            body.push_str(&format!(
-                "<tr><th>{}</th><td>{}</td></tr>",
-                esc(k),
-                esc(val.as_str().unwrap_or(""))
-            ));
+    let body = html! {
+        h2 { "Fields" }
+        table {
+            @if let Some(fields) = v["fields"].as_object() {
+                @for (k, val) in fields {
+                    tr { th { (k) } td { (val.as_str().unwrap_or("")) } }
+                }
+            }
         }
-    }
-    body.push_str("</table><h2>Where it stands, and its history</h2>");
-    body.push_str(&format!(
-        "<pre>{}</pre>",
-        esc(v["timeline"]
-            .as_str()
-            .unwrap_or("Nothing has happened yet."))
-    ));
+        h2 { "Where it stands, and its history" }
+        pre { (v["timeline"].as_str().unwrap_or("Nothing has happened yet.")) }
+    };
     rep_page(
         StatusCode::OK,
         &format!("Record {shown}"),
         Some(&name),
-        &body,
+        body,
     )
 }
 

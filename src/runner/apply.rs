@@ -860,6 +860,16 @@ impl<'p> Applier<'p> {
             batch.meta.push(("next_contact", self.next_contact as i64));
             store.commit(batch).map_err(|e| e.to_string())?;
             self.stats.batches += 1;
+            // For `/metrics` (counted only where a recorder is installed: with --listen).
+            let mut kinds = [0u64; 10];
+            for r in &batch.journal {
+                kinds[(r.kind.clamp(0, 9)) as usize] += 1;
+            }
+            for (k, n) in kinds.iter().enumerate().filter(|(_, n)| **n > 0) {
+                metrics::counter!("cadence_records_total", "kind" => super::journal::kind_name(k as i64))
+                    .increment(*n);
+            }
+            metrics::counter!("cadence_inputs_applied_total").increment(batch.applied.len() as u64);
         }
         self.stats.time_commit += t0.elapsed().as_secs_f64();
         for cid in &dirty {

@@ -19,6 +19,22 @@ const EXITED: i64 = 6;
 const GOAL: i64 = 7;
 const COMPLETED: i64 = 8;
 
+/// The kind of a journal row, in the words of the trace (`transition`, `executed`, ...).
+pub fn kind_name(kind: i64) -> &'static str {
+    match kind {
+        ENROLLED => "enrolled",
+        EXECUTED => "executed",
+        SKIPPED => "skipped",
+        DEFERRED => "deferred",
+        EVENT => "event",
+        TRANSITION => "transition",
+        EXITED => "exited",
+        GOAL => "goal",
+        COMPLETED => "completed",
+        _ => "other",
+    }
+}
+
 const SKIP_REASONS: [SkipReason; 7] = [
     SkipReason::Condition,
     SkipReason::Unsubscribed,
