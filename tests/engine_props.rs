@@ -13,6 +13,7 @@ field plan: enum("trial", "pro")
 enroll when plan == "trial"
 goal "converted" when plan == "pro"
 exit on replied
+track opens, clicks including machine
 window "0 9-17 * * 1-5"
 limit 3 emails per day
 template welcome { subject "Hi"; body "Hi {{first_name | there}} {{unsubscribe_link}}" }
@@ -45,6 +46,8 @@ step 2: call "Check in" after 1d
 const OUTCOMES: &[&str] = &[
     "opened",
     "clicked",
+    "opened:machine",
+    "clicked:machine",
     "replied",
     "auto_reply",
     "bounced",
@@ -80,7 +83,7 @@ fn build(contacts: usize, events: &[(u32, usize, usize, bool)]) -> (String, Stri
         let plan = if i % 2 == 0 { "trial" } else { "" };
         c.push_str(&format!("c{i},N{i},c{i}@example.test,{plan}\n"));
     }
-    let mut e = String::from("at,contact,event,field,value\n");
+    let mut e = String::from("at,contact,event,field,value,machine\n");
     for (minute, who, what, flag) in events {
         let who = who % contacts;
         let at = chrono::DateTime::from_timestamp(
@@ -95,7 +98,11 @@ fn build(contacts: usize, events: &[(u32, usize, usize, bool)]) -> (String, Stri
         } else {
             ("", "")
         };
-        e.push_str(&format!("{at},c{who},{name},{field},{value}\n"));
+        let (name, machine) = match name.split_once(':') {
+            Some((event, _)) => (event, "true"),
+            None => (name, ""),
+        };
+        e.push_str(&format!("{at},c{who},{name},{field},{value},{machine}\n"));
     }
     (c, e)
 }
