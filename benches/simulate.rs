@@ -51,6 +51,7 @@ fn inputs(program: &Program, events: &[GenEvent]) -> Vec<(i64, Input)> {
                 step: None,
                 cadence: None,
                 machine: false,
+                message: None,
             };
             let input = match e.kind {
                 GenKind::Opened => ev("opened"),

@@ -1153,3 +1153,58 @@ fn only_opens_and_clicks_can_be_made_by_machines() {
         cadence::engine::Input::Event { machine: true, .. }
     ));
 }
+
+#[test]
+fn an_event_that_names_its_message_belongs_to_that_message_only() {
+    // The first welcome (execution 0) is opened after the loop has sent a second one: the open
+    // is recorded for step 1, but the second welcome's `on opened` is not taken.
+    use cadence::store::ContactStore as _;
+    let text = cad("step 1: email welcome\n  on opened -> step 3\n  on no_open 1d -> step 2\nstep 2: call \"Again\" after 1h\n  on answered -> step 1\nstep 3: call \"Opened\"");
+    let mut sources = cadence::syntax::Sources::new();
+    let id = sources.add("t.cadence", &text);
+    let program = cadence::check::check(&mut sources, &[id]).program.unwrap();
+    let catalog = cadence::engine::Catalog::new(&program);
+    let loaded = cadence::sim::read_contacts(ONE.as_bytes(), &catalog).unwrap();
+    let mut store = cadence::store::MemoryStore::new();
+    for r in loaded.records {
+        store.upsert(r).unwrap();
+    }
+    let mut engine = cadence::sim::load_engine(&program, &store).unwrap();
+    let lookup = |id: &str| engine.contact_id(id);
+    let events = "at,contact,event,step\n2026-01-05T09:00:00Z,c1,enroll,\n2026-01-06T11:00:00Z,c1,answered,2\n2026-01-06T12:00:00Z,c1,opened,\n2026-01-06T13:00:00Z,c1,opened,\n";
+    let (mut rows, bad) =
+        cadence::sim::read_events(events.as_bytes(), &program, &catalog, &lookup).unwrap();
+    assert!(bad.is_empty(), "{bad:?}");
+    // 12:00: the first message's open (enrolment 0, execution 0); 13:00: the second's (execution 2).
+    for (row, x) in [(2, 0), (3, 2)] {
+        if let cadence::engine::Input::Event { message, .. } = &mut rows[row].input {
+            *message = Some((0, x));
+        }
+    }
+    let mut out = Vec::new();
+    cadence::sim::run(
+        &mut engine,
+        &mut store,
+        &rows,
+        common::instant("2026-01-05T09:00:00Z"),
+        cadence::sim::Until::Idle,
+        cadence::sim::TraceFormat::Jsonl,
+        &mut out,
+        &mut |_| {},
+    )
+    .unwrap();
+    let t = common::compact(&String::from_utf8(out).unwrap());
+    assert_eq!(
+        t[4..],
+        [
+            "2026-01-06T11:00:00Z c1 event 2 answered",
+            "2026-01-06T11:00:00Z c1 transition 2->1 on answered",
+            "2026-01-06T11:00:00Z c1 executed 1 welcome",
+            "2026-01-06T12:00:00Z c1 event 1 opened",
+            "2026-01-06T13:00:00Z c1 event 1 opened",
+            "2026-01-06T13:00:00Z c1 transition 1->3 on opened",
+            "2026-01-06T13:00:00Z c1 executed 3 Opened",
+            "2026-01-06T13:00:00Z c1 completed",
+        ]
+    );
+}

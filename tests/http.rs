@@ -1210,6 +1210,14 @@ fn provider_webhooks_are_verified_then_queued_once_each() {
     );
     let (status, r) = post("/hooks/mailgun", &[], &body);
     assert_eq!((status, r["skipped"].as_u64()), (200, Some(1)), "{r}");
+    // Mailgun signs the token, not the body: the same token with other events is a replay,
+    // and changes nothing.
+    let forged = body
+        .replace("\"opened\"", "\"complained\"")
+        .replace("mg-1", "mg-2")
+        .replace("99.1.x@acme.test", &id("ann"));
+    let (status, r) = post("/hooks/mailgun", &[], &forged);
+    assert_eq!((status, r["replayed"].as_bool()), (200, Some(true)), "{r}");
     assert_eq!(
         post(
             "/hooks/mailgun",
@@ -1237,6 +1245,7 @@ fn provider_webhooks_are_verified_then_queued_once_each() {
             .count()
     };
     assert_eq!(count("c1", "\"event\":\"clicked\""), 1, "{out}");
+    assert_eq!(count("c1", "unsubscribed"), 0, "{out}");
     assert_eq!(count("c1", "\"to\":2"), 1, "{out}");
     assert_eq!(count("c2", "\"reason\":\"bad address\""), 1, "{out}");
     assert_eq!(count("c3", "\"reason\":\"unsubscribed\""), 1, "{out}");

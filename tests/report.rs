@@ -399,3 +399,35 @@ fn rates_count_each_message_once_even_after_re_enrolment() {
     assert_eq!(s["rates"]["opened"], 1.0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn machines_opens_are_counted_apart_and_as_people_s_only_where_the_cadence_says_so() {
+    let trace = "\
+{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"c1\",\"cadence\":\"T\",\"kind\":\"enrolled\"}
+{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"c1\",\"cadence\":\"T\",\"kind\":\"executed\",\"step\":1,\"action\":\"email\",\"name\":\"welcome\"}
+{\"at\":\"2026-01-05T09:00:05Z\",\"contact\":\"c1\",\"cadence\":\"T\",\"kind\":\"event\",\"step\":1,\"event\":\"opened\",\"machine\":true}
+{\"at\":\"2026-01-05T09:00:06Z\",\"contact\":\"c1\",\"cadence\":\"T\",\"kind\":\"event\",\"step\":1,\"event\":\"clicked\",\"machine\":true}
+";
+    let (records, bad) = cadence::report::read_trace(trace.as_bytes());
+    assert!(bad.is_empty());
+    let program = |track: &str| {
+        let text = format!(
+            "cadence \"T\"\n{track}\ntemplate welcome {{ subject \"Hi\"; body \"<p>Hi https://a.test {{{{unsubscribe_link}}}}</p>\" }}\nstep 1: email welcome\n  on opened -> done\n"
+        );
+        let mut sources = cadence::syntax::Sources::new();
+        let id = sources.add("t.cadence", &text);
+        cadence::check::check(&mut sources, &[id]).program.unwrap()
+    };
+    let plain = program("track opens, clicks");
+    let r = cadence::report::report(&records, Some(&plain));
+    let s = &r.cadences[0].steps[0];
+    assert_eq!(s.machine.get("opened"), Some(&1));
+    assert_eq!(s.machine.get("clicked"), Some(&1));
+    assert!(s.outcomes.is_empty(), "{:?}", s.outcomes);
+    let counted = program("track opens including machine, clicks");
+    let r = cadence::report::report(&records, Some(&counted));
+    let s = &r.cadences[0].steps[0];
+    assert_eq!(s.outcomes.get("opened"), Some(&1));
+    assert_eq!(s.outcomes.get("clicked"), None);
+    assert_eq!(s.machine.get("opened"), Some(&1));
+}

@@ -118,6 +118,7 @@ fn queue(store: &mut dyn LiveStore, args: &Args) -> Result<(bool, i64), String> 
             field: None,
             value: None,
             machine: false,
+            message: None,
         },
         origin: "cadence log".into(),
     };

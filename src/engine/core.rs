@@ -88,6 +88,9 @@ pub enum Input {
         step: Option<u32>,
         cadence: Option<u32>,
         machine: bool,
+        /// The message it is about, when the input knows it (an open or a click from the
+        /// message's own link, a provider's webhook): (enrolment id, execution).
+        message: Option<(u64, u32)>,
     },
     /// A field change (`None` unsets it).
     Set {
@@ -726,8 +729,9 @@ impl<'p> Cx<'_, 'p> {
                 step,
                 cadence,
                 machine,
+                message,
                 ..
-            } => self.event(event, step, cadence, machine),
+            } => self.event(event, step, cadence, machine, message),
             Input::Set {
                 field, ref value, ..
             } => self.set(field, value.clone()),
@@ -1208,7 +1212,14 @@ impl<'p> Cx<'_, 'p> {
         }
     }
 
-    fn event(&mut self, key: EventKey, step: Option<u32>, cadence: Option<u32>, machine: bool) {
+    fn event(
+        &mut self,
+        key: EventKey,
+        step: Option<u32>,
+        cadence: Option<u32>,
+        machine: bool,
+        message: Option<(u64, u32)>,
+    ) {
         let o = match key {
             EventKey::Custom(i) => {
                 let active = self.active_of(cadence);
@@ -1235,7 +1246,23 @@ impl<'p> Cx<'_, 'p> {
             }
             EventKey::Outcome(o) => o,
         };
-        let Some((li, x)) = self.find_message(o, step, cadence) else {
+        let found = match message {
+            Some((id, x)) => self
+                .c
+                .enrolments
+                .iter()
+                .position(|en| en.id == id)
+                .filter(|li| {
+                    let en = &self.c.enrolments[*li];
+                    en.execs.get(x as usize).is_some_and(|ex| {
+                        let cad = &self.program().cadences[en.cadence as usize];
+                        o.fits(cad.steps[ex.step as usize].action.channel())
+                    })
+                })
+                .map(|li| (li, x)),
+            None => self.find_message(o, step, cadence),
+        };
+        let Some((li, x)) = found else {
             if o == Outcome::Unsubscribed {
                 // An unsubscribe is about the person, not one message: it always applies.
                 return self.unsubscribe_all(key, true);

@@ -385,6 +385,17 @@ fn verify_sendgrid(key: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Res
 }
 
 /// SendGrid's verification key: base64 DER, with or without PEM's armour and line breaks.
+/// Checks the keys that can be checked before a request comes: a SendGrid key must be a P-256
+/// public key. The error says which setting is wrong.
+pub fn check_keys(keys: &HookKeys) -> Result<(), String> {
+    if let Some(k) = keys.sendgrid.as_deref().filter(|k| !k.trim().is_empty()) {
+        sendgrid_key(k).map_err(|_| {
+            "CADENCE_SENDGRID_PUBLIC_KEY is not a P-256 public key (give the verification key SendGrid shows, base64)".to_string()
+        })?;
+    }
+    Ok(())
+}
+
 fn sendgrid_key(key: &str) -> Result<VerifyingKey, HookError> {
     let b64: String = key
         .lines()

@@ -110,6 +110,7 @@ impl Server {
             postmark: env("CADENCE_POSTMARK_AUTH"),
             generic: env("CADENCE_HOOK_SECRET"),
         };
+        hooks::check_keys(&hooks)?;
         let app: App = Arc::new(Shared {
             db,
             signer,
@@ -474,6 +475,7 @@ async fn unsubscribe(State(app): State<App>, Path(token): Path<String>) -> Respo
             field: None,
             value: None,
             machine: false,
+            message: Some((enrolment, exec)),
         },
         origin: "one-click unsubscribe".into(),
     };
@@ -525,6 +527,18 @@ async fn webhook(
         }
     };
     let received = events.len();
+    // Mailgun signs a token and a timestamp, not the body: a token is accepted once.
+    let nonce = (provider == hooks::Provider::Mailgun)
+        .then(|| {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| {
+                    v["signature"]["token"]
+                        .as_str()
+                        .map(|t| format!("mailgun:{t}"))
+                })
+        })
+        .flatten();
     let r = with_store(&app, move |store, shared| {
         let now = wall_now();
         let mut inputs = Vec::new();
@@ -563,23 +577,35 @@ async fn webhook(
                     field: None,
                     value: None,
                     machine,
+                    message: Some((m.enrolment, m.exec)),
                 },
                 origin: format!("{} webhook", provider.name()),
             });
         }
-        let new = store.enqueue(&inputs, now)?;
+        let new = match &nonce {
+            Some(n) => match store.enqueue_once(n, &inputs, now)? {
+                Some(new) => new,
+                None => {
+                    metrics::counter!("cadence_webhook_failures_total", "provider" => provider.name(), "why" => "replayed")
+                        .increment(1);
+                    return Ok((0, inputs.len(), skipped, true));
+                }
+            },
+            None => store.enqueue(&inputs, now)?,
+        };
         let queued = new.iter().filter(|n| **n).count();
-        Ok::<_, crate::store::live::LiveError>((queued, inputs.len() - queued, skipped))
+        Ok::<_, crate::store::live::LiveError>((queued, inputs.len() - queued, skipped, false))
     })
     .await;
     match r {
-        Ok(Ok((queued, duplicates, skipped))) => api_json(
+        Ok(Ok((queued, duplicates, skipped, replayed))) => api_json(
             StatusCode::OK,
             serde_json::json!({
                 "received": received,
                 "queued": queued,
                 "duplicates": duplicates,
                 "skipped": skipped,
+                "replayed": replayed,
             }),
         ),
         Ok(Err(e)) => unavailable(&e.to_string()),
@@ -860,6 +886,7 @@ fn check_event(
             field: e.field,
             value,
             machine: e.machine,
+            message: None,
         },
         origin: format!("POST /api/events ({client})"),
     })

@@ -50,12 +50,19 @@ pub fn machine_reason(
     }
     // Apple Mail Privacy Protection fetches every image from Apple's network (17.0.0.0/8),
     // with a bare `Mozilla/5.0`.
-    let apple = matches!(peer, Some(IpAddr::V4(a)) if a.octets()[0] == 17);
+    let apple =
+        matches!(peer.map(|p| p.to_canonical()), Some(IpAddr::V4(a)) if a.octets()[0] == 17);
     if apple || ua == "Mozilla/5.0" {
         return Some("Apple Mail Privacy Protection");
     }
+    // `bot` only as a word's end before `/`, `;`, `)` or `-`, or a word of its own (a phone
+    // called CUBOT is a person's).
     const SCANNERS: &[&str] = &[
-        "bot",
+        "bot/",
+        "bot;",
+        "bot)",
+        "bot-",
+        " bot ",
         "spider",
         "crawler",
         "scanner",
@@ -74,7 +81,8 @@ pub fn machine_reason(
     if ua.is_empty() {
         return Some("no user agent");
     }
-    if SCANNERS.iter().any(|s| lower.contains(s)) {
+    let padded = format!(" {lower} ");
+    if SCANNERS.iter().any(|s| padded.contains(s)) {
         return Some("link scanner");
     }
     if head {
@@ -158,6 +166,7 @@ fn hit_input(hit: &Hit, event: &str) -> NewInput {
             field: None,
             value: None,
             machine: hit.machine.is_some(),
+            message: Some((hit.enrolment, hit.exec)),
         },
         origin: match &hit.machine {
             Some(why) => format!(
@@ -188,10 +197,11 @@ pub(super) async fn open(
     let ua = user_agent(&headers);
     let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|p| p.0.ip());
     let head = method == Method::HEAD;
+    // A token that does not verify costs no database work.
+    let Some((contact, enrolment, exec)) = parse_open(&app.signer, &token) else {
+        return not_found().await;
+    };
     let r = with_store(&app, move |store, shared| {
-        let Some((contact, enrolment, exec)) = parse_open(&shared.signer, &token) else {
-            return Ok(false);
-        };
         let Some(m) = store.message_of(contact, enrolment, exec)? else {
             return Ok(false);
         };
@@ -229,11 +239,10 @@ pub(super) async fn click(
     let ua = user_agent(&headers);
     let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|p| p.0.ip());
     let head = method == Method::HEAD;
+    let Some((contact, enrolment, exec, link, url)) = parse_click(&app.signer, &token) else {
+        return not_found().await;
+    };
     let r = with_store(&app, move |store, shared| {
-        let Some((contact, enrolment, exec, link, url)) = parse_click(&shared.signer, &token)
-        else {
-            return Ok(None);
-        };
         let Some(m) = store.message_of(contact, enrolment, exec)? else {
             return Ok(None);
         };
@@ -333,6 +342,28 @@ mod tests {
         assert_eq!(
             machine_reason(Some("Barracuda Sentinel (EE)"), None, false, 3600),
             Some("link scanner")
+        );
+        for bot in [
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "Mozilla/5.0 (compatible; bingbot/2.0)",
+        ] {
+            assert_eq!(
+                machine_reason(Some(bot), None, false, 3600),
+                Some("link scanner"),
+                "{bot}"
+            );
+        }
+        let cubot = "Mozilla/5.0 (Linux; Android 12; CUBOT X30) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36";
+        assert_eq!(machine_reason(Some(cubot), None, false, 3600), None);
+        assert_eq!(
+            machine_reason(
+                Some(person),
+                Some("::ffff:17.58.1.2".parse().unwrap()),
+                false,
+                3600
+            ),
+            Some("Apple Mail Privacy Protection")
         );
         assert_eq!(
             machine_reason(Some(person), None, true, 3600),

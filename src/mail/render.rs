@@ -39,34 +39,53 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
+/// Where a merge field was filled in the output: its byte range, and whether it is the
+/// unsubscribe link.
+#[derive(Debug, Clone, Copy)]
+struct Filled {
+    start: usize,
+    end: usize,
+    unsubscribe: bool,
+}
+
 /// Fills `text`: each merge field from `field` (unset: its fallback, or nothing), the
-/// unsubscribe link from `unsubscribe`; values pass through `escape`.
+/// unsubscribe link from `unsubscribe`; values pass through `escape`. Returns where the merge
+/// fields went.
 fn fill(
     text: &Text,
     field: &dyn Fn(&str) -> Option<String>,
     unsubscribe: &str,
     escape: &dyn Fn(&str, &mut String),
     out: &mut String,
-) {
+) -> Vec<Filled> {
+    let mut filled = Vec::new();
     for part in &text.parts {
         match part {
             TextPart::Literal(s) => out.push_str(s),
             TextPart::Merge { name, fallback } => {
-                if name == UNSUBSCRIBE_LINK {
+                let start = out.len();
+                let unsubscribe_link = name == UNSUBSCRIBE_LINK;
+                if unsubscribe_link {
                     escape(unsubscribe, out);
-                    continue;
-                }
-                match field(name).filter(|v| !v.is_empty()) {
-                    Some(v) => escape(&v, out),
-                    None => {
-                        if let Some(f) = fallback {
-                            escape(f, out)
+                } else {
+                    match field(name).filter(|v| !v.is_empty()) {
+                        Some(v) => escape(&v, out),
+                        None => {
+                            if let Some(f) = fallback {
+                                escape(f, out)
+                            }
                         }
                     }
                 }
+                filled.push(Filled {
+                    start,
+                    end: out.len(),
+                    unsubscribe: unsubscribe_link,
+                });
             }
         }
     }
+    filled
 }
 
 /// Makes text safe for a header: line breaks, tabs and other control characters become one
@@ -149,9 +168,9 @@ pub fn render(
     fill(subject, field, links.unsubscribe, &plain, &mut s);
     let mut b = String::new();
     let escape: &dyn Fn(&str, &mut String) = if html { &html_escape } else { &plain };
-    fill(body, field, links.unsubscribe, escape, &mut b);
+    let filled = fill(body, field, links.unsubscribe, escape, &mut b);
     if let Some(click) = links.click {
-        b = track_clicks(&b, html, links.unsubscribe, click);
+        b = track_clicks(&b, html, &filled, click);
     }
     if let (Some(pixel), true) = (links.pixel, html) {
         b = add_pixel(&b, pixel);
@@ -209,46 +228,179 @@ fn next_link(s: &str, from: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// The text an HTML attribute value stands for (`&amp;` -> `&` and the other escapes
-/// `html_escape` makes).
+/// The text an HTML attribute value stands for: the character references `html_escape`
+/// writes, `&apos;`, and numeric ones (`&#38;`, `&#x26;`); others are left as written.
 fn html_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let decoded = rest.find(';').filter(|e| *e <= 10).and_then(|e| {
+            let name = &rest[1..e];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => {
+                    let n = if let Some(h) = name.strip_prefix("#x").or(name.strip_prefix("#X")) {
+                        u32::from_str_radix(h, 16).ok()
+                    } else {
+                        name.strip_prefix('#').and_then(|d| d.parse().ok())
+                    };
+                    n.and_then(char::from_u32)
+                }
+            };
+            c.map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
-/// Replaces each link of a rendered body but the unsubscribe link by its redirect. In HTML the
-/// link is read unescaped and its redirect written escaped.
+/// Where the host of a link ends (the first `/`, `?` or `#` after `://`, or its end).
+fn host_end(link: &str) -> usize {
+    let after = link.find("://").map_or(0, |i| i + 3);
+    link[after..]
+        .find(['/', '?', '#'])
+        .map_or(link.len(), |i| after + i)
+}
+
+/// Whether the link written at `start..end` of the body may go through the redirect: it is
+/// not the unsubscribe link, and its scheme and host are the template's own (a contact's value
+/// may add to its path, never choose where the redirect goes).
+fn trackable(body: &str, start: usize, end: usize, filled: &[Filled]) -> bool {
+    let host = start + host_end(&body[start..end]);
+    !filled.iter().any(|f| {
+        let overlaps = |a: usize, b: usize| f.start < b && a < f.end && f.start != f.end;
+        (f.unsubscribe && overlaps(start, end)) || (!f.unsubscribe && overlaps(start, host))
+    })
+}
+
+/// The `href` values of the `<a>` and `<area>` tags of an HTML body: (start, end) of each
+/// value, quotes excluded.
+fn hrefs(body: &str) -> Vec<(usize, usize)> {
+    let bytes = body.as_bytes();
+    let lower = body.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = lower[at..].find('<').map(|i| at + i) {
+        let name_end = lower[i + 1..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(lower.len(), |e| i + 1 + e);
+        let name = &lower[i + 1..name_end];
+        let tag_end = lower[i..].find('>').map_or(lower.len(), |e| i + e);
+        if name == "a" || name == "area" {
+            // Attributes: NAME[=VALUE], the value quoted with " or ', or bare.
+            let mut k = name_end;
+            while k < tag_end {
+                while k < tag_end && (bytes[k].is_ascii_whitespace() || bytes[k] == b'/') {
+                    k += 1;
+                }
+                let attr_start = k;
+                while k < tag_end
+                    && !bytes[k].is_ascii_whitespace()
+                    && !matches!(bytes[k], b'=' | b'>' | b'/')
+                {
+                    k += 1;
+                }
+                let attr = &lower[attr_start..k];
+                while k < tag_end && bytes[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                if k >= tag_end || bytes[k] != b'=' {
+                    if k == attr_start {
+                        k += 1;
+                    }
+                    continue;
+                }
+                k += 1;
+                while k < tag_end && bytes[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                let (vs, ve) = match bytes.get(k) {
+                    Some(q @ (b'"' | b'\'')) => {
+                        let close = body[k + 1..]
+                            .find(*q as char)
+                            .map_or(body.len(), |e| k + 1 + e);
+                        (k + 1, close)
+                    }
+                    _ => {
+                        let e = body[k..]
+                            .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                            .map_or(body.len(), |e| k + e);
+                        (k, e)
+                    }
+                };
+                if attr == "href" {
+                    out.push((vs, ve));
+                }
+                k = ve + 1;
+            }
+        }
+        at = (tag_end + 1).max(i + 1);
+        if at >= lower.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// Replaces the links of a rendered body by their redirects: in HTML the `href` of each `<a>`
+/// and `<area>` (read unescaped, written escaped; images, styles and text stay as they are), in
+/// text each `http(s)` URL. The unsubscribe link, and a link whose host comes from a merge
+/// field, are left alone.
 fn track_clicks(
     body: &str,
     html: bool,
-    unsubscribe: &str,
+    filled: &[Filled],
     click: &dyn Fn(usize, &str) -> String,
 ) -> String {
+    let spans: Vec<(usize, usize)> = if html {
+        hrefs(body)
+            .into_iter()
+            .filter(|(s, e)| {
+                let v = body[*s..*e].trim_start().to_ascii_lowercase();
+                v.starts_with("http://") || v.starts_with("https://")
+            })
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        let mut at = 0;
+        while let Some((s, e)) = next_link(body, at) {
+            v.push((s, e));
+            at = e;
+        }
+        v
+    };
     let mut out = String::with_capacity(body.len() + 128);
     let mut at = 0;
     let mut n = 0;
-    while let Some((start, end)) = next_link(body, at) {
+    for (start, end) in spans {
+        if start < at || !trackable(body, start, end, filled) {
+            continue;
+        }
         out.push_str(&body[at..start]);
         let written = &body[start..end];
-        let url = if html {
-            html_unescape(written)
+        if html {
+            let url = html_unescape(written.trim());
+            html_escape(&click(n, &url), &mut out);
         } else {
-            written.to_string()
-        };
-        if url == unsubscribe {
-            out.push_str(written);
-        } else {
-            let tracked = click(n, &url);
-            n += 1;
-            if html {
-                html_escape(&tracked, &mut out);
-            } else {
-                out.push_str(&tracked);
-            }
+            out.push_str(&click(n, written));
         }
+        n += 1;
         at = end;
     }
     out.push_str(&body[at..]);
@@ -341,7 +493,7 @@ mod tests {
         let text = render(
             &parse_text("S").0,
             &parse_text(
-                "See https://acme.test/a?b=1&c=2. Or (http://acme.test/x), {{unsubscribe_link}}",
+                "See https://acme.test/a?b=1&c=2. Or (http://acme.test/x), {{unsubscribe_link}}.",
             )
             .0,
             &field,
@@ -350,20 +502,83 @@ mod tests {
         assert!(!text.html);
         assert_eq!(
             text.body,
-            "See https://x.test/c/0?https://acme.test/a?b=1&c=2. Or (https://x.test/c/1?http://acme.test/x), https://x.test/u/t"
+            "See https://x.test/c/0?https://acme.test/a?b=1&c=2. Or (https://x.test/c/1?http://acme.test/x), https://x.test/u/t."
         );
         let html = render(
             &parse_text("S").0,
-            &parse_text("<html><body><a href=\"https://acme.test/a?b=1&amp;c=2\">a</a> <a href='{{unsubscribe_link}}'>u</a></body></html>").0,
+            &parse_text(
+                "<html><body><a class=x href=\"https://acme.test/a?b=1&amp;c=2&#38;d\">https://acme.test/a</a> \
+                 <img src=\"https://cdn.acme.test/logo.png\"> <a href='{{unsubscribe_link}}'>u</a>&nbsp;| Acme</body></html>",
+            )
+            .0,
             &field,
             &links,
         );
         assert_eq!(
             html.body,
-            "<html><body><a href=\"https://x.test/c/0?https://acme.test/a?b=1&amp;c=2\">a</a> \
-             <a href='https://x.test/u/t'>u</a><img src=\"https://x.test/o/p\" width=\"1\" height=\"1\" \
-             alt=\"\" style=\"display:block;border:0\"></body></html>"
+            "<html><body><a class=x href=\"https://x.test/c/0?https://acme.test/a?b=1&amp;c=2&amp;d\">https://acme.test/a</a> \
+             <img src=\"https://cdn.acme.test/logo.png\"> <a href='https://x.test/u/t'>u</a>&nbsp;| Acme\
+             <img src=\"https://x.test/o/p\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\"></body></html>"
         );
+    }
+
+    #[test]
+    fn a_contact_value_never_chooses_where_a_redirect_goes() {
+        let click = |n: usize, url: &str| format!("https://x.test/c/{n}?{url}");
+        let links = Links {
+            unsubscribe: "https://x.test/u/t",
+            pixel: None,
+            click: Some(&click),
+        };
+        let site = |name: &str| match name {
+            "website" => Some("https://evil.test/login".to_string()),
+            "path" => Some("pricing?plan=pro".to_string()),
+            _ => None,
+        };
+        let text = render(
+            &parse_text("S").0,
+            &parse_text("See {{website}} and https://acme.test/{{path}} and https://{{website}}").0,
+            &site,
+            &links,
+        );
+        assert_eq!(
+            text.body,
+            "See https://evil.test/login and https://x.test/c/0?https://acme.test/pricing?plan=pro and https://https://evil.test/login"
+        );
+        let html = render(
+            &parse_text("S").0,
+            &parse_text(
+                "<p><a href=\"{{website}}\">site</a> <a href=\"https://acme.test/{{path}}\">p</a></p>",
+            )
+            .0,
+            &site,
+            &links,
+        );
+        assert_eq!(
+            html.body,
+            "<p><a href=\"https://evil.test/login\">site</a> <a href=\"https://x.test/c/0?https://acme.test/pricing?plan=pro\">p</a></p>"
+        );
+    }
+
+    #[test]
+    fn references_in_attributes_are_read_as_the_browser_reads_them() {
+        assert_eq!(
+            html_unescape("a&amp;b&#38;c&#x26;d&lt;&nbsp;&#xFFFFFFFF;&"),
+            "a&b&c&d<&nbsp;&#xFFFFFFFF;&"
+        );
+        assert_eq!(hrefs("<a href=x>"), vec![(8, 9)]);
+        assert_eq!(hrefs("<A HREF = 'y' >"), vec![(11, 12)]);
+        assert_eq!(hrefs("<abbr href=\"z\"><link href=\"w\">"), vec![]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_body_makes_link_tracking_panic(body in "\\PC{0,120}", html in proptest::bool::ANY) {
+            let click = |n: usize, url: &str| format!("https://x.test/c/{n}?{url}");
+            let _ = track_clicks(&body, html, &[], &click);
+            let _ = hrefs(&body);
+            let _ = html_unescape(&body);
+        }
     }
 
     #[test]

@@ -529,6 +529,7 @@ impl Session {
                     step,
                     cadence: None,
                     machine: false,
+                    message: None,
                 });
                 if let [Notice::NoMessage { .. }] = notes.as_slice() {
                     return Err(format!(

@@ -281,16 +281,20 @@ fn cadence_report(
                             .entry(r.reason.clone().unwrap_or_default())
                             .or_default() += 1;
                     }
-                    _ if r.machine => {
-                        let ev = r.event.clone().unwrap_or_default();
-                        let x = execution.get(&(r.contact.clone(), n)).copied().unwrap_or(0);
-                        let key = format!("machine {ev}");
-                        if seen_outcome.insert((r.contact.clone(), n, x, key)) {
-                            *s.machine.entry(ev).or_default() += 1;
-                        }
-                    }
                     _ => {
                         let ev = r.event.clone().unwrap_or_default();
+                        if r.machine {
+                            let x = execution.get(&(r.contact.clone(), n)).copied().unwrap_or(0);
+                            let key = format!("machine {ev}");
+                            if seen_outcome.insert((r.contact.clone(), n, x, key)) {
+                                *s.machine.entry(ev.clone()).or_default() += 1;
+                            }
+                            // Counted as the contact's only where the cadence says
+                            // `including machine`.
+                            if !def.is_some_and(|(_, c)| c.track.counts_machine(&ev)) {
+                                continue;
+                            }
+                        }
                         let mut kinds = vec![ev.clone()];
                         if (ev == "clicked" || ev == "replied") && s.action == "email" {
                             kinds.push("opened".into());

@@ -508,6 +508,7 @@ impl<'p> Applier<'p> {
                     field,
                     value,
                     machine,
+                    message,
                 },
                 Some(cid),
             ) => {
@@ -523,7 +524,12 @@ impl<'p> Applier<'p> {
                     cadence.as_deref().unwrap_or(""),
                 )
                 .and_then(|mut i| mark_machine(&mut i, *machine).map(|()| i))
-                {
+                .map(|mut i| {
+                    if let Input::Event { message: m, .. } = &mut i {
+                        *m = *message;
+                    }
+                    i
+                }) {
                     Ok(i) => inputs.push(i),
                     Err(e) => notes.push(e),
                 }

@@ -135,6 +135,7 @@ pub fn events<R: Read>(
                     field: None,
                     value: None,
                     machine: false,
+                    message: None,
                 },
             ),
             Input::Event {
@@ -143,6 +144,7 @@ pub fn events<R: Read>(
                 step,
                 cadence: c,
                 machine,
+                ..
             } => (
                 *contact,
                 InputKind::Event {
@@ -155,6 +157,7 @@ pub fn events<R: Read>(
                     field: None,
                     value: None,
                     machine: *machine,
+                    message: None,
                 },
             ),
             Input::Set {
@@ -170,6 +173,7 @@ pub fn events<R: Read>(
                     field: Some(catalog.names[*field as usize].clone()),
                     value: Some(value.as_ref().map(value_text).unwrap_or_default()),
                     machine: false,
+                    message: None,
                 },
             ),
         };
@@ -182,6 +186,7 @@ pub fn events<R: Read>(
                 field,
                 value,
                 machine,
+                ..
             } => format!(
                 "{}\x1f{contact}\x1f{event}\x1f{}\x1f{}\x1f{}\x1f{}{}",
                 row.at,

@@ -222,6 +222,7 @@ impl Relay {
                 field: None,
                 value: None,
                 machine: false,
+                message: Some((row.message.enrolment, row.message.exec)),
             },
             origin: format!("smtp (message {})", row.id),
         }

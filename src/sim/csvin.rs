@@ -507,6 +507,7 @@ pub fn event_input(
                 step: step_no,
                 cadence: cad,
                 machine: false,
+                message: None,
             }
         }
     };

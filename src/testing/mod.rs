@@ -178,6 +178,7 @@ fn engine_inputs(
             step: *step,
             cadence: scope,
             machine: false,
+            message: None,
         }],
         TestAction::Custom { contact, event } => vec![Input::Event {
             contact: *contact as u32,
@@ -185,6 +186,7 @@ fn engine_inputs(
             step: None,
             cadence: scope,
             machine: false,
+            message: None,
         }],
     }
 }

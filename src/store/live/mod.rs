@@ -122,6 +122,9 @@ pub enum InputKind {
         value: Option<String>,
         #[serde(default)]
         machine: bool,
+        /// The message it is about, when known: (enrolment id, execution).
+        #[serde(default)]
+        message: Option<(u64, u32)>,
     },
     /// A contact record to create or update: its fields, typed by the schema (`None` unsets
     /// the field: an empty cell).
@@ -171,6 +174,13 @@ pub struct MessageRef {
     pub enrolment: u64,
     pub exec: u32,
 }
+
+/// How many opens (or clicks of one link) of a message are kept; more change nothing.
+pub const HITS_PER_LINK: i64 = 10;
+
+/// How long a provider's one-time value (Mailgun's token) is remembered, in seconds: longer
+/// than the time a signed request is accepted.
+pub const NONCE_SECONDS: i64 = 86_400;
 
 /// How close two clicks on different links of one message must be (seconds) to be a
 /// scanner's burst rather than a person.
@@ -525,6 +535,14 @@ pub trait LiveStore {
     ) -> Result<Option<MessageRef>>;
     /// The message with this `Message-ID` (with or without its angle brackets).
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
+    /// Queues inputs in one transaction, unless `nonce` was seen before (a replayed request):
+    /// then nothing, and `None`.
+    fn enqueue_once(
+        &mut self,
+        nonce: &str,
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<Option<Vec<bool>>>;
     /// Records an open or a click, and with `input` queues its event in the same transaction
     /// (a click is held back without one: [`LiveStore::held_hits`]). Whether it was new.
     fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool>;

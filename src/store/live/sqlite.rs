@@ -135,6 +135,8 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 3: opens and clicks (tracking), and inputs made by machines.
     "ALTER TABLE inbox ADD COLUMN machine INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE inbox ADD COLUMN message_enrolment INTEGER;
+     ALTER TABLE inbox ADD COLUMN message_exec INTEGER;
      CREATE TABLE hits (
          id INTEGER PRIMARY KEY,
          contact TEXT NOT NULL,
@@ -148,7 +150,8 @@ const MIGRATIONS: &[&str] = &[
          queued INTEGER NOT NULL DEFAULT 0
      );
      CREATE INDEX hits_message ON hits (enrolment, exec, at);
-     CREATE INDEX hits_held ON hits (at) WHERE queued = 0;",
+     CREATE INDEX hits_held ON hits (at) WHERE queued = 0;
+     CREATE TABLE webhook_nonces (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The live store on one SQLite file.
@@ -399,6 +402,10 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
             field: r.get(9)?,
             value: r.get(10)?,
             machine: r.get::<_, i64>(12)? != 0,
+            message: match (r.get::<_, Option<i64>>(13)?, r.get::<_, Option<i64>>(14)?) {
+                (Some(e), Some(x)) => Some((e as u64, x as u32)),
+                _ => None,
+            },
         }
     };
     Ok(InboxRow {
@@ -432,7 +439,8 @@ fn message_ref(r: &Row) -> rusqlite::Result<MessageRef> {
 const JOURNAL_CHUNK: usize = 4096;
 
 const INBOX_COLUMNS: &str =
-    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine";
+    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine,
+     message_enrolment, message_exec";
 
 const OUTBOX_COLUMNS: &str = "o.id, c.id, o.contact, o.enrolment, o.exec, o.version, o.step, o.at,
      o.message_id, o.sender, o.reply_to, o.recipient, o.subject, o.body, o.html, o.unsubscribe,
@@ -482,8 +490,8 @@ fn input_key(key: &str, at: i64) -> Vec<u8> {
 fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO inbox (key, at, contact, kind, event, step, cadence, field, value,
-             fields, origin, received, machine)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             fields, origin, received, machine, message_enrolment, message_exec)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let mut out = Vec::with_capacity(inputs.len());
     for i in inputs {
@@ -496,6 +504,7 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 field,
                 value,
                 machine,
+                message,
             } => st.execute(params![
                 key,
                 i.at,
@@ -509,7 +518,9 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 None::<Vec<u8>>,
                 i.origin,
                 now,
-                *machine as i64
+                *machine as i64,
+                message.map(|m| m.0 as i64),
+                message.map(|m| m.1 as i64)
             ])?,
             InputKind::Contact { fields } => st.execute(params![
                 key,
@@ -524,7 +535,9 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 postcard::to_allocvec(fields).unwrap_or_default(),
                 i.origin,
                 now,
-                0i64
+                0i64,
+                None::<i64>,
+                None::<i64>
             ])?,
         };
         out.push(n == 1);
@@ -1039,7 +1052,49 @@ impl LiveStore for SqliteLive {
         Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
     }
 
+    fn enqueue_once(
+        &mut self,
+        nonce: &str,
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<Option<Vec<bool>>> {
+        let tx = self.tx()?;
+        tx.execute(
+            "DELETE FROM webhook_nonces WHERE at < ?1",
+            [now - super::NONCE_SECONDS],
+        )?;
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO webhook_nonces (key, at) VALUES (?1, ?2)",
+            params![nonce, now],
+        )? == 1;
+        if !fresh {
+            return Ok(None);
+        }
+        let out = insert_inputs(&tx, inputs, now)?;
+        tx.commit()?;
+        Ok(Some(out))
+    }
+
     fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool> {
+        // Kept up to a limit per link of a message: a link fetched in a loop does not grow
+        // the database (the events it queues are queued once anyway). Read before writing, so
+        // that a flood costs no write lock.
+        let kept: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM hits WHERE enrolment = ?1 AND exec = ?2 AND link IS ?3",
+            )?
+            .query_row(
+                params![
+                    hit.enrolment as i64,
+                    hit.exec as i64,
+                    hit.link.map(i64::from)
+                ],
+                |r| r.get(0),
+            )?;
+        if kept >= super::HITS_PER_LINK {
+            return Ok(false);
+        }
         let tx = self.tx()?;
         let n = tx.execute(
             "INSERT INTO hits (contact, enrolment, exec, step, cadence, link, at, machine, queued)
