@@ -6,16 +6,23 @@ use std::process::{Command, Output, Stdio};
 struct Run {
     args: Vec<String>,
     stdin: Option<String>,
+    dir: std::path::PathBuf,
 }
 
 fn cadence(args: &[&str]) -> Run {
     Run {
         args: args.iter().map(|s| s.to_string()).collect(),
         stdin: None,
+        dir: env!("CARGO_MANIFEST_DIR").into(),
     }
 }
 
 impl Run {
+    fn dir(mut self, d: &std::path::Path) -> Run {
+        self.dir = d.to_path_buf();
+        self
+    }
+
     fn stdin(mut self, s: &str) -> Run {
         self.stdin = Some(s.to_string());
         self
@@ -24,7 +31,7 @@ impl Run {
     fn output(self) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
             .args(&self.args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(&self.dir)
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -123,9 +130,31 @@ fn missing_file_exits_2_with_a_clear_message() {
 }
 
 #[test]
-fn no_files_is_a_usage_error() {
-    let (_, stderr) = cadence(&["check"]).status(2);
-    assert!(stderr.contains("FILES"), "{stderr}");
+fn without_paths_the_current_folder_is_checked_and_an_empty_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr) = cadence(&["check"]).dir(dir.path()).status(2);
+    assert!(stderr.contains("no `.cadence` files in `.`"), "{stderr}");
+    std::fs::create_dir_all(dir.path().join("cadences/old")).unwrap();
+    let good = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/saas_onboarding.cadence"
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("cadences/a.cadence"), &good).unwrap();
+    // Ignored by .gitignore: not read, although it does not check.
+    std::fs::write(
+        dir.path().join("cadences/old/broken.cadence"),
+        "step 1: email nope",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "old/\n").unwrap();
+    let (_, stderr) = cadence(&["check"]).dir(dir.path()).status(0);
+    assert!(stderr.contains("checked 1 file: no problems"), "{stderr}");
+    let (_, stderr) = cadence(&["check", "cadences"]).dir(dir.path()).status(0);
+    assert!(stderr.contains("checked 1 file"), "{stderr}");
+    std::fs::remove_file(dir.path().join(".gitignore")).unwrap();
+    let (_, stderr) = cadence(&["check", "cadences/"]).dir(dir.path()).status(1);
+    assert!(stderr.contains("cadences/old/broken.cadence"), "{stderr}");
 }
 
 #[test]

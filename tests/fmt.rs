@@ -239,3 +239,55 @@ fn check_says_when_only_line_endings_differ() {
         "{stdout}"
     );
 }
+
+#[test]
+fn without_paths_the_current_folder_is_formatted_and_dash_is_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let messy = std::fs::read_to_string(root().join("tests/fixtures/fmt/messy.cadence")).unwrap();
+    std::fs::create_dir(dir.path().join("cadences")).unwrap();
+    std::fs::write(dir.path().join("cadences/a.cadence"), &messy).unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Nothing piped (as in CI): the folder is checked, and the messy file fails the check.
+    let (code, stdout, stderr) = run(&["fmt", "--check"], "");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.starts_with("--- cadences/a.cadence\n"), "{stdout}");
+    // `-`: standard input to standard output, the folder untouched.
+    let (code, stdout, _) = run(&["fmt", "-"], &messy);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, fmt("m.cadence", &messy).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("cadences/a.cadence")).unwrap(),
+        messy
+    );
+    let (code, _, stderr) = run(&["fmt"], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("formatted 1 file"), "{stderr}");
+    assert_eq!(run(&["fmt", "--check", "cadences"], "").0, 0);
+    // The file was replaced whole: no temporary file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("cadences"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["a.cadence"]);
+}

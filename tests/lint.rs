@@ -50,7 +50,10 @@ fn every_rule_finds_its_problem_and_passes_the_fix() {
         let (code_pass, json, _) = lint(&["--format", "json", &pass]);
         assert!(codes(&json).is_empty(), "{pass}: {json}");
         assert_eq!(code_pass, 0);
-        let (_, _, human) = lint(&[&fail]);
+        // Findings on stdout, the closing count on stderr.
+        let (_, findings, summary) = lint(&[&fail]);
+        assert!(summary.starts_with("linted 1 file:"), "{summary}");
+        let human = findings + &summary;
         insta::assert_snapshot!(format!("{code}_human"), human);
     }
 }

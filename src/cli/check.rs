@@ -1,22 +1,53 @@
-//! `cadence check FILES... [--format human|json]`
+//! `cadence check [PATHS...] [--format human|json|github|sarif]`
 
-use super::input::{plural, read_sources, stderr_style};
-use super::{DiagFormat, Status};
+use super::input::{or_here, plural, read_sources, stderr_style};
+use super::Status;
 use crate::check::check;
-use crate::diagnostic::{render_human, render_json, Diagnostic};
+use crate::diagnostic::{
+    self, render_github, render_human, render_json, render_sarif, Diagnostic, SarifRule, Severity,
+};
+
+/// How `check` prints diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// Readable reports with the source, on stderr
+    #[default]
+    Human,
+    /// A JSON array of {code, severity, file, line, column, message} on stdout
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...::message`) on stdout
+    Github,
+    /// SARIF 2.1.0 on stdout, for GitHub code scanning
+    Sarif,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Cadence files (`-` for standard input)
-    #[arg(required = true, value_name = "FILES")]
+    /// Cadence files or folders (default: the current folder; `-` for standard input)
+    #[arg(value_name = "PATHS")]
     files: Vec<String>,
     /// How to print diagnostics
-    #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
-    format: DiagFormat,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// Every diagnostic code of the checker and the parser, as SARIF rules.
+fn sarif_rules() -> Vec<SarifRule> {
+    diagnostic::CODES
+        .iter()
+        .filter(|c| !c.code.starts_with('T'))
+        .map(|c| SarifRule {
+            id: c.code.into(),
+            name: c.title.replace(' ', "-"),
+            summary: c.title.into(),
+            level: Severity::Error,
+            help: diagnostic::explain(c.code).unwrap_or_default(),
+        })
+        .collect()
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let Some((mut sources, ids)) = read_sources(&args.files) else {
+    let Some((mut sources, ids)) = read_sources(&or_here(&args.files)) else {
         return Status::Failure;
     };
     let checked = check(&mut sources, &ids);
@@ -24,8 +55,10 @@ pub(crate) fn run(args: Args) -> Status {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     match args.format {
-        DiagFormat::Json => print!("{}", render_json(diags, &sources)),
-        DiagFormat::Human => {
+        Format::Json => print!("{}", render_json(diags, &sources)),
+        Format::Github => print!("{}", render_github(diags, &sources)),
+        Format::Sarif => print!("{}", render_sarif(diags, &sources, &sarif_rules())),
+        Format::Human => {
             let style = stderr_style();
             for d in diags {
                 eprint!("{}", render_human(d, &sources, style));

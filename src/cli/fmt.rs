@@ -1,7 +1,8 @@
-//! `cadence fmt [FILES...] [--check]`: formats files in place, or standard input to standard
-//! output; `--check` prints a diff and exits 1 when a file would change.
+//! `cadence fmt [PATHS...] [--check]`: formats files in place (a folder: every cadence file
+//! below it; none: the current folder), or standard input (`-`) to standard output; `--check`
+//! prints a diff and exits 1 when a file would change.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use super::input::{plural, stderr_style};
 use super::Status;
@@ -11,8 +12,9 @@ use crate::syntax::{parse, Sources};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files to format in place (`-` or none: standard input to standard output)
-    #[arg(value_name = "FILES")]
+    /// Files or folders to format in place (default: the current folder; `-`: standard input
+    /// to standard output)
+    #[arg(value_name = "PATHS")]
     files: Vec<String>,
     /// Change nothing: print a diff of what would change and exit 1 if anything would
     #[arg(long)]
@@ -66,13 +68,29 @@ fn format_text(name: &str, text: &str) -> Result<String, String> {
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let stdin = args.files.is_empty() || args.files == ["-"];
-    if stdin {
+    // `-` is standard input. With no path, text piped in is formatted as before; with nothing
+    // piped (a terminal, or an empty or closed input, as in CI), the current folder is.
+    let piped = if args.files == ["-"] {
         let mut text = String::new();
         if std::io::stdin().read_to_string(&mut text).is_err() {
             eprintln!("error: cannot read standard input (is it UTF-8 text?)");
             return Status::Failure;
         }
+        Some(text)
+    } else if args.files.is_empty() && !std::io::stdin().is_terminal() {
+        let mut text = String::new();
+        match std::io::stdin().read_to_string(&mut text) {
+            Ok(_) if !text.trim().is_empty() => Some(text),
+            Ok(_) => None,
+            Err(_) => {
+                eprintln!("error: cannot read standard input (is it UTF-8 text?)");
+                return Status::Failure;
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(text) = piped {
         let text = text
             .strip_prefix('\u{feff}')
             .map(str::to_string)
@@ -97,10 +115,21 @@ pub(crate) fn run(args: Args) -> Status {
             }
         };
     }
+    let files = match super::input::expand(&super::input::or_here(&args.files)) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Failure;
+        }
+    };
+    if files.iter().any(|f| f == "-") {
+        eprintln!("error: `-` (standard input) is given alone: `cadence fmt - < in.cadence`");
+        return Status::Failure;
+    }
     let mut changed = 0;
     let mut failed = false;
     let mut io_error = false;
-    for path in &args.files {
+    for path in &files {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
@@ -119,8 +148,12 @@ pub(crate) fn run(args: Args) -> Status {
                 changed += 1;
                 if args.check {
                     print!("{}", unified_diff(path, &text, &f));
-                } else if let Err(e) = std::fs::write(path, f) {
-                    eprintln!("error: cannot write `{path}`: {e}");
+                } else if let Err(e) = write_whole(std::path::Path::new(path), &f) {
+                    eprintln!(
+                        "error: cannot write `{path}`: {}; it is unchanged",
+                        crate::diagnostic::io_reason(&e)
+                    );
+                    changed -= 1;
                     io_error = true;
                 }
             }
@@ -130,7 +163,7 @@ pub(crate) fn run(args: Args) -> Status {
             }
         }
     }
-    let total = args.files.len();
+    let total = files.len();
     if args.check {
         if changed > 0 {
             eprintln!(
@@ -155,4 +188,32 @@ pub(crate) fn run(args: Args) -> Status {
     } else {
         Status::Clean
     }
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, then renamed over it
+/// (a full disk or a failed write leaves the original as it was).
+fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.cadence-fmt.tmp"));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

@@ -5,14 +5,67 @@ use std::io::{IsTerminal, Read};
 use crate::diagnostic::HumanStyle;
 use crate::syntax::{FileId, Sources};
 
-/// Reads every file (`-` is standard input). On failure, prints one line per unreadable file
-/// and returns `None`.
+/// The cadence files a command line names: a file as given, `-` (standard input) as given, and
+/// a folder as every `*.cadence` file below it, sorted, leaving out what `.gitignore` (and
+/// `.ignore`) files and hidden folders leave out. A folder without one is an error.
+pub(crate) fn expand(paths: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        let p = std::path::Path::new(path);
+        if path == "-" || !p.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<String> = ignore::WalkBuilder::new(p)
+            .require_git(false)
+            .sort_by_file_path(|a, b| a.cmp(b))
+            .build()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cadence"))
+            .map(|e| {
+                let shown = e.path().display().to_string();
+                shown
+                    .strip_prefix("./")
+                    .map(str::to_string)
+                    .unwrap_or(shown)
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(format!(
+                "no `.cadence` files in `{path}` or below it (files that .gitignore leaves out are not read)"
+            ));
+        }
+        found.sort();
+        out.append(&mut found);
+    }
+    Ok(out)
+}
+
+/// The paths of a command that takes files, or the current folder when none is given.
+pub(crate) fn or_here(paths: &[String]) -> Vec<String> {
+    if paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// Reads every file (`-` is standard input; a folder is the cadence files below it). On
+/// failure, prints one line per unreadable file and returns `None`.
 pub(crate) fn read_sources(paths: &[String]) -> Option<(Sources, Vec<FileId>)> {
+    let paths = match expand(paths) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
+    };
     let mut sources = Sources::new();
     let mut ids = Vec::new();
     let mut failed = false;
     let mut stdin_used = false;
-    for path in paths {
+    for path in &paths {
         let result = if path == "-" {
             if stdin_used {
                 eprintln!("error: `-` (standard input) can be given only once");

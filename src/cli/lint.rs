@@ -1,7 +1,7 @@
 //! `cadence lint FILES... [--format human|json|sarif|github] [--select ..] [--ignore ..]
 //! [--deny warnings] [--max-emails N] [--max-days N] [--paths]`
 
-use super::input::{plural, read_sources, stderr_style};
+use super::input::{or_here, plural, read_sources, stdout_style};
 use super::Status;
 use crate::check::check;
 use crate::diagnostic::{
@@ -12,7 +12,7 @@ use crate::lint::{lint, Cx, Limits, Selection, RULES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Format {
-    /// Readable reports with the source, on stderr
+    /// Readable reports with the source, on stdout (the closing count on stderr)
     #[default]
     Human,
     /// A JSON array of {code, severity, file, line, column, message} on stdout
@@ -31,8 +31,9 @@ pub enum Deny {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Cadence files (files given together share templates, fields and events)
-    #[arg(required = true, value_name = "FILES")]
+    /// Cadence files or folders (default: the current folder); files given together share
+    /// templates, fields and events
+    #[arg(value_name = "PATHS")]
     files: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -45,27 +46,63 @@ pub struct Args {
     /// `--deny warnings`: warnings make the exit status 1 too
     #[arg(long, value_enum)]
     deny: Option<Deny>,
-    /// The most emails one path may send (L210)
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    max_emails: usize,
-    /// The most days one path may take (L210)
-    #[arg(long, default_value_t = 90, value_name = "N")]
-    max_days: u32,
+    /// The most emails one path may send (L210) [default: 8]
+    #[arg(long, value_name = "N")]
+    max_emails: Option<usize>,
+    /// The most days one path may take (L210) [default: 90]
+    #[arg(long, value_name = "N")]
+    max_days: Option<u32>,
+    /// A configuration file (default: the first cadence.toml here or in a parent folder)
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     /// Print every path from enrolment to an end instead: its events, emails, calls and time
     #[arg(long)]
     paths: bool,
 }
 
 pub(crate) fn run(args: Args) -> Status {
-    let Some((mut sources, ids)) = read_sources(&args.files) else {
+    let config = match super::config::load_or_fail(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(s) => return s,
+    };
+    for (flag, pats) in [("--select", &args.select), ("--ignore", &args.ignore)] {
+        for p in pats {
+            if let Err(e) = crate::lint::check_pattern(p) {
+                eprintln!("error: {flag}: {e}");
+                return Status::Failure;
+            }
+        }
+    }
+    let lc = &config.file.lint;
+    let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
+        if flag.is_empty() {
+            file.clone().unwrap_or_default()
+        } else {
+            flag.clone()
+        }
+    };
+    let select = pick(&args.select, &lc.select);
+    let ignore = pick(&args.ignore, &lc.ignore);
+    let deny = args.deny.is_some() || lc.deny_warnings == Some(true);
+    let Some((mut sources, ids)) = read_sources(&or_here(&args.files)) else {
         return Status::Failure;
     };
     let checked = check(&mut sources, &ids);
     let mut diags = checked.diagnostics.clone();
     let limits = Limits {
-        max_emails: args.max_emails,
-        max_days: f64::from(args.max_days),
+        max_emails: args.max_emails.or(lc.max_emails).unwrap_or(8),
+        max_days: f64::from(args.max_days.or(lc.max_days).unwrap_or(90)),
     };
+    let unknown = crate::lint::unknown_allows(&sources, &checked.files);
+    if !unknown.is_empty() {
+        for (f, line, _, why) in &unknown {
+            eprintln!(
+                "error: {}:{line}: `# lint: allow(...)`: {why}",
+                sources.get(*f).name
+            );
+        }
+        return Status::Failure;
+    }
     if let Some(program) = &checked.program {
         if args.paths {
             print_paths(program);
@@ -77,11 +114,17 @@ pub(crate) fn run(args: Args) -> Status {
             sources: &sources,
             limits,
         };
-        let selection = Selection {
-            select: args.select.clone(),
-            ignore: args.ignore.clone(),
-        };
-        diags.extend(lint(&cx, &selection));
+        let selection = Selection { select, ignore };
+        let mut found = lint(&cx, &selection);
+        if let Some(globs) = &lc.per_file_ignores {
+            let base = config
+                .path
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(|p| p.to_path_buf());
+            found.retain(|d| !per_file_ignored(d, &sources, globs, base.as_deref()));
+        }
+        diags.extend(found);
         diagnostic::sort(&mut diags);
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
@@ -115,10 +158,10 @@ pub(crate) fn run(args: Args) -> Status {
             print!("{}", render_sarif(&diags, &sources, &rules));
         }
         Format::Human => {
-            let style = stderr_style();
+            let style = stdout_style();
             for d in &diags {
-                eprint!("{}", render_human(d, &sources, style));
-                eprintln!();
+                print!("{}", render_human(d, &sources, style));
+                println!();
             }
             let files = plural(ids.len(), "file");
             if diags.is_empty() {
@@ -132,7 +175,7 @@ pub(crate) fn run(args: Args) -> Status {
             }
         }
     }
-    if errors > 0 || (args.deny.is_some() && warnings > 0) {
+    if errors > 0 || (deny && warnings > 0) {
         Status::Findings
     } else {
         Status::Clean
@@ -162,4 +205,33 @@ fn print_paths(program: &crate::check::Program) {
             println!("  (the first 1000 paths)");
         }
     }
+}
+
+/// Whether `[lint.per-file-ignores]` drops a finding: a glob (relative to the configuration's
+/// folder) matches its file, and one of the glob's patterns its rule.
+fn per_file_ignored(
+    d: &diagnostic::Diagnostic,
+    sources: &crate::syntax::Sources,
+    globs: &std::collections::BTreeMap<String, Vec<String>>,
+    base: Option<&std::path::Path>,
+) -> bool {
+    let Some(rule) = crate::lint::rule(d.code) else {
+        return false;
+    };
+    let name = &sources.get(d.file()).name;
+    let path = std::path::Path::new(name);
+    let relative = base
+        .and_then(|b| {
+            let abs = std::fs::canonicalize(path).ok()?;
+            let b = std::fs::canonicalize(b).ok()?;
+            abs.strip_prefix(b).ok().map(|p| p.to_path_buf())
+        })
+        .unwrap_or_else(|| path.to_path_buf());
+    globs.iter().any(|(glob, pats)| {
+        globset::Glob::new(glob).is_ok_and(|g| {
+            let m = g.compile_matcher();
+            (m.is_match(&relative) || m.is_match(path))
+                && pats.iter().any(|p| crate::lint::pattern_matches(rule, p))
+        })
+    })
 }

@@ -28,50 +28,10 @@ pub struct RunConfig {
     pub listen: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    run: RunConfig,
-}
-
 /// The `[run]` table of the configuration: `--config FILE`, or the first `cadence.toml` in the
 /// current folder or above it; none is an empty one. Paths in it are relative to its folder.
 pub fn load_config(explicit: Option<&Path>) -> Result<RunConfig, String> {
-    let path = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => {
-            let mut dir = std::env::current_dir().ok();
-            let mut found = None;
-            while let Some(d) = dir {
-                let candidate = d.join("cadence.toml");
-                if candidate.is_file() {
-                    found = Some(candidate);
-                    break;
-                }
-                dir = d.parent().map(Path::to_path_buf);
-            }
-            found
-        }
-    };
-    let Some(path) = path else {
-        return Ok(RunConfig::default());
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read `{}`: {}",
-            path.display(),
-            crate::diagnostic::io_reason(&e)
-        )
-    })?;
-    let file: ConfigFile = toml::from_str(&text)
-        .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
-    let mut run = file.run;
-    if let (Some(db), Some(dir)) = (&run.db, path.parent()) {
-        if db.is_relative() && db.to_str() != Some(":memory:") {
-            run.db = Some(dir.join(db));
-        }
-    }
-    Ok(run)
+    super::config::load(explicit).map(|c| c.file.run)
 }
 
 /// The database: the flag (or `CADENCE_DB`, which clap reads), else the configuration.

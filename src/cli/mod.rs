@@ -2,6 +2,7 @@
 
 mod backup;
 mod check;
+mod config;
 mod explain;
 mod fmt;
 mod generate;
@@ -66,7 +67,7 @@ pub struct Cli {
 enum Command {
     /// Parse and type-check cadence files (files given together share templates, fields, events)
     #[command(
-        after_help = "Diagnostics go to stderr; with `--format json` a JSON array goes to stdout.\nUse `-` to read a file from standard input.\n\nExamples:\n  cadence check examples/*.cadence\n  cadence check onboarding.cadence templates.cadence\n  cat x.cadence | cadence check -\n\nExit status: 0 clean, 1 errors found, 2 usage or I/O error."
+        after_help = "Diagnostics go to stderr; with `--format json|github|sarif` they go to stdout.\nA folder stands for every .cadence file below it (what .gitignore leaves out is left out);\nwith no path, the current folder. Use `-` to read a file from standard input.\n\nExamples:\n  cadence check\n  cadence check cadences/\n  cadence check onboarding.cadence templates.cadence\n  cadence check --format github cadences/\n  cat x.cadence | cadence check -\n\nExit status: 0 clean, 1 errors found, 2 usage or I/O error."
     )]
     #[command(display_order = 1)]
     Check(check::Args),
@@ -84,7 +85,7 @@ enum Command {
     Repl(repl::Args),
     /// Run the `test` blocks of cadence files: pass/fail per test, coverage of steps and branches
     #[command(
-        after_help = "Examples:\n  cadence test examples/*.cadence\n  cadence test examples/saas_onboarding.cadence --coverage\n  cadence test examples/*.cadence --format junit > junit.xml\n\nExit status: 0 all tests pass, 1 a test failed or the files have errors, 2 usage or I/O error."
+        after_help = "Examples:\n  cadence test\n  cadence test examples/ --coverage --fail-under 90\n  cadence test examples/ --coverage --coverage-format json > coverage.json\n  cadence test examples/*.cadence --format junit > junit.xml\n\nA folder stands for every .cadence file below it; with no path, the current folder.\n`fail-under` under [test] in cadence.toml sets the threshold too.\nExit status: 0 all tests pass (and coverage is at or above --fail-under), 1 a test failed, coverage is\nbelow the threshold or the files have errors, 2 usage or I/O error."
     )]
     #[command(display_order = 5)]
     Test(test::Args),
@@ -96,13 +97,13 @@ enum Command {
     Generate(generate::Args),
     /// Check cadences beyond types: dead steps, loops, waits for ever, missing unsubscribe links...
     #[command(
-        after_help = "Examples:\n  cadence lint examples/*.cadence\n  cadence lint --format github --deny warnings cadences/*.cadence\n  cadence lint --format sarif cadences/*.cadence > lint.sarif\n  cadence lint --paths examples/saas_onboarding.cadence\n\nSuppress one finding with a comment `# lint: allow(L205)` on its line or the line above.\n`cadence explain L205` documents a rule. Exit status: 0 clean, 1 an error (or a warning with --deny warnings), 2 usage or I/O error."
+        after_help = "Examples:\n  cadence lint\n  cadence lint cadences/\n  cadence lint --format github --deny warnings cadences/\n  cadence lint --format sarif cadences/ > lint.sarif\n  cadence lint --paths examples/saas_onboarding.cadence\n\nFindings go to stdout, the closing count to stderr. A folder stands for every .cadence file below it;\nwith no path, the current folder. [lint] in cadence.toml sets select, ignore, per-file-ignores,\ndeny-warnings, max-emails and max-days; flags win over it. An unknown rule in --select, --ignore,\nthe configuration or an allow comment is an error. Suppress one finding with a comment\n`# lint: allow(L205)` on its line or the line above. `cadence explain L205` documents a rule.\n\nExit status: 0 clean, 1 an error (or a warning with --deny warnings), 2 usage or I/O error."
     )]
     #[command(display_order = 2)]
     Lint(lint::Args),
     /// Format cadence files in one canonical layout (comments kept); --check for CI
     #[command(
-        after_help = "Examples:\n  cadence fmt examples/*.cadence\n  cadence fmt --check cadences/*.cadence     # in CI: prints a diff, exits 1 if a file would change\n  cadence fmt < messy.cadence > tidy.cadence\n\nExit status: 0 formatted (or nothing to change), 1 a file would change (--check) or does not parse, 2 I/O error."
+        after_help = "Examples:\n  cadence fmt                                # every .cadence file below the current folder\n  cadence fmt examples/*.cadence\n  cadence fmt --check cadences/              # in CI: prints a diff, exits 1 if a file would change\n  cadence fmt - < messy.cadence > tidy.cadence\n\nA folder stands for every .cadence file below it; `-` is standard input to standard output.\nExit status: 0 formatted (or nothing to change), 1 a file would change (--check) or does not parse, 2 I/O error."
     )]
     #[command(display_order = 3)]
     Fmt(fmt::Args),
@@ -172,6 +173,12 @@ enum Command {
     )]
     #[command(display_order = 18)]
     Token(token::Args),
+    /// The project's configuration (cadence.toml): `config show` prints what is in effect
+    #[command(
+        after_help = "Example:\n  cadence config show\n\ncadence.toml is found in the current folder or the nearest one above it (or given with --config).\nIts tables: [lint] (select, ignore, per-file-ignores, deny-warnings, max-emails, max-days),\n[test] (fail-under) and [run]. Flags win over it. docs/ci.md shows a complete file."
+    )]
+    #[command(display_order = 19)]
+    Config(config::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     #[command(display_order = 19)]
@@ -235,6 +242,7 @@ pub fn main() -> ExitCode {
         Command::Outbox(args) => outbox::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Token(args) => token::run(args),
+        Command::Config(args) => config::run(args),
     };
     status.into()
 }

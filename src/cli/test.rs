@@ -1,6 +1,7 @@
-//! `cadence test FILES... [--format human|junit] [--coverage]`
+//! `cadence test [PATHS...] [--format human|junit] [--coverage] [--coverage-format text|json]
+//! [--fail-under PCT]`
 
-use super::input::{load_checked, stdout_style};
+use super::input::{load_checked, or_here, stdout_style};
 use super::Status;
 use crate::diagnostic::{render_human, Diagnostic};
 use crate::testing::{coverage, junit, run};
@@ -14,10 +15,22 @@ pub enum Format {
     Junit,
 }
 
+/// How coverage is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum CoverageFormat {
+    /// A line per cadence, after the results
+    #[default]
+    Text,
+    /// JSON on stdout: per cadence, per step and per branch, hit or not (the results go to
+    /// stderr)
+    Json,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Cadence files holding `test` blocks (with the cadences and libraries they need)
-    #[arg(required = true, value_name = "FILES")]
+    /// Cadence files or folders holding `test` blocks, with the cadences and libraries they
+    /// need (default: the current folder)
+    #[arg(value_name = "PATHS")]
     files: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -25,10 +38,31 @@ pub struct Args {
     /// Report which steps and `on` lines (branches) the tests exercised, per cadence
     #[arg(long)]
     coverage: bool,
+    /// How to print coverage (with --coverage)
+    #[arg(long, value_enum, default_value_t = CoverageFormat::Text, value_name = "FORMAT")]
+    coverage_format: CoverageFormat,
+    /// Fail (exit 1) when the tests cover less than PCT percent of the steps, or of the
+    /// branches, of all the cadences together
+    #[arg(long, value_name = "PCT")]
+    fail_under: Option<f64>,
+    /// A configuration file (default: the first cadence.toml here or in a parent folder)
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run_cmd(args: Args) -> Status {
-    let (sources, program) = match load_checked(&args.files, "running tests") {
+    if let Some(f) = args.fail_under {
+        if !(0.0..=100.0).contains(&f) {
+            eprintln!("error: --fail-under {f}: give a percentage from 0 to 100");
+            return Status::Failure;
+        }
+    }
+    let config = match super::config::load_or_fail(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(s) => return s,
+    };
+    let fail_under = args.fail_under.or(config.file.test.fail_under);
+    let (sources, program) = match load_checked(&or_here(&args.files), "running tests") {
         Ok(l) => (l.sources, l.program),
         Err(status) => return status,
     };
@@ -41,7 +75,23 @@ pub(crate) fn run_cmd(args: Args) -> Status {
     let failed = results.iter().filter(|r| !r.passed()).count();
     let passed = results.len() - failed;
 
+    // With JSON coverage on stdout, the results go to stderr.
+    let json_coverage = args.coverage && args.coverage_format == CoverageFormat::Json;
+    macro_rules! out {
+        () => {
+            if json_coverage { eprintln!() } else { println!() }
+        };
+        ($($t:tt)*) => {
+            if json_coverage { eprintln!($($t)*) } else { println!($($t)*) }
+        };
+    }
     match args.format {
+        Format::Junit if json_coverage => {
+            eprintln!(
+                "error: --format junit and --coverage-format json both write to stdout; choose one"
+            );
+            return Status::Failure;
+        }
         Format::Junit => {
             print!("{}", junit(&results, &|f| sources.get(f).name.clone()));
         }
@@ -49,54 +99,105 @@ pub(crate) fn run_cmd(args: Args) -> Status {
             for r in &results {
                 let file = &sources.get(r.file).name;
                 if r.passed() {
-                    println!("test {file}: \"{}\" ... ok", r.name);
+                    out!("test {file}: \"{}\" ... ok", r.name);
                 } else {
-                    println!("test {file}: \"{}\" ... FAILED", r.name);
+                    out!("test {file}: \"{}\" ... FAILED", r.name);
                 }
             }
             for r in results.iter().filter(|r| !r.passed()) {
-                println!();
-                println!("---- \"{}\" ----", r.name);
+                out!();
+                out!("---- \"{}\" ----", r.name);
                 let mut shown: Vec<&str> = Vec::new();
                 for f in &r.failures {
                     let d = Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this expectation failed")
                         .with_help(format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact));
-                    print!("{}", render_human(&d, &sources, style));
+                    let shown_diag = render_human(&d, &sources, style);
+                    if json_coverage {
+                        eprint!("{shown_diag}")
+                    } else {
+                        print!("{shown_diag}")
+                    }
                     if !shown.contains(&f.contact.as_str()) {
                         shown.push(&f.contact);
-                        println!("  what happened to {}:", f.contact);
+                        out!("  what happened to {}:", f.contact);
                         if f.trace.is_empty() {
-                            println!("    nothing: it was never enrolled");
+                            out!("    nothing: it was never enrolled");
                         }
                         for line in &f.trace {
-                            println!("    {line}");
+                            out!("    {line}");
                         }
                     }
-                    println!();
+                    out!();
                 }
             }
         }
     }
+    let cov = coverage(&program, &results);
     if args.coverage {
-        let out = coverage(&program, &results);
-        let mut text = String::from("\ncoverage:\n");
-        for c in &out {
-            text.push_str(&format!("  {c}\n"));
-        }
-        match args.format {
-            Format::Human => print!("{text}"),
-            Format::Junit => eprint!("{text}"),
+        if json_coverage {
+            let doc: Vec<serde_json::Value> = cov
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "cadence": c.cadence,
+                        "steps": { "hit": c.steps.0, "total": c.steps.1 },
+                        "branches": { "hit": c.branches.0, "total": c.branches.1 },
+                        "detail": c.detail,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "coverage": doc }))
+                    .unwrap_or_default()
+            );
+        } else {
+            let mut text = String::from("\ncoverage:\n");
+            for c in &cov {
+                text.push_str(&format!("  {c}\n"));
+            }
+            match args.format {
+                Format::Human => print!("{text}"),
+                Format::Junit => eprint!("{text}"),
+            }
         }
     }
     let summary = format!("{passed} passed, {failed} failed");
     match args.format {
         Format::Human => {
-            println!();
-            println!("{summary}");
+            out!();
+            out!("{summary}");
         }
         Format::Junit => eprintln!("{summary}"),
     }
-    if failed > 0 {
+    let mut below = false;
+    if let Some(threshold) = fail_under {
+        let sum = |f: &dyn Fn(&crate::testing::Coverage) -> (usize, usize)| {
+            cov.iter()
+                .map(f)
+                .fold((0, 0), |(h, t), (a, b)| (h + a, t + b))
+        };
+        let pct = |(hit, total): (usize, usize)| {
+            if total == 0 {
+                100.0
+            } else {
+                hit as f64 * 100.0 / total as f64
+            }
+        };
+        let steps = pct(sum(&|c| c.steps));
+        let branches = pct(sum(&|c| c.branches));
+        if steps < threshold || branches < threshold {
+            below = true;
+            eprintln!(
+                "coverage is below {threshold}%: steps {steps:.1}%, branches {branches:.1}% (`cadence test --coverage` lists what no test reaches)"
+            );
+        } else {
+            eprintln!(
+                "coverage: steps {steps:.1}%, branches {branches:.1}% (at least {threshold}%)"
+            );
+        }
+    }
+    if failed > 0 || below {
         Status::Findings
     } else {
         Status::Clean

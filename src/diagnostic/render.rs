@@ -237,6 +237,7 @@ pub fn render_sarif(diags: &[Diagnostic], sources: &Sources, rules: &[SarifRule]
         })
         .collect();
     let doc = json!({
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {

@@ -191,12 +191,56 @@ pub struct Selection {
     pub ignore: Vec<String>,
 }
 
+/// Whether a pattern (a code, a code prefix or a name) names a rule.
+pub fn pattern_matches(r: &Rule, pat: &str) -> bool {
+    matches(r, pat)
+}
+
 fn matches(r: &Rule, pat: &str) -> bool {
     let p = pat.trim();
     r.name == p
         || r.code
             .to_ascii_uppercase()
             .starts_with(&p.to_ascii_uppercase())
+}
+
+/// Checks a pattern of `--select`, `--ignore` or the configuration: it must name a rule, by
+/// code, code prefix (`L2`, `L20`) or name.
+pub fn check_pattern(pat: &str) -> Result<(), String> {
+    let p = pat.trim();
+    if !p.is_empty() && RULES.iter().any(|r| matches(r, p)) {
+        return Ok(());
+    }
+    let known = RULES.iter().flat_map(|r| [r.code, r.name]);
+    Err(match crate::syntax::closest(p, known) {
+        Some(c) => format!("no lint rule is `{p}`; did you mean `{c}`?"),
+        None => format!(
+            "no lint rule is `{p}`; give a code ({}..{}), a prefix of codes (L2) or a name (`cadence explain L201`)",
+            RULES[0].code,
+            RULES[RULES.len() - 1].code
+        ),
+    })
+}
+
+/// `# lint: allow(...)` comments that name no rule: (file, line, what they name, why).
+pub fn unknown_allows(
+    sources: &Sources,
+    files: &[(FileId, ast::File)],
+) -> Vec<(FileId, usize, String, String)> {
+    allowed(sources, files)
+        .into_iter()
+        .filter(|(_, _, code)| {
+            !RULES
+                .iter()
+                .any(|r| code.eq_ignore_ascii_case(r.code) || code == r.name)
+        })
+        .map(|(f, line, code)| {
+            let why = check_pattern(&code).err().unwrap_or_else(|| {
+                format!("`{code}` is a prefix; an allow comment names one rule")
+            });
+            (f, line, code, why)
+        })
+        .collect()
 }
 
 impl Selection {

@@ -376,6 +376,24 @@ pub struct Coverage {
     pub branches: (usize, usize),
     /// `step 2 on overdue`, ...; and steps never executed, `step 4`.
     pub missing: Vec<String>,
+    /// Each step, whether a test executed it, and its branches.
+    pub detail: Vec<StepCoverage>,
+}
+
+/// One step's coverage: whether a test executed it, and each of its `on` lines.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepCoverage {
+    pub step: u32,
+    pub hit: bool,
+    pub branches: Vec<BranchCoverage>,
+}
+
+/// One `on` line: its event and target, and whether a test took it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BranchCoverage {
+    pub on: String,
+    pub to: String,
+    pub hit: bool,
 }
 
 /// Coverage per cadence.
@@ -398,31 +416,50 @@ pub fn coverage(program: &Program, results: &[TestResult]) -> Vec<Coverage> {
             let mut steps_hit = 0;
             let mut branch_total = 0;
             let mut branch_hit = 0;
+            let mut detail = Vec::new();
             for (si, s) in c.steps.iter().enumerate() {
                 let si = si as u32;
-                if steps.contains(&(ci, si)) {
+                let hit = steps.contains(&(ci, si));
+                if hit {
                     steps_hit += 1;
                 } else {
                     missing.push(format!("step {}", s.number));
                 }
+                let mut bs = Vec::new();
                 for (hi, h) in s.handlers.iter().enumerate() {
                     branch_total += 1;
-                    if branches.contains(&(ci, si, hi as u32)) {
+                    let on = match h.event {
+                        crate::check::HandlerEvent::Outcome(o) => o.name(),
+                        crate::check::HandlerEvent::Timeout(t, _) => t.name(),
+                    };
+                    let taken = branches.contains(&(ci, si, hi as u32));
+                    if taken {
                         branch_hit += 1;
                     } else {
-                        let on = match h.event {
-                            crate::check::HandlerEvent::Outcome(o) => o.name(),
-                            crate::check::HandlerEvent::Timeout(t, _) => t.name(),
-                        };
                         missing.push(format!("step {} on {on}", s.number));
                     }
+                    bs.push(BranchCoverage {
+                        on: on.to_string(),
+                        to: match &h.target {
+                            crate::check::Target::Step(i) => format!("step {}", c.steps[*i].number),
+                            crate::check::Target::Done => "done".into(),
+                            crate::check::Target::Exit(_) => "exit".into(),
+                        },
+                        hit: taken,
+                    });
                 }
+                detail.push(StepCoverage {
+                    step: s.number,
+                    hit,
+                    branches: bs,
+                });
             }
             Coverage {
                 cadence: c.name.clone(),
                 steps: (steps_hit, c.steps.len()),
                 branches: (branch_hit, branch_total),
                 missing,
+                detail,
             }
         })
         .collect()
