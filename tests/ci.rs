@@ -438,7 +438,11 @@ fn the_gitlab_job_in_docs_ci_md_passes_on_the_examples() {
     }
     assert_eq!(lines.len(), 4, "{job}");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let dir = project();
     for cmd in &lines {
         assert!(cmd.starts_with("cadence "), "{cmd}");
@@ -482,12 +486,21 @@ fn the_pre_commit_config_in_docs_ci_md_runs() {
         .replace("https://github.com/OWNER/cadence", root().to_str().unwrap())
         .replace("rev: v0.1.0", &format!("rev: {head}"));
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let dir = project();
     let d = dir.path();
     std::fs::write(d.join(".pre-commit-config.yaml"), config).unwrap();
     for args in [&["init", "-q"][..], &["add", "."][..]] {
-        assert!(Command::new("git").args(args).current_dir(d).status().unwrap().success());
+        assert!(Command::new("git")
+            .args(args)
+            .current_dir(d)
+            .status()
+            .unwrap()
+            .success());
     }
     let home = tempfile::tempdir().unwrap();
     let out = Command::new("pre-commit")
@@ -504,5 +517,8 @@ fn the_pre_commit_config_in_docs_ci_md_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("cadence fmt") && text.contains("cadence lint"), "{text}");
+    assert!(
+        text.contains("cadence fmt") && text.contains("cadence lint"),
+        "{text}"
+    );
 }
