@@ -23,6 +23,24 @@ fn cadence_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Whether a program answers `--version`.
+fn installed(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// PATH with the folder of the `cadence` under test first.
+fn path_with_cadence() -> String {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// A folder holding the examples under `cadences/`.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -294,12 +312,7 @@ fn action_steps(inputs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn the_github_action_s_steps_pass_on_the_examples_and_fail_on_a_bad_file() {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_cadence();
     let dir = project();
     let run = |script: &str| {
         Command::new("bash")
@@ -343,13 +356,7 @@ fn the_github_action_s_steps_pass_on_the_examples_and_fail_on_a_bad_file() {
 /// CADENCE_REQUIRE_PRECOMMIT is set (CI sets it).
 #[test]
 fn the_pre_commit_hooks_run_with_try_repo() {
-    let found = |cmd: &str| {
-        Command::new(cmd)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !found("pre-commit") || !found("git") {
+    if !installed("pre-commit") || !installed("git") {
         assert!(
             std::env::var_os("CADENCE_REQUIRE_PRECOMMIT").is_none(),
             "pre-commit is not installed (pip install pre-commit)"
@@ -357,12 +364,7 @@ fn the_pre_commit_hooks_run_with_try_repo() {
         eprintln!("skipped: pre-commit is not installed");
         return;
     }
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_cadence();
     let dir = project();
     let d = dir.path();
     let git = |args: &[&str]| {
@@ -437,12 +439,7 @@ fn the_gitlab_job_in_docs_ci_md_passes_on_the_examples() {
         }
     }
     assert_eq!(lines.len(), 4, "{job}");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_cadence();
     let dir = project();
     for cmd in &lines {
         assert!(cmd.starts_with("cadence "), "{cmd}");
@@ -465,13 +462,7 @@ fn the_gitlab_job_in_docs_ci_md_passes_on_the_examples() {
 /// run by `pre-commit run --all-files`. Skipped as the try-repo test is.
 #[test]
 fn the_pre_commit_config_in_docs_ci_md_runs() {
-    let found = |cmd: &str| {
-        Command::new(cmd)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !found("pre-commit") || !found("git") {
+    if !installed("pre-commit") || !installed("git") {
         assert!(std::env::var_os("CADENCE_REQUIRE_PRECOMMIT").is_none());
         eprintln!("skipped: pre-commit is not installed");
         return;
@@ -485,12 +476,7 @@ fn the_pre_commit_config_in_docs_ci_md_runs() {
     let config = doc_block("# .pre-commit-config.yaml")
         .replace("https://github.com/OWNER/cadence", root().to_str().unwrap())
         .replace("rev: v0.1.0", &format!("rev: {head}"));
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cadence")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_cadence();
     let dir = project();
     let d = dir.path();
     std::fs::write(d.join(".pre-commit-config.yaml"), config).unwrap();

@@ -17,10 +17,10 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{not_found, unavailable, with_store, App};
+use super::{not_found, unavailable, with_store, App, Shared};
 use crate::mail::token::Signer;
 use crate::runner::wall_now;
-use crate::store::live::{Hit, InputKind, LiveStore, NewInput, BURST_SECONDS};
+use crate::store::live::{Hit, InputKind, LiveStore, NewInput, SqliteLive, BURST_SECONDS};
 
 /// An open or a click this soon after the message was sent (seconds) is a machine's: a person
 /// does not read an email the moment it arrives, a security gateway does.
@@ -187,6 +187,50 @@ fn hit_input(hit: &Hit, event: &str) -> NewInput {
     }
 }
 
+/// Who asks, as far as telling machines from people goes.
+struct Asker {
+    user_agent: Option<String>,
+    peer: Option<IpAddr>,
+    head: bool,
+}
+
+impl Asker {
+    fn of(method: &Method, ext: &axum::http::Extensions, headers: &HeaderMap) -> Asker {
+        Asker {
+            user_agent: user_agent(headers),
+            peer: ext.get::<ConnectInfo<SocketAddr>>().map(|p| p.0.ip()),
+            head: method == Method::HEAD,
+        }
+    }
+
+    /// The hit of this request on link `link` (None: the pixel) of the message `(enrolment,
+    /// exec)` of contact row `contact`, or `None` when there is no such message.
+    fn hit(
+        &self,
+        store: &mut SqliteLive,
+        shared: &Shared,
+        (contact, enrolment, exec): (u32, u64, u32),
+        link: Option<u32>,
+    ) -> Result<Option<Hit>, crate::store::live::LiveError> {
+        let Some(m) = store.message_of(contact, enrolment, exec)? else {
+            return Ok(None);
+        };
+        let now = wall_now();
+        let since_sent = now - m.sent;
+        Ok(Some(Hit {
+            contact: m.contact,
+            enrolment,
+            exec,
+            step: m.step,
+            cadence: shared.cadences.get(&m.version).cloned(),
+            link,
+            at: now,
+            machine: machine_reason(self.user_agent.as_deref(), self.peer, self.head, since_sent)
+                .map(str::to_string),
+        }))
+    }
+}
+
 pub(super) async fn open(
     State(app): State<App>,
     Path(token): Path<String>,
@@ -194,29 +238,16 @@ pub(super) async fn open(
     ext: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Response {
-    let ua = user_agent(&headers);
-    let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|p| p.0.ip());
-    let head = method == Method::HEAD;
+    let asker = Asker::of(&method, &ext, &headers);
     // A token that does not verify costs no database work.
-    let Some((contact, enrolment, exec)) = parse_open(&app.signer, &token) else {
+    let Some(message) = parse_open(&app.signer, &token) else {
         return not_found().await;
     };
     let r = with_store(&app, move |store, shared| {
-        let Some(m) = store.message_of(contact, enrolment, exec)? else {
+        let Some(hit) = asker.hit(store, shared, message, None)? else {
             return Ok(false);
         };
-        let now = wall_now();
-        let hit = Hit {
-            contact: m.contact.clone(),
-            enrolment,
-            exec,
-            step: m.step,
-            cadence: shared.cadences.get(&m.version).cloned(),
-            link: None,
-            at: now,
-            machine: machine_reason(ua.as_deref(), peer, head, now - m.sent).map(str::to_string),
-        };
-        store.add_hit(&hit, Some(&hit_input(&hit, "opened")), now)?;
+        store.add_hit(&hit, Some(&hit_input(&hit, "opened")), hit.at)?;
         metrics::counter!("cadence_opens_total", "by" => if hit.machine.is_some() { "machine" } else { "person" }).increment(1);
         Ok::<_, crate::store::live::LiveError>(true)
     })
@@ -236,29 +267,16 @@ pub(super) async fn click(
     ext: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Response {
-    let ua = user_agent(&headers);
-    let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|p| p.0.ip());
-    let head = method == Method::HEAD;
+    let asker = Asker::of(&method, &ext, &headers);
     let Some((contact, enrolment, exec, link, url)) = parse_click(&app.signer, &token) else {
         return not_found().await;
     };
     let r = with_store(&app, move |store, shared| {
-        let Some(m) = store.message_of(contact, enrolment, exec)? else {
+        let Some(hit) = asker.hit(store, shared, (contact, enrolment, exec), Some(link))? else {
             return Ok(None);
         };
-        let now = wall_now();
-        let hit = Hit {
-            contact: m.contact.clone(),
-            enrolment,
-            exec,
-            step: m.step,
-            cadence: shared.cadences.get(&m.version).cloned(),
-            link: Some(link),
-            at: now,
-            machine: machine_reason(ua.as_deref(), peer, head, now - m.sent).map(str::to_string),
-        };
         // Held back: `flush_held` queues it once a burst would have shown.
-        store.add_hit(&hit, None, now)?;
+        store.add_hit(&hit, None, hit.at)?;
         Ok::<_, crate::store::live::LiveError>(Some(url))
     })
     .await;
