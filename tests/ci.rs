@@ -141,6 +141,19 @@ fn cadence_toml_selects_ignores_and_denies_and_flags_win() {
     let (code, out, _) = cadence_in(&d.join("cadences"), &["lint", "--format", "json", "."]);
     assert_eq!(code, 1);
     assert_eq!(codes(&out), ["L205"]);
+    // [report] sets the report's default format.
+    std::fs::write(
+        d.join("trace.jsonl"),
+        "{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"c1\",\"cadence\":\"T\",\"kind\":\"enrolled\"}\n",
+    )
+    .unwrap();
+    let mut toml = std::fs::read_to_string(d.join("cadence.toml")).unwrap();
+    toml.push_str("[report]\nformat = \"json\"\n");
+    std::fs::write(d.join("cadence.toml"), toml).unwrap();
+    let (code, out, err) = cadence_in(d, &["report", "trace.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["cadences"][0]["enrolled"], 1);
     let (code, shown, _) = cadence_in(d, &["config", "show"]);
     assert_eq!(code, 0);
     assert!(shown.contains("cadence.toml"), "{shown}");

@@ -14,6 +14,9 @@
 //! [test]
 //! fail-under = 80                  # coverage of steps and of branches, percent
 //!
+//! [report]
+//! format = "html"                  # text, json or html
+//!
 //! [run]                            # `cadence run` and the commands over its database
 //! db = "live.db"
 //! ```
@@ -47,6 +50,13 @@ pub struct TestConfig {
     pub fail_under: Option<f64>,
 }
 
+/// The `[report]` table.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReportConfig {
+    pub format: Option<super::report::Format>,
+}
+
 /// The whole file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +65,8 @@ pub struct ConfigFile {
     pub lint: LintConfig,
     #[serde(default)]
     pub test: TestConfig,
+    #[serde(default)]
+    pub report: ReportConfig,
     #[serde(default)]
     pub run: RunConfig,
 }
@@ -250,6 +262,16 @@ pub fn show(c: &Config) -> String {
         "fail-under",
         c.file.test.fail_under.map(|f| f.to_string()),
         "0 (no threshold)",
+    );
+    out.push_str("\n[report]\n");
+    line(
+        &mut out,
+        "format",
+        c.file
+            .report
+            .format
+            .map(|f| format!("{:?}", format!("{f:?}").to_lowercase())),
+        "\"text\"",
     );
     let r = &c.file.run;
     out.push_str("\n[run]\n");

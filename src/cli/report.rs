@@ -9,7 +9,8 @@ use super::Status;
 use crate::check::Program;
 use crate::report::{html, read_trace, report, text, timeline, TraceRecord};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Aligned tables for the terminal
     #[default]
@@ -30,11 +31,15 @@ pub struct Args {
     /// Read the journal of this `cadence run` database instead of a trace file
     #[arg(long, value_name = "DB")]
     db: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// How to print the report [default: text, or `format` under [report] in cadence.toml]
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write to this file instead of standard output
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// A configuration file (default: the first cadence.toml here or in a parent folder)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,7 +167,14 @@ pub(crate) fn run(args: Args) -> Status {
     };
     let r = report(&records, program.as_ref());
     let title = format!("Cadence report: {}", source.name());
-    let output = match args.format {
+    let format = match args.format {
+        Some(f) => f,
+        None => match super::config::load_or_fail(args.config.as_deref()) {
+            Ok(c) => c.file.report.format.unwrap_or_default(),
+            Err(s) => return s,
+        },
+    };
+    let output = match format {
         Format::Text => text(&r),
         Format::Json => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
         Format::Html => html::render(&r, program.as_ref(), &title),
