@@ -15,8 +15,9 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The cadence file (and the library files it uses)
-    #[arg(required = true, value_name = "FILE")]
+    /// The cadence file and the library files it uses, or a folder (every cadence below it is
+    /// drawn)
+    #[arg(required = true, value_name = "PATHS")]
     files: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Mermaid)]
     format: Format,
