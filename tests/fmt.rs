@@ -291,3 +291,29 @@ fn without_paths_the_current_folder_is_formatted_and_dash_is_standard_input() {
         .collect();
     assert_eq!(names, ["a.cadence"]);
 }
+
+#[test]
+fn an_input_left_open_does_not_make_fmt_wait() {
+    // A CI runner may leave standard input open with nothing in it: `fmt` formats the folder
+    // instead of waiting for it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.cadence"),
+        std::fs::read_to_string(root().join("examples/saas_onboarding.cadence")).unwrap(),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["fmt", "--check"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open = child.stdin.take();
+    let t0 = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 file already formatted"));
+}

@@ -77,7 +77,7 @@ pub(crate) fn run(args: Args) -> Status {
             return Status::Failure;
         }
         Some(text)
-    } else if args.files.is_empty() && !std::io::stdin().is_terminal() {
+    } else if args.files.is_empty() && !std::io::stdin().is_terminal() && stdin_ready() {
         let mut text = String::new();
         match std::io::stdin().read_to_string(&mut text) {
             Ok(_) if !text.trim().is_empty() => Some(text),
@@ -216,4 +216,24 @@ fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Whether standard input has something to read, or its end, within a moment: text piped to
+/// `fmt` is there at once, while an input left open by a CI runner never is (and must not make
+/// `fmt` wait for ever).
+#[cfg(unix)]
+fn stdin_ready() -> bool {
+    let mut fd = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for the process's own standard input.
+    let n = unsafe { libc::poll(&mut fd, 1, 500) };
+    n > 0 && fd.revents & (libc::POLLIN | libc::POLLHUP) != 0
+}
+
+#[cfg(not(unix))]
+fn stdin_ready() -> bool {
+    false
 }
