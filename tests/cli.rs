@@ -241,3 +241,33 @@ fn help_teaches_with_examples() {
     assert!(stdout.contains("Examples:"));
     assert!(stdout.contains("Exit status"));
 }
+
+#[test]
+fn a_full_output_is_an_error_not_a_panic() {
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        return;
+    }
+    for args in [
+        &["check", "--format", "json", "tests/fixtures/check/E100_unknown_field.cadence"][..],
+        &["lint", "tests/fixtures/lint/L205_fail.cadence"][..],
+        &["graph", "examples/saas_onboarding.cadence"][..],
+        &["test", "examples/saas_onboarding.cadence"][..],
+        &["explain", "E100"][..],
+        &["config", "show"][..],
+        &["fmt", "-"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::fs::File::open("examples/saas_onboarding.cadence").unwrap())
+            .stdout(std::fs::OpenOptions::new().write(true).open(full).unwrap())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("error: cannot write the output"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

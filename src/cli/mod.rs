@@ -209,8 +209,37 @@ pub(crate) fn print_or_fail(text: &str) -> Status {
     }
 }
 
+/// Makes a failed write to standard output or error (a full disk, `> /dev/full`, a closed
+/// descriptor) end the command with one line and exit status 2, as other I/O errors do,
+/// wherever in a command the write happens; every other panic is reported as before.
+fn exit_on_output_errors() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        for stream in ["stdout", "stderr"] {
+            if let Some(reason) = message.strip_prefix(&format!("failed printing to {stream}: ")) {
+                if stream == "stdout" {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "error: cannot write the output: {reason}"
+                    );
+                }
+                std::process::exit(2);
+            }
+        }
+        default(info);
+    }));
+}
+
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
+    exit_on_output_errors();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
