@@ -249,7 +249,12 @@ fn a_full_output_is_an_error_not_a_panic() {
         return;
     }
     for args in [
-        &["check", "--format", "json", "tests/fixtures/check/E100_unknown_field.cadence"][..],
+        &[
+            "check",
+            "--format",
+            "json",
+            "tests/fixtures/check/E100_unknown_field.cadence",
+        ][..],
         &["lint", "tests/fixtures/lint/L205_fail.cadence"][..],
         &["graph", "examples/saas_onboarding.cadence"][..],
         &["test", "examples/saas_onboarding.cadence"][..],
@@ -267,7 +272,28 @@ fn a_full_output_is_an_error_not_a_panic() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("error: cannot write the output"), "{args:?}: {err}");
+        assert!(
+            err.contains("error: cannot write the output"),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_mistake_far_along_a_very_long_line_is_shown_cut_down() {
+    let text = format!(
+        "template t {{ subject \"x\"; body \"<p>{} {{{{frist_name}}}}</p> {{{{unsubscribe_link}}}}\" }}\nstep 1: email t\n",
+        "A".repeat(70_000)
+    );
+    let (_, stderr) = cadence(&["check", "-"]).stdin(&text).status(1);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("[E100] unknown field `frist_name`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("<stdin>:1:70039]"), "{stderr}");
+    // The line is shown around the mistake, not whole.
+    assert!(stderr.len() < 4_000, "{} bytes", stderr.len());
+    assert!(stderr.contains("…"), "{stderr}");
 }

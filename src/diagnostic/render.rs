@@ -77,12 +77,23 @@ impl miette::Diagnostic for Report<'_> {
 pub fn render_human(diag: &Diagnostic, sources: &Sources, style: HumanStyle) -> String {
     let file = diag.file();
     let src = sources.get(file);
+    // Spans in the text shown: long lines are cut down to a window around their labels.
+    let own: Vec<(usize, usize)> = diag
+        .labels
+        .iter()
+        .filter(|l| l.file == file)
+        .map(|l| {
+            let start = l.span.start.min(src.text.len());
+            (start, l.span.len().min(src.text.len() - start))
+        })
+        .collect();
+    let (shown_text, shown_spans) = crop_long_lines(&src.text, &own);
+    let mut shown = shown_spans.into_iter();
     let mut labels = Vec::new();
     let mut others = Vec::new();
     for (i, label) in diag.labels.iter().enumerate() {
         if label.file == file {
-            let start = label.span.start.min(src.text.len());
-            let len = label.span.len().min(src.text.len() - start);
+            let (start, len) = shown.next().unwrap_or((0, 0));
             let text = if label.message.is_empty() {
                 None
             } else {
@@ -100,9 +111,10 @@ pub fn render_human(diag: &Diagnostic, sources: &Sources, style: HumanStyle) -> 
             others.push(format!("{}:{line}:{col}: {}", other.name, label.message));
         }
     }
+    let cropped = shown_text.len() != src.text.len();
     let report = Report {
         diag,
-        source: NamedSource::new(src.name.clone(), src.text.clone()),
+        source: NamedSource::new(src.name.clone(), shown_text.clone()),
         labels,
         others,
     };
@@ -115,7 +127,21 @@ pub fn render_human(diag: &Diagnostic, sources: &Sources, style: HumanStyle) -> 
         .with_width(style.width)
         .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, &report).is_err() {
+    let rendered = handler.render_report(&mut out, &report).is_ok();
+    if rendered && cropped {
+        // The header names the position in the file, not in the cut-down line.
+        if let Some(&(start, _)) = own.first() {
+            let (line, col) = src.line_col(start);
+            let head = format!("[{}:{line}:", src.name);
+            if let Some(i) = out.find(&head) {
+                let from = i + head.len();
+                if let Some(len) = out[from..].find(']') {
+                    out.replace_range(from..from + len, &col.to_string());
+                }
+            }
+        }
+    }
+    if !rendered {
         let (line, col) = src.line_col(diag.span().start);
         out = format!(
             "{}[{}]: {}\n  --> {}:{line}:{col}\n",
@@ -281,4 +307,101 @@ pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
         ));
     }
     out
+}
+
+/// Lines longer than this are shown cut down to a window around the labels on them.
+const LONG_LINE: usize = 300;
+
+/// `text` with every line longer than [`LONG_LINE`] bytes cut down to about 240 bytes around
+/// the first label on it (`…` marks a cut), and `spans` (start, length) moved to match.
+fn crop_long_lines(text: &str, spans: &[(usize, usize)]) -> (String, Vec<(usize, usize)>) {
+    if !text.split('\n').any(|l| l.len() > LONG_LINE) {
+        return (text.to_string(), spans.to_vec());
+    }
+    let floor = |i: usize| {
+        (0..=i)
+            .rev()
+            .find(|j| text.is_char_boundary(*j))
+            .unwrap_or(0)
+    };
+    let ceil = |i: usize| {
+        (i..=text.len())
+            .find(|j| text.is_char_boundary(*j))
+            .unwrap_or(text.len())
+    };
+    let mut out = String::with_capacity(text.len().min(1 << 16));
+    let mut moved: Vec<Option<(usize, usize)>> = vec![None; spans.len()];
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        let body_end = line_start + line.trim_end_matches('\n').len();
+        let (from, to) = if body_end - line_start > LONG_LINE {
+            let center = spans
+                .iter()
+                .map(|s| s.0)
+                .find(|s| (line_start..=body_end).contains(s))
+                .unwrap_or(line_start);
+            (
+                floor(center.saturating_sub(80).max(line_start)),
+                ceil((center + 160).min(body_end)),
+            )
+        } else {
+            (line_start, body_end)
+        };
+        let cut_left = from > line_start;
+        if cut_left {
+            out.push('…');
+        }
+        let base = out.len();
+        out.push_str(&text[from..to]);
+        if to < body_end {
+            out.push('…');
+        }
+        out.push_str(&text[body_end..line_end]);
+        for (i, (s, len)) in spans.iter().enumerate() {
+            if moved[i].is_none() && (line_start..line_end.max(line_start + 1)).contains(s) {
+                let start = base + s.saturating_sub(from).min(to - from);
+                let end = (s + len).min(to).max(*s);
+                moved[i] = Some((start, end.saturating_sub(*s).min(to.saturating_sub(*s))));
+            }
+        }
+        line_start = line_end;
+    }
+    let end = out.len();
+    let spans = moved.into_iter().map(|m| m.unwrap_or((end, 0))).collect();
+    (out, spans)
+}
+
+#[cfg(test)]
+mod crop_tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_is_cut_around_its_label_and_short_ones_stay() {
+        let long = format!("a\n{}XYZ{}\nb\n", "é".repeat(400), "z".repeat(500));
+        let at = long.find("XYZ").unwrap();
+        let (text, spans) = crop_long_lines(&long, &[(at, 3), (0, 1)]);
+        assert!(text.starts_with("a\n…"), "{text}");
+        assert!(text.len() < 400, "{}", text.len());
+        assert_eq!(&text[spans[0].0..spans[0].0 + spans[0].1], "XYZ");
+        assert_eq!(spans[1], (0, 1));
+        assert!(text.ends_with("…\nb\n"));
+        let short = "step 1: email w\n";
+        assert_eq!(
+            crop_long_lines(short, &[(3, 2)]),
+            (short.to_string(), vec![(3, 2)])
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cropping_never_panics_and_keeps_spans_inside(text in "(\\PC{0,500}\n){0,4}", a in 0usize..2500, b in 0usize..50) {
+            let a = a.min(text.len());
+            let a = (0..=a).rev().find(|j| text.is_char_boundary(*j)).unwrap_or(0);
+            let b = b.min(text.len() - a);
+            let (t, spans) = crop_long_lines(&text, &[(a, b)]);
+            let (s, l) = spans[0];
+            proptest::prop_assert!(s + l <= t.len());
+        }
+    }
 }
