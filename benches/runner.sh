@@ -24,7 +24,7 @@ done
 
 echo "== 1. 100,000 contacts, 300,000 events: run --clock virtual against simulate"
 big=$work/big
-"$bin" generate "$big" >/dev/null
+"$bin" generate "$big" --force >/dev/null
 hyperfine --warmup 1 --runs 5 \
   --prepare "rm -f $big/live.db $big/live.db-wal $big/live.db-shm" \
   -n simulate "$bin simulate $big/trial.cadence --contacts $big/contacts.csv --events $big/events.csv --format jsonl > /dev/null" \
@@ -40,7 +40,7 @@ rm -f "$big"/live.db*
 
 echo "== 2. durable inputs/s: group commit against one commit per input"
 small=$work/small
-"$bin" generate "$small" --contacts 1000 --events 3000 >/dev/null
+"$bin" generate "$small" --contacts 1000 --events 3000 --force >/dev/null
 inputs=4000
 runs="$bin run $small/trial.cadence --db $small/live.db --contacts $small/contacts.csv --events $small/events.csv --clock virtual"
 hyperfine --runs 5 --export-json "$work/durable.json" \
@@ -68,7 +68,7 @@ EOF
 
 echo "== 3. messages/s handed to a local SMTP server"
 mail=$work/mail
-"$bin" generate "$mail" --contacts 2000 --events 6000 >/dev/null
+"$bin" generate "$mail" --contacts 2000 --events 6000 --force >/dev/null
 rm -f "$mail"/base.db*
 "$bin" run "$mail/trial.cadence" --db "$mail/base.db" --contacts "$mail/contacts.csv" \
   --events "$mail/events.csv" --clock virtual >/dev/null 2>&1

@@ -297,3 +297,29 @@ fn a_mistake_far_along_a_very_long_line_is_shown_cut_down() {
     assert!(stderr.len() < 4_000, "{} bytes", stderr.len());
     assert!(stderr.contains("…"), "{stderr}");
 }
+
+#[test]
+fn generate_refuses_absurd_sizes_and_existing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (_, err) = cadence(&["generate", &d, "--contacts", "18446744073709551615"]).status(2);
+    assert!(
+        err.contains("--contacts") && !err.contains("panicked"),
+        "{err}"
+    );
+    cadence(&["generate", &d, "--contacts", "10", "--events", "20"]).status(0);
+    let (_, err) = cadence(&["generate", &d, "--contacts", "10"]).status(2);
+    assert!(err.contains("trial.cadence` exists; give --force"), "{err}");
+    cadence(&[
+        "generate",
+        &d,
+        "--contacts",
+        "5",
+        "--events",
+        "5",
+        "--force",
+    ])
+    .status(0);
+    let contacts = std::fs::read_to_string(dir.path().join("contacts.csv")).unwrap();
+    assert_eq!(contacts.lines().count(), 6);
+}
