@@ -323,3 +323,60 @@ fn generate_refuses_absurd_sizes_and_existing_files() {
     let contacts = std::fs::read_to_string(dir.path().join("contacts.csv")).unwrap();
     assert_eq!(contacts.lines().count(), 6);
 }
+
+#[test]
+fn a_body_file_outside_the_cadence_s_folder_is_refused_unread() {
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("cadences");
+    std::fs::create_dir_all(dir.join("templates/sub")).unwrap();
+    std::fs::write(top.path().join("secret.env"), "API_KEY={{sk_live_123}}\n").unwrap();
+    std::fs::write(
+        dir.join("templates/ok.html"),
+        "<p>Hi {{first_name | there}} {{unsubscribe_link}}</p>",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        top.path().join("secret.env"),
+        dir.join("templates/link.env"),
+    )
+    .unwrap();
+    let fifo = dir.join("templates/pipe");
+    let _ = Command::new("mkfifo").arg(&fifo).status();
+    let cadence_text = |body: &str| {
+        format!("template t {{ subject \"x\"; body file \"{body}\" }}\nstep 1: email t\n")
+    };
+    let check = |body: &str| {
+        std::fs::write(dir.join("c.cadence"), cadence_text(body)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args(["check", "--format", "json", "c.cadence"])
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(check("templates/ok.html").0, Some(0));
+    for (body, says) in [
+        ("../secret.env", "outside the cadence's folder"),
+        ("templates/../../secret.env", "outside the cadence's folder"),
+        ("/etc/passwd", "the path is absolute"),
+        ("templates/sub", "not a regular file"),
+        ("templates/link.env", "outside the cadence's folder"),
+        ("templates/pipe", "not a regular file"),
+    ] {
+        if body.ends_with("pipe") && !fifo.exists() {
+            continue;
+        }
+        let (code, err) = check(body);
+        assert_eq!(code, Some(1), "{body}: {err}");
+        assert!(err.contains(says), "{body}: {err}");
+        assert!(
+            !err.contains("sk_live") && !err.contains("root:"),
+            "{body}: {err}"
+        );
+    }
+}

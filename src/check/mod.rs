@@ -89,6 +89,47 @@ struct Checker<'s> {
     events: Vec<(String, FileId, Span)>,
 }
 
+/// The largest body file read.
+pub const MAX_BODY_FILE: u64 = 1 << 20;
+
+/// Reads a template's `body file`: a regular file of at most [`MAX_BODY_FILE`] bytes in the
+/// cadence's folder (`base`) or below it, after links are resolved. Anything else (an absolute
+/// path, `..` out of the folder, a link out of it, a folder, a device, a FIFO) is refused
+/// without being opened for reading, so no other file's lines reach a diagnostic.
+pub fn read_body_file(base: &Path, relative: &str) -> Result<String, String> {
+    let rel = Path::new(relative);
+    if rel.is_absolute() || relative.starts_with('\\') {
+        return Err("the path is absolute; name the file relative to the cadence's folder".into());
+    }
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let full = base.join(rel);
+    let inside = |p: &Path| -> std::io::Result<bool> {
+        Ok(p.canonicalize()?.starts_with(base.canonicalize()?))
+    };
+    match inside(&full) {
+        Ok(true) => {}
+        Ok(false) => return Err("it is outside the cadence's folder".into()),
+        Err(e) => return Err(diagnostic::io_reason(&e)),
+    }
+    let meta = std::fs::metadata(&full).map_err(|e| diagnostic::io_reason(&e))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.len() > MAX_BODY_FILE {
+        return Err(format!("it is larger than {} KiB", MAX_BODY_FILE / 1024));
+    }
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(&full)
+        .and_then(|f| f.take(MAX_BODY_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| diagnostic::io_reason(&e))?;
+    Ok(text)
+}
+
 /// Statements that only a cadence (a file with steps) may hold.
 fn is_cadence_statement(kind: &ItemKind) -> bool {
     matches!(
@@ -1467,7 +1508,7 @@ impl Checker<'_> {
                     let name = full.display().to_string();
                     let read = match self.sources.find(&name) {
                         Some(id) => Ok((id, self.sources.get(id).text.clone())),
-                        None => std::fs::read_to_string(&full)
+                        None => read_body_file(&base, &path.node)
                             .map(|text| (self.sources.add(name, text.clone()), text)),
                     };
                     match read {
@@ -1475,8 +1516,7 @@ impl Checker<'_> {
                             self.merge_fields(id, 0, &text, &schema_refs);
                             parse_text(&text).0
                         }
-                        Err(e) => {
-                            let reason = diagnostic::io_reason(&e);
+                        Err(reason) => {
                             self.diags.push(
                                 Diagnostic::error(
                                     "E120",
@@ -1484,12 +1524,12 @@ impl Checker<'_> {
                                     path.span,
                                     format!(
                                         "cannot read template body `{}`: {reason}",
-                                        full.display()
+                                        path.node
                                     ),
                                     "this file",
                                 )
                                 .with_help(
-                                    "the path is relative to the folder of the cadence file",
+                                    "a body file is a text file of at most 1 MiB in the cadence's folder or below it, named relative to that folder",
                                 ),
                             );
                             Text::default()
