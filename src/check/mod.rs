@@ -561,6 +561,48 @@ impl Checker<'_> {
         }
     }
 
+    /// `from` and `reply_to` go into headers: each must be an address (E128).
+    fn mailbox(&mut self, file: FileId, s: &Spanned<String>, what: &str) {
+        if let Some(why) = crate::mail::address::mailbox_problem(&s.node) {
+            self.diags.push(
+                Diagnostic::error(
+                    "E128",
+                    file,
+                    s.span,
+                    format!("`{what}` is not an email address: {why}"),
+                    "not an address",
+                )
+                .with_help(format!(
+                    "write `{what} \"sales@acme.test\"` or `{what} \"Sales Team <sales@acme.test>\"`"
+                )),
+            );
+        }
+    }
+
+    /// A subject is one header line: no line break or other control character (E129).
+    fn header_text(&mut self, file: FileId, s: &ast::Str) {
+        if let Some(c) = s.value.chars().find(|c| c.is_control()) {
+            self.diags.push(
+                Diagnostic::error(
+                    "E129",
+                    file,
+                    s.span,
+                    format!(
+                        "a subject holds a control character ({})",
+                        match c {
+                            '\n' => "a line break".to_string(),
+                            '\r' => "a carriage return".to_string(),
+                            '\t' => "a tab".to_string(),
+                            c => format!("U+{:04X}", c as u32),
+                        }
+                    ),
+                    "a header is one line",
+                )
+                .with_help("write the subject on one line, without `\\n`, `\\r` or `\\t`"),
+            );
+        }
+    }
+
     fn duration(&mut self, file: FileId, s: &Spanned<String>) -> Option<Duration> {
         match Duration::parse(&s.node) {
             Ok(d) => Some(d),
@@ -778,11 +820,17 @@ impl Checker<'_> {
                         c.limit_per_day = l;
                     }
                 }
-                ItemKind::From(s) if once(self, "from", span) => {
-                    c.from = Some(s.node.clone());
+                ItemKind::From(s) => {
+                    self.mailbox(file, s, "from");
+                    if once(self, "from", span) {
+                        c.from = Some(s.node.clone());
+                    }
                 }
-                ItemKind::ReplyTo(s) if once(self, "reply_to", span) => {
-                    c.reply_to = Some(s.node.clone());
+                ItemKind::ReplyTo(s) => {
+                    self.mailbox(file, s, "reply_to");
+                    if once(self, "reply_to", span) {
+                        c.reply_to = Some(s.node.clone());
+                    }
                 }
                 ItemKind::Track(items) => {
                     for item in items {
@@ -1164,16 +1212,19 @@ impl Checker<'_> {
                 }
                 ast::StepOption::From(v) => {
                     if email_only(self) {
+                        self.mailbox(file, v, "from");
                         step.from = Some(v.node.clone());
                     }
                 }
                 ast::StepOption::ReplyTo(v) => {
                     if email_only(self) {
+                        self.mailbox(file, v, "reply_to");
                         step.reply_to = Some(v.node.clone());
                     }
                 }
                 ast::StepOption::Subject(v) => {
                     if email_only(self) {
+                        self.header_text(file, v);
                         step.subject = Some(self.text(file, v, schema));
                     }
                 }
@@ -1475,6 +1526,7 @@ impl Checker<'_> {
 
             let subject = match &t.subject {
                 Some(s) => {
+                    self.header_text(*file, s);
                     let raw = self.sources.get(*file).text[s.content.range()].to_string();
                     self.merge_fields(*file, s.content.start, &raw, &schema_refs);
                     parse_text(&s.value).0
@@ -1524,12 +1576,12 @@ impl Checker<'_> {
                                     path.span,
                                     format!(
                                         "cannot read template body `{}`: {reason}",
-                                        path.node
+                                        full.display()
                                     ),
                                     "this file",
                                 )
                                 .with_help(
-                                    "a body file is a text file of at most 1 MiB in the cadence's folder or below it, named relative to that folder",
+                                    "the path is relative to the folder of the cadence file; the body file must be a text file of at most 1 MiB in that folder or below it",
                                 ),
                             );
                             Text::default()

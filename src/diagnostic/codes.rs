@@ -49,6 +49,8 @@ pub const CODES: &[CodeInfo] = &[
     c("E125", "unknown cadence"),
     c("E126", "test without an instant"),
     c("E127", "unknown tracking"),
+    c("E128", "not an email address"),
+    c("E129", "control character in a subject"),
     c("T001", "failed expectation"),
 ];
 

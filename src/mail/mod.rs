@@ -1,6 +1,7 @@
 //! Email: rendering a template for one contact (`render.rs`), handing messages to an SMTP
 //! server (`smtp.rs`), and the signed tokens of the links emails carry (`token.rs`).
 
+pub mod address;
 pub mod render;
 pub mod smtp;
 pub mod token;

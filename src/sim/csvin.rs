@@ -31,11 +31,8 @@ pub fn parse_value(ty: &Type, text: &str) -> Result<Option<Value>, String> {
     let v = match ty {
         Type::Text | Type::Phone => Value::Text(t.to_string()),
         Type::Email => {
-            let ok = t.split_once('@').is_some_and(|(a, b)| {
-                !a.is_empty() && !b.is_empty() && !t.contains(char::is_whitespace)
-            });
-            if !ok {
-                return Err(format!("\"{t}\" is not an email address"));
+            if let Some(why) = crate::mail::address::addr_spec_problem(t) {
+                return Err(format!("\"{t}\" is not an email address: {why}"));
             }
             Value::Text(t.to_string())
         }
