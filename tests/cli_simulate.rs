@@ -309,3 +309,40 @@ fn events_before_the_start_are_noted_not_applied() {
         "{stderr}"
     );
 }
+
+#[test]
+fn control_characters_of_contact_ids_are_shown_as_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c.csv");
+    let e = dir.path().join("e.csv");
+    std::fs::write(
+        &c,
+        "id,first_name,email\n\"c1\u{1b}]0;pwned\u{7}\nX\",Ann,a@example.test\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &e,
+        "at,contact,event\n2026-01-05T09:00:00Z,\"c1\u{1b}]0;pwned\u{7}\nX\",enroll\n2026-01-05T09:00:00Z,zz\u{1b}[31m,opened\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["simulate", "examples/saas_onboarding.cadence", "--contacts"])
+        .arg(&c)
+        .arg("--events")
+        .arg(&e)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+    }
+    assert!(stdout.contains("c1\\u{1b}]0;pwned\\u{7}\\nX"), "{stdout}");
+    assert!(stderr.contains("zz\\u{1b}[31m"), "{stderr}");
+    // Every record is one line.
+    assert!(stdout.lines().all(|l| l.starts_with("2026-")), "{stdout}");
+}

@@ -90,3 +90,25 @@ fn a_file_with_errors_runs_no_test() {
     assert!(stdout.is_empty());
     assert!(stderr.contains("E124"), "{stderr}");
 }
+
+#[test]
+fn junit_has_no_control_character_whatever_a_test_is_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.cadence");
+    std::fs::write(
+        &f,
+        "template w { subject \"Hi\"; body \"Hi {{unsubscribe_link}}\" }\nstep 1: email w\n\
+         test \"tab\\there, a line\\nbreak, a bell \u{7} and an escape \u{1b}[31m\" {\n  contact a email = \"a@example.test\"\n  at 2026-01-05T09:00:00Z: enroll a\n  expect a completed\n}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = cadence(&["test", f.to_str().unwrap(), "--format", "junit"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.chars().all(|c| c == '\n' || !c.is_control()),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("tab&#9;here, a line&#10;break, a bell \\u{7} and an escape \\u{1b}[31m"),
+        "{stdout}"
+    );
+}

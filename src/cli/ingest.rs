@@ -73,7 +73,11 @@ fn ingest_file(store: &mut dyn LiveStore, args: &Args) -> Result<Status, String>
         eprintln!("{name}: warning: {w}");
     }
     for b in &read.bad {
-        eprintln!("{name}:{}: {}", b.line, b.message);
+        eprintln!(
+            "{name}:{}: {}",
+            b.line,
+            crate::diagnostic::printable(&b.message)
+        );
     }
     for l in &read.before_start {
         eprintln!("{name}:{l}: note: the event is before the database's start; it is not applied");

@@ -236,7 +236,11 @@ pub(crate) fn run(args: Args) -> Status {
         eprintln!("{w}");
     }
     for (file, b) in &report.bad {
-        eprintln!("{file}:{}: {}", b.line, b.message);
+        eprintln!(
+            "{file}:{}: {}",
+            b.line,
+            crate::diagnostic::printable(&b.message)
+        );
     }
     for (file, line) in &report.before_start {
         eprintln!(
@@ -245,7 +249,7 @@ pub(crate) fn run(args: Args) -> Status {
         );
     }
     for (origin, note) in &report.stats.notices {
-        eprintln!("{origin}: note: {note}");
+        eprintln!("{origin}: note: {}", crate::diagnostic::printable(note));
     }
     let s = &report.stats;
     if s.notices_total > s.notices.len() {

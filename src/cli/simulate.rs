@@ -124,7 +124,11 @@ pub(crate) fn run(args: Args) -> Status {
         eprintln!("{cname}: warning: {w}");
     }
     for b in &loaded.bad {
-        eprintln!("{cname}:{}: {}", b.line, b.message);
+        eprintln!(
+            "{cname}:{}: {}",
+            b.line,
+            crate::diagnostic::printable(&b.message)
+        );
     }
     timings.lap("check and read contacts");
     let mut engine = match sim::load_engine(&program, store.as_ref()) {
@@ -153,7 +157,11 @@ pub(crate) fn run(args: Args) -> Status {
             Ok((rows, bad)) => {
                 bad_rows += bad.len();
                 for b in &bad {
-                    eprintln!("{ename}:{}: {}", b.line, b.message);
+                    eprintln!(
+                        "{ename}:{}: {}",
+                        b.line,
+                        crate::diagnostic::printable(&b.message)
+                    );
                 }
                 events = rows;
             }
@@ -270,7 +278,10 @@ pub(crate) fn run(args: Args) -> Status {
         }
     };
     for (line, note) in &summary.notices {
-        eprintln!("{ename}:{line}: note: {note}");
+        eprintln!(
+            "{ename}:{line}: note: {}",
+            crate::diagnostic::printable(note)
+        );
     }
     if summary.notices_total > summary.notices.len() {
         eprintln!(

@@ -115,6 +115,26 @@ impl Diagnostic {
     }
 }
 
+/// Text from an input (a contact id, a CSV cell, a name) as it may be shown on one line of a
+/// terminal or a log: control characters (line breaks, escape sequences that would move the
+/// cursor or set a window title) are written as escapes (`\n`, `\u{1b}`), the rest as is.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// Why a file could not be read, in words (`no such file`, `not UTF-8 text`, ...).
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

@@ -336,6 +336,7 @@ pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record
     let cadence = &program.cadences[r.cadence as usize];
     let at = format_instant(r.at).replace('T', " ");
     let what = describe(program, r);
+    let contact = crate::diagnostic::printable(contact);
     let _ = writeln!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
 }
 

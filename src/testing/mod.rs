@@ -481,11 +481,26 @@ impl std::fmt::Display for Coverage {
 
 /// A JUnit XML report of the results.
 pub fn junit(results: &[TestResult], file_name: &dyn Fn(FileId) -> String) -> String {
+    // XML 1.0 has no place for control characters but tab, line feed and carriage return
+    // (which attributes keep only as references): the others are written as escapes.
     let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\t' => out.push_str("&#9;"),
+                '\n' => out.push_str("&#10;"),
+                '\r' => out.push_str("&#13;"),
+                c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {
+                    out.extend(c.escape_default())
+                }
+                c => out.push(c),
+            }
+        }
+        out
     };
     let failures = results.iter().filter(|r| !r.passed()).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
