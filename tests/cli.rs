@@ -380,3 +380,27 @@ fn a_body_file_outside_the_cadence_s_folder_is_refused_unread() {
         );
     }
 }
+
+#[test]
+fn thousands_of_mistakes_print_fifty_and_a_count() {
+    let text = "{".repeat(10_000);
+    let (_, stderr) = cadence(&["check", "-"]).stdin(&text).status(1);
+    assert_eq!(
+        stderr.matches("× [").count(),
+        50,
+        "{}",
+        &stderr[..2000.min(stderr.len())]
+    );
+    assert!(
+        stderr.contains("<stdin>: 9950 more problems not shown"),
+        "{}",
+        &stderr[stderr.len().saturating_sub(500)..]
+    );
+    assert!(stderr.len() < 200_000, "{} bytes", stderr.len());
+    // JSON lists them all.
+    let (out, _) = cadence(&["check", "--format", "json", "-"])
+        .stdin(&text)
+        .status(1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 10_000);
+}

@@ -1,10 +1,10 @@
 //! `cadence check [PATHS...] [--format human|json|github|sarif]`
 
-use super::input::{or_here, plural, read_sources, stderr_style};
+use super::input::{or_here, plural, read_sources, render_capped, stderr_style};
 use super::Status;
 use crate::check::check;
 use crate::diagnostic::{
-    self, render_github, render_human, render_json, render_sarif, Diagnostic, SarifRule, Severity,
+    self, render_github, render_json, render_sarif, Diagnostic, SarifRule, Severity,
 };
 
 /// How `check` prints diagnostics.
@@ -59,11 +59,7 @@ pub(crate) fn run(args: Args) -> Status {
         Format::Github => print!("{}", render_github(diags, &sources)),
         Format::Sarif => print!("{}", render_sarif(diags, &sources, &sarif_rules())),
         Format::Human => {
-            let style = stderr_style();
-            for d in diags {
-                eprint!("{}", render_human(d, &sources, style));
-                eprintln!();
-            }
+            eprint!("{}", render_capped(diags, &sources, stderr_style()));
             let files = plural(ids.len(), "file");
             if errors == 0 && warnings == 0 {
                 eprintln!("checked {files}: no problems");

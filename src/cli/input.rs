@@ -166,13 +166,48 @@ pub(crate) fn load_checked(paths: &[String], to: &str) -> Result<Loaded, super::
             files: checked.files,
         }),
         _ => {
-            let style = stderr_style();
-            for d in &checked.diagnostics {
-                eprint!("{}", crate::diagnostic::render_human(d, &sources, style));
-                eprintln!();
-            }
+            eprint!(
+                "{}",
+                render_capped(&checked.diagnostics, &sources, stderr_style())
+            );
             eprintln!("error: the files have errors; fix them before {to}");
             Err(super::Status::Findings)
         }
     }
+}
+
+/// The most diagnostics shown for one file in the human format; the rest are counted.
+pub(crate) const MAX_SHOWN_PER_FILE: usize = 50;
+
+/// Diagnostics in the human format, each followed by a blank line: at most
+/// [`MAX_SHOWN_PER_FILE`] per file, then one line saying how many more that file has.
+pub(crate) fn render_capped(
+    diags: &[crate::diagnostic::Diagnostic],
+    sources: &Sources,
+    style: HumanStyle,
+) -> String {
+    let mut out = String::new();
+    let mut shown: std::collections::HashMap<FileId, usize> = std::collections::HashMap::new();
+    let mut hidden: Vec<(FileId, usize)> = Vec::new();
+    for d in diags {
+        let n = shown.entry(d.file()).or_default();
+        if *n < MAX_SHOWN_PER_FILE {
+            *n += 1;
+            out.push_str(&crate::diagnostic::render_human(d, sources, style));
+            out.push('\n');
+        } else {
+            match hidden.iter_mut().find(|(f, _)| *f == d.file()) {
+                Some((_, k)) => *k += 1,
+                None => hidden.push((d.file(), 1)),
+            }
+        }
+    }
+    for (f, k) in hidden {
+        out.push_str(&format!(
+            "{}: {} not shown (the first {MAX_SHOWN_PER_FILE} are above; `--format json` lists them all)\n\n",
+            sources.get(f).name,
+            plural(k, "more problem")
+        ));
+    }
+    out
 }

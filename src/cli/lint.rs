@@ -1,12 +1,10 @@
 //! `cadence lint FILES... [--format human|json|sarif|github] [--select ..] [--ignore ..]
 //! [--deny warnings] [--max-emails N] [--max-days N] [--paths]`
 
-use super::input::{or_here, plural, read_sources, stdout_style};
+use super::input::{or_here, plural, read_sources, render_capped, stdout_style};
 use super::Status;
 use crate::check::check;
-use crate::diagnostic::{
-    self, render_github, render_human, render_json, render_sarif, SarifRule, Severity,
-};
+use crate::diagnostic::{self, render_github, render_json, render_sarif, SarifRule, Severity};
 use crate::lint::graph::{describe, edges, paths, Dest};
 use crate::lint::{lint, Cx, Limits, Selection, RULES};
 
@@ -158,11 +156,7 @@ pub(crate) fn run(args: Args) -> Status {
             print!("{}", render_sarif(&diags, &sources, &rules));
         }
         Format::Human => {
-            let style = stdout_style();
-            for d in &diags {
-                print!("{}", render_human(d, &sources, style));
-                println!();
-            }
+            print!("{}", render_capped(&diags, &sources, stdout_style()));
             let files = plural(ids.len(), "file");
             if diags.is_empty() {
                 eprintln!("linted {files}: no problems");
