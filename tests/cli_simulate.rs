@@ -346,3 +346,53 @@ fn control_characters_of_contact_ids_are_shown_as_escapes() {
     // Every record is one line.
     assert!(stdout.lines().all(|l| l.starts_with("2026-")), "{stdout}");
 }
+
+#[test]
+fn an_unclosed_quote_or_a_row_of_the_wrong_width_is_a_bad_row_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("c.csv");
+    let e = dir.path().join("e.csv");
+    std::fs::write(&e, "at,contact,event\n").unwrap();
+    let run = |contacts: &str| {
+        std::fs::write(&c, contacts).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args(["simulate", "examples/saas_onboarding.cadence", "--contacts"])
+            .arg(&c)
+            .arg("--events")
+            .arg(&e)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(
+        "id,first_name,email\nc1,Ann,a@example.test\nc2,\"Bo,b@example.test\nc3,Cy,c@example.test\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("c.csv:3: a quote opened on this line is never closed"),
+        "{err}"
+    );
+    assert!(err.contains("simulated 1 contact"), "{err}");
+    let (code, err) =
+        run("id,first_name,email\nc1,Ann\nc2,Bo,b@example.test,extra\nc3,Cy,c@example.test\n");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("c.csv:2: 2 values where the header has 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("c.csv:3: 4 values where the header has 3"),
+        "{err}"
+    );
+    assert!(err.contains("simulated 1 contact"), "{err}");
+    // Lines ended by a lone carriage return are counted as lines.
+    let (_, err) = run("id,first_name,email\rc1,Ann,a@example.test\rc2,Bo\rc3,Cy,c@example.test\r");
+    assert!(
+        err.contains("c.csv:3: 2 values where the header has 3"),
+        "{err}"
+    );
+}

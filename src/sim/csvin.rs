@@ -81,11 +81,13 @@ pub struct LoadedContacts {
 }
 
 /// Remembers where the lines of what it reads end, so that a record's byte offset gives its
-/// line number whatever the line endings (`\r\n` included).
+/// line number whatever the line endings (`\n`, `\r\n`, or a lone `\r`).
 struct Lines<R> {
     inner: R,
     read: u64,
     ends: Rc<RefCell<Vec<u64>>>,
+    /// The last byte read was a `\r` (its line ended, unless a `\n` follows).
+    after_cr: bool,
 }
 
 impl<R: Read> Read for Lines<R> {
@@ -93,13 +95,39 @@ impl<R: Read> Read for Lines<R> {
         let n = self.inner.read(buf)?;
         let mut ends = self.ends.borrow_mut();
         for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
-                ends.push(self.read + i as u64);
+            let at = self.read + i as u64;
+            if self.after_cr && *b != b'\n' {
+                ends.push(at - 1);
             }
+            if *b == b'\n' {
+                ends.push(at);
+            }
+            self.after_cr = *b == b'\r';
         }
         self.read += n as u64;
         Ok(n)
     }
+}
+
+/// What is wrong with the shape of a row: a quote never closed (the lines after it were read
+/// into the row), or more or fewer values than the header has columns.
+fn shape_problem(row: &csv::StringRecord, columns: usize) -> Option<String> {
+    if row.len() == columns {
+        return None;
+    }
+    if row.iter().any(|f| f.contains(['\n', '\r'])) {
+        return Some(
+            "a quote opened on this line is never closed, so the lines after it were read into this row; close the quote (a quote inside a value is written twice: \"\")"
+                .into(),
+        );
+    }
+    Some(format!(
+        "{} where the header has {columns}; the row is skipped",
+        match row.len() {
+            1 => "1 value".to_string(),
+            n => format!("{n} values"),
+        }
+    ))
 }
 
 /// The 1-based line of a byte offset.
@@ -119,6 +147,7 @@ fn reader<R: Read>(r: R) -> (csv::Reader<Lines<R>>, Rc<RefCell<Vec<u64>>>) {
             inner: r,
             read: 0,
             ends: ends.clone(),
+            after_cr: false,
         });
     (rd, ends)
 }
@@ -202,6 +231,10 @@ pub fn read_contacts_into<R: Read>(
             }
         }
         let line = row.position().map_or(0, |p| line_of(&ends, p.byte()));
+        if let Some(message) = shape_problem(&row, headers.len()) {
+            out.bad.push(BadRow { line, message });
+            continue;
+        }
         let id = row.get(id_col).unwrap_or("").trim().to_string();
         if id.is_empty() {
             out.bad.push(BadRow {
@@ -323,6 +356,10 @@ pub fn read_events<R: Read>(
             }
         }
         let line = row.position().map_or(0, |p| line_of(&ends, p.byte()));
+        if let Some(message) = shape_problem(&row, headers.len()) {
+            bad.push(BadRow { line, message });
+            continue;
+        }
         let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or("").trim();
         match event_row(
             program,
