@@ -431,3 +431,33 @@ fn machines_opens_are_counted_apart_and_as_people_s_only_where_the_cadence_says_
     assert_eq!(s.outcomes.get("clicked"), None);
     assert_eq!(s.machine.get("opened"), Some(&1));
 }
+
+#[test]
+fn a_folder_given_as_the_trace_is_an_error_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for args in [vec!["report", d], vec!["timeline", "c1", d]] {
+        let t0 = std::time::Instant::now();
+        let (code, _, err) = cadence(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("it is a folder, not a file"), "{err}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    }
+    // A reader that fails after some lines stops there, with the line.
+    struct Failing(usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk failed"));
+            }
+            self.0 -= 1;
+            let line = b"{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"c1\",\"cadence\":\"T\",\"kind\":\"enrolled\"}\n";
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+    let (records, bad) = cadence::report::read_trace(std::io::BufReader::new(Failing(2)));
+    assert_eq!(records.len(), 2);
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0].1.contains("cannot read on"), "{bad:?}");
+}

@@ -99,7 +99,7 @@ fn load(
         Source::Trace(p) => p,
         Source::Db(db) => return load_db(db, files),
     };
-    let file = std::fs::File::open(trace).map_err(|e| {
+    let file = super::open_input(trace).map_err(|e| {
         eprintln!(
             "error: cannot read `{}`: {}",
             trace.display(),

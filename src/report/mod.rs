@@ -38,9 +38,20 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
     let mut bad = Vec::new();
     for (i, line) in r.lines().enumerate() {
         let n = i as u64 + 1;
-        let Ok(line) = line else {
-            bad.push((n, "not UTF-8 text".into()));
-            continue;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                bad.push((n, "not UTF-8 text".into()));
+                continue;
+            }
+            // Anything else (a folder, a failing disk) ends the reading: it would fail again.
+            Err(e) => {
+                bad.push((
+                    n,
+                    format!("cannot read on: {}", crate::diagnostic::io_reason(&e)),
+                ));
+                break;
+            }
         };
         if line.trim().is_empty() {
             continue;
