@@ -461,3 +461,48 @@ fn a_folder_given_as_the_trace_is_an_error_at_once() {
     assert_eq!(bad.len(), 1);
     assert!(bad[0].1.contains("cannot read on"), "{bad:?}");
 }
+
+#[test]
+fn malformed_records_are_reported_with_their_line_and_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let rec = |at: &str, rest: &str| {
+        format!("{{\"at\":\"{at}\",\"contact\":\"c1\",\"cadence\":\"T\",{rest}}}\n")
+    };
+    let text = [
+        rec("2026-01-05T09:00:00Z", "\"kind\":\"enrolled\""),
+        rec(
+            "2026-01-05T09:00:00Z",
+            "\"kind\":\"executed\",\"step\":4294967297,\"action\":\"email\",\"name\":\"w\"",
+        ),
+        rec("2026-01-05T09:00:00Z", "\"kind\":\"teleported\""),
+        rec("2026-01-05T10:00:00Z", "\"kind\":\"goal\""),
+        rec("2026-01-05T08:00:00Z", "\"kind\":\"completed\""),
+        rec("2026-01-05T11:00:00Z", "\"kind\":\"goal\",\"name\":\"won\""),
+    ]
+    .concat();
+    std::fs::write(&t, text).unwrap();
+    let (code, out, err) = cadence(&["report", t.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let f = t.display().to_string();
+    assert!(
+        err.contains(&format!("{f}:2: a `executed` record needs `step`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:3: unknown kind `teleported`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:4: a `goal` record needs `name`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:5: this record is earlier")),
+        "{err}"
+    );
+    // What is left counts once: one enrolment, one goal, never 200%.
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["cadences"][0]["enrolled"], 1);
+    assert_eq!(v["cadences"][0]["goals"]["won"], 1);
+}

@@ -64,7 +64,11 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             }
         };
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let u = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32);
+        let u = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| u32::try_from(x).ok())
+        };
         let at = s("at")
             .and_then(|a| chrono::DateTime::parse_from_rfc3339(&a).ok())
             .map(|d| d.timestamp());
@@ -77,6 +81,57 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             ));
             continue;
         };
+        // What each kind needs: a record without it would count as nothing, or twice.
+        let needs: &[&str] = match kind.as_str() {
+            "enrolled" | "completed" | "deferred" => &[],
+            "executed" => &["step"],
+            "skipped" => &["step", "reason"],
+            "event" => &["event"],
+            "transition" => &["from", "to", "on"],
+            "exited" => &["reason"],
+            "goal" => &["name"],
+            other => {
+                bad.push((
+                    n,
+                    format!("unknown kind `{}`", crate::diagnostic::printable(other)),
+                ));
+                continue;
+            }
+        };
+        let numeric = ["step", "from"];
+        let missing: Vec<&str> = needs
+            .iter()
+            .copied()
+            .filter(|k| match *k {
+                k if numeric.contains(&k) => u(k).is_none(),
+                "to" => !matches!(
+                    v.get("to"),
+                    Some(serde_json::Value::Number(_) | serde_json::Value::String(_))
+                ),
+                k => s(k).is_none_or(|x| x.is_empty()),
+            })
+            .collect();
+        if !missing.is_empty() {
+            bad.push((
+                n,
+                format!(
+                    "a `{kind}` record needs {} (a step number is a whole number below 2^32)",
+                    missing
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            continue;
+        }
+        if out.last().is_some_and(|r: &TraceRecord| at < r.at) {
+            bad.push((
+                n,
+                "this record is earlier than the one before it: a trace is in time order".into(),
+            ));
+            continue;
+        }
         let to = match v.get("to") {
             Some(serde_json::Value::Number(x)) => Some(x.to_string()),
             Some(serde_json::Value::String(x)) => Some(x.clone()),
