@@ -158,6 +158,14 @@ fn parse_field(text: &str, offset: usize, spec: &FieldSpec) -> Result<(Vec<u32>,
             let upper = s.to_ascii_uppercase();
             match spec.names.iter().position(|n| *n == upper) {
                 Some(i) => Ok(i as u32 + spec.names_from),
+                None if s.is_empty() => Err(err(
+                    format!(
+                        "`{item}` is not a valid {}: a value is missing (a negative number is not a value)",
+                        spec.name
+                    ),
+                    item_at,
+                    item.len(),
+                )),
                 None => Err(err(
                     format!("`{s}` is not a valid {}", spec.name),
                     item_at,
@@ -318,9 +326,20 @@ impl Cron {
         let local = t.with_timezone(&tz).naive_local();
         // Start one hour early in local time so that a fall-back repeat hour is not missed.
         let mut date = (local - ChronoDuration::hours(3)).date();
-        let first_date = date;
+        let mut first_date = date;
         let mut from = (local - ChronoDuration::hours(3)).time();
         loop {
+            // A schedule limited to some years goes straight to the next of them (the eight
+            // years of the horizon count from there).
+            if let Some(years) = &self.years {
+                if !years.contains(&date.year()) {
+                    let next = years.iter().copied().filter(|y| *y > date.year()).min()?;
+                    date = NaiveDate::from_ymd_opt(next, 1, 1)?;
+                    first_date = date;
+                    from = NaiveTime::MIN;
+                    continue;
+                }
+            }
             if (date - first_date).num_days() > HORIZON_DAYS {
                 return None;
             }
@@ -488,5 +507,25 @@ mod tests {
         assert!(Cron::parse("0 9 * * FUN").is_err());
         assert!(Cron::parse("0 9 * * 5-1").is_err());
         assert!(Cron::parse("*/0 9 * * *").is_err());
+    }
+
+    #[test]
+    fn a_year_far_ahead_is_reached_and_a_negative_value_is_named() {
+        let c = Cron::parse("0 0 9 1 1 * 2035").unwrap();
+        assert!(c.fires());
+        let from = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            c.next_at_or_after(from, Tz::UTC),
+            Some(Utc.with_ymd_and_hms(2035, 1, 1, 9, 0, 0).unwrap())
+        );
+        assert!(Cron::parse("0 0 9 1 1 * 2199").unwrap().fires());
+        assert_eq!(
+            Cron::parse("0 0 9 1 1 * 2020")
+                .unwrap()
+                .next_at_or_after(from, Tz::UTC),
+            None
+        );
+        let e = Cron::parse("-1 9 * * *").unwrap_err();
+        assert!(e.message.contains("`-1` is not a valid minute"), "{e:?}");
     }
 }
