@@ -1208,3 +1208,42 @@ fn an_event_that_names_its_message_belongs_to_that_message_only() {
         ]
     );
 }
+
+// ---- 6. suppression is kept per address -----------------------------------------------------
+
+#[test]
+fn an_address_that_bounced_is_never_emailed_again_from_another_record() {
+    let contacts = "id,first_name,email\nc1,Ann,shared@example.test\nc2,Bo,Shared@Example.test\n";
+    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,bounced\n2026-01-06T09:00:00Z,c2,enroll\n";
+    let t = run(
+        &cad("step 1: email welcome\nstep 2: call \"Call\""),
+        contacts,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert!(
+        t.contains(&"2026-01-06T09:00:00Z c2 skipped 1 bounced".to_string()),
+        "{t:#?}"
+    );
+    assert!(!t.iter().any(|l| l.contains("c2 executed 1")), "{t:#?}");
+}
+
+#[test]
+fn an_address_that_unsubscribed_is_never_emailed_again_from_another_record_or_cadence() {
+    let contacts = "id,first_name,email\nc1,Ann,ann@example.test\nc2,Ann again,ann@example.test\n";
+    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,unsubscribed\n2026-01-06T09:00:00Z,c2,enroll\n";
+    let t = run(
+        &cad("step 1: email welcome\nstep 2: email reminder after 1d"),
+        contacts,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    assert!(
+        t.contains(&"2026-01-06T09:00:00Z c2 skipped 1 unsubscribed".to_string()),
+        "{t:#?}"
+    );
+    assert!(
+        t.contains(&"2026-01-07T09:00:00Z c2 skipped 2 unsubscribed".to_string()),
+        "{t:#?}"
+    );
+}

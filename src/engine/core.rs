@@ -198,24 +198,51 @@ impl Effects {
     }
 }
 
-/// What the core needs beyond one contact: enrolment ids, and the daily send counters of
-/// `limit` (shared by every contact of a cadence).
+/// Why an address is never emailed again (spec 6, item 6: suppression is per address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    Bounced,
+    Unsubscribed,
+}
+
+/// An address as suppression knows it: trimmed, in lower case.
+pub fn address_key(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
+/// What the core needs beyond one contact: enrolment ids, the daily send counters of `limit`
+/// (shared by every contact of a cadence), and the addresses that bounced or unsubscribed
+/// (shared by every record and cadence).
 pub trait Shared {
     /// A new enrolment id, greater than every one given before.
     fn new_enrolment(&mut self) -> EnrolmentId;
     /// Counts one email against `limit` for (cadence, sender, day); false when the day's
     /// limit is reached (nothing is counted then).
     fn take_send(&mut self, cadence: u32, sender: u32, day: i64, limit: u32) -> bool;
+    /// Whether an address (an [`address_key`]) is never emailed again, and why.
+    fn suppressed(&mut self, address: &str) -> Option<Suppressed>;
+    /// Suppresses an address (an [`address_key`]) for good; the first reason stays.
+    fn suppress(&mut self, address: &str, why: Suppressed);
 }
 
-/// The daily counters and enrolment ids of one process (the simulator, the REPL, tests).
+/// The daily counters, suppressed addresses and enrolment ids of one process (the simulator,
+/// the REPL, tests).
 #[derive(Debug, Clone, Default)]
 pub struct LocalShared {
     pub sent: HashMap<(u32, u32, i64), u32>,
     pub next_enrolment: EnrolmentId,
+    pub suppressed: HashMap<String, Suppressed>,
 }
 
 impl Shared for LocalShared {
+    fn suppressed(&mut self, address: &str) -> Option<Suppressed> {
+        self.suppressed.get(address).copied()
+    }
+
+    fn suppress(&mut self, address: &str, why: Suppressed) {
+        self.suppressed.entry(address.to_string()).or_insert(why);
+    }
+
     fn new_enrolment(&mut self) -> EnrolmentId {
         let id = self.next_enrolment;
         self.next_enrolment += 1;
@@ -990,6 +1017,13 @@ impl<'p> Cx<'_, 'p> {
             if self.c.bounced.as_deref() == Some(address) {
                 return self.skip(li, SkipReason::Bounced);
             }
+            // Another record (or this one before its address changed) bounced or unsubscribed
+            // with this address.
+            match self.shared.suppressed(&address_key(address)) {
+                Some(Suppressed::Bounced) => return self.skip(li, SkipReason::Bounced),
+                Some(Suppressed::Unsubscribed) => return self.skip(li, SkipReason::Unsubscribed),
+                None => {}
+            }
             if let Some(limit) = cad.limit_per_day {
                 let day = local_date(self.now, tz).num_days_from_ce() as i64;
                 let sender = self.core.sender(cad_i, step_i);
@@ -1191,6 +1225,15 @@ impl<'p> Cx<'_, 'p> {
 
     fn unsubscribe_all(&mut self, key: EventKey, record_event: bool) {
         self.c.unsubscribed = true;
+        // Every address the record has now is unsubscribed, whichever record uses it later.
+        let mut addresses: Vec<String> = (0..self.program().cadences.len() as u32)
+            .filter_map(|ci| self.core.address(ci, self.c).map(address_key))
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        for a in addresses {
+            self.shared.suppress(&a, Suppressed::Unsubscribed);
+        }
         for a in self.active_of(None) {
             if record_event {
                 let cur = self.c.enrolments[a].step;
@@ -1305,6 +1348,8 @@ impl<'p> Cx<'_, 'p> {
             if let Some(gid) = self.core.email_gid[cad_i as usize] {
                 if let Some(Value::Text(a)) = self.c.fields.get(gid) {
                     self.c.bounced = Some(a.clone());
+                    let key = address_key(a);
+                    self.shared.suppress(&key, Suppressed::Bounced);
                 }
             }
         }

@@ -275,11 +275,19 @@ impl<'p> Engine<'p> {
         let mut sent: Vec<((u32, u32, i64), u32)> =
             self.shared.sent.iter().map(|(k, v)| (*k, *v)).collect();
         sent.sort();
+        let mut suppressed: Vec<(String, bool)> = self
+            .shared
+            .suppressed
+            .iter()
+            .map(|(a, why)| (a.clone(), *why == core::Suppressed::Bounced))
+            .collect();
+        suppressed.sort();
         Snapshot {
             now: self.now,
             contacts: self.contacts.clone(),
             sent,
             next_enrolment: self.shared.next_enrolment,
+            suppressed,
         }
     }
 
@@ -309,6 +317,18 @@ impl<'p> Engine<'p> {
         e.shared = LocalShared {
             sent: s.sent.into_iter().collect(),
             next_enrolment: s.next_enrolment,
+            suppressed: s
+                .suppressed
+                .into_iter()
+                .map(|(a, bounced)| {
+                    let why = if bounced {
+                        core::Suppressed::Bounced
+                    } else {
+                        core::Suppressed::Unsubscribed
+                    };
+                    (a, why)
+                })
+                .collect(),
         };
         e
     }

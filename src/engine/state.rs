@@ -213,4 +213,8 @@ pub struct Snapshot {
     pub sent: Vec<((u32, u32, i64), u32)>,
     /// The id the next enrolment takes.
     pub next_enrolment: EnrolmentId,
+    /// Addresses never emailed again: (address, true when it bounced, false when it
+    /// unsubscribed).
+    #[serde(default)]
+    pub suppressed: Vec<(String, bool)>,
 }

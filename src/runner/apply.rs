@@ -17,6 +17,7 @@ use super::program::LiveProgram;
 use super::{journal, state};
 use crate::check::{Action, Value};
 use crate::engine::calendar::add;
+use crate::engine::core::Suppressed;
 use crate::engine::hash::FastHash;
 use crate::engine::{Act, Contact, ContactId, Core, Effects, Input, Shared, Timer};
 use crate::mail::render::{domain_of, render, value_text, Links};
@@ -151,6 +152,10 @@ pub struct Applier<'p> {
     /// Contacts kept between batches (only one runner writes contact states).
     cache_cap: usize,
     sends: HashMap<(u32, u32, i64), u32>,
+    /// Addresses known to be suppressed or not (read from the store, or suppressed in this
+    /// batch), and those suppressed in this batch, to write with it.
+    suppressed: HashMap<String, Option<Suppressed>>,
+    new_suppressed: Vec<(String, bool)>,
     batch_no: u64,
     phone: Option<u16>,
     pub stats: Stats,
@@ -179,6 +184,8 @@ impl<'p> Applier<'p> {
             by_id: HashMap::default(),
             cache_cap: 200_000,
             sends: HashMap::new(),
+            suppressed: HashMap::new(),
+            new_suppressed: Vec::new(),
             batch_no: 0,
             phone,
             stats: Stats::default(),
@@ -198,6 +205,8 @@ impl<'p> Applier<'p> {
         self.cache.clear();
         self.by_id.clear();
         self.sends.clear();
+        self.suppressed.clear();
+        self.new_suppressed.clear();
         Ok(())
     }
 
@@ -436,6 +445,8 @@ impl<'p> Applier<'p> {
             lp: self.lp,
             sends: &mut self.sends,
             dirty: sends_dirty,
+            suppressed: &mut self.suppressed,
+            new_suppressed: &mut self.new_suppressed,
             next_enrolment: &mut self.next_enrolment,
             error: None,
         };
@@ -575,6 +586,8 @@ impl<'p> Applier<'p> {
             lp: self.lp,
             sends: &mut self.sends,
             dirty: sends_dirty,
+            suppressed: &mut self.suppressed,
+            new_suppressed: &mut self.new_suppressed,
             next_enrolment: &mut self.next_enrolment,
             error: None,
         };
@@ -850,6 +863,7 @@ impl<'p> Applier<'p> {
             });
             e.stored = live;
         }
+        batch.suppressions.append(&mut self.new_suppressed);
         for key in sends_dirty {
             if let Some(n) = self.sends.get(key) {
                 let (name, sender) = send_names(&self.core, self.lp, key.0, key.1);
@@ -923,11 +937,43 @@ struct BatchShared<'a, 'p> {
     lp: &'a LiveProgram,
     sends: &'a mut HashMap<(u32, u32, i64), u32>,
     dirty: &'a mut Vec<(u32, u32, i64)>,
+    suppressed: &'a mut HashMap<String, Option<Suppressed>>,
+    new_suppressed: &'a mut Vec<(String, bool)>,
     next_enrolment: &'a mut u64,
     error: Option<String>,
 }
 
 impl Shared for BatchShared<'_, '_> {
+    fn suppressed(&mut self, address: &str) -> Option<Suppressed> {
+        if let Some(known) = self.suppressed.get(address) {
+            return *known;
+        }
+        let stored = match self.store.suppression(address) {
+            Ok(s) => s.map(|bounced| {
+                if bounced {
+                    Suppressed::Bounced
+                } else {
+                    Suppressed::Unsubscribed
+                }
+            }),
+            Err(e) => {
+                self.error = Some(e.to_string());
+                None
+            }
+        };
+        self.suppressed.insert(address.to_string(), stored);
+        stored
+    }
+
+    fn suppress(&mut self, address: &str, why: Suppressed) {
+        if self.suppressed(address).is_some() {
+            return;
+        }
+        self.suppressed.insert(address.to_string(), Some(why));
+        self.new_suppressed
+            .push((address.to_string(), why == Suppressed::Bounced));
+    }
+
     fn new_enrolment(&mut self) -> u64 {
         let id = *self.next_enrolment;
         *self.next_enrolment += 1;

@@ -428,6 +428,8 @@ pub struct Batch {
     pub applied: Vec<Applied>,
     /// Daily send counters: (cadence, sender, day) = the count now.
     pub sends: Vec<(String, String, i64, u32)>,
+    /// Addresses never emailed again: (address, true when it bounced).
+    pub suppressions: Vec<(String, bool)>,
     /// Meta values (the clock, the id counters).
     pub meta: Vec<(&'static str, i64)>,
 }
@@ -441,6 +443,7 @@ impl Batch {
             && self.task_updates.is_empty()
             && self.applied.is_empty()
             && self.sends.is_empty()
+            && self.suppressions.is_empty()
             && self.meta.is_empty()
     }
 }
@@ -535,6 +538,9 @@ pub trait LiveStore {
     ) -> Result<Option<MessageRef>>;
     /// The message with this `Message-ID` (with or without its angle brackets).
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
+    /// Whether an address is suppressed: `Some(true)` it bounced, `Some(false)` it
+    /// unsubscribed.
+    fn suppression(&mut self, address: &str) -> Result<Option<bool>>;
     /// Queues inputs in one transaction, unless `nonce` was seen before (a replayed request):
     /// then nothing, and `None`.
     fn enqueue_once(

@@ -151,7 +151,11 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX hits_message ON hits (enrolment, exec, at);
      CREATE INDEX hits_held ON hits (at) WHERE queued = 0;
-     CREATE TABLE webhook_nonces (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
+     CREATE TABLE webhook_nonces (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+     CREATE TABLE suppressions (
+         address TEXT PRIMARY KEY,
+         bounced INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// The live store on one SQLite file.
@@ -910,6 +914,12 @@ impl LiveStore for SqliteLive {
             for (c, s, d, n) in &b.sends {
                 upd.execute(params![c, s, d, *n as i64])?;
             }
+            let mut upd = tx.prepare_cached(
+                "INSERT OR IGNORE INTO suppressions (address, bounced) VALUES (?1, ?2)",
+            )?;
+            for (a, bounced) in &b.suppressions {
+                upd.execute(params![a, *bounced as i64])?;
+            }
             let mut upd =
                 tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
             for (k, v) in &b.meta {
@@ -1050,6 +1060,15 @@ impl LiveStore for SqliteLive {
             .query_row(params![enrolment, exec], message_ref)
             .optional()?;
         Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
+    }
+
+    fn suppression(&mut self, address: &str) -> Result<Option<bool>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT bounced FROM suppressions WHERE address = ?1")?
+            .query_row([address], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|b| b != 0))
     }
 
     fn enqueue_once(
