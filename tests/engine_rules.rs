@@ -1247,3 +1247,26 @@ fn an_address_that_unsubscribed_is_never_emailed_again_from_another_record_or_ca
         "{t:#?}"
     );
 }
+
+#[test]
+fn the_day_of_a_limit_is_the_cadence_s_zone_even_with_a_timezone_field() {
+    let contacts = "id,first_name,email,timezone\nc1,A,a@example.test,Pacific/Kiritimati\nc2,B,b@example.test,Pacific/Pago_Pago\nc3,C,c@example.test,UTC\n";
+    let events = "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:00:00Z,c2,enroll\n2026-01-05T09:00:00Z,c3,enroll\n";
+    let t = run(
+        &cad("timezone field timezone default \"UTC\"\nlimit 1 emails per day\nstep 1: email welcome"),
+        contacts,
+        events,
+        "2026-01-05T09:00:00Z",
+    );
+    let executed: Vec<&String> = t.iter().filter(|l| l.contains("executed")).collect();
+    // One a day, by the days of UTC (the default zone), whatever each contact's zone is.
+    assert_eq!(
+        executed,
+        [
+            "2026-01-05T09:00:00Z c1 executed 1 welcome",
+            "2026-01-06T00:00:00Z c2 executed 1 welcome",
+            "2026-01-07T00:00:00Z c3 executed 1 welcome",
+        ],
+        "{t:#?}"
+    );
+}

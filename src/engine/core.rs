@@ -1025,6 +1025,11 @@ impl<'p> Cx<'_, 'p> {
                 None => {}
             }
             if let Some(limit) = cad.limit_per_day {
+                // The day of a limit is the cadence's, never the contact's (spec 6, item 2).
+                let tz = match &cad.zone {
+                    Zone::Fixed(z) => *z,
+                    Zone::Field { default, .. } => *default,
+                };
                 let day = local_date(self.now, tz).num_days_from_ce() as i64;
                 let sender = self.core.sender(cad_i, step_i);
                 let family = self.core.family(cad_i);
