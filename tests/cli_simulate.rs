@@ -396,3 +396,36 @@ fn an_unclosed_quote_or_a_row_of_the_wrong_width_is_a_bad_row_with_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn notes_about_events_before_the_start_are_capped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = dir.path().join("e.csv");
+    let mut text = String::from("at,contact,event\n");
+    for i in 0..150 {
+        text.push_str(&format!("2026-01-01T00:00:{:02}Z,c001,enroll\n", i % 60));
+    }
+    std::fs::write(&e, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args([
+            "simulate",
+            "examples/saas_onboarding.cadence",
+            "--contacts",
+            "examples/contacts.csv",
+            "--start",
+            "2026-03-01T00:00:00Z",
+            "--events",
+        ])
+        .arg(&e)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("is before --start").count(), 100, "{err}");
+    assert!(
+        err.contains(
+            "note: 50 more events are before --start (not shown; none of them is applied)"
+        ),
+        "{err}"
+    );
+}

@@ -79,8 +79,14 @@ fn ingest_file(store: &mut dyn LiveStore, args: &Args) -> Result<Status, String>
             crate::diagnostic::printable(&b.message)
         );
     }
-    for l in &read.before_start {
+    for l in read.before_start.iter().take(super::input::MAX_NOTES) {
         eprintln!("{name}:{l}: note: the event is before the database's start; it is not applied");
+    }
+    if read.before_start.len() > super::input::MAX_NOTES {
+        eprintln!(
+            "note: {} more events are before the database's start (not shown; none of them is applied)",
+            read.before_start.len() - super::input::MAX_NOTES
+        );
     }
     let mut new = 0;
     let mut known = 0;

@@ -211,3 +211,6 @@ pub(crate) fn render_capped(
     }
     out
 }
+
+/// The most notes of one kind printed for an input file; the rest are counted.
+pub(crate) const MAX_NOTES: usize = 100;

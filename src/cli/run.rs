@@ -242,10 +242,16 @@ pub(crate) fn run(args: Args) -> Status {
             crate::diagnostic::printable(&b.message)
         );
     }
-    for (file, line) in &report.before_start {
+    for (file, line) in report.before_start.iter().take(super::input::MAX_NOTES) {
         eprintln!(
             "{file}:{line}: note: the event is before the database's start {}; it is not applied",
             format_instant(report.start)
+        );
+    }
+    if report.before_start.len() > super::input::MAX_NOTES {
+        eprintln!(
+            "note: {} more events are before the database's start (not shown; none of them is applied)",
+            report.before_start.len() - super::input::MAX_NOTES
         );
     }
     for (origin, note) in &report.stats.notices {
@@ -254,7 +260,7 @@ pub(crate) fn run(args: Args) -> Status {
     let s = &report.stats;
     if s.notices_total > s.notices.len() {
         eprintln!(
-            "note: {} more inputs changed nothing (not shown; `cadence trace` has their `event` records)",
+            "note: {} more notes about inputs that changed nothing are not shown",
             s.notices_total - s.notices.len()
         );
     }

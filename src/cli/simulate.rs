@@ -194,10 +194,16 @@ pub(crate) fn run(args: Args) -> Status {
         .map(|e| e.line)
         .collect();
     if !before.is_empty() {
-        for line in &before {
+        for line in before.iter().take(super::input::MAX_NOTES) {
             eprintln!(
                 "{ename}:{line}: note: the event is before --start {}; it is not applied",
                 format_instant(start)
+            );
+        }
+        if before.len() > super::input::MAX_NOTES {
+            eprintln!(
+                "note: {} more events are before --start (not shown; none of them is applied)",
+                before.len() - super::input::MAX_NOTES
             );
         }
         events.retain(|e| e.at >= start);
@@ -285,7 +291,7 @@ pub(crate) fn run(args: Args) -> Status {
     }
     if summary.notices_total > summary.notices.len() {
         eprintln!(
-            "note: {} more events changed nothing (not shown; they are in the trace as `event` records)",
+            "note: {} more notes about inputs that changed nothing are not shown",
             summary.notices_total - summary.notices.len()
         );
     }
