@@ -404,3 +404,19 @@ fn thousands_of_mistakes_print_fifty_and_a_count() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 10_000);
 }
+
+#[test]
+fn an_unterminated_string_in_a_template_is_not_followed_by_errors_it_caused() {
+    let (out, _) = cadence(&["check", "--format", "json", "-"])
+        .stdin("template w { subject \"x; body \"y\" }\nstep 1: email w\n")
+        .status(1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes[0], "P002", "{out}");
+    assert!(!codes.contains(&"E120"), "{out}");
+}

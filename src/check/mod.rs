@@ -53,6 +53,7 @@ pub fn check(sources: &mut Sources, files: &[FileId]) -> Checked {
         diags,
         templates: Vec::new(),
         template_index: HashMap::new(),
+        template_spans: Vec::new(),
         fields: Vec::new(),
         events: Vec::new(),
     };
@@ -82,6 +83,8 @@ struct Checker<'s> {
     sources: &'s mut Sources,
     diags: Vec<Diagnostic>,
     templates: Vec<(FileId, ast::Template)>,
+    /// The span of each template's whole block (by index in `templates`).
+    template_spans: Vec<Span>,
     /// Template name -> indices into `templates` (one per file that defines it).
     template_index: HashMap<String, Vec<usize>>,
     fields: Vec<FieldDeclared>,
@@ -388,6 +391,7 @@ impl Checker<'_> {
                             .or_default()
                             .push(self.templates.len());
                         self.templates.push((*file, t.clone()));
+                        self.template_spans.push(item.span);
                     }
                     _ => {}
                 }
@@ -1502,7 +1506,20 @@ impl Checker<'_> {
     ) -> Vec<Template> {
         let mut out = Vec::new();
         let templates = std::mem::take(&mut self.templates);
+        let spans = std::mem::take(&mut self.template_spans);
         for (i, (file, t)) in templates.iter().enumerate() {
+            // A statement of the block that did not parse was reported; a missing subject or
+            // body would only follow from it.
+            let broken = spans.get(i).is_some_and(|sp| {
+                let src = self.sources.get(*file);
+                let last_line = src.line_col(sp.end.saturating_sub(1)).0;
+                self.diags.iter().any(|d| {
+                    d.code.starts_with('P')
+                        && d.file() == *file
+                        && d.span().start >= sp.start
+                        && (d.span().start < sp.end || src.line_col(d.span().start).0 == last_line)
+                })
+            });
             // The schemas the template is checked against.
             let mut schemas: Vec<Schema> = Vec::new();
             if let Some(c) = cadences.iter().find(|c| c.file == *file) {
@@ -1531,6 +1548,7 @@ impl Checker<'_> {
                     self.merge_fields(*file, s.content.start, &raw, &schema_refs);
                     parse_text(&s.value).0
                 }
+                None if broken => Text::default(),
                 None => {
                     self.diags.push(
                         Diagnostic::error(
@@ -1588,6 +1606,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                None if broken => Text::default(),
                 None => {
                     self.diags.push(
                         Diagnostic::error("E120", *file, t.name.span, format!("template `{}` has no body", t.name.node), "no `body` line")
