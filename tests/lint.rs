@@ -281,3 +281,21 @@ fn rules_see_business_days_sparse_windows_and_skipped_dates() {
     let c = lint_text("field due: date\nstep 1: call \"a\"\n  on answered -> done\n  on overdue 0d -> step 2\nstep 2: task \"b\" at due - 1d\n  on completed -> done\n  on overdue 0d -> step 1\n");
     assert!(c.contains(&"L203".to_string()), "{c:?}");
 }
+
+#[test]
+fn a_cadence_of_twenty_thousand_steps_is_linted_without_running_out_of_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("long.cadence");
+    let mut text = String::from(
+        "template w { subject \"x\"; body \"x {{unsubscribe_link}}\" }\nstep 1: email w\n",
+    );
+    for i in 2..=20_000 {
+        text.push_str(&format!("step {i}: call \"c{i}\"\n"));
+    }
+    std::fs::write(&f, text).unwrap();
+    let t0 = std::time::Instant::now();
+    let (code, _, err) = lint(&[f.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(err.contains("linted 1 file"), "{err}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(60));
+}

@@ -159,41 +159,52 @@ pub struct Path {
 /// Every path from enrolment to an end (steps executing, skips left out), at most `limit`.
 pub fn paths(c: &Cadence, edges: &[Edge], limit: usize) -> Vec<Path> {
     let mut out = Vec::new();
-    let mut current: Vec<(usize, Option<Edge>)> = Vec::new();
-    walk(c, edges, 0, &mut current, &mut out, limit);
-    out
-}
-
-fn walk(
-    c: &Cadence,
-    edges: &[Edge],
-    i: usize,
-    current: &mut Vec<(usize, Option<Edge>)>,
-    out: &mut Vec<Path>,
-    limit: usize,
-) {
-    if out.len() >= limit || c.steps.is_empty() {
-        return;
+    let n = c.steps.len();
+    if n == 0 || limit == 0 {
+        return out;
     }
-    current.push((i, None));
-    let outgoing: Vec<&Edge> = edges
-        .iter()
-        .filter(|e| e.from == i && e.via != Via::Skip)
-        .collect();
-    for e in outgoing {
+    // A depth-first walk with a stack of its own (a cadence may have any number of steps), the
+    // edges of each step indexed once.
+    let mut outgoing: Vec<Vec<&Edge>> = vec![Vec::new(); n];
+    for e in edges {
+        if e.via != Via::Skip && e.from < n {
+            outgoing[e.from].push(e);
+        }
+    }
+    let mut on_path = vec![false; n];
+    let mut current: Vec<(usize, Option<Edge>)> = vec![(0, None)];
+    // Per step of `current`: the index of its next edge to follow.
+    let mut next: Vec<usize> = vec![0];
+    on_path[0] = true;
+    while let (Some(&k), Some(&(i, _))) = (next.last(), current.last()) {
         if out.len() >= limit {
             break;
         }
-        current.last_mut().expect("pushed above").1 = Some(e.clone());
+        let Some(e) = outgoing[i].get(k) else {
+            next.pop();
+            current.pop();
+            on_path[i] = false;
+            continue;
+        };
+        if let Some(k) = next.last_mut() {
+            *k += 1;
+        }
+        if let Some(last) = current.last_mut() {
+            last.1 = Some((*e).clone());
+        }
         match &e.to {
-            Dest::Step(j) if current.iter().any(|(s, _)| s == j) => {
-                out.push(finish(c, current, Dest::Step(*j), Some(*j)))
+            Dest::Step(j) if *j < n && on_path[*j] => {
+                out.push(finish(c, &current, Dest::Step(*j), Some(*j)))
             }
-            Dest::Step(j) => walk(c, edges, *j, current, out, limit),
-            end => out.push(finish(c, current, end.clone(), None)),
+            Dest::Step(j) if *j < n => {
+                on_path[*j] = true;
+                current.push((*j, None));
+                next.push(0);
+            }
+            end => out.push(finish(c, &current, end.clone(), None)),
         }
     }
-    current.pop();
+    out
 }
 
 fn finish(c: &Cadence, hops: &[(usize, Option<Edge>)], end: Dest, loops_to: Option<usize>) -> Path {
