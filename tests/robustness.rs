@@ -99,7 +99,26 @@ const TOKENS: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // CADENCE_FUZZ_CASES sets a longer run (docs/robustness.md).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("CADENCE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+    ))]
+
+    #[test]
+    fn no_csv_or_trace_makes_the_readers_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+        shaped in "(id|at|contact|event|email|first_name|step|field|value|cadence|machine|,|\"|\r|\n|c1|2026-01-05T09:00:00Z|opened|set|enroll|x@y.z|true| ){0,60}",
+    ) {
+        let mut sources = cadence::syntax::Sources::new();
+        let id = sources.add("t.cadence", include_str!("../examples/saas_onboarding.cadence"));
+        let program = cadence::check::check(&mut sources, &[id]).program.unwrap();
+        let catalog = cadence::engine::Catalog::new(&program);
+        for input in [bytes.as_slice(), shaped.as_bytes()] {
+            let _ = cadence::sim::read_contacts(input, &catalog);
+            let _ = cadence::sim::read_events(input, &program, &catalog, &|_| Some(0));
+            let _ = cadence::report::read_trace(input);
+        }
+    }
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
