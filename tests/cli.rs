@@ -420,3 +420,22 @@ fn an_unterminated_string_in_a_template_is_not_followed_by_errors_it_caused() {
     assert_eq!(codes[0], "P002", "{out}");
     assert!(!codes.contains(&"E120"), "{out}");
 }
+
+#[test]
+fn a_hundred_thousand_enum_values_check_quickly() {
+    let values: Vec<String> = (0..100_000).map(|i| format!("\"v{i}\"")).collect();
+    let text = format!(
+        "field plan: enum({})\nenroll when plan == \"v99999x\"\ntemplate w {{ subject \"x\"; body \"x {{{{unsubscribe_link}}}}\" }}\nstep 1: email w\n",
+        values.join(",")
+    );
+    let t0 = std::time::Instant::now();
+    let (out, _) = cadence(&["check", "--format", "json", "-"])
+        .stdin(&text)
+        .status(1);
+    assert!(out.contains("E123"), "{out}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t0.elapsed()
+    );
+}

@@ -428,17 +428,19 @@ impl Checker<'_> {
             },
             ast::TypeExpr::Enum(values) => {
                 let mut seen: Vec<&Spanned<String>> = Vec::new();
+                let mut first: HashMap<&str, Span> = HashMap::with_capacity(values.len());
                 for v in values {
-                    if let Some(prev) = seen.iter().find(|p| p.node == v.node) {
+                    if let Some(prev) = first.get(v.node.as_str()) {
                         let d = duplicate(
                             file,
                             v.span,
                             &format!("enum value \"{}\"", v.node),
                             file,
-                            prev.span,
+                            *prev,
                         );
                         self.diags.push(d);
                     } else {
+                        first.insert(&v.node, v.span);
                         seen.push(v);
                     }
                 }
