@@ -174,8 +174,20 @@ pub fn run(
         }
     }
     progress(order.len());
+    // The records go out as they are made (a cadence that loops would otherwise hold them all
+    // until the end).
     match until {
-        Until::At(u) => engine.run_until(u, true),
+        Until::At(u) => {
+            while let Some(due) = engine.next_due() {
+                if due > u {
+                    break;
+                }
+                engine.run_until(due, true);
+                summary.records +=
+                    write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
+            }
+            engine.run_until(u, true);
+        }
         Until::Idle => {
             // Without a loop every enrolment ends or waits for an event: run to the end. With
             // one, stop at a horizon far beyond any single delay.
@@ -190,6 +202,8 @@ pub fn run(
                     break;
                 }
                 engine.run_until(due, true);
+                summary.records +=
+                    write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
             }
         }
     }
