@@ -1553,21 +1553,26 @@ async fn metrics(State(app): State<App>) -> Response {
         .into_response()
 }
 
+/// The `<head>` of a page of the server: its title and its style sheet (no external asset).
+fn head(title: &str, style: &'static str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(style)) }
+        }
+    }
+}
+
 /// A small self-contained page (no external assets).
 fn page(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style {
-                    (PreEscaped("body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
-                     max-width:32em;margin:4em auto;padding:0 1em;color:#1f2937}\
-                     button{font-size:1em;padding:.5em 1.2em}"))
-                }
-            }
+            (head(title, "body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
+                max-width:32em;margin:4em auto;padding:0 1em;color:#1f2937}\
+                button{font-size:1em;padding:.5em 1.2em}"))
             body {
                 h1 { (title) }
                 (body)

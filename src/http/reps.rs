@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use super::{read_body, unavailable, with_store, App};
@@ -40,12 +40,7 @@ fn rep_page(status: StatusCode, title: &str, rep: Option<&str>, body: Markup) ->
     let page = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (super::head(title, STYLE))
             body {
                 @if let Some(name) = rep {
                     nav {
