@@ -506,3 +506,26 @@ fn malformed_records_are_reported_with_their_line_and_fail() {
     assert_eq!(v["cadences"][0]["enrolled"], 1);
     assert_eq!(v["cadences"][0]["goals"]["won"], 1);
 }
+
+#[test]
+fn a_trace_of_a_hundred_thousand_cadences_is_reported_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.jsonl");
+    let text: String = (0..100_000)
+        .map(|i| {
+            format!("{{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"c{i}\",\"cadence\":\"cad{i}\",\"kind\":\"enrolled\"}}\n")
+        })
+        .collect();
+    std::fs::write(&t, text).unwrap();
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = cadence(&["report", t.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["cadences"].as_array().unwrap().len(), 100_000);
+    assert_eq!(v["cadences"][99_999]["cadence"], "cad99999");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        t0.elapsed()
+    );
+}

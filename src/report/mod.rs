@@ -238,22 +238,47 @@ fn share(n: usize, of: usize) -> f64 {
 
 /// Counts a trace; with the program, steps and `on` lines nobody reached are listed too.
 pub fn report(records: &[TraceRecord], program: Option<&Program>) -> Report {
-    let mut names: Vec<String> = Vec::new();
+    // The cadences in order (the program's, then those only the trace names), each with its
+    // records: one pass, whatever the number of cadences.
+    let mut names: Vec<&str> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut mine: Vec<Vec<&TraceRecord>> = Vec::new();
     if let Some(p) = program {
-        names.extend(p.cadences.iter().map(|c| c.name.clone()));
-    }
-    for r in records {
-        if !names.contains(&r.cadence) {
-            names.push(r.cadence.clone());
+        for c in &p.cadences {
+            if !index.contains_key(c.name.as_str()) {
+                index.insert(c.name.as_str(), names.len());
+                names.push(c.name.as_str());
+                mine.push(Vec::new());
+            }
         }
     }
+    for r in records {
+        let i = match index.get(r.cadence.as_str()) {
+            Some(i) => *i,
+            None => {
+                index.insert(r.cadence.as_str(), names.len());
+                names.push(r.cadence.as_str());
+                mine.push(Vec::new());
+                names.len() - 1
+            }
+        };
+        mine[i].push(r);
+    }
+    let defs: HashMap<&str, &crate::check::Cadence> = program
+        .map(|p| {
+            p.cadences
+                .iter()
+                .rev()
+                .map(|c| (c.name.as_str(), c))
+                .collect()
+        })
+        .unwrap_or_default();
     let cadences = names
         .iter()
-        .map(|name| {
-            let mine: Vec<&TraceRecord> = records.iter().filter(|r| &r.cadence == name).collect();
-            let def =
-                program.and_then(|p| p.cadences.iter().find(|c| &c.name == name).map(|c| (p, c)));
-            cadence_report(name, &mine, def)
+        .zip(&mine)
+        .map(|(name, recs)| {
+            let def = program.and_then(|p| defs.get(name).map(|c| (p, *c)));
+            cadence_report(name, recs, def)
         })
         .collect();
     Report { cadences }
