@@ -317,3 +317,19 @@ fn an_input_left_open_does_not_make_fmt_wait() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 file already formatted"));
 }
+
+#[test]
+fn a_comment_inside_a_list_or_an_expression_stays_with_its_statement() {
+    let text = "field plan: text\nholidays [\n  2026-01-01,  # new year\n  2026-12-25,  # christmas\n]\nenroll when (plan == \"a\" or  # trial\n  plan == \"b\")\ntemplate w { subject \"x\"; body \"x {{unsubscribe_link}}\" }\nstep 1: email w\n";
+    let out = fmt("c.cadence", text).unwrap();
+    assert!(
+        out.contains("# christmas\nholidays [2026-01-01, 2026-12-25]  # new year\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("enroll when (plan == \"a\" or plan == \"b\")  # trial\n"),
+        "{out}"
+    );
+    assert!(!out.contains("# trial\ntemplate"), "{out}");
+    assert_eq!(fmt("c.cadence", &out).unwrap(), out);
+}

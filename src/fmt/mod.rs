@@ -491,6 +491,19 @@ pub fn format(src: &SourceFile, file: &File) -> String {
             continue;
         }
         let cline = line_of(c.span.start);
+        // Inside a statement written over several lines (a list, an expression): it stays with
+        // that statement, at the end of its line, or above it when that place is taken.
+        if let Some((_, _, e)) = by_source
+            .iter_mut()
+            .find(|(_, _, e)| e.span.start < c.span.start && c.span.start < e.span.end)
+        {
+            if e.trailing.is_none() {
+                e.trailing = Some(text);
+            } else {
+                e.leading.push(text);
+            }
+            continue;
+        }
         // Trailing: on the line an element ends, after it.
         if let Some((_, _, e)) = by_source.iter_mut().find(|(_, _, e)| {
             e.span.end <= c.span.start
