@@ -1270,3 +1270,22 @@ fn the_day_of_a_limit_is_the_cadence_s_zone_even_with_a_timezone_field() {
         "{t:#?}"
     );
 }
+
+#[test]
+fn nothing_is_due_after_the_last_instant_rfc_3339_can_write() {
+    let t = run(
+        &cad("step 1: email welcome\n  on no_reply 5d -> step 2\nstep 2: email reminder after 3d"),
+        ONE,
+        &enroll_c1("9999-12-30T00:00:00Z"),
+        "9999-12-30T00:00:00Z",
+    );
+    // The timeout would fall in the year 10000: it never comes, and nothing is written with a
+    // five-digit year.
+    assert_eq!(
+        t,
+        [
+            "9999-12-30T00:00:00Z c1 enrolled",
+            "9999-12-30T00:00:00Z c1 executed 1 welcome",
+        ]
+    );
+}

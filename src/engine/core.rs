@@ -259,6 +259,9 @@ impl Shared for LocalShared {
     }
 }
 
+/// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
+pub const LAST_INSTANT: i64 = 253_402_300_799;
+
 /// How many times one enrolment may jump back to an earlier step at a single instant before it
 /// is stopped (a loop in which no time passes).
 const MAX_SPINS: u32 = 1_000;
@@ -502,6 +505,11 @@ impl<'p> Core<'p> {
                 due = next_window(due, w, tz, &cad.holidays).ok_or(SkipReason::NoTime)?;
             }
         }
+        // Instants are written in RFC 3339, which ends with the year 9999: a step due after it
+        // never comes.
+        if due > LAST_INSTANT {
+            return Err(SkipReason::NoTime);
+        }
         Ok(due)
     }
 
@@ -609,6 +617,10 @@ impl<'p> Core<'p> {
         for (h, handler) in cad.steps[en.step as usize].handlers.iter().enumerate() {
             if let HandlerEvent::Timeout(_, d) = handler.event {
                 let due = add(at, d, tz, &cad.holidays).max(armed);
+                if due > LAST_INSTANT {
+                    // Past the last instant that can be written: it never comes.
+                    continue;
+                }
                 push(Timer {
                     due,
                     since: due,
