@@ -429,3 +429,44 @@ fn notes_about_events_before_the_start_are_capped_and_counted() {
         "{err}"
     );
 }
+
+#[test]
+fn simulate_with_a_db_used_before_runs_only_the_contacts_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("s.cadence"),
+        "field plan: text\nenroll when plan == \"trial\"\ntemplate w { subject \"x\"; body \"x {{unsubscribe_link}}\" }\nstep 1: email w\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("a.csv"),
+        "id,email,plan\nc1,a@example.test,trial\nc2,b@example.test,trial\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("b.csv"), "id,email,plan\nc3,c@example.test,trial\n").unwrap();
+    std::fs::write(d.join("e.csv"), "at,contact,event\n").unwrap();
+    let run = |contacts: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args([
+                "simulate",
+                "s.cadence",
+                "--contacts",
+                contacts,
+                "--events",
+                "e.csv",
+                "--db",
+                "s.db",
+                "--start",
+                "2026-01-05T09:00:00Z",
+            ])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run("a.csv").contains("c2"));
+    let second = run("b.csv");
+    assert!(second.contains("c3"), "{second}");
+    assert!(!second.contains("c1") && !second.contains("c2"), "{second}");
+}

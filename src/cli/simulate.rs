@@ -111,7 +111,15 @@ pub(crate) fn run(args: Args) -> Status {
             return Status::Failure;
         }
     };
-    let mut sink = |_, rec| store.upsert(rec).map_err(|e| format!("contact store: {e}"));
+    // With --db, the file may hold contacts of earlier runs: only those of this file run.
+    let mut given: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let keep_ids = args.db.is_some();
+    let mut sink = |_, rec: crate::store::ContactRecord| {
+        if keep_ids {
+            given.insert(rec.id.clone());
+        }
+        store.upsert(rec).map_err(|e| format!("contact store: {e}"))
+    };
     let loaded = match read_contacts_into(std::io::BufReader::new(file), &catalog, &mut sink) {
         Ok(l) => l,
         Err(e) => {
@@ -131,7 +139,8 @@ pub(crate) fn run(args: Args) -> Status {
         );
     }
     timings.lap("check and read contacts");
-    let mut engine = match sim::load_engine(&program, store.as_ref()) {
+    let only = keep_ids.then_some(&given);
+    let mut engine = match sim::load_engine_of(&program, store.as_ref(), only) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: contact store: {e}");

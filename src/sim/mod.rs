@@ -58,11 +58,24 @@ pub fn load_engine<'p>(
     program: &'p Program,
     store: &dyn ContactStore,
 ) -> Result<Engine<'p>, StoreError> {
+    load_engine_of(program, store, None)
+}
+
+/// [`load_engine`] with only the contacts whose ids are in `only` (all, without it): a store
+/// kept in a file from earlier runs may hold others.
+pub fn load_engine_of<'p>(
+    program: &'p Program,
+    store: &dyn ContactStore,
+    only: Option<&std::collections::HashSet<String>>,
+) -> Result<Engine<'p>, StoreError> {
     let mut engine = Engine::new(program);
     let mut failed = None;
     // Stores hand out the same few field names again and again: remember their ids.
     let mut known: Vec<(String, Option<u16>)> = Vec::new();
     store.scan(&mut |id, values| {
+        if only.is_some_and(|o| !o.contains(id)) {
+            return;
+        }
         let mut fields = Fields::default();
         for (name, value) in values {
             let gid = match known.iter().find(|(n, _)| n == name) {
