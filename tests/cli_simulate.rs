@@ -470,3 +470,42 @@ fn simulate_with_a_db_used_before_runs_only_the_contacts_given() {
     assert!(second.contains("c3"), "{second}");
     assert!(!second.contains("c1") && !second.contains("c2"), "{second}");
 }
+
+#[test]
+fn an_events_row_may_leave_out_its_trailing_optional_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = dir.path().join("e.csv");
+    std::fs::write(
+        &e,
+        "at,contact,event,step,field,value,cadence\n2026-03-02T14:00:00Z,c010,enroll\n2026-03-02T15:00:00Z,c010,clicked,1\n2026-03-02T16:00:00Z,c010,opened,1,,,,extra\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args([
+            "simulate",
+            "examples/saas_onboarding.cadence",
+            "--contacts",
+            "examples/contacts.csv",
+            "--format",
+            "jsonl",
+            "--events",
+        ])
+        .arg(&e)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains(
+            "\"contact\":\"c010\",\"cadence\":\"SaaS trial onboarding\",\"kind\":\"enrolled\""
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.contains("\"event\":\"clicked\""), "{stdout}");
+    // Too many values is still a bad row.
+    assert!(
+        stderr.contains("e.csv:4: 8 values where the header has 7"),
+        "{stderr}"
+    );
+}

@@ -110,8 +110,10 @@ impl<R: Read> Read for Lines<R> {
 }
 
 /// What is wrong with the shape of a row: a quote never closed (the lines after it were read
-/// into the row), or more or fewer values than the header has columns.
-fn shape_problem(row: &csv::StringRecord, columns: usize) -> Option<String> {
+/// into the row), or more values than the header has columns, or fewer unless `short_ok` (an
+/// events file, whose columns after `at,contact,event` are optional, may leave trailing cells
+/// out; they are empty).
+fn shape_problem(row: &csv::StringRecord, columns: usize, short_ok: bool) -> Option<String> {
     if row.len() == columns {
         return None;
     }
@@ -120,6 +122,9 @@ fn shape_problem(row: &csv::StringRecord, columns: usize) -> Option<String> {
             "a quote opened on this line is never closed, so the lines after it were read into this row; close the quote (a quote inside a value is written twice: \"\")"
                 .into(),
         );
+    }
+    if short_ok && row.len() < columns {
+        return None;
     }
     Some(format!(
         "{} where the header has {columns}; the row is skipped",
@@ -231,7 +236,7 @@ pub fn read_contacts_into<R: Read>(
             }
         }
         let line = row.position().map_or(0, |p| line_of(&ends, p.byte()));
-        if let Some(message) = shape_problem(&row, headers.len()) {
+        if let Some(message) = shape_problem(&row, headers.len(), false) {
             out.bad.push(BadRow { line, message });
             continue;
         }
@@ -356,7 +361,7 @@ pub fn read_events<R: Read>(
             }
         }
         let line = row.position().map_or(0, |p| line_of(&ends, p.byte()));
-        if let Some(message) = shape_problem(&row, headers.len()) {
+        if let Some(message) = shape_problem(&row, headers.len(), true) {
             bad.push(BadRow { line, message });
             continue;
         }
