@@ -1509,17 +1509,27 @@ impl Checker<'_> {
         let mut out = Vec::new();
         let templates = std::mem::take(&mut self.templates);
         let spans = std::mem::take(&mut self.template_spans);
+        // Where statements did not parse: (file, offset, line), once.
+        let parse_errors: Vec<(FileId, usize, usize)> = self
+            .diags
+            .iter()
+            .filter(|d| d.code.starts_with('P'))
+            .map(|d| {
+                let start = d.span().start;
+                (
+                    d.file(),
+                    start,
+                    self.sources.get(d.file()).line_col(start).0,
+                )
+            })
+            .collect();
         for (i, (file, t)) in templates.iter().enumerate() {
             // A statement of the block that did not parse was reported; a missing subject or
             // body would only follow from it.
             let broken = spans.get(i).is_some_and(|sp| {
-                let src = self.sources.get(*file);
-                let last_line = src.line_col(sp.end.saturating_sub(1)).0;
-                self.diags.iter().any(|d| {
-                    d.code.starts_with('P')
-                        && d.file() == *file
-                        && d.span().start >= sp.start
-                        && (d.span().start < sp.end || src.line_col(d.span().start).0 == last_line)
+                let last_line = self.sources.get(*file).line_col(sp.end.saturating_sub(1)).0;
+                parse_errors.iter().any(|&(f, start, line)| {
+                    f == *file && start >= sp.start && (start < sp.end || line == last_line)
                 })
             });
             // The schemas the template is checked against.

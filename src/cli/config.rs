@@ -275,26 +275,19 @@ pub fn show(c: &Config) -> String {
     );
     let r = &c.file.run;
     out.push_str("\n[run]\n");
-    let run_line = |out: &mut String, key: &str, v: Option<String>| {
-        let (v, src) = match v {
-            Some(v) => (format!("{v:?}"), from.as_str()),
-            None => ("(unset)".to_string(), "default"),
-        };
-        out.push_str(&format!("{:<40} # {src}\n", format!("{key} = {v}")));
-    };
-    run_line(
-        &mut out,
-        "db",
-        r.db.as_ref().map(|p| p.display().to_string()),
-    );
-    run_line(
-        &mut out,
-        "smtp",
-        r.smtp.as_ref().map(|s| crate::mail::smtp::redact(s)),
-    );
-    run_line(&mut out, "public-url", r.public_url.clone());
-    run_line(&mut out, "from", r.from.clone());
-    run_line(&mut out, "clock", r.clock.clone());
-    run_line(&mut out, "listen", r.listen.clone());
+    let quoted = |v: Option<String>| v.map(|v| format!("{v:?}"));
+    for (key, value) in [
+        ("db", r.db.as_ref().map(|p| p.display().to_string())),
+        (
+            "smtp",
+            r.smtp.as_ref().map(|s| crate::mail::smtp::redact(s)),
+        ),
+        ("public-url", r.public_url.clone()),
+        ("from", r.from.clone()),
+        ("clock", r.clock.clone()),
+        ("listen", r.listen.clone()),
+    ] {
+        line(&mut out, key, quoted(value), "(unset)");
+    }
     out
 }

@@ -18,7 +18,6 @@ pub(crate) fn expand(paths: &[String]) -> Result<Vec<String>, String> {
         }
         let mut found: Vec<String> = ignore::WalkBuilder::new(p)
             .require_git(false)
-            .sort_by_file_path(|a, b| a.cmp(b))
             .build()
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_some_and(|t| t.is_file()))

@@ -115,12 +115,8 @@ pub(crate) fn run(args: Args) -> Status {
         let selection = Selection { select, ignore };
         let mut found = lint(&cx, &selection);
         if let Some(globs) = &lc.per_file_ignores {
-            let base = config
-                .path
-                .as_ref()
-                .and_then(|p| p.parent())
-                .map(|p| p.to_path_buf());
-            found.retain(|d| !per_file_ignored(d, &sources, globs, base.as_deref()));
+            let ignores = PerFileIgnores::new(globs, config.path.as_ref().and_then(|p| p.parent()));
+            found.retain(|d| !ignores.ignores(d, &sources));
         }
         diags.extend(found);
         diagnostic::sort(&mut diags);
@@ -201,31 +197,44 @@ fn print_paths(program: &crate::check::Program) {
     }
 }
 
-/// Whether `[lint.per-file-ignores]` drops a finding: a glob (relative to the configuration's
-/// folder) matches its file, and one of the glob's patterns its rule.
-fn per_file_ignored(
-    d: &diagnostic::Diagnostic,
-    sources: &crate::syntax::Sources,
-    globs: &std::collections::BTreeMap<String, Vec<String>>,
-    base: Option<&std::path::Path>,
-) -> bool {
-    let Some(rule) = crate::lint::rule(d.code) else {
-        return false;
-    };
-    let name = &sources.get(d.file()).name;
-    let path = std::path::Path::new(name);
-    let relative = base
-        .and_then(|b| {
+/// `[lint.per-file-ignores]`, compiled once: each glob (relative to the configuration's
+/// folder) with the rule patterns it ignores.
+struct PerFileIgnores {
+    base: Option<std::path::PathBuf>,
+    globs: Vec<(globset::GlobMatcher, Vec<String>)>,
+}
+
+impl PerFileIgnores {
+    fn new(
+        globs: &std::collections::BTreeMap<String, Vec<String>>,
+        base: Option<&std::path::Path>,
+    ) -> PerFileIgnores {
+        PerFileIgnores {
+            base: base.and_then(|b| std::fs::canonicalize(b).ok()),
+            globs: globs
+                .iter()
+                .filter_map(|(g, pats)| {
+                    let m = globset::Glob::new(g).ok()?.compile_matcher();
+                    Some((m, pats.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether a finding is dropped: a glob matches its file (as given, or relative to the
+    /// configuration's folder), and one of the glob's patterns its rule.
+    fn ignores(&self, d: &diagnostic::Diagnostic, sources: &crate::syntax::Sources) -> bool {
+        let Some(rule) = crate::lint::rule(d.code) else {
+            return false;
+        };
+        let path = std::path::Path::new(&sources.get(d.file()).name);
+        let relative = self.base.as_ref().and_then(|b| {
             let abs = std::fs::canonicalize(path).ok()?;
-            let b = std::fs::canonicalize(b).ok()?;
             abs.strip_prefix(b).ok().map(|p| p.to_path_buf())
-        })
-        .unwrap_or_else(|| path.to_path_buf());
-    globs.iter().any(|(glob, pats)| {
-        globset::Glob::new(glob).is_ok_and(|g| {
-            let m = g.compile_matcher();
-            (m.is_match(&relative) || m.is_match(path))
+        });
+        self.globs.iter().any(|(m, pats)| {
+            (m.is_match(path) || relative.as_ref().is_some_and(|r| m.is_match(r)))
                 && pats.iter().any(|p| crate::lint::pattern_matches(rule, p))
         })
-    })
+    }
 }

@@ -205,9 +205,15 @@ pub enum Suppressed {
     Unsubscribed,
 }
 
-/// An address as suppression knows it: trimmed, in lower case.
-pub fn address_key(address: &str) -> String {
-    address.trim().to_lowercase()
+/// An address as suppression knows it: trimmed, in lower case (borrowed when it already is,
+/// as almost every address is: no allocation on the way to every email).
+pub fn address_key(address: &str) -> std::borrow::Cow<'_, str> {
+    let t = address.trim();
+    if t.chars().any(|c| c.to_lowercase().ne(std::iter::once(c))) {
+        std::borrow::Cow::Owned(t.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    }
 }
 
 /// What the core needs beyond one contact: enrolment ids, the daily send counters of `limit`
@@ -1244,7 +1250,11 @@ impl<'p> Cx<'_, 'p> {
         self.c.unsubscribed = true;
         // Every address the record has now is unsubscribed, whichever record uses it later.
         let mut addresses: Vec<String> = (0..self.program().cadences.len() as u32)
-            .filter_map(|ci| self.core.address(ci, self.c).map(address_key))
+            .filter_map(|ci| {
+                self.core
+                    .address(ci, self.c)
+                    .map(|a| address_key(a).into_owned())
+            })
             .collect();
         addresses.sort();
         addresses.dedup();

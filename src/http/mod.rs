@@ -989,7 +989,7 @@ struct TasksQuery {
         ("due" = Option<String>, Query, description = "`today` (due before tomorrow, in the owner's time), `all`, or an RFC 3339 instant"),
     ),
     responses(
-        (status = 200, description = "Open calls and tasks, by due time", body = Vec<openapi::Task>),
+        (status = 200, description = "Open calls and tasks, by due time", body = Vec<crate::store::live::TaskRow>),
         (status = 400, description = "A query parameter is not valid", body = openapi::ApiError),
         (status = 401, description = "No bearer token", body = openapi::ApiError),
         (status = 403, description = "The token is unknown or revoked", body = openapi::ApiError),

@@ -51,35 +51,6 @@ pub struct ContactOut {
     pub history: Vec<serde_json::Value>,
 }
 
-/// A call or a task of the reps' work queue.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Task {
-    pub id: i64,
-    pub contact_id: String,
-    pub cadence: String,
-    pub contact: u32,
-    pub enrolment: u64,
-    pub exec: u32,
-    pub version: i64,
-    pub step: u32,
-    /// `call` or `task`.
-    pub kind: String,
-    pub subject: String,
-    pub task_type: Option<String>,
-    pub owner: Option<String>,
-    pub priority: String,
-    /// Unix seconds.
-    pub due: i64,
-    pub created: i64,
-    pub phone: Option<String>,
-    pub zone: String,
-    /// open, done, expired or cancelled.
-    pub state: String,
-    pub outcome: Option<String>,
-    pub closed: Option<i64>,
-}
-
 /// The outcome of a call or task.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -165,7 +136,8 @@ impl Modify for Bearer {
         super::get_cadences,
     ),
     components(schemas(
-        ApiError, EventsBody, EventsAccepted, Queued, ContactOut, Task, OutcomeBody, Version,
+        ApiError, EventsBody, EventsAccepted, Queued, ContactOut, crate::store::live::TaskRow,
+        crate::store::live::NewTask, OutcomeBody, Version,
         CadenceOut, Cadences, Report, ContactFields
     )),
     modifiers(&Bearer),
@@ -178,4 +150,19 @@ pub fn document() -> String {
     Doc::openapi()
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_task_schema_is_the_stored_task_s() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let task = schemas["Task"].to_string();
+        assert!(task.contains("#/components/schemas/NewTask"), "{task}");
+        let both = format!("{task}{}", schemas["NewTask"]);
+        for key in ["contact_id", "cadence", "state", "due", "owner", "zone"] {
+            assert!(both.contains(&format!("\"{key}\"")), "{key}: {both}");
+        }
+    }
 }

@@ -146,9 +146,13 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
         .map(|s| s.chars().take(300).collect())
 }
 
-/// The input an open or a click queues: one per message (per link for clicks) from people,
-/// and one from machines.
-fn hit_input(hit: &Hit, event: &str) -> NewInput {
+/// The input an open (a hit without a link) or a click queues: one per message (per link for
+/// clicks) from people, and one from machines.
+fn hit_input(hit: &Hit) -> NewInput {
+    let (event, source) = match hit.link {
+        None => ("opened", "open pixel"),
+        Some(_) => ("clicked", "click redirect"),
+    };
     let who = if hit.machine.is_some() {
         "machine"
     } else {
@@ -169,20 +173,8 @@ fn hit_input(hit: &Hit, event: &str) -> NewInput {
             message: Some((hit.enrolment, hit.exec)),
         },
         origin: match &hit.machine {
-            Some(why) => format!(
-                "{} ({why})",
-                if event == "opened" {
-                    "open pixel"
-                } else {
-                    "click redirect"
-                }
-            ),
-            None => if event == "opened" {
-                "open pixel"
-            } else {
-                "click redirect"
-            }
-            .into(),
+            Some(why) => format!("{source} ({why})"),
+            None => source.into(),
         },
     }
 }
@@ -247,7 +239,7 @@ pub(super) async fn open(
         let Some(hit) = asker.hit(store, shared, message, None)? else {
             return Ok(false);
         };
-        store.add_hit(&hit, Some(&hit_input(&hit, "opened")), hit.at)?;
+        store.add_hit(&hit, Some(&hit_input(&hit)), hit.at)?;
         metrics::counter!("cadence_opens_total", "by" => if hit.machine.is_some() { "machine" } else { "person" }).increment(1);
         Ok::<_, crate::store::live::LiveError>(true)
     })
@@ -321,7 +313,7 @@ pub fn flush_held(
                 hit.machine = Some("burst of clicks".into());
             }
             metrics::counter!("cadence_clicks_total", "by" => if hit.machine.is_some() { "machine" } else { "person" }).increment(1);
-            (h.id, hit_input(&hit, "clicked"))
+            (h.id, hit_input(&hit))
         })
         .collect();
     store.queue_hits(&done, now)?;

@@ -152,9 +152,9 @@ pub struct Applier<'p> {
     /// Contacts kept between batches (only one runner writes contact states).
     cache_cap: usize,
     sends: HashMap<(u32, u32, i64), u32>,
-    /// Addresses known to be suppressed or not (read from the store, or suppressed in this
-    /// batch), and those suppressed in this batch, to write with it.
-    suppressed: HashMap<String, Option<Suppressed>>,
+    /// Every suppressed address (read from the store when the applier starts or reloads; only
+    /// this runner adds to it), and those suppressed in this batch, to write with it.
+    suppressed: HashMap<String, Suppressed>,
     new_suppressed: Vec<(String, bool)>,
     batch_no: u64,
     phone: Option<u16>,
@@ -205,7 +205,18 @@ impl<'p> Applier<'p> {
         self.cache.clear();
         self.by_id.clear();
         self.sends.clear();
-        self.suppressed.clear();
+        self.suppressed = store
+            .suppressions()?
+            .into_iter()
+            .map(|(a, bounced)| {
+                let why = if bounced {
+                    Suppressed::Bounced
+                } else {
+                    Suppressed::Unsubscribed
+                };
+                (a, why)
+            })
+            .collect();
         self.new_suppressed.clear();
         Ok(())
     }
@@ -937,7 +948,7 @@ struct BatchShared<'a, 'p> {
     lp: &'a LiveProgram,
     sends: &'a mut HashMap<(u32, u32, i64), u32>,
     dirty: &'a mut Vec<(u32, u32, i64)>,
-    suppressed: &'a mut HashMap<String, Option<Suppressed>>,
+    suppressed: &'a mut HashMap<String, Suppressed>,
     new_suppressed: &'a mut Vec<(String, bool)>,
     next_enrolment: &'a mut u64,
     error: Option<String>,
@@ -945,31 +956,14 @@ struct BatchShared<'a, 'p> {
 
 impl Shared for BatchShared<'_, '_> {
     fn suppressed(&mut self, address: &str) -> Option<Suppressed> {
-        if let Some(known) = self.suppressed.get(address) {
-            return *known;
-        }
-        let stored = match self.store.suppression(address) {
-            Ok(s) => s.map(|bounced| {
-                if bounced {
-                    Suppressed::Bounced
-                } else {
-                    Suppressed::Unsubscribed
-                }
-            }),
-            Err(e) => {
-                self.error = Some(e.to_string());
-                None
-            }
-        };
-        self.suppressed.insert(address.to_string(), stored);
-        stored
+        self.suppressed.get(address).copied()
     }
 
     fn suppress(&mut self, address: &str, why: Suppressed) {
-        if self.suppressed(address).is_some() {
+        if self.suppressed.contains_key(address) {
             return;
         }
-        self.suppressed.insert(address.to_string(), Some(why));
+        self.suppressed.insert(address.to_string(), why);
         self.new_suppressed
             .push((address.to_string(), why == Suppressed::Bounced));
     }

@@ -345,8 +345,8 @@ pub enum Delivery {
     },
 }
 
-/// A call or a task for a rep.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A call or a task for a rep (also the schema of the API's tasks).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NewTask {
     pub contact: ContactId,
     pub enrolment: EnrolmentId,
@@ -389,8 +389,9 @@ pub enum TaskUpdate {
     },
 }
 
-/// A task as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A task as stored, and as `GET /api/tasks` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = Task)]
 pub struct TaskRow {
     pub id: i64,
     pub contact_id: String,
@@ -538,9 +539,8 @@ pub trait LiveStore {
     ) -> Result<Option<MessageRef>>;
     /// The message with this `Message-ID` (with or without its angle brackets).
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
-    /// Whether an address is suppressed: `Some(true)` it bounced, `Some(false)` it
-    /// unsubscribed.
-    fn suppression(&mut self, address: &str) -> Result<Option<bool>>;
+    /// Every suppressed address: (address, true when it bounced, false when it unsubscribed).
+    fn suppressions(&mut self) -> Result<Vec<(String, bool)>>;
     /// Queues inputs in one transaction, unless `nonce` was seen before (a replayed request):
     /// then nothing, and `None`.
     fn enqueue_once(

@@ -1062,13 +1062,12 @@ impl LiveStore for SqliteLive {
         Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
     }
 
-    fn suppression(&mut self, address: &str) -> Result<Option<bool>> {
-        Ok(self
+    fn suppressions(&mut self) -> Result<Vec<(String, bool)>> {
+        let mut st = self
             .conn
-            .prepare_cached("SELECT bounced FROM suppressions WHERE address = ?1")?
-            .query_row([address], |r| r.get::<_, i64>(0))
-            .optional()?
-            .map(|b| b != 0))
+            .prepare_cached("SELECT address, bounced FROM suppressions")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     fn enqueue_once(
