@@ -112,3 +112,28 @@ fn junit_has_no_control_character_whatever_a_test_is_called() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_test_of_a_short_loop_is_stopped_and_failed_instead_of_filling_the_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("loop.cadence");
+    // A task never done comes back every minute; the test asks for ten years of it.
+    std::fs::write(
+        &f,
+        "step 1: task \"Check in\"\n  on overdue 1m -> step 1\n\
+         test \"ten years of check-ins\" {\n  contact a email = \"a@example.test\"\n  at 2026-01-05T09:00:00Z: enroll a\n  until 2036-01-05T09:00:00Z\n  expect a at step 1\n}\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = cadence(&["test", f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    let flat = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("it had made more than │ 1000000 records")
+            || flat.contains("it had made more than 1000000 records"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("this test was stopped"), "{stdout}");
+    assert!(!stdout.contains("what happened to"), "{stdout}");
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+}

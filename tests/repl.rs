@@ -209,3 +209,73 @@ fn reload_drops_enrolments_of_a_cadence_that_is_gone() {
     assert!(out.contains("[A] enrolled"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn save_test_replays_an_input_typed_after_a_step_due_at_the_same_instant_after_it() {
+    let dir = scratch("save-order");
+    let cadence = dir.join("c.cadence");
+    std::fs::write(
+        &cadence,
+        "template hello {\n  subject \"Hi\"\n  body \"Hello\"\n}\nexit on replied\nstep 1: email hello\nstep 2: email hello after 1d\nstep 3: call \"Ring\" after 1d\n",
+    )
+    .unwrap();
+    let c = cadence.display().to_string();
+    let tests = dir.join("saved.cadence");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .timestamp();
+    let (mut s, _) = Session::load(std::slice::from_ref(&c), None, start).unwrap();
+    text(s.execute("contact ann email=ann@example.test"));
+    text(s.execute("enroll ann"));
+    // The clock lands exactly on step 2; the reply is typed after it ran.
+    let out = text(s.execute("advance 1d"));
+    assert!(out.contains("step 2: email `hello` sent"), "{out}");
+    let out = text(s.execute("event ann replied"));
+    assert!(
+        out.contains("note: taken at 2026-01-06 09:00:01Z, after the steps that ran at 2026-01-06 09:00:00Z"),
+        "{out}"
+    );
+    // An input for a contact no step ran for at this instant is not moved; a reply to the
+    // email its enrolment just sent is.
+    text(s.execute("contact bo email=bo@example.test"));
+    let out = text(s.execute("enroll bo"));
+    assert!(!out.contains("taken at"), "{out}");
+    let out = text(s.execute("event bo replied"));
+    assert!(out.contains("note: taken at 2026-01-06 09:00:02Z"), "{out}");
+    text(s.execute("advance 3d"));
+    let out = text(s.execute(&format!("save-test \"reply after the second email\" {}", tests.display())));
+    assert!(out.contains("appended test"), "{out}");
+    let saved = std::fs::read_to_string(&tests).unwrap();
+    assert!(saved.contains("expect ann executed step 2 at 2026-01-06T09:00:00Z"), "{saved}");
+    assert!(saved.contains("expect ann exited \"replied\" at 2026-01-06T09:00:01Z"), "{saved}");
+    let run = Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["test", &c, tests.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{saved}\n{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn advancing_a_short_loop_for_ten_years_prints_and_keeps_a_bounded_amount() {
+    let dir = scratch("loop");
+    let cadence = dir.join("loop.cadence");
+    // A task that is never done comes back every minute: 5 million times in ten years.
+    std::fs::write(&cadence, "step 1: task \"Check in\"\n  on overdue 1m -> step 1\n").unwrap();
+    let c = cadence.display().to_string();
+    let (mut s, _) = Session::load(std::slice::from_ref(&c), None, 0).unwrap();
+    text(s.execute("contact ann email=ann@example.test"));
+    text(s.execute("enroll ann"));
+    let out = text(s.execute("advance 520w"));
+    let lines = out.lines().count();
+    assert!(lines <= 1_003, "{lines} lines printed");
+    assert!(out.contains("more records (`history ID`"), "{}", &out[out.len().saturating_sub(300)..]);
+    assert!(out.ends_with("clock: 1979-12-17 00:00:00Z\n") || out.contains("clock: 1979-12-"), "{}", &out[out.len() - 200..]);
+    let history = text(s.execute("history ann"));
+    assert!(history.lines().count() <= 100_001, "{}", history.lines().count());
+    assert!(history.contains("later ones are not kept"));
+    let out = text(s.execute(&format!("save-test t {}", dir.join("t.cadence").display())));
+    assert!(out.starts_with("error: the session has more than 100000 records"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

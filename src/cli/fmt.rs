@@ -4,9 +4,8 @@
 
 use std::io::{IsTerminal, Read};
 
-use super::input::{plural, stderr_style};
+use super::input::{plural, render_capped, stderr_style};
 use super::Status;
-use crate::diagnostic::render_human;
 use crate::fmt::{format, unified_diff};
 use crate::syntax::{parse, Sources};
 
@@ -27,11 +26,7 @@ fn format_text(name: &str, text: &str) -> Result<String, String> {
     let id = sources.add(name, text);
     let (file, diags) = parse(id, text);
     if !diags.is_empty() {
-        let style = stderr_style();
-        let mut out = String::new();
-        for d in &diags {
-            out.push_str(&render_human(d, &sources, style));
-        }
+        let mut out = render_capped(&diags, &sources, stderr_style());
         out.push_str(&format!(
             "error: cannot format `{name}`: it does not parse (fix the errors above)\n"
         ));

@@ -109,15 +109,21 @@ pub(crate) fn run_cmd(args: Args) -> Status {
                 out!("---- \"{}\" ----", r.name);
                 let mut shown: Vec<&str> = Vec::new();
                 for f in &r.failures {
-                    let d = Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this expectation failed")
-                        .with_help(format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact));
+                    // A failure of the whole test (it ran too long) names no contact.
+                    let d = if f.contact.is_empty() {
+                        Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this test was stopped")
+                            .with_help("`cadence simulate` streams a long run's trace to a file instead")
+                    } else {
+                        Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this expectation failed")
+                            .with_help(format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact))
+                    };
                     let shown_diag = render_human(&d, &sources, style);
                     if json_coverage {
                         eprint!("{shown_diag}")
                     } else {
                         print!("{shown_diag}")
                     }
-                    if !shown.contains(&f.contact.as_str()) {
+                    if !f.contact.is_empty() && !shown.contains(&f.contact.as_str()) {
                         shown.push(&f.contact);
                         out!("  what happened to {}:", f.contact);
                         if f.trace.is_empty() {

@@ -57,7 +57,20 @@ pub struct Session {
     /// When each contact was created (the session's start for loaded ones).
     created: Vec<i64>,
     start: i64,
+    /// The instant at which steps due then have already run, and the contacts they ran for: an
+    /// input for one of them typed at that instant came after them, so it is taken one second
+    /// later (at an instant, inputs come before steps).
+    settled: (i64, std::collections::HashSet<u32>),
+    /// What the next reply says about an input moved past steps that already ran.
+    moved: Option<String>,
+    /// Records not kept in `log` (it holds at most [`MAX_LOG`]).
+    dropped: usize,
 }
+
+/// The most records a session keeps for `history` and `save-test`.
+const MAX_LOG: usize = 100_000;
+/// The most records one command prints; the rest are counted.
+const MAX_PRINTED: usize = 1_000;
 
 fn load_program(paths: &[String]) -> Result<&'static Program, String> {
     let mut sources = Sources::new();
@@ -179,13 +192,18 @@ impl Session {
             initial: Vec::new(),
             created: Vec::new(),
             start,
+            settled: (i64::MIN, Default::default()),
+            moved: None,
+            dropped: 0,
         };
         s.initial = (0..s.engine.contacts().len())
             .map(|c| s.field_list(c as u32))
             .collect();
         s.created = vec![start; s.initial.len()];
         s.engine.start(start);
-        s.engine.run_until(start, true);
+        let mut out = String::new();
+        let mut printed = 0;
+        s.run_through(start, &mut out, &mut printed);
         let names: Vec<String> = program
             .cadences
             .iter()
@@ -206,6 +224,7 @@ impl Session {
             },
             format_instant(start).replace('T', " ")
         ));
+        banner.push_str(&out);
         banner.push_str(&s.flush());
         banner.push_str("type `help` for the commands\n");
         Ok((s, banner))
@@ -227,12 +246,100 @@ impl Session {
 
     /// Prints the records produced since the last command.
     fn flush(&mut self) -> String {
-        let records = self.engine.take_records();
         let mut out = String::new();
-        for r in &records {
-            let line = self.line(r);
-            out.push_str(&line);
+        let mut printed = 0;
+        self.flush_into(&mut out, &mut printed);
+        more_records(&mut out, printed);
+        out
+    }
+
+    /// Runs everything due up to and including `t`, one instant at a time, printing at most
+    /// [`MAX_PRINTED`] records (`printed` counts them all), so that a cadence looping with a
+    /// short wait holds no more than an instant's records at once.
+    fn run_through(&mut self, t: i64, out: &mut String, printed: &mut usize) {
+        while let Some(due) = self.engine.next_due() {
+            if due > t {
+                break;
+            }
+            self.engine.run_until(due, true);
+            if due == t {
+                if self.settled.0 != t {
+                    self.settled = (t, Default::default());
+                }
+                self.settled
+                    .1
+                    .extend(self.engine.records().iter().map(|r| r.contact));
+            }
+            self.flush_into(out, printed);
+        }
+        self.engine.run_until(t, true);
+    }
+
+    /// The instant an input for `contact` typed now is taken at; a note says when that is not
+    /// the clock.
+    fn input_instant(&mut self, contact: Option<u32>) -> i64 {
+        let now = self.engine.now();
+        if self.settled.0 != now || !contact.is_some_and(|c| self.settled.1.contains(&c)) {
+            return now;
+        }
+        let at = now + 1;
+        self.moved = Some(format!(
+            "note: taken at {}, after the steps that ran at {} (at one instant, inputs come \
+             before steps)",
+            format_instant(at).replace('T', " "),
+            format_instant(now).replace('T', " ")
+        ));
+        at
+    }
+
+    /// Applies a command's inputs at one instant, then runs what falls due at that instant (a
+    /// step due at once executes before the next command).
+    fn apply_all(&mut self, inputs: Vec<Input>) -> Vec<Notice> {
+        let at = self.input_instant(inputs.first().map(Input::contact));
+        let mut notes = Vec::new();
+        for input in &inputs {
+            notes.extend(self.engine.apply(at, input));
+        }
+        notes
+    }
+
+    /// Runs what is due at the clock's instant after a command's inputs, and prints the records.
+    fn settle(&mut self) -> String {
+        let now = self.engine.now();
+        let mut out = String::new();
+        let mut printed = 0;
+        // The records of the inputs first, then those of the steps due now.
+        self.flush_into(&mut out, &mut printed);
+        self.run_through(now, &mut out, &mut printed);
+        more_records(&mut out, printed);
+        if let Some(m) = self.moved.take() {
+            out.push_str(&m);
             out.push('\n');
+        }
+        out
+    }
+
+    /// Logs the records the engine holds, and prints them while fewer than [`MAX_PRINTED`]
+    /// have been printed by this command.
+    fn flush_into(&mut self, out: &mut String, printed: &mut usize) {
+        let records = self.engine.take_records();
+        for r in &records {
+            *printed += 1;
+            let keep = self.log.len() < MAX_LOG;
+            if !keep {
+                self.dropped += 1;
+            }
+            if *printed > MAX_PRINTED && !keep {
+                continue;
+            }
+            let line = self.line(r);
+            if *printed <= MAX_PRINTED {
+                out.push_str(&line);
+                out.push('\n');
+            }
+            if !keep {
+                continue;
+            }
             let cad = &self.program.cadences[r.cadence as usize];
             let at = format_instant(r.at);
             let expect = match r.kind {
@@ -268,7 +375,6 @@ impl Session {
                 ),
             });
         }
-        out
     }
 
     fn line(&self, r: &Record) -> String {
@@ -344,15 +450,6 @@ impl Session {
         Ok(out)
     }
 
-    /// Applies an input now, then runs what falls due at this same instant (a step due at once
-    /// executes before the next command).
-    fn apply(&mut self, input: Input) -> Vec<Notice> {
-        let now = self.engine.now();
-        let notes = self.engine.apply(now, &input);
-        self.engine.run_until(now, true);
-        notes
-    }
-
     fn record(&mut self, line: String) {
         self.journal.push(Entry {
             at: self.engine.now(),
@@ -412,22 +509,21 @@ impl Session {
                         self.initial.push(self.field_list(c));
                         self.created.push(self.engine.now());
                         self.engine.evaluate_enrolment(c);
-                        let now = self.engine.now();
-                        self.engine.run_until(now, true);
-                        let out = self.flush();
+                        let out = self.settle();
                         format!("contact `{id}` created\n{out}")
                     }
                     Some(c) => {
-                        let mut notes = Vec::new();
-                        for (_, g, v) in &values {
-                            notes.extend(self.apply(Input::Set {
+                        let inputs = values
+                            .iter()
+                            .map(|(_, g, v)| Input::Set {
                                 contact: c,
                                 field: *g,
                                 value: v.clone(),
-                            }));
-                        }
+                            })
+                            .collect();
+                        let notes = self.apply_all(inputs);
                         self.record(format!("set {id} {}", assign_text(&values)));
-                        let out = self.flush();
+                        let out = self.settle();
                         format!("contact `{id}` updated\n{out}{}", self.notes(&notes))
                     }
                 }
@@ -436,16 +532,17 @@ impl Session {
                 need(2, "ID FIELD=VALUE...")?;
                 let c = self.contact(&args[0])?;
                 let values = self.assignments(&args[1..])?;
-                let mut notes = Vec::new();
-                for (_, g, v) in &values {
-                    notes.extend(self.apply(Input::Set {
+                let inputs = values
+                    .iter()
+                    .map(|(_, g, v)| Input::Set {
                         contact: c,
                         field: *g,
                         value: v.clone(),
-                    }));
-                }
+                    })
+                    .collect();
+                let notes = self.apply_all(inputs);
                 self.record(format!("set {} {}", args[0], assign_text(&values)));
-                let out = self.flush();
+                let out = self.settle();
                 format!("{out}{}", self.notes(&notes))
             }
             "enroll" | "unenroll" => {
@@ -467,12 +564,12 @@ impl Session {
                         cadence,
                     }
                 };
-                let notes = self.apply(input);
+                let notes = self.apply_all(vec![input]);
                 let cad_text = cadence
                     .map(|i| format!(" \"{}\"", self.program.cadences[i as usize].name))
                     .unwrap_or_default();
                 self.record(format!("{name} {}{cad_text}", args[0]));
-                let out = self.flush();
+                let out = self.settle();
                 format!("{out}{}", self.notes(&notes))
             }
             "event" => {
@@ -523,15 +620,16 @@ impl Session {
                         ))
                     }
                 };
-                let notes = self.apply(Input::Event {
+                let notes = self.apply_all(vec![Input::Event {
                     contact: c,
                     event: key,
                     step,
                     cadence: None,
                     machine: false,
                     message: None,
-                });
+                }]);
                 if let [Notice::NoMessage { .. }] = notes.as_slice() {
+                    self.moved = None;
                     return Err(format!(
                         "{}; `status {}` shows what it waits for",
                         self.engine.describe(&notes[0]),
@@ -540,7 +638,7 @@ impl Session {
                 }
                 let step_text = step.map(|n| format!(" step {n}")).unwrap_or_default();
                 self.record(format!("{} {ev}{step_text}", args[0]));
-                let out = self.flush();
+                let out = self.settle();
                 format!("{out}{}", self.notes(&notes))
             }
             "advance" | "at" => {
@@ -580,8 +678,10 @@ impl Session {
                         format_instant(now).replace('T', " ")
                     ));
                 }
-                self.engine.run_until(target, true);
-                let out = self.flush();
+                let mut out = String::new();
+                let mut printed = 0;
+                self.run_through(target, &mut out, &mut printed);
+                more_records(&mut out, printed);
                 let clock = format!("clock: {}", format_instant(target).replace('T', " "));
                 if out.is_empty() {
                     format!("nothing happened; {clock}\n")
@@ -599,10 +699,19 @@ impl Session {
                     .filter(|r| r.contact == c)
                     .map(|r| r.line.clone())
                     .collect();
-                if lines.is_empty() {
-                    format!("nothing has happened to `{}` yet\n", args[0])
+                let kept = if self.dropped > 0 {
+                    format!(
+                        "note: the session keeps its first {MAX_LOG} records; {} later ones are \
+                         not kept\n",
+                        self.dropped
+                    )
                 } else {
-                    lines.join("\n") + "\n"
+                    String::new()
+                };
+                if lines.is_empty() {
+                    format!("nothing has happened to `{}` yet\n{kept}", args[0])
+                } else {
+                    lines.join("\n") + "\n" + &kept
                 }
             }
             "agenda" => self.agenda(),
@@ -999,6 +1108,12 @@ impl Session {
     }
 
     fn save_test(&mut self, name: &str, file: &str) -> Result<String, String> {
+        if self.dropped > 0 {
+            return Err(format!(
+                "the session has more than {MAX_LOG} records, too many for a test; restart the \
+                 REPL and save a shorter story (a looping cadence: `advance` less at a time)"
+            ));
+        }
         // Contacts that took part.
         let mut who: Vec<u32> = Vec::new();
         for r in &self.log {
@@ -1163,6 +1278,16 @@ impl Session {
 }
 
 /// `field = value ...` as a test writes it (`""` unsets).
+/// Says how many records a command did not print.
+fn more_records(out: &mut String, printed: usize) {
+    if printed > MAX_PRINTED {
+        out.push_str(&format!(
+            "... and {} more records (`history ID` shows a contact's)\n",
+            printed - MAX_PRINTED
+        ));
+    }
+}
+
 fn assign_text(values: &[(String, u16, Option<Value>)]) -> String {
     values
         .iter()

@@ -41,6 +41,9 @@ impl TestResult {
     }
 }
 
+/// The most records one test may make before it is stopped and failed.
+pub const MAX_RECORDS: usize = 1_000_000;
+
 /// Runs one test.
 pub fn run(program: &Program, test: &TestCase) -> TestResult {
     let mut engine = Engine::new(program);
@@ -75,20 +78,28 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         last = at;
         records.extend(engine.take_records());
     }
-    match until {
-        Some(u) => engine.run_until(u, true),
-        None => {
-            let horizon = if program.has_loop() {
-                last.saturating_add(HORIZON)
-            } else {
-                i64::MAX
-            };
-            while let Some(due) = engine.next_due() {
-                if due > horizon {
-                    break;
-                }
-                engine.run_until(due, true);
-            }
+    // One instant at a time, so that a cadence looping with a short wait is stopped after
+    // [`MAX_RECORDS`] records instead of filling the memory.
+    let horizon = match until {
+        Some(u) => u,
+        None if program.has_loop() => last.saturating_add(HORIZON),
+        None => i64::MAX,
+    };
+    let mut overflow = None;
+    while let Some(due) = engine.next_due() {
+        if due > horizon {
+            break;
+        }
+        engine.run_until(due, true);
+        records.extend(engine.take_records());
+        if records.len() > MAX_RECORDS {
+            overflow = Some(due);
+            break;
+        }
+    }
+    if overflow.is_none() {
+        if let Some(u) = until {
+            engine.run_until(u, true);
         }
     }
     records.extend(engine.take_records());
@@ -111,6 +122,19 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
             }
             _ => {}
         }
+    }
+    if let Some(at) = overflow {
+        result.failures.push(Failure {
+            span: test.span,
+            message: format!(
+                "the test stopped at {}: it had made more than {MAX_RECORDS} records (a cadence \
+                 that loops with a short wait?); give it an `until` closer to its start",
+                format_instant(at)
+            ),
+            contact: String::new(),
+            trace: Vec::new(),
+        });
+        return result;
     }
     for e in &test.expects {
         if let Some(message) = check(program, &engine, &records, e, test.scope) {
