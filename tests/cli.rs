@@ -439,3 +439,20 @@ fn a_hundred_thousand_enum_values_check_quickly() {
         t0.elapsed()
     );
 }
+
+#[test]
+fn forty_thousand_unclosed_templates_check_in_linear_time() {
+    let text = "template t {\n".repeat(40_000);
+    let t0 = std::time::Instant::now();
+    let (out, err) = cadence(&["check", "-"]).stdin(&text).status(1);
+    // Linear here is about a second on a debug build; the quadratic parse took minutes.
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        t0.elapsed()
+    );
+    // The output stays bounded too: the first 50 problems, then a count.
+    let all = format!("{out}{err}");
+    assert!(all.len() < 64 * 1024, "{} bytes of output", all.len());
+    assert!(all.contains("79949 more problems not shown"), "{all}");
+}

@@ -509,3 +509,45 @@ fn an_events_row_may_leave_out_its_trailing_optional_cells() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unknown_zone_in_a_text_field_read_as_timezone_field_is_a_bad_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let cad = dir.path().join("z.cadence");
+    std::fs::write(
+        &cad,
+        "field home: text\ntimezone field home default \"UTC\"\ntemplate w { subject \"x\"; body \"x {{unsubscribe_link}}\" }\nstep 1: email w\n",
+    )
+    .unwrap();
+    let c = dir.path().join("c.csv");
+    std::fs::write(
+        &c,
+        "id,email,home\nc1,a@example.test,Europe/Paris\nc2,b@example.test,Mars/Olympus\nc3,c@example.test,\n",
+    )
+    .unwrap();
+    let e = dir.path().join("e.csv");
+    std::fs::write(
+        &e,
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T09:00:00Z,c3,enroll\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .arg("simulate")
+        .arg(&cad)
+        .arg("--contacts")
+        .arg(&c)
+        .arg("--events")
+        .arg(&e)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let trace = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("c.csv:3:") && err.contains("\"Mars/Olympus\" is not an IANA time zone"),
+        "{err}"
+    );
+    // The rest still runs: c1 in its own zone, c3 (no zone) in the default.
+    assert!(trace.contains("c1") && trace.contains("c3"), "{trace}");
+    assert!(!trace.contains("c2"), "{trace}");
+}

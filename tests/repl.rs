@@ -232,7 +232,9 @@ fn save_test_replays_an_input_typed_after_a_step_due_at_the_same_instant_after_i
     assert!(out.contains("step 2: email `hello` sent"), "{out}");
     let out = text(s.execute("event ann replied"));
     assert!(
-        out.contains("note: taken at 2026-01-06 09:00:01Z, after the steps that ran at 2026-01-06 09:00:00Z"),
+        out.contains(
+            "note: taken at 2026-01-06 09:00:01Z, after the steps that ran at 2026-01-06 09:00:00Z"
+        ),
         "{out}"
     );
     // An input for a contact no step ran for at this instant is not moved; a reply to the
@@ -243,11 +245,20 @@ fn save_test_replays_an_input_typed_after_a_step_due_at_the_same_instant_after_i
     let out = text(s.execute("event bo replied"));
     assert!(out.contains("note: taken at 2026-01-06 09:00:02Z"), "{out}");
     text(s.execute("advance 3d"));
-    let out = text(s.execute(&format!("save-test \"reply after the second email\" {}", tests.display())));
+    let out = text(s.execute(&format!(
+        "save-test \"reply after the second email\" {}",
+        tests.display()
+    )));
     assert!(out.contains("appended test"), "{out}");
     let saved = std::fs::read_to_string(&tests).unwrap();
-    assert!(saved.contains("expect ann executed step 2 at 2026-01-06T09:00:00Z"), "{saved}");
-    assert!(saved.contains("expect ann exited \"replied\" at 2026-01-06T09:00:01Z"), "{saved}");
+    assert!(
+        saved.contains("expect ann executed step 2 at 2026-01-06T09:00:00Z"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("expect ann exited \"replied\" at 2026-01-06T09:00:01Z"),
+        "{saved}"
+    );
     let run = Command::new(env!("CARGO_BIN_EXE_cadence"))
         .args(["test", &c, tests.to_str().unwrap()])
         .output()
@@ -262,7 +273,11 @@ fn advancing_a_short_loop_for_ten_years_prints_and_keeps_a_bounded_amount() {
     let dir = scratch("loop");
     let cadence = dir.join("loop.cadence");
     // A task that is never done comes back every minute: 5 million times in ten years.
-    std::fs::write(&cadence, "step 1: task \"Check in\"\n  on overdue 1m -> step 1\n").unwrap();
+    std::fs::write(
+        &cadence,
+        "step 1: task \"Check in\"\n  on overdue 1m -> step 1\n",
+    )
+    .unwrap();
     let c = cadence.display().to_string();
     let (mut s, _) = Session::load(std::slice::from_ref(&c), None, 0).unwrap();
     text(s.execute("contact ann email=ann@example.test"));
@@ -270,12 +285,27 @@ fn advancing_a_short_loop_for_ten_years_prints_and_keeps_a_bounded_amount() {
     let out = text(s.execute("advance 520w"));
     let lines = out.lines().count();
     assert!(lines <= 1_003, "{lines} lines printed");
-    assert!(out.contains("more records (`history ID`"), "{}", &out[out.len().saturating_sub(300)..]);
-    assert!(out.ends_with("clock: 1979-12-17 00:00:00Z\n") || out.contains("clock: 1979-12-"), "{}", &out[out.len() - 200..]);
+    assert!(
+        out.contains("more records (`history ID`"),
+        "{}",
+        &out[out.len().saturating_sub(300)..]
+    );
+    assert!(
+        out.ends_with("clock: 1979-12-17 00:00:00Z\n") || out.contains("clock: 1979-12-"),
+        "{}",
+        &out[out.len() - 200..]
+    );
     let history = text(s.execute("history ann"));
-    assert!(history.lines().count() <= 100_001, "{}", history.lines().count());
+    assert!(
+        history.lines().count() <= 100_001,
+        "{}",
+        history.lines().count()
+    );
     assert!(history.contains("later ones are not kept"));
     let out = text(s.execute(&format!("save-test t {}", dir.join("t.cadence").display())));
-    assert!(out.starts_with("error: the session has more than 100000 records"), "{out}");
+    assert!(
+        out.starts_with("error: the session has more than 100000 records"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

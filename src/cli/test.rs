@@ -111,8 +111,16 @@ pub(crate) fn run_cmd(args: Args) -> Status {
                 for f in &r.failures {
                     // A failure of the whole test (it ran too long) names no contact.
                     let d = if f.contact.is_empty() {
-                        Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this test was stopped")
-                            .with_help("`cadence simulate` streams a long run's trace to a file instead")
+                        Diagnostic::error(
+                            "T001",
+                            r.file,
+                            f.span,
+                            f.message.clone(),
+                            "this test was stopped",
+                        )
+                        .with_help(
+                            "`cadence simulate` streams a long run's trace to a file instead",
+                        )
                     } else {
                         Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this expectation failed")
                             .with_help(format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact))

@@ -59,6 +59,17 @@ impl Catalog {
             }
             c.maps.push(map);
         }
+        // A text field that a cadence reads as its `timezone field` takes only zone names:
+        // a row with "Mars/Olympus" is a bad row (with its line), not a silent fall-back to
+        // the default zone.
+        for (ci, cadence) in program.cadences.iter().enumerate() {
+            if let Zone::Field { field, .. } = &cadence.zone {
+                let gid = c.maps[ci][field.0] as usize;
+                if c.types[gid] == Type::Text {
+                    c.types[gid] = Type::Tz;
+                }
+            }
+        }
         c
     }
 

@@ -1,6 +1,13 @@
 //! A fast, deterministic hasher for the engine's id maps (contact ids are short strings that
 //! the engine looks up once per input; SipHash's protection against crafted keys is not needed
 //! for a local batch run, and its cost shows at hundreds of thousands of inputs).
+//!
+//! The multiply step alone leaves the low bits of the result depending only on the low bytes
+//! of the key, and the hash table picks a bucket from those low bits: ids that share their
+//! first bytes (`c100001`, `c100002`, ...) then fall into a handful of buckets and every
+//! lookup walks a long probe sequence (1M contacts took 7x the time of 300k). `finish` mixes
+//! every bit into every other (the finaliser of MurmurHash3), so the low bits depend on the
+//! whole key.
 
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -49,8 +56,36 @@ impl Hasher for Fx {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
 pub type FastHash = BuildHasherDefault<Fx>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    /// Ids that differ only in their last characters must spread over the low bits, which
+    /// the hash table uses to pick a bucket.
+    #[test]
+    fn ids_sharing_a_prefix_spread_over_the_low_bits() {
+        let build = FastHash::default();
+        let mut buckets = std::collections::HashSet::new();
+        for i in 0..4096 {
+            buckets.insert(build.hash_one(format!("c{}", 100_000 + i)) & 0xfff);
+        }
+        // 4096 keys into 4096 buckets: a uniform hash fills about 63% of them.
+        assert!(
+            buckets.len() > 2_300,
+            "only {} of 4096 buckets used",
+            buckets.len()
+        );
+    }
+}

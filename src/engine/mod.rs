@@ -110,6 +110,13 @@ impl<'p> Engine<'p> {
 
     /// Adds a record. Its `enroll when` rules are evaluated by [`Engine::start`] or
     /// [`Engine::evaluate_enrolment`].
+    /// Makes room for `n` more contacts at once: a million contacts then cost one allocation
+    /// of the table instead of twenty doublings, each copying it and touching fresh pages.
+    pub fn reserve_contacts(&mut self, n: usize) {
+        self.contacts.reserve(n);
+        self.index.reserve(n);
+    }
+
     pub fn add_contact(&mut self, id: &str, fields: Fields) -> Result<ContactId, String> {
         if self.index.contains_key(id) {
             return Err(format!("contact `{id}` is defined twice"));

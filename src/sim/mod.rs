@@ -69,6 +69,10 @@ pub fn load_engine_of<'p>(
     only: Option<&std::collections::HashSet<String>>,
 ) -> Result<Engine<'p>, StoreError> {
     let mut engine = Engine::new(program);
+    engine.reserve_contacts(match only {
+        Some(o) => o.len(),
+        None => store.len()?,
+    });
     let mut failed = None;
     // Stores hand out the same few field names again and again: remember their ids.
     let mut known: Vec<(String, Option<u16>)> = Vec::new();
