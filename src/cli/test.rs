@@ -110,21 +110,20 @@ pub(crate) fn run_cmd(args: Args) -> Status {
                 let mut shown: Vec<&str> = Vec::new();
                 for f in &r.failures {
                     // A failure of the whole test (it ran too long) names no contact.
-                    let d = if f.contact.is_empty() {
-                        Diagnostic::error(
-                            "T001",
-                            r.file,
-                            f.span,
-                            f.message.clone(),
+                    let (label, help) = if f.contact.is_empty() {
+                        (
                             "this test was stopped",
-                        )
-                        .with_help(
-                            "`cadence simulate` streams a long run's trace to a file instead",
+                            "`cadence simulate` streams a long run's trace to a file instead"
+                                .to_string(),
                         )
                     } else {
-                        Diagnostic::error("T001", r.file, f.span, f.message.clone(), "this expectation failed")
-                            .with_help(format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact))
+                        (
+                            "this expectation failed",
+                            format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact),
+                        )
                     };
+                    let d = Diagnostic::error("T001", r.file, f.span, f.message.clone(), label)
+                        .with_help(help);
                     let shown_diag = render_human(&d, &sources, style);
                     if json_coverage {
                         eprint!("{shown_diag}")
