@@ -44,7 +44,22 @@ fn step_label(program: &Program, c: &Cadence, i: usize) -> Vec<String> {
         None => format!("step {}", s.number),
     }];
     lines.push(match &s.action {
-        Action::Email { template } => format!("email {}", program.templates[template.0].name),
+        Action::Email { template, variants } if variants.is_empty() => {
+            format!("email {}", program.templates[template.0].name)
+        }
+        Action::Email { variants, .. } => {
+            let list: Vec<String> = variants
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} {}%",
+                        program.templates[v.template.0].name,
+                        crate::check::show_weight(v.weight)
+                    )
+                })
+                .collect();
+            format!("email A/B: {}", list.join(" / "))
+        }
         Action::Call { subject } => format!("call: {subject}"),
         Action::Task { subject, .. } => format!("task: {subject}"),
     });

@@ -277,6 +277,7 @@ impl Checker<'_> {
                         item.span,
                         t,
                         &cadences,
+                        &templates,
                         &custom_events,
                     ) {
                         if let Some(prev) = tests
@@ -1051,10 +1052,20 @@ impl Checker<'_> {
         next: Target,
     ) -> Step {
         let action = match &s.action.node {
-            ast::Action::Email { template } => {
+            ast::Action::Email { template, variants } if variants.is_empty() => {
                 let id = self.resolve_template(file, template);
                 Action::Email {
                     template: TemplateId(id),
+                    variants: Vec::new(),
+                }
+            }
+            ast::Action::Email { variants, .. } => {
+                let variants = self.variants(file, s.action.span, variants);
+                Action::Email {
+                    template: variants
+                        .first()
+                        .map_or(TemplateId(usize::MAX), |v| v.template),
+                    variants,
                 }
             }
             ast::Action::Call { subject } => Action::Call {
@@ -1307,6 +1318,116 @@ impl Checker<'_> {
 
     /// A template of the cadence's own file wins; otherwise the name must be defined in exactly
     /// one of the other files given. `usize::MAX` after an error.
+    /// Resolves the templates of `email variants(...)` and checks their weights: each written
+    /// as a percentage (up to two decimals) above 0, together 100%, no template twice, at
+    /// least two of them.
+    fn variants(&mut self, file: FileId, span: Span, list: &[ast::Variant]) -> Vec<Variant> {
+        let mut out = Vec::new();
+        let mut total: u32 = 0;
+        let mut weights_ok = true;
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for v in list {
+            let id = self.resolve_template(file, &v.template);
+            if let Some(first) = seen.get(v.template.node.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "E130",
+                        file,
+                        v.template.span,
+                        format!("template `{}` is a variant twice", v.template.node),
+                        "named again here",
+                    )
+                    .with_label(file, *first, "first named here")
+                    .with_help("name each template once and give it the sum of the two weights"),
+                );
+            } else {
+                seen.insert(&v.template.node, v.template.span);
+            }
+            let weight = match &v.weight {
+                None => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E130",
+                            file,
+                            v.template.span,
+                            format!("variant `{}` has no weight", v.template.node),
+                            "how many contacts get this one?",
+                        )
+                        .with_help(format!(
+                            "give every variant its share, for example `{} 50%`",
+                            v.template.node
+                        )),
+                    );
+                    None
+                }
+                Some(w) => match parse_weight(&w.node) {
+                    Ok(bp) => Some(bp),
+                    Err(why) => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E130",
+                                file,
+                                w.span,
+                                format!("invalid weight `{}`: {why}", w.node),
+                                "not a share of contacts",
+                            )
+                            .with_help("write a percentage above 0 with at most two decimals: `50%`, `33.34%`"),
+                        );
+                        None
+                    }
+                },
+            };
+            match weight {
+                Some(bp) => total = total.saturating_add(bp),
+                None => weights_ok = false,
+            }
+            out.push(Variant {
+                template: TemplateId(id),
+                weight: weight.unwrap_or(0),
+            });
+        }
+        if list.len() < 2 {
+            let name = list.first().map_or("intro", |v| v.template.node.as_str());
+            self.diags.push(
+                Diagnostic::error(
+                    "E130",
+                    file,
+                    span,
+                    "an A/B test needs two variants at least",
+                    "only one template",
+                )
+                .with_help(format!(
+                    "add another template (`email variants({name} 50%, other 50%)`) or send one template: `email {name}`"
+                )),
+            );
+        } else if weights_ok && total != 10_000 {
+            let last = list.last().and_then(|v| v.weight.as_ref());
+            let last_bp = out.last().map_or(0, |v| v.weight);
+            let rest = total - last_bp;
+            let help = if rest < 10_000 {
+                format!(
+                    "make the last weight {}% so that they add up to 100%",
+                    show_weight(10_000 - rest)
+                )
+            } else {
+                "the weights are shares of the contacts: they must add up to 100%".to_string()
+            };
+            let d = Diagnostic::error(
+                "E130",
+                file,
+                last.map_or(span, |w| w.span),
+                format!(
+                    "the weights of the variants add up to {}%, not 100%",
+                    show_weight(total)
+                ),
+                "the last weight",
+            )
+            .with_help(help);
+            self.diags.push(d);
+        }
+        out
+    }
+
     fn resolve_template(&mut self, file: FileId, name: &Spanned<String>) -> usize {
         let ids = self
             .template_index
@@ -1541,7 +1662,7 @@ impl Checker<'_> {
                     let uses = c
                         .steps
                         .iter()
-                        .any(|s| matches!(s.action, Action::Email { template } if template.0 == i));
+                        .any(|s| s.action.templates().contains(&TemplateId(i)));
                     if uses {
                         schemas.push(c.schema.clone());
                     }
@@ -1648,5 +1769,38 @@ impl Checker<'_> {
         }
         self.templates = templates;
         out
+    }
+}
+
+/// A variant's weight in hundredths of a percent: `50%` is 5000, `33.34%` is 3334.
+pub(crate) fn parse_weight(text: &str) -> Result<u32, &'static str> {
+    let Some(number) = text.strip_suffix('%') else {
+        return Err("a weight is a percentage: add `%`");
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if frac.len() > 2 {
+        return Err("at most two decimals");
+    }
+    let whole: u32 = match whole.parse() {
+        Ok(w) if w <= 100 => w,
+        _ => return Err("more than 100%"),
+    };
+    let frac: u32 = format!("{frac:0<2}").parse().unwrap_or(0);
+    let bp = whole * 100 + frac;
+    match bp {
+        0 => Err("a variant with 0% is never sent: remove it"),
+        b if b > 10_000 => Err("more than 100%"),
+        b => Ok(b),
+    }
+}
+
+/// A weight in hundredths of a percent as written: `50`, `33.34`.
+pub fn show_weight(bp: u32) -> String {
+    if bp % 100 == 0 {
+        format!("{}", bp / 100)
+    } else if bp % 10 == 0 {
+        format!("{}.{}", bp / 100, (bp % 100) / 10)
+    } else {
+        format!("{}.{:02}", bp / 100, bp % 100)
     }
 }

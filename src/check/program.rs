@@ -49,8 +49,11 @@ impl Program {
             .collect();
         let mut c = other.cadences[index].clone();
         for step in &mut c.steps {
-            if let Action::Email { template } = &mut step.action {
+            if let Action::Email { template, variants } = &mut step.action {
                 template.0 += offset;
+                for v in variants {
+                    v.template.0 += offset;
+                }
             }
         }
         for rule in c.exits.iter_mut().chain(c.goals.iter_mut()) {
@@ -376,14 +379,41 @@ impl TaskKind {
     }
 }
 
+/// One template of an A/B test and its share of the contacts, in hundredths of a percent
+/// (`50%` is 5000; the weights of a step add up to 10000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    pub template: TemplateId,
+    pub weight: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Email { template: TemplateId },
-    Call { subject: String },
-    Task { subject: String, kind: TaskKind },
+    /// `variants` is empty for one template; for `email variants(...)` it lists them and
+    /// `template` is the first.
+    Email {
+        template: TemplateId,
+        variants: Vec<Variant>,
+    },
+    Call {
+        subject: String,
+    },
+    Task {
+        subject: String,
+        kind: TaskKind,
+    },
 }
 
 impl Action {
+    /// Every template the step can send: its template, or each of its variants.
+    pub fn templates(&self) -> Vec<TemplateId> {
+        match self {
+            Action::Email { template, variants } if variants.is_empty() => vec![*template],
+            Action::Email { variants, .. } => variants.iter().map(|v| v.template).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn channel(&self) -> Channel {
         match self {
             Action::Email { .. } => Channel::Email,
@@ -558,6 +588,17 @@ pub struct TestCase {
     /// In the order written; the runner applies them in time order (stable).
     pub inputs: Vec<TestInput>,
     pub expects: Vec<TestExpect>,
+    /// `pin` lines: contacts given a variant of a step.
+    pub pins: Vec<TestPin>,
+}
+
+/// `pin CONTACT step N variant TEMPLATE`: `contact` indexes [`TestCase::contacts`], `step` is
+/// the step number, `variant` the template's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestPin {
+    pub contact: usize,
+    pub step: u32,
+    pub variant: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -612,6 +653,8 @@ pub struct TestExpect {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expectation {
     Executed(u32),
+    /// Executed step N with the variant of this template name.
+    ExecutedVariant(u32, String),
     NotExecuted(u32),
     Skipped(u32),
     Completed,

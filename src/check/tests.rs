@@ -16,6 +16,7 @@ struct Cx<'a> {
     diags: &'a mut Vec<Diagnostic>,
     file: FileId,
     cadences: &'a [Cadence],
+    templates: &'a [Template],
     custom: &'a [String],
     /// Every field of every cadence, with its type (the first declaration wins).
     fields: HashMap<&'a str, &'a Type>,
@@ -54,6 +55,7 @@ pub(crate) fn check_test(
     span: Span,
     t: &ast::TestBlock,
     cadences: &[Cadence],
+    templates: &[Template],
     custom: &[String],
 ) -> Option<TestCase> {
     let before = diags.len();
@@ -68,6 +70,7 @@ pub(crate) fn check_test(
         diags,
         file,
         cadences,
+        templates,
         custom,
         fields,
         scope,
@@ -161,10 +164,27 @@ pub(crate) fn check_test(
 
     let mut inputs = Vec::new();
     let mut expects = Vec::new();
+    let mut pins = Vec::new();
     let mut until = None;
     for item in &t.items {
         match &item.node {
             ast::TestItem::Contact { .. } => {}
+            ast::TestItem::Pin {
+                contact: c,
+                step,
+                variant,
+            } => {
+                let contact = contact(&mut cx, c);
+                let step = step_number(&mut cx, step)
+                    .and_then(|n| variant_of(&mut cx, n, variant).map(|v| (n, v)));
+                if let (Some(contact), Some((step, variant))) = (contact, step) {
+                    pins.push(TestPin {
+                        contact,
+                        step,
+                        variant,
+                    });
+                }
+            }
             ast::TestItem::Until(when) => until = at_of(&mut cx, when),
             ast::TestItem::At { when, input } => {
                 let at = at_of(&mut cx, when);
@@ -227,7 +247,50 @@ pub(crate) fn check_test(
         contacts,
         inputs,
         expects,
+        pins,
     })
+}
+
+/// The template `name` as a variant of step `number` (in the cadences in scope).
+fn variant_of(cx: &mut Cx, number: u32, name: &Spanned<String>) -> Option<String> {
+    let mut known: Vec<&str> = Vec::new();
+    for c in in_scope(cx) {
+        let Some(i) = c.step_index(number) else {
+            continue;
+        };
+        if let Action::Email { variants, .. } = &c.steps[i].action {
+            for v in variants {
+                if let Some(t) = cx.templates.get(v.template.0) {
+                    if t.name == name.node {
+                        return Some(name.node.clone());
+                    }
+                    known.push(&t.name);
+                }
+            }
+        }
+    }
+    let d = Diagnostic::error(
+        "E131",
+        cx.file,
+        name.span,
+        format!("step {number} has no variant `{}`", name.node),
+        "not a variant of this step",
+    );
+    let d = if known.is_empty() {
+        d.with_help(format!(
+            "step {number} sends one template; variants are written `step {number}: email variants(a 50%, b 50%)`"
+        ))
+    } else {
+        match closest(&name.node, known.iter().copied()) {
+            Some(c) => d.with_help(format!("did you mean `{c}`?")),
+            None => d.with_help(format!(
+                "the variants of step {number} are {}",
+                known.join(", ")
+            )),
+        }
+    };
+    cx.diags.push(d);
+    None
 }
 
 /// A field assignment: the field must exist and the value fit its type. `Some(None)` unsets.
@@ -490,6 +553,10 @@ fn action(cx: &mut Cx, input: &Spanned<ast::TestInput>) -> Option<TestAction> {
 fn expectation(cx: &mut Cx, e: &Spanned<ast::Expectation>) -> Option<Expectation> {
     Some(match &e.node {
         ast::Expectation::Executed(n) => Expectation::Executed(step_number(cx, n)?),
+        ast::Expectation::ExecutedVariant { step, variant } => {
+            let n = step_number(cx, step)?;
+            Expectation::ExecutedVariant(n, variant_of(cx, n, variant)?)
+        }
         ast::Expectation::NotExecuted(n) => Expectation::NotExecuted(step_number(cx, n)?),
         ast::Expectation::Skipped(n) => Expectation::Skipped(step_number(cx, n)?),
         ast::Expectation::AtStep(n) => Expectation::AtStep(step_number(cx, n)?),

@@ -51,6 +51,8 @@ pub const CODES: &[CodeInfo] = &[
     c("E127", "unknown tracking"),
     c("E128", "not an email address"),
     c("E129", "control character in a subject"),
+    c("E130", "invalid variants"),
+    c("E131", "unknown variant"),
     c("T001", "failed expectation"),
 ];
 

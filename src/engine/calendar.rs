@@ -12,12 +12,12 @@ pub fn utc(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
-pub(crate) fn local_date(t: i64, tz: Tz) -> NaiveDate {
+pub fn local_date(t: i64, tz: Tz) -> NaiveDate {
     utc(t).with_timezone(&tz).date_naive()
 }
 
 /// The instant a local calendar day starts.
-pub(crate) fn day_start(date: NaiveDate, tz: Tz) -> i64 {
+pub fn day_start(date: NaiveDate, tz: Tz) -> i64 {
     resolve(tz, date.and_time(NaiveTime::MIN))
         .map(|t| t.timestamp())
         .unwrap_or(0)

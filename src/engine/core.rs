@@ -21,7 +21,7 @@ use super::state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, LastExec, P
 use super::trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 use crate::check::{
     Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, Program, Step, Target,
-    Timeout, Type, Value, Zone,
+    TemplateId, Timeout, Type, Value, Zone,
 };
 
 /// Every field of every cadence of a program, with one global id per name.
@@ -307,6 +307,9 @@ pub struct Core<'p> {
     family: Vec<u32>,
     /// Per cadence: whether it takes new enrolments (it is deployed, and the newest version).
     current: Vec<bool>,
+    /// Variants given to contacts by a test's `pin` lines: (contact id, cadence, step index,
+    /// variant). Empty outside tests.
+    pins: Vec<(String, u32, u32, u8)>,
 }
 
 impl<'p> Core<'p> {
@@ -373,7 +376,38 @@ impl<'p> Core<'p> {
             email_gid,
             family,
             current,
+            pins: Vec::new(),
         }
+    }
+
+    /// Gives a contact a variant of an A/B step, whatever its hash says (a test's `pin`).
+    pub fn pin_variant(&mut self, contact: &str, cadence: u32, step: u32, variant: u8) {
+        self.pins
+            .retain(|p| !(p.0 == contact && p.1 == cadence && p.2 == step));
+        self.pins
+            .push((contact.to_string(), cadence, step, variant));
+    }
+
+    /// The variant of step `step` (an index) of cadence `cadence` that a contact gets, and the
+    /// template it sends (`None` for a step that sends no email). See [`super::variant`].
+    pub fn template_for(&self, cadence: u32, step: u32, contact: &str) -> Option<(TemplateId, u8)> {
+        let cad = &self.program.cadences[cadence as usize];
+        let s = &cad.steps[step as usize];
+        let Action::Email { template, variants } = &s.action else {
+            return None;
+        };
+        if variants.is_empty() {
+            return Some((*template, 0));
+        }
+        let pinned = self
+            .pins
+            .iter()
+            .find(|p| p.0 == contact && p.1 == cadence && p.2 == step)
+            .map(|p| p.3 as usize);
+        let i = pinned
+            .filter(|&i| i < variants.len())
+            .unwrap_or_else(|| super::variant::assign(&cad.name, s.number, contact, variants));
+        Some((variants[i].template, i as u8))
     }
 
     /// Whether cadence `c` takes new enrolments.
@@ -1087,7 +1121,17 @@ impl<'p> Cx<'_, 'p> {
             }
         }
         // Execute.
-        self.emit(li, Kind::Executed { step: step_i });
+        let variant = self
+            .core
+            .template_for(cad_i, step_i, &self.c.id)
+            .map_or(0, |(_, v)| v);
+        self.emit(
+            li,
+            Kind::Executed {
+                step: step_i,
+                variant,
+            },
+        );
         let now = self.now;
         let en = &mut self.c.enrolments[li];
         en.execs.push(Exec {

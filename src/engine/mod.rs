@@ -14,6 +14,7 @@ mod eval;
 pub(crate) mod hash;
 pub mod state;
 pub mod trace;
+pub mod variant;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -72,6 +73,12 @@ impl<'p> Engine<'p> {
 
     pub fn core(&self) -> &Core<'p> {
         &self.core
+    }
+
+    /// Gives contact `contact` variant `variant` of step `step` (an index) of cadence
+    /// `cadence`, whatever its hash says (a test's `pin`).
+    pub fn pin_variant(&mut self, contact: &str, cadence: u32, step: u32, variant: u8) {
+        self.core.pin_variant(contact, cadence, step, variant);
     }
 
     pub fn now(&self) -> i64 {

@@ -71,8 +71,10 @@ pub enum To {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Enrolled,
+    /// `variant`: which template of an A/B step was sent (0 otherwise).
     Executed {
         step: u32,
+        variant: u8,
     },
     Skipped {
         step: u32,
@@ -186,19 +188,35 @@ fn action_name<'a>(
     program: &'a Program,
     cadence: &'a Cadence,
     step: u32,
+    variant: u8,
 ) -> (&'static str, &'a str) {
     match cadence.steps.get(step as usize).map(|s| &s.action) {
-        Some(Action::Email { template }) => (
-            "email",
-            program
-                .templates
-                .get(template.0)
-                .map_or("?", |t| t.name.as_str()),
-        ),
+        Some(Action::Email { template, variants }) => {
+            let t = variants
+                .get(variant as usize)
+                .map_or(*template, |v| v.template);
+            (
+                "email",
+                program.templates.get(t.0).map_or("?", |t| t.name.as_str()),
+            )
+        }
         Some(Action::Call { subject }) => ("call", subject),
         Some(Action::Task { subject, .. }) => ("task", subject),
         None => ("?", "?"),
     }
+}
+
+/// How many variants a step has (0: it sends one template, or is not an email).
+fn variant_count(cadence: &Cadence, step: u32) -> usize {
+    match cadence.steps.get(step as usize).map(|s| &s.action) {
+        Some(Action::Email { variants, .. }) => variants.len(),
+        _ => 0,
+    }
+}
+
+/// A variant as people name them: A, B, C, ...
+pub fn variant_letter(variant: u8) -> char {
+    char::from(b'A' + variant.min(25))
 }
 
 /// Appends `s` as a JSON string.
@@ -222,8 +240,9 @@ fn step_number(cadence: &Cadence, step: u32) -> u32 {
 pub struct Jsonl {
     /// Per cadence: `,"cadence":NAME,"kind":"`.
     cadence: Vec<String>,
-    /// Per cadence, per step: `,"step":N,"action":"email","name":NAME`.
-    executed: Vec<Vec<String>>,
+    /// Per cadence, per step, per variant: `,"step":N,"action":"email","name":NAME` (with
+    /// `,"variant":NAME` for a step with variants).
+    executed: Vec<Vec<Vec<String>>>,
 }
 
 impl Jsonl {
@@ -238,13 +257,22 @@ impl Jsonl {
             executed.push(
                 (0..c.steps.len() as u32)
                     .map(|i| {
-                        let (action, name) = action_name(program, c, i);
-                        let mut e = format!(
-                            ",\"step\":{},\"action\":\"{action}\",\"name\":",
-                            step_number(c, i)
-                        );
-                        json_str(&mut e, name);
-                        e
+                        let n = variant_count(c, i);
+                        (0..n.max(1) as u8)
+                            .map(|v| {
+                                let (action, name) = action_name(program, c, i, v);
+                                let mut e = format!(
+                                    ",\"step\":{},\"action\":\"{action}\",\"name\":",
+                                    step_number(c, i)
+                                );
+                                json_str(&mut e, name);
+                                if n > 0 {
+                                    e.push_str(",\"variant\":");
+                                    json_str(&mut e, name);
+                                }
+                                e
+                            })
+                            .collect()
                     })
                     .collect(),
             );
@@ -267,8 +295,9 @@ impl Jsonl {
         out.push('"');
         match r.kind {
             Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
-            Kind::Executed { step } => {
-                out.push_str(&self.executed[r.cadence as usize][step as usize])
+            Kind::Executed { step, variant } => {
+                let forms = &self.executed[r.cadence as usize][step as usize];
+                out.push_str(forms.get(variant as usize).unwrap_or(&forms[0]))
             }
             Kind::Skipped { step, reason } => {
                 let _ = write!(
@@ -345,9 +374,12 @@ pub fn describe(program: &Program, r: &Record) -> String {
     let cadence = &program.cadences[r.cadence as usize];
     match r.kind {
         Kind::Enrolled => "enrolled".to_string(),
-        Kind::Executed { step } => {
-            let (action, name) = action_name(program, cadence, step);
+        Kind::Executed { step, variant } => {
+            let (action, name) = action_name(program, cadence, step, variant);
             let channel_word = match action {
+                "email" if variant_count(cadence, step) > 0 => {
+                    format!("email `{name}` sent (variant {})", variant_letter(variant))
+                }
                 "email" => format!("email `{name}` sent"),
                 "call" => format!("call \"{name}\" scheduled"),
                 _ => format!("task \"{name}\" created"),

@@ -41,6 +41,11 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// A name as written in a cadence: bare when it is an identifier, quoted otherwise.
+pub fn name_text(s: &str) -> String {
+    name(s)
+}
+
 fn name(s: &str) -> String {
     let ident = s
         .chars()
@@ -247,9 +252,24 @@ fn test_item(t: &TestItem) -> String {
             format!("at {}: {i}", when(&w.node))
         }
         TestItem::Until(w) => format!("until {}", when(&w.node)),
+        TestItem::Pin {
+            contact,
+            step,
+            variant,
+        } => format!(
+            "pin {} step {} variant {}",
+            contact.node,
+            step.node,
+            name(&variant.node)
+        ),
         TestItem::Expect(e) => {
             let what = match &e.what.node {
                 Expectation::Executed(n) => format!("executed step {}", n.node),
+                Expectation::ExecutedVariant { step, variant } => format!(
+                    "executed step {} variant {}",
+                    step.node,
+                    name(&variant.node)
+                ),
                 Expectation::NotExecuted(n) => format!("not executed step {}", n.node),
                 Expectation::Skipped(n) => format!("skipped step {}", n.node),
                 Expectation::AtStep(n) => format!("at step {}", n.node),
@@ -406,7 +426,19 @@ fn elements(item: &Item) -> Vec<Element> {
             let mut opts: Vec<&Spanned<StepOption>> = s.options.iter().collect();
             opts.sort_by_key(|o| option_rank(&o.node));
             let action = match &s.action.node {
-                Action::Email { template } => format!("email {}", name(&template.node)),
+                Action::Email { template, variants } if variants.is_empty() => {
+                    format!("email {}", name(&template.node))
+                }
+                Action::Email { variants, .. } => {
+                    let list: Vec<String> = variants
+                        .iter()
+                        .map(|v| match &v.weight {
+                            Some(w) => format!("{} {}", name(&v.template.node), w.node),
+                            None => name(&v.template.node),
+                        })
+                        .collect();
+                    format!("email variants({})", list.join(", "))
+                }
                 Action::Call { subject } => format!("call {}", quote(&subject.node)),
                 Action::Task { subject, kind } => match kind {
                     Some(k) => format!("task {} type {}", quote(&subject.node), k.node),

@@ -163,6 +163,14 @@ pub const RULES: &[Rule] = &[
         summary: "`track opens` without an HTML email, or `track clicks` without a link",
         check: rules::tracking_without_effect::check,
     },
+    Rule {
+        code: "L214",
+        name: "variant-test-too-small",
+        severity: Severity::Warning,
+        summary:
+            "an A/B test that cannot reach significance within a month at the cadence's volume",
+        check: rules::variant_test_too_small::check,
+    },
 ];
 
 const PAGES: &str = include_str!("../../docs/lints.md");

@@ -343,10 +343,21 @@ impl Session {
             let cad = &self.program.cadences[r.cadence as usize];
             let at = format_instant(r.at);
             let expect = match r.kind {
-                Kind::Executed { step } => Some(format!(
-                    "executed step {} at {at}",
-                    cad.steps[step as usize].number
-                )),
+                Kind::Executed { step, variant } => {
+                    let s = &cad.steps[step as usize];
+                    Some(match &s.action {
+                        Action::Email { variants, .. } if !variants.is_empty() => format!(
+                            "executed step {} variant {} at {at}",
+                            s.number,
+                            crate::fmt::name_text(
+                                &self.program.templates
+                                    [variants[variant as usize % variants.len()].template.0]
+                                    .name
+                            )
+                        ),
+                        _ => format!("executed step {} at {at}", s.number),
+                    })
+                }
                 Kind::Skipped { step, .. } => Some(format!(
                     "skipped step {} at {at}",
                     cad.steps[step as usize].number
@@ -733,12 +744,37 @@ impl Session {
             .collect()
     }
 
-    fn step_name(&self, cadence: u32, step: u32) -> String {
+    /// A step in words; for an A/B step, the variant `contact` gets (or, without a contact,
+    /// every variant and its weight).
+    fn step_name(&self, cadence: u32, step: u32, contact: Option<&str>) -> String {
         let cad = &self.program.cadences[cadence as usize];
         let s = &cad.steps[step as usize];
         let action = match &s.action {
-            Action::Email { template } => {
+            Action::Email { template, variants } if variants.is_empty() => {
                 format!("email `{}`", self.program.templates[template.0].name)
+            }
+            Action::Email { variants, .. } => {
+                match contact.and_then(|c| self.engine.core().template_for(cadence, step, c)) {
+                    Some((t, v)) => format!(
+                        "email `{}`, variant {} of {}",
+                        self.program.templates[t.0].name,
+                        crate::engine::trace::variant_letter(v),
+                        variants.len()
+                    ),
+                    None => {
+                        let list: Vec<String> = variants
+                            .iter()
+                            .map(|v| {
+                                format!(
+                                    "{} {}%",
+                                    self.program.templates[v.template.0].name,
+                                    crate::check::show_weight(v.weight)
+                                )
+                            })
+                            .collect();
+                        format!("email variants({})", list.join(", "))
+                    }
+                }
             }
             Action::Call { subject } => format!("call \"{subject}\""),
             Action::Task { subject, .. } => format!("task \"{subject}\""),
@@ -804,7 +840,7 @@ impl Session {
                 }
                 Phase::Pending { due, .. } => format!(
                     "{} due {}",
-                    self.step_name(en.cadence, en.step),
+                    self.step_name(en.cadence, en.step, Some(who)),
                     format_instant(due).replace('T', " ")
                 ),
                 Phase::Waiting { exec, .. } => {
@@ -838,7 +874,7 @@ impl Session {
                         .collect();
                     format!(
                         "{} executed {}; waiting for: {}",
-                        self.step_name(en.cadence, en.step),
+                        self.step_name(en.cadence, en.step, Some(who)),
                         format_instant(en.execs[exec as usize].at).replace('T', " "),
                         waits.join(", ")
                     )
@@ -880,7 +916,7 @@ impl Session {
                 String::new()
             };
             let what = if t.slot == 0 {
-                format!("{} due", self.step_name(en.cadence, en.step))
+                format!("{} due", self.step_name(en.cadence, en.step, Some(who)))
             } else {
                 let h = &cadence.steps[en.step as usize].handlers[t.slot as usize - 1];
                 let name = match h.event {
@@ -946,7 +982,7 @@ impl Session {
                 }
                 out.push_str(&format!(
                     "  {}{}\n",
-                    self.step_name(ci as u32, si as u32),
+                    self.step_name(ci as u32, si as u32, None),
                     if timing.is_empty() {
                         String::new()
                     } else {

@@ -78,6 +78,51 @@ fn funnel(c: &CadenceReport) -> String {
     svg
 }
 
+/// An A/B test: one row per variant, the comparisons with the first, and the verdict.
+fn experiment(e: &crate::report::variants::Experiment) -> String {
+    use crate::report::variants::{p_text, percent, METRICS};
+    let mut t = format!(
+        "<h3>A/B test, step {}</h3>\n<table class=\"experiment\"><thead><tr><th>Variant</th><th>Weight</th><th>Sent</th>",
+        e.step
+    );
+    for m in METRICS {
+        let _ = write!(t, "<th>{}</th>", esc(m));
+    }
+    t.push_str("</tr></thead><tbody>");
+    for v in &e.variants {
+        let _ = write!(
+            t,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            esc(&v.name),
+            v.weight.map_or("-".into(), |w| format!("{w}%")),
+            v.sent
+        );
+        for m in METRICS {
+            let _ = write!(t, "<td>{} ({})</td>", v.counts[m], percent(v.rates[m]));
+        }
+        t.push_str("</tr>");
+    }
+    t.push_str("</tbody></table>\n<ul class=\"comparisons\">");
+    for c in &e.comparisons {
+        let _ = write!(
+            t,
+            "<li>{}: {} vs {} {:+.1} points (95% interval {:+.1} to {:+.1}), {}</li>",
+            esc(&c.metric),
+            esc(&c.variant),
+            esc(&c.baseline),
+            c.diff * 100.0,
+            c.low * 100.0,
+            c.high * 100.0,
+            esc(&p_text(c.p))
+        );
+    }
+    t.push_str("</ul>\n");
+    for v in &e.verdict {
+        let _ = write!(t, "<p class=\"verdict\"><strong>{}</strong></p>\n", esc(v));
+    }
+    t
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
@@ -388,6 +433,9 @@ pub fn render(report: &Report, program: Option<&Program>, title: &str) -> String
         );
         if let Some(def) = program.and_then(|p| p.cadences.iter().find(|d| d.name == c.cadence)) {
             let _ = write!(h, "<h3>Flow</h3>\n{}\n", flow(c, def));
+        }
+        for e in &c.experiments {
+            h.push_str(&experiment(e));
         }
         h.push_str("<h3>Branches</h3>\n<table class=\"branches\"><thead><tr><th>From</th><th>On</th><th>To</th><th>Taken</th></tr></thead><tbody>");
         for b in &c.branches {

@@ -3,6 +3,8 @@
 //! writes the same), so reports never depend on how the trace was produced.
 
 pub mod html;
+pub mod stats;
+pub mod variants;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
@@ -30,6 +32,8 @@ pub struct TraceRecord {
     pub on: Option<String>,
     /// An open or a click made by a machine (`"machine": true`).
     pub machine: bool,
+    /// The template an A/B step sent (`executed` records).
+    pub variant: Option<String>,
 }
 
 /// Reads a JSON-lines trace; a line that is not a record is reported with its number.
@@ -152,6 +156,7 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             to,
             on: s("on"),
             machine: v.get("machine").and_then(|m| m.as_bool()).unwrap_or(false),
+            variant: s("variant"),
         });
     }
     (out, bad)
@@ -221,6 +226,9 @@ pub struct CadenceReport {
     pub time_to_exit: Option<Spread>,
     pub steps: Vec<StepReport>,
     pub branches: Vec<BranchReport>,
+    /// The A/B tests of the cadence's steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<variants::Experiment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -315,7 +323,17 @@ fn cadence_report(
             let mut r = blank(s.number);
             r.label = s.label.clone();
             let (action, n) = match &s.action {
-                Action::Email { template } => ("email", p.templates[template.0].name.clone()),
+                Action::Email { template, variants } if variants.is_empty() => {
+                    ("email", p.templates[template.0].name.clone())
+                }
+                Action::Email { variants, .. } => (
+                    "email",
+                    variants
+                        .iter()
+                        .map(|v| p.templates[v.template.0].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                ),
                 Action::Call { subject } => ("call", subject.clone()),
                 Action::Task { subject, .. } => ("task", subject.clone()),
             };
@@ -442,6 +460,28 @@ fn cadence_report(
             .map(|(k, v)| (k.clone(), share(*v, sent)))
             .collect();
     }
+    let mut weights: BTreeMap<u32, Vec<(String, f64)>> = BTreeMap::new();
+    if let Some((p, c)) = def {
+        for s in &c.steps {
+            if let Action::Email { variants, .. } = &s.action {
+                if !variants.is_empty() {
+                    weights.insert(
+                        s.number,
+                        variants
+                            .iter()
+                            .map(|v| {
+                                (
+                                    p.templates[v.template.0].name.clone(),
+                                    f64::from(v.weight) / 100.0,
+                                )
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    let experiments = variants::experiments(records, &weights);
     let ended = completed + exited.values().sum::<usize>() + goals.values().sum::<usize>();
     let reached: usize = goals.values().sum();
     CadenceReport {
@@ -464,6 +504,7 @@ fn cadence_report(
                 taken,
             })
             .collect(),
+        experiments,
     }
 }
 
@@ -483,6 +524,60 @@ pub fn span_text(seconds: i64) -> String {
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
+}
+
+/// An A/B test as a table, its comparisons and its verdict.
+fn experiment_text(e: &variants::Experiment) -> String {
+    use variants::{p_text, percent, METRICS};
+    let mut out = format!("\nA/B test, step {}\n", e.step);
+    let mut rows: Vec<Vec<String>> = vec![["variant", "weight", "sent"]
+        .into_iter()
+        .chain(METRICS)
+        .map(String::from)
+        .collect()];
+    for v in &e.variants {
+        let mut row = vec![
+            v.name.clone(),
+            v.weight.map_or("-".into(), |w| format!("{w}%")),
+            v.sent.to_string(),
+        ];
+        for m in METRICS {
+            row.push(format!("{} ({})", v.counts[m], percent(v.rates[m])));
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let mut l = String::from("  ");
+        for (i, cell) in r.iter().enumerate() {
+            if i == 0 {
+                l.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            } else {
+                l.push_str(&format!("{cell:>w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    }
+    for c in &e.comparisons {
+        let points = |x: f64| format!("{:+.1}", x * 100.0);
+        out.push_str(&format!(
+            "  {}: {} vs {} {} points (95% interval {} to {}), {}\n",
+            c.metric,
+            c.variant,
+            c.baseline,
+            points(c.diff),
+            points(c.low),
+            points(c.high),
+            p_text(c.p)
+        ));
+    }
+    for v in &e.verdict {
+        out.push_str(&format!("  {v}\n"));
+    }
+    out
 }
 
 /// Aligned tables for the terminal.
@@ -593,6 +688,9 @@ pub fn text(report: &Report) -> String {
         out.push_str(&line(header));
         for r in &rows {
             out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+        for e in &c.experiments {
+            out.push_str(&experiment_text(e));
         }
         out.push_str("\nbranches\n");
         for b in &c.branches {

@@ -673,8 +673,12 @@ impl<'p> Applier<'p> {
                     let x = en.execs[exec as usize];
                     let step = &cad.steps[x.step as usize];
                     match &step.action {
-                        Action::Email { template } => {
-                            if let Some(m) = self.message(cid, &e.c, enrolment, exec, template.0) {
+                        Action::Email { .. } => {
+                            let m = self
+                                .core
+                                .template_for(en.cadence, x.step, &e.c.id)
+                                .and_then(|(t, _)| self.message(cid, &e.c, enrolment, exec, t.0));
+                            if let Some(m) = m {
                                 batch.outbox.push(m);
                                 self.stats.emails += 1;
                             }

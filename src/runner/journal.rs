@@ -59,9 +59,12 @@ pub fn encode(lp: &LiveProgram, r: &Record) -> JournalRow {
     };
     match r.kind {
         Kind::Enrolled => row.kind = ENROLLED,
-        Kind::Executed { step } => {
+        Kind::Executed { step, variant } => {
             row.kind = EXECUTED;
             row.step = Some(step as i64);
+            // The variant of an A/B step; none for the others (rows written before variants
+            // existed read as variant 0).
+            row.a = (variant > 0).then_some(i64::from(variant));
         }
         Kind::Skipped { step, reason } => {
             row.kind = SKIPPED;
@@ -127,7 +130,10 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
     let step = || row.step.map(|s| s as u32);
     let kind = match row.kind {
         ENROLLED => Kind::Enrolled,
-        EXECUTED => Kind::Executed { step: step()? },
+        EXECUTED => Kind::Executed {
+            step: step()?,
+            variant: u8::try_from(row.a.unwrap_or(0)).ok()?,
+        },
         SKIPPED => Kind::Skipped {
             step: step()?,
             reason: *SKIP_REASONS.get(row.a? as usize)?,

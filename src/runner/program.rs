@@ -61,8 +61,11 @@ impl LiveProgram {
             let mut deps: BTreeSet<FileId> = BTreeSet::new();
             deps.insert(c.file);
             for s in &c.steps {
-                if let Action::Email { template } = s.action {
+                if let Action::Email { template, variants } = &s.action {
                     deps.insert(program.templates[template.0].file);
+                    for v in variants {
+                        deps.insert(program.templates[v.template.0].file);
+                    }
                 }
             }
             for id in sources.ids() {

@@ -148,8 +148,11 @@ pub struct Step {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// `email TEMPLATE`, or `email variants(A 50%, B 50%)`: then `variants` lists them and
+    /// `template` is the first.
     Email {
         template: Spanned<String>,
+        variants: Vec<Variant>,
     },
     Call {
         subject: Spanned<String>,
@@ -168,6 +171,13 @@ impl Action {
             Action::Task { .. } => "task",
         }
     }
+}
+
+/// One template of `email variants(...)` and its weight as written (`50%`), if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub template: Spanned<String>,
+    pub weight: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +331,12 @@ pub enum TestItem {
     Expect(Expect),
     /// `until INSTANT` / `until +DURATION`
     Until(Spanned<When>),
+    /// `pin ID step N variant TEMPLATE`
+    Pin {
+        contact: Spanned<String>,
+        step: Spanned<String>,
+        variant: Spanned<String>,
+    },
 }
 
 /// `FIELD = VALUE`
@@ -380,6 +396,11 @@ pub struct Expect {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expectation {
     Executed(Spanned<String>),
+    /// `executed step N variant TEMPLATE`
+    ExecutedVariant {
+        step: Spanned<String>,
+        variant: Spanned<String>,
+    },
     NotExecuted(Spanned<String>),
     Skipped(Spanned<String>),
     Completed,

@@ -434,6 +434,16 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
             Stmt::Test(TestItem::At { when, input })
         }
         Rule::until_stmt => Stmt::Test(TestItem::Until(build_when(ctx, next_non_kw()?)?)),
+        Rule::pin_stmt => {
+            let contact = ctx.spanned(&next_non_kw()?);
+            let step = ctx.spanned(&next_non_kw()?);
+            let variant = build_name(ctx, next_non_kw()?);
+            Stmt::Test(TestItem::Pin {
+                contact,
+                step,
+                variant,
+            })
+        }
         Rule::expect_stmt => Stmt::Test(TestItem::Expect(build_expect(ctx, inner)?)),
         Rule::on_stmt => Stmt::On(build_on(ctx, span, inner)?),
         _ => return None,
@@ -456,13 +466,25 @@ fn build_step(ctx: &mut Ctx, head: Span, inner: pest::iterators::Pairs<Rule>) ->
             Rule::integer => number = Some(ctx.spanned(&p)),
             Rule::string => label = Some(build_plain(ctx, p)),
             Rule::email_action => {
-                let n = p.into_inner().find(|p| p.as_rule() == Rule::name)?;
-                action = Some(Spanned::new(
-                    Action::Email {
-                        template: build_name(ctx, n),
-                    },
-                    pspan,
-                ));
+                let n = p
+                    .into_inner()
+                    .find(|p| matches!(p.as_rule(), Rule::name | Rule::variants))?;
+                let (template, variants) = if n.as_rule() == Rule::variants {
+                    let variants = n
+                        .into_inner()
+                        .filter(|v| v.as_rule() == Rule::variant)
+                        .map(|v| {
+                            let mut parts = v.into_inner();
+                            let template = build_name(ctx, parts.next()?);
+                            let weight = parts.next().map(|w| ctx.spanned(&w));
+                            Some(Variant { template, weight })
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    (variants.first()?.template.clone(), variants)
+                } else {
+                    (build_name(ctx, n), Vec::new())
+                };
+                action = Some(Spanned::new(Action::Email { template, variants }, pspan));
             }
             Rule::call_action => {
                 let s = p.into_inner().find(|p| p.as_rule() == Rule::string)?;
@@ -652,10 +674,15 @@ fn build_expect(ctx: &mut Ctx, inner: pest::iterators::Pairs<Rule>) -> Option<Ex
         match rule {
             Rule::ident => contact = Some(ctx.spanned(&p)),
             Rule::exp_executed => {
-                what = Some(Spanned::new(
-                    Expectation::Executed(number(ctx, &mut args)?),
-                    pspan,
-                ))
+                let step = number(ctx, &mut args)?;
+                let e = match args.next() {
+                    Some(v) => Expectation::ExecutedVariant {
+                        step,
+                        variant: build_name(ctx, v),
+                    },
+                    None => Expectation::Executed(step),
+                };
+                what = Some(Spanned::new(e, pspan))
             }
             Rule::exp_not_executed => {
                 what = Some(Spanned::new(
@@ -1130,13 +1157,14 @@ fn usage(first_word: &str) -> Option<&'static str> {
         "template" => "write `template NAME {`, then `subject \"...\"` and `body \"\"\"...\"\"\"`, then `}`",
         "subject" => "write `subject \"text\"`",
         "body" => "write `body \"\"\"...\"\"\"` or `body file \"templates/x.html\"`",
-        "step" => "a step reads `step N: email TEMPLATE after 1d`, `step N: call \"subject\"` or `step N: task \"subject\" type todo`",
+        "step" => "a step reads `step N: email TEMPLATE after 1d`, `step N: email variants(a 50%, b 50%)`, `step N: call \"subject\"` or `step N: task \"subject\" type todo`",
         "on" => "an `on` line reads `on EVENT [DURATION] -> step N` (or `next`, `done`, `exit \"reason\"`)",
         "test" => "write `test \"what it proves\" {`, then its lines, then `}`",
         "contact" => "write `contact alice email = \"alice@example.test\" first_name = \"Alice\"`",
         "at" => "write `at 2026-01-05T09:00:00Z: enroll alice` or `at +2d: alice opened`",
         "expect" => "write `expect alice executed step 2 at 2026-01-06T12:00:00Z`, `expect alice completed`, ...",
         "until" => "write `until 2026-02-01T00:00:00Z` or `until +30d`",
+        "pin" => "write `pin alice step 1 variant intro_b`",
         _ => return None,
     })
 }
@@ -1308,7 +1336,9 @@ mod tests {
             panic!()
         };
         assert_eq!(s.number.node, "1");
-        assert!(matches!(&s.action.node, Action::Email { template } if template.node == "welcome"));
+        assert!(
+            matches!(&s.action.node, Action::Email { template, .. } if template.node == "welcome")
+        );
         assert_eq!(s.handlers.len(), 2);
         assert_eq!(s.handlers[1].event.node, "no_reply");
         assert_eq!(s.handlers[1].timeout.as_ref().unwrap().node, "3d");
@@ -1647,7 +1677,7 @@ step 5: email reminder at appointment_date - 1d
         let ItemKind::Step(s) = &f.items[1].kind else {
             panic!()
         };
-        let Action::Email { template } = &s.action.node else {
+        let Action::Email { template, .. } = &s.action.node else {
             panic!()
         };
         assert_eq!(&src[template.span.range()], "welcome");

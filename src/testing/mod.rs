@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::{Expectation, Program, TestAction, TestCase, TestExpect};
+use crate::check::{Action, Expectation, Program, TestAction, TestCase, TestExpect};
 use crate::engine::trace::{describe, Kind, Record};
 use crate::engine::{format_instant, EventKey, Fields, Input};
 use crate::engine::{Engine, Phase};
@@ -57,6 +57,25 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         }
         // Contact ids are unique within a test (the checker says so).
         let _ = engine.add_contact(&c.id, fields);
+    }
+    for pin in &test.pins {
+        let id = &test.contacts[pin.contact].id;
+        for (ci, c) in program.cadences.iter().enumerate() {
+            if test.scope.is_some_and(|s| s != ci) {
+                continue;
+            }
+            let Some(si) = c.step_index(pin.step) else {
+                continue;
+            };
+            if let Action::Email { variants, .. } = &c.steps[si].action {
+                if let Some(v) = variants
+                    .iter()
+                    .position(|v| program.templates[v.template.0].name == pin.variant)
+                {
+                    engine.pin_variant(id, ci as u32, si as u32, v as u8);
+                }
+            }
+        }
     }
     let start = test.start.timestamp();
     engine.start(start);
@@ -114,7 +133,7 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
     };
     for r in &records {
         match r.kind {
-            Kind::Executed { step } => {
+            Kind::Executed { step, .. } => {
                 result.steps.insert((r.cadence, step));
             }
             Kind::Transition { from, handler, .. } => {
@@ -285,7 +304,7 @@ fn check(
             let all: Vec<&&Record> = mine
                 .iter()
                 .filter(|r| match r.kind {
-                    Kind::Executed { step } if !skipped => number(r, step) == *n,
+                    Kind::Executed { step, .. } if !skipped => number(r, step) == *n,
                     Kind::Skipped { step, .. } if skipped => number(r, step) == *n,
                     _ => false,
                 })
@@ -309,11 +328,42 @@ fn check(
                 )
             })
         }
+        Expectation::ExecutedVariant(n, want) => {
+            let all: Vec<(&&Record, &str)> = mine
+                .iter()
+                .filter_map(|r| match r.kind {
+                    Kind::Executed { step, variant } if number(r, step) == *n => {
+                        Some((r, variant_name(program, r.cadence, step, variant)))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if all.iter().any(|(r, v)| fits_time(r) && v == want) {
+                return None;
+            }
+            Some(if all.is_empty() {
+                format!(
+                    "expected {who} to get variant `{want}` of step {n}{}, but step {n} never executed for {who}; {}",
+                    when(),
+                    where_now()
+                )
+            } else {
+                let got: Vec<String> = all
+                    .iter()
+                    .map(|(r, v)| format!("`{v}` at {}", format_instant(r.at)))
+                    .collect();
+                format!(
+                    "expected {who} to get variant `{want}` of step {n}{}, but it got {}",
+                    when(),
+                    got.join(", ")
+                )
+            })
+        }
         Expectation::NotExecuted(n) => {
             let all: Vec<&&Record> = mine
                 .iter()
                 .filter(|r| {
-                    matches!(r.kind, Kind::Executed { step } if number(r, step) == *n)
+                    matches!(r.kind, Kind::Executed { step, .. } if number(r, step) == *n)
                         && fits_time(r)
                 })
                 .collect();
@@ -565,4 +615,17 @@ pub fn junit(results: &[TestResult], file_name: &dyn Fn(FileId) -> String) -> St
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// The template name of the variant a record of step `step` sent.
+fn variant_name(program: &Program, cadence: u32, step: u32, variant: u8) -> &str {
+    match &program.cadences[cadence as usize].steps[step as usize].action {
+        Action::Email { template, variants } => {
+            let t = variants
+                .get(variant as usize)
+                .map_or(*template, |v| v.template);
+            &program.templates[t.0].name
+        }
+        _ => "",
+    }
 }

@@ -1,7 +1,7 @@
 //! L206: an email template without `{{unsubscribe_link}}`.
 
 use crate::check::template::UNSUBSCRIBE_LINK;
-use crate::check::{Action, TextPart};
+use crate::check::{TemplateId, TextPart};
 use crate::lint::{Cx, Finding};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -10,7 +10,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let sent = p.cadences.iter().any(|c| {
             c.steps
                 .iter()
-                .any(|s| matches!(s.action, Action::Email { template } if template.0 == i))
+                .any(|s| s.action.templates().contains(&TemplateId(i)))
         });
         let has =
             t.body.parts.iter().any(

@@ -13,6 +13,7 @@ pub mod timeout_before_window;
 pub mod tracking_without_effect;
 pub mod unreachable_step;
 pub mod unused_declaration;
+pub mod variant_test_too_small;
 
 use crate::check::Cadence;
 use crate::syntax::ast::ItemKind;

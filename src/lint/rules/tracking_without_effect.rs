@@ -1,7 +1,7 @@
 //! L213: `track opens` on a cadence whose emails are all plain text (a pixel needs HTML), or
 //! `track clicks` on one whose emails hold no link.
 
-use crate::check::{Action, Cadence, TextPart};
+use crate::check::{Cadence, TextPart};
 use crate::lint::{Cx, Finding};
 use crate::mail::render::{body_is_html, has_link};
 use crate::syntax::ast::ItemKind;
@@ -24,10 +24,8 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let sent: Vec<_> = c
             .steps
             .iter()
-            .filter_map(|s| match s.action {
-                Action::Email { template } => p.templates.get(template.0),
-                _ => None,
-            })
+            .flat_map(|s| s.action.templates())
+            .filter_map(|t| p.templates.get(t.0))
             .collect();
         if c.track.opens && !sent.iter().any(|t| body_is_html(&t.body)) {
             if let Some(span) = track_span(cx, c, "opens") {

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::check::{Action, At, EndTrigger, EventName, Expr, TextPart, Zone};
+use crate::check::{At, EndTrigger, EventName, Expr, TextPart, Zone};
 use crate::lint::{Cx, Finding};
 use crate::syntax::ast::ItemKind;
 
@@ -47,8 +47,8 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if let Some(At::Field { field, .. }) = &st.at {
                 used_fields.insert(s.field(*field).name.clone());
             }
-            if let Action::Email { template } = st.action {
-                used_templates.insert(template.0);
+            for t in st.action.templates() {
+                used_templates.insert(t.0);
             }
             if let Some(subject) = &st.subject {
                 for part in &subject.parts {
