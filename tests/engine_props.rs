@@ -38,7 +38,7 @@ cadence "B"
 event meeting_booked
 goal "meeting" on meeting_booked
 reenroll after 2d
-step 1: email tips after 1h
+step 1: email variants(tips 40%, welcome 60%) after 1h
   on no_reply 1d -> next
 step 2: call "Check in" after 1d
 "#;
@@ -133,6 +133,7 @@ proptest! {
         let mut last_at = String::new();
         let mut unsubscribed: HashSet<String> = HashSet::new();
         let mut active: HashMap<(String, String), bool> = HashMap::new();
+        let mut variant: HashMap<String, String> = HashMap::new();
         for line in trace.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let at = v["at"].as_str().unwrap().to_string();
@@ -150,6 +151,12 @@ proptest! {
                     // No email after unsubscribe.
                     prop_assert!(!unsubscribed.contains(&contact), "email to {} after unsubscribe", contact);
                     prop_assert_eq!(active.get(&key), Some(&true));
+                    // An A/B step sends a contact the same variant at every enrolment.
+                    if let Some(sent) = v["variant"].as_str() {
+                        prop_assert_eq!(sent, v["name"].as_str().unwrap_or(""));
+                        let first = variant.entry(contact.clone()).or_insert_with(|| sent.to_string());
+                        prop_assert_eq!(first.as_str(), sent, "{} changed variant", contact);
+                    }
                 }
                 "enrolled" => {
                     prop_assert_ne!(active.get(&key), Some(&true), "enrolled twice at once");

@@ -1448,6 +1448,12 @@ impl Checker<'_> {
                     "no template with this name",
                 );
                 let names: Vec<&str> = self.template_index.keys().map(String::as_str).collect();
+                if name.node == "variants" {
+                    self.diags.push(d.with_help(
+                        "an A/B test lists its templates with their shares: `email variants(intro_a 50%, intro_b 50%)`",
+                    ));
+                    return usize::MAX;
+                }
                 self.diags.push(match closest(&name.node, names) {
                     Some(c) => d.with_help(format!("did you mean `{c}`?")),
                     None => d.with_help(format!(

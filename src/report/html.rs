@@ -118,7 +118,7 @@ fn experiment(e: &crate::report::variants::Experiment) -> String {
     }
     t.push_str("</ul>\n");
     for v in &e.verdict {
-        let _ = write!(t, "<p class=\"verdict\"><strong>{}</strong></p>\n", esc(v));
+        let _ = writeln!(t, "<p class=\"verdict\"><strong>{}</strong></p>", esc(v));
     }
     t
 }

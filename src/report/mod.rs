@@ -773,10 +773,15 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
         let what = match r.kind.as_str() {
             "enrolled" => "enrolled".to_string(),
             "executed" => format!(
-                "step {}: {} {}",
+                "step {}: {} {}{}",
                 r.step.unwrap_or(0),
                 r.action.clone().unwrap_or_default(),
-                r.name.clone().unwrap_or_default()
+                r.name.clone().unwrap_or_default(),
+                if r.variant.is_some() {
+                    " (A/B variant)"
+                } else {
+                    ""
+                }
             ),
             "skipped" => format!(
                 "step {} skipped ({})",
