@@ -145,9 +145,13 @@ fn build(program: &Program, files: &[(FileId, ast::File)], c: &Cadence) -> (Vec<
     };
     for e in edges(c) {
         // Any email step is skipped when the record has no address; only deliberate skips
-        // (an `if`, an `at FIELD`) are drawn.
+        // (an `if`, an `at FIELD`, an `on skipped` line) are drawn.
         let s = &c.steps[e.from];
-        if e.via == Via::Skip && s.guard.is_none() && !matches!(s.at, Some(At::Field { .. })) {
+        if e.via == Via::Skip
+            && e.handler.is_none()
+            && s.guard.is_none()
+            && !matches!(s.at, Some(At::Field { .. }))
+        {
             continue;
         }
         let to = end(&mut nodes, &e.to);

@@ -617,6 +617,73 @@ fn a_skipped_step_falls_through_to_the_next() {
 }
 
 #[test]
+fn on_skipped_sends_a_skipped_step_to_its_target_instead_of_the_next() {
+    // No phone: the call is skipped, and "sorry I missed you" must not follow.
+    let t = run(
+        &cad("step 1: call \"Intro call\" if phone is set\n  on skipped -> step 3\n  on answered -> done\n  on overdue 1d -> next\nstep 2: email welcome\nstep 3: call \"Regular call\" after 1h"),
+        ONE,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-05T09:00:00Z c1 skipped 1 condition",
+            "2026-01-05T09:00:00Z c1 transition 1->3 on skipped",
+            "2026-01-05T10:00:00Z c1 executed 3 Regular call",
+            "2026-01-05T10:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn on_skipped_is_not_waited_for_after_the_step_executes() {
+    // With a phone the call executes; a step whose only `on` line is `on skipped` falls
+    // through at once, as a step without `on` lines does.
+    let contacts = "id,first_name,email,phone\nc1,Ann,ann@example.test,+4930123456\n";
+    let t = run(
+        &cad("step 1: call \"Intro call\" if phone is set\n  on skipped -> exit \"no phone\"\nstep 2: call \"Second call\" after 1h"),
+        contacts,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(t[1], "2026-01-05T09:00:00Z c1 executed 1 Intro call");
+    assert_eq!(t[2], "2026-01-05T10:00:00Z c1 executed 2 Second call");
+    // Without one it exits with the reason of the line.
+    let t = run(
+        &cad("step 1: call \"Intro call\" if phone is set\n  on skipped -> exit \"no phone\"\nstep 2: call \"Second call\" after 1h"),
+        ONE,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t[2],
+        "2026-01-05T09:00:00Z c1 transition 1->exit on skipped"
+    );
+    assert_eq!(t[3], "2026-01-05T09:00:00Z c1 exited no phone");
+}
+
+#[test]
+fn on_skipped_applies_to_a_date_that_has_passed_when_the_step_is_entered() {
+    let contacts = "id,first_name,email,appointment\nc1,Ann,ann@example.test,2026-01-01\n";
+    let t = run(
+        &cad("field appointment: date\nstep 1: email welcome at appointment - 1d\n  on skipped -> done\nstep 2: call \"Day-after call\" at appointment + 1d"),
+        contacts,
+        &enroll_c1("2026-01-05T09:00:00Z"),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t[1..],
+        [
+            "2026-01-05T09:00:00Z c1 skipped 1 date_passed",
+            "2026-01-05T09:00:00Z c1 transition 1->done on skipped",
+            "2026-01-05T09:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
 fn next_on_the_last_step_completes_the_enrolment() {
     let events =
         "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n2026-01-05T10:00:00Z,c1,opened\n";
@@ -1288,4 +1355,30 @@ fn nothing_is_due_after_the_last_instant_rfc_3339_can_write() {
             "9999-12-30T00:00:00Z c1 executed 1 welcome",
         ]
     );
+}
+
+#[test]
+fn on_skipped_takes_no_duration_and_a_misspelling_gets_a_suggestion() {
+    let codes = |text: &str| {
+        let mut sources = cadence::syntax::Sources::new();
+        let id = sources.add("s.cadence", cad(text));
+        let checked = cadence::check::check(&mut sources, &[id]);
+        checked
+            .diagnostics
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.help.clone().unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let got = codes(
+        "step 1: call \"Intro\" if phone is set\n  on skipped 2d -> done\nstep 2: email welcome",
+    );
+    assert!(got.len() == 1 && got[0].starts_with("E117"), "{got:?}");
+    let got =
+        codes("step 1: call \"Intro\" if phone is set\n  on skiped -> done\nstep 2: email welcome");
+    assert!(
+        got.len() == 1 && got[0].contains("did you mean `skipped`"),
+        "{got:?}"
+    );
+    let got = codes("step 1: call \"Intro\" if phone is set\n  on skipped -> done\n  on skipped -> next\nstep 2: email welcome");
+    assert!(got.len() == 1 && got[0].starts_with("E107"), "{got:?}");
 }

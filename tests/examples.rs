@@ -136,10 +136,7 @@ fn every_example_simulates_and_its_events_take_every_branch() {
         let cadence = &program.cadences[0];
         for step in &cadence.steps {
             for h in &step.handlers {
-                let on = match h.event {
-                    cadence::check::HandlerEvent::Outcome(o) => o.name(),
-                    cadence::check::HandlerEvent::Timeout(t, _) => t.name(),
-                };
+                let on = h.event.name();
                 assert!(
                     taken.contains(&(step.number, on.to_string())),
                     "{}: step {} on {on} is never taken by its events",

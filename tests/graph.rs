@@ -110,3 +110,25 @@ fn different_exit_reasons_get_different_nodes() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_on_skipped_line_is_drawn_as_a_dotted_skip_edge_to_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("skip.cadence");
+    std::fs::write(
+        &f,
+        "template case_study { subject \"A case study\"; body \"Hi {{unsubscribe_link}}\" }\n\
+         template sorry { subject \"Sorry I missed you\"; body \"Hi {{unsubscribe_link}}\" }\n\
+         step 1: call \"Intro call\" if phone is set\n  on skipped -> step 3\n  on answered -> done\n  on overdue 2d -> next\n\
+         step 2: email sorry\n\
+         step 3: email case_study after 2d\n",
+    )
+    .unwrap();
+    let (code, out) = graph(&[f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("s1 -.->|\"skipped\"| s3"), "{out}");
+    assert!(
+        !out.contains("s1 -.->|\"skipped\"| s2"),
+        "no implicit skip to the next: {out}"
+    );
+}

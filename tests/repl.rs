@@ -181,14 +181,54 @@ fn save_test_writes_a_test_that_passes() {
         saved.contains("expect bob goal \"converted\" at 2026-01-06T11:00:00Z"),
         "{saved}"
     );
+    one_test_passes(&["test", CADENCE, tests.to_str().unwrap()], &saved);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `cadence ARGS` (a `test` command) and checks that its one test passes.
+fn one_test_passes(args: &[&str], saved: &str) {
     let run = Command::new(env!("CARGO_BIN_EXE_cadence"))
-        .args(["test", CADENCE, tests.to_str().unwrap()])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{saved}\n{stdout}");
     assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn save_test_anchors_the_start_and_prints_a_command_that_passes() {
+    let dir = scratch("save-start");
+    let contacts = dir.join("contacts.csv");
+    std::fs::write(&contacts, "id,email,plan\ncara,cara@example.test,trial\n").unwrap();
+    let tests = dir.join("saved.cadence");
+    let (mut s, _) = Session::load(
+        &[CADENCE.to_string()],
+        Some(&contacts),
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .unwrap()
+            .timestamp(),
+    )
+    .unwrap();
+    // Cara is enrolled when the session starts; the first input comes a day later.
+    for line in ["advance 1d", "event cara opened", "advance 3d"] {
+        let out = text(s.execute(line));
+        assert!(!out.starts_with("error"), "{line}: {out}");
+    }
+    let out = text(s.execute(&format!("save-test \"cara\" {}", tests.display())));
+    let saved = std::fs::read_to_string(&tests).unwrap();
+    assert!(saved.contains("  start 2026-01-05T09:00:00Z\n"), "{saved}");
+    assert!(!saved.contains(" id = "), "no `set ... id` line: {saved}");
+    // The command it prints, as printed.
+    let command = out
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in {out}"));
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[..2], ["cadence", "test"], "{command}");
+    assert_eq!(words[2], CADENCE, "the cadence comes first: {command}");
+    one_test_passes(&words[1..], &saved);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1506,6 +1506,16 @@ impl Checker<'_> {
                 valid.join(", ")
             ))
         };
+        if name.node == "skipped" {
+            if let Some(t) = &h.timeout {
+                self.diags.push(
+                    Diagnostic::error("E117", file, t.span, "`skipped` takes no duration", "a skip happens at the step's due time")
+                        .with_help("write `on skipped -> ...`: where the contact goes when the step is skipped"),
+                );
+                return None;
+            }
+            return Some(HandlerEvent::Skipped);
+        }
         if let Some(o) = Outcome::from_name(&name.node) {
             if !o.fits(channel) {
                 let d = wrong_channel("not an outcome of this step");
@@ -1568,6 +1578,7 @@ impl Checker<'_> {
             .iter()
             .map(|o| o.name())
             .chain(Timeout::ALL.iter().map(|t| t.name()))
+            .chain(["skipped"])
             .collect();
         let d = Diagnostic::error(
             "E114",

@@ -457,6 +457,16 @@ pub struct Step {
     pub span: Span,
 }
 
+impl Step {
+    /// Whether the step waits for events after it executes (it has `on` lines other than
+    /// `on skipped`); otherwise it falls through to `next` at once.
+    pub fn waits(&self) -> bool {
+        self.handlers
+            .iter()
+            .any(|h| h.event != HandlerEvent::Skipped)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Handler {
     pub event: HandlerEvent,
@@ -468,6 +478,20 @@ pub struct Handler {
 pub enum HandlerEvent {
     Outcome(Outcome),
     Timeout(Timeout, Duration),
+    /// `on skipped`: where the enrolment goes when the step is skipped (instead of the next
+    /// step).
+    Skipped,
+}
+
+impl HandlerEvent {
+    /// The event's name as written on an `on` line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HandlerEvent::Outcome(o) => o.name(),
+            HandlerEvent::Timeout(t, _) => t.name(),
+            HandlerEvent::Skipped => "skipped",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -106,9 +106,14 @@ pub(crate) fn check_test(
         }
     }
 
-    // The first instant anchors relative times.
+    // The first instant anchors relative times: `start`, or the earliest input at an instant.
     let mut start: Option<DateTime<Utc>> = None;
     for item in &t.items {
+        if let ast::TestItem::Start(s) = &item.node {
+            if let Some(at) = instant(&mut cx, s) {
+                start = Some(start.map_or(at, |x| x.min(at)));
+            }
+        }
         if let ast::TestItem::At { when, .. } = &item.node {
             if let When::Absolute(text) = &when.node {
                 if let Ok(DateValue::Instant(at)) = parse_date(text) {
@@ -153,7 +158,7 @@ pub(crate) fn check_test(
                                 "a relative time needs an instant to count from",
                                 "relative to what?",
                             )
-                            .with_help("give at least one input an instant: `at 2026-01-05T09:00:00Z: enroll alice`"),
+                            .with_help("give the test a start (`start 2026-01-05T09:00:00Z`) or an input an instant (`at 2026-01-05T09:00:00Z: enroll alice`)"),
                         );
                         None
                     }
@@ -168,7 +173,7 @@ pub(crate) fn check_test(
     let mut until = None;
     for item in &t.items {
         match &item.node {
-            ast::TestItem::Contact { .. } => {}
+            ast::TestItem::Contact { .. } | ast::TestItem::Start(_) => {}
             ast::TestItem::Pin {
                 contact: c,
                 step,

@@ -995,12 +995,9 @@ impl<'p> Cx<'_, 'p> {
                 }
                 Err(reason) => {
                     self.emit(li, Kind::Skipped { step: i, reason });
-                    match self.step_of(li).next {
-                        Target::Step(j) => i = j as u32,
-                        _ => {
-                            self.end(li, Kind::Completed);
-                            return;
-                        }
+                    match self.after_skip(li) {
+                        Some(j) => i = j,
+                        None => return,
                     }
                 }
             }
@@ -1151,7 +1148,7 @@ impl<'p> Cx<'_, 'p> {
             enrolment: li as u32,
             exec,
         });
-        if step.handlers.is_empty() {
+        if !step.waits() {
             return self.fall_through(li);
         }
         self.bump(li);
@@ -1169,7 +1166,9 @@ impl<'p> Cx<'_, 'p> {
     fn skip(&mut self, li: usize, reason: SkipReason) {
         let step = self.c.enrolments[li].step;
         self.emit(li, Kind::Skipped { step, reason });
-        self.fall_through(li);
+        if let Some(j) = self.after_skip(li) {
+            self.enter(li, j);
+        }
     }
 
     fn fall_through(&mut self, li: usize) {
@@ -1204,6 +1203,14 @@ impl<'p> Cx<'_, 'p> {
 
     /// Follows handler `h` of the current step.
     fn transition(&mut self, li: usize, h: u32) {
+        if let Some(j) = self.take(li, h) {
+            self.enter(li, j);
+        }
+    }
+
+    /// Takes handler `h` of the step an enrolment is at: records the transition and returns the
+    /// step to enter, or ends the enrolment (`None`).
+    fn take(&mut self, li: usize, h: u32) -> Option<u32> {
         let from = self.c.enrolments[li].step;
         if let Phase::Waiting { exec, .. } = self.c.enrolments[li].phase {
             self.fx.actions.push(Act::Left {
@@ -1239,26 +1246,53 @@ impl<'p> Cx<'_, 'p> {
                         *spin = (now, 1);
                     }
                     if spin.1 > MAX_SPINS {
-                        return self.end(
+                        self.end(
                             li,
                             Kind::Exited {
                                 reason: ExitReason::Loop,
                             },
                         );
+                        return None;
                     }
                 }
-                self.enter(li, j)
+                Some(j)
             }
-            To::Done => self.end(li, Kind::Completed),
-            To::Exit => self.end(
-                li,
-                Kind::Exited {
-                    reason: ExitReason::Handler {
-                        step: from,
-                        handler: h,
+            To::Done => {
+                self.end(li, Kind::Completed);
+                None
+            }
+            To::Exit => {
+                self.end(
+                    li,
+                    Kind::Exited {
+                        reason: ExitReason::Handler {
+                            step: from,
+                            handler: h,
+                        },
                     },
-                },
-            ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Where an enrolment goes once the step it is at was skipped: its `on skipped` line, or
+    /// the next step (`None`: the enrolment ended).
+    fn after_skip(&mut self, li: usize) -> Option<u32> {
+        let step = self.step_of(li);
+        if let Some(h) = step
+            .handlers
+            .iter()
+            .position(|h| h.event == HandlerEvent::Skipped)
+        {
+            return self.take(li, h as u32);
+        }
+        match step.next {
+            Target::Step(j) => Some(j as u32),
+            _ => {
+                self.end(li, Kind::Completed);
+                None
+            }
         }
     }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::calendar::{format_instant, push_instant};
-use crate::check::{Action, Cadence, HandlerEvent, Outcome, Program, Target};
+use crate::check::{Action, Cadence, Outcome, Program, Target};
 
 /// Why a due step did not execute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,10 +176,7 @@ pub fn handler_event(cadence: &Cadence, step: u32, handler: u32) -> &str {
         .get(step as usize)
         .and_then(|s| s.handlers.get(handler as usize))
     {
-        Some(h) => match h.event {
-            HandlerEvent::Outcome(o) => o.name(),
-            HandlerEvent::Timeout(t, _) => t.name(),
-        },
+        Some(h) => h.event.name(),
         None => "?",
     }
 }
@@ -212,6 +209,11 @@ fn variant_count(cadence: &Cadence, step: u32) -> usize {
         Some(Action::Email { variants, .. }) => variants.len(),
         _ => 0,
     }
+}
+
+/// A step index, or one past any step for none.
+fn s_index(step: Option<u32>) -> usize {
+    step.map_or(usize::MAX, |s| s as usize)
 }
 
 /// A variant as people name them: A, B, C, ...
@@ -409,9 +411,16 @@ pub fn describe(program: &Program, r: &Record) -> String {
             machine,
         } => {
             let by = if machine { " by a machine" } else { "" };
+            // The outcome of a call or a task names its channel: `task completed (step 2)`
+            // must not read as the enrolment completing.
+            let channel = match cadence.steps.get(s_index(step)).map(|s| &s.action) {
+                Some(Action::Call { .. }) if step.is_some() => "call ",
+                Some(Action::Task { .. }) if step.is_some() => "task ",
+                _ => "",
+            };
             match step {
                 Some(s) => format!(
-                    "{}{by} (step {})",
+                    "{channel}{}{by} (step {})",
                     event_name(program, event),
                     step_number(cadence, s)
                 ),

@@ -252,6 +252,7 @@ fn test_item(t: &TestItem) -> String {
             format!("at {}: {i}", when(&w.node))
         }
         TestItem::Until(w) => format!("until {}", when(&w.node)),
+        TestItem::Start(s) => format!("start {}", s.node),
         TestItem::Pin {
             contact,
             step,

@@ -53,25 +53,32 @@ pub fn can_skip(c: &Cadence, i: usize) -> bool {
 pub fn edges(c: &Cadence) -> Vec<Edge> {
     let mut out = Vec::new();
     for (i, s) in c.steps.iter().enumerate() {
+        let mut skip_line = false;
         for (h, handler) in s.handlers.iter().enumerate() {
+            let via = match handler.event {
+                HandlerEvent::Outcome(o) => Via::Event(o),
+                HandlerEvent::Timeout(t, d) => Via::Timeout(t, d),
+                HandlerEvent::Skipped => {
+                    skip_line = true;
+                    Via::Skip
+                }
+            };
             out.push(Edge {
                 from: i,
                 to: dest(&handler.target),
-                via: match handler.event {
-                    HandlerEvent::Outcome(o) => Via::Event(o),
-                    HandlerEvent::Timeout(t, d) => Via::Timeout(t, d),
-                },
+                via,
                 handler: Some(h),
             });
         }
-        if s.handlers.is_empty() {
+        if !s.waits() {
             out.push(Edge {
                 from: i,
                 to: dest(&s.next),
                 via: Via::Next,
                 handler: None,
             });
-        } else if can_skip(c, i) {
+        }
+        if s.waits() && !skip_line && can_skip(c, i) {
             out.push(Edge {
                 from: i,
                 to: dest(&s.next),

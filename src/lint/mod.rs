@@ -171,6 +171,13 @@ pub const RULES: &[Rule] = &[
             "an A/B test that cannot reach significance within a month at the cadence's volume",
         check: rules::variant_test_too_small::check,
     },
+    Rule {
+        code: "L215",
+        name: "skip-falls-through",
+        severity: Severity::Warning,
+        summary: "a step its `if` or date can skip falls through without an `on skipped` line",
+        check: rules::skip_falls_through::check,
+    },
 ];
 
 const PAGES: &str = include_str!("../../docs/lints.md");

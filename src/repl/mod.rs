@@ -854,6 +854,8 @@ impl Session {
                             let target = self.target_text(en.cadence, &handler.target);
                             match handler.event {
                                 HandlerEvent::Outcome(o) => format!("{} -> {target}", o.name()),
+                                // Not waited for: the step has executed.
+                                HandlerEvent::Skipped => format!("(if skipped -> {target})"),
                                 HandlerEvent::Timeout(t, _) => {
                                     let at = timers
                                         .iter()
@@ -919,10 +921,7 @@ impl Session {
                 format!("{} due", self.step_name(en.cadence, en.step, Some(who)))
             } else {
                 let h = &cadence.steps[en.step as usize].handlers[t.slot as usize - 1];
-                let name = match h.event {
-                    HandlerEvent::Timeout(x, _) => x.name(),
-                    HandlerEvent::Outcome(o) => o.name(),
-                };
+                let name = h.event.name();
                 format!(
                     "step {}: {name} -> {} unless it happens first",
                     cadence.steps[en.step as usize].number,
@@ -990,16 +989,16 @@ impl Session {
                     }
                 ));
                 for h in &s.handlers {
-                    let ev = match h.event {
-                        HandlerEvent::Outcome(o) => o.name().to_string(),
+                    let ev = match &h.event {
                         HandlerEvent::Timeout(t, d) => format!("{} {d}", t.name()),
+                        e => e.name().to_string(),
                     };
                     out.push_str(&format!(
                         "    on {ev} -> {}\n",
                         self.target_text(ci as u32, &h.target)
                     ));
                 }
-                if s.handlers.is_empty() {
+                if !s.waits() {
                     let next = match &s.next {
                         Target::Step(i) => format!("then step {}", c.steps[*i].number),
                         _ => "then the enrolment completes".into(),
@@ -1216,11 +1215,7 @@ impl Session {
         // The test starts where the session did when something happened then.
         let first_input = inputs.first().map(|(at, _)| *at);
         if self.log.iter().any(|r| r.at == self.start) && first_input != Some(self.start) {
-            let id = &self.engine.contact(who[0]).id;
-            t.push_str(&format!(
-                "  at {}: set {id} id = {id:?}   # the session started here\n",
-                format_instant(self.start)
-            ));
+            t.push_str(&format!("  start {}\n", format_instant(self.start)));
         }
         for (at, line) in &inputs {
             t.push_str(&format!("  at {}: {line}\n", format_instant(*at)));
@@ -1257,9 +1252,20 @@ impl Session {
             .map_err(|e| format!("cannot write `{file}`: {e}"))?;
         f.write_all(t.as_bytes())
             .map_err(|e| format!("cannot write `{file}`: {e}"))?;
+        // The test needs the cadences it is about: the files of the session, and the file
+        // written unless it is one of them.
+        let same = |p: &str| {
+            let canon = |x: &str| std::fs::canonicalize(x).unwrap_or_else(|_| x.into());
+            canon(p) == canon(file)
+        };
+        let mut args: Vec<String> = self.paths.iter().map(|p| shell_word(p)).collect();
+        if !self.paths.iter().any(|p| same(p)) {
+            args.push(shell_word(file));
+        }
         Ok(format!(
-            "appended test {name:?} to {file} ({} contacts); run it with `cadence test {file}`\n",
-            who.len()
+            "appended test {name:?} to {file} ({} contacts); run it with `cadence test {}`\n",
+            who.len(),
+            args.join(" ")
         ))
     }
 
@@ -1373,4 +1379,17 @@ fn help(cmd: Option<&str>) -> String {
         out.push_str("Values with spaces go in quotes: contact ann first_name=\"Ann Lee\". Tab completes\ncommands, contacts, cadences, fields and the events a contact's step can receive.\n");
     }
     out
+}
+
+/// A path as one word of a shell command: quoted when it holds anything but the usual
+/// characters of a path.
+fn shell_word(p: &str) -> String {
+    if !p.is_empty()
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,".contains(c))
+    {
+        p.to_string()
+    } else {
+        format!("'{}'", p.replace('\'', "'\\''"))
+    }
 }

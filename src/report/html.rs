@@ -258,7 +258,7 @@ fn flow(c: &CadenceReport, def: &Cadence) -> String {
             .iter()
             .find(|r| r.step == s.number)
             .map_or(0, |r| r.executed);
-        if s.handlers.is_empty() {
+        if !s.waits() {
             let (to_step, to_end) = match s.next {
                 Target::Step(j) => (Some(j), None),
                 _ => (None, Some(0)),
@@ -266,10 +266,7 @@ fn flow(c: &CadenceReport, def: &Cadence) -> String {
             edges.push((i, to_step, to_end, "next".into(), executed, true));
         }
         for h in &s.handlers {
-            let on = match h.event {
-                crate::check::HandlerEvent::Outcome(o) => o.name().to_string(),
-                crate::check::HandlerEvent::Timeout(t, _) => t.name().to_string(),
-            };
+            let on = h.event.name().to_string();
             let (to_step, to_end, to_text) = match &h.target {
                 Target::Step(j) => (Some(*j), None, format!("step {}", def.steps[*j].number)),
                 Target::Done => (None, Some(0), "done".to_string()),

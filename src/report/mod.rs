@@ -439,10 +439,7 @@ fn cadence_report(
     if let Some((_, c)) = def {
         for s in &c.steps {
             for h in &s.handlers {
-                let on = match h.event {
-                    HandlerEvent::Outcome(o) => o.name().to_string(),
-                    HandlerEvent::Timeout(t, _) => t.name().to_string(),
-                };
+                let on = h.event.name().to_string();
                 let to = match &h.target {
                     Target::Step(i) => format!("step {}", c.steps[*i].number),
                     Target::Done => "done".into(),
@@ -769,6 +766,13 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
         out.push_str(&format!("  \"{cad}\"{times}: {status}\n"));
     }
     out.push('\n');
+    // The channel of each step the record was sent, so that a call's or a task's outcome
+    // names it (`task completed (step 7)`).
+    let channels: HashMap<(&str, u32), &str> = mine
+        .iter()
+        .filter(|r| r.kind == "executed")
+        .filter_map(|r| Some(((r.cadence.as_str(), r.step?), r.action.as_deref()?)))
+        .collect();
     for r in &mine {
         let what = match r.kind.as_str() {
             "enrolled" => "enrolled".to_string(),
@@ -788,11 +792,17 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                 r.step.unwrap_or(0),
                 r.reason.clone().unwrap_or_default()
             ),
-            "event" => format!(
-                "{} (step {})",
-                r.event.clone().unwrap_or_default(),
-                r.step.map_or("-".into(), |s| s.to_string())
-            ),
+            "event" => {
+                let channel = match r.step.and_then(|s| channels.get(&(r.cadence.as_str(), s))) {
+                    Some(&c) if c == "call" || c == "task" => format!("{c} "),
+                    _ => String::new(),
+                };
+                format!(
+                    "{channel}{} (step {})",
+                    r.event.clone().unwrap_or_default(),
+                    r.step.map_or("-".into(), |s| s.to_string())
+                )
+            }
             "transition" => format!(
                 "step {} -> {} on {}",
                 r.from.unwrap_or(0),
@@ -858,7 +868,7 @@ fn next_due(p: &Program, cadence: &str, step: u32, how: &str, at: i64) -> Option
     };
     match how {
         "entered" => Some(due_of(i, at)),
-        "executed" if !s.handlers.is_empty() => {
+        "executed" if s.waits() => {
             let mut soonest: Option<(i64, String)> = None;
             for h in &s.handlers {
                 if let HandlerEvent::Timeout(t, d) = h.event {

@@ -331,6 +331,8 @@ pub enum TestItem {
     Expect(Expect),
     /// `until INSTANT` / `until +DURATION`
     Until(Spanned<When>),
+    /// `start INSTANT`: the test's first instant, as written.
+    Start(Spanned<String>),
     /// `pin ID step N variant TEMPLATE`
     Pin {
         contact: Spanned<String>,

@@ -16,7 +16,7 @@ pub const MAX_NESTING: usize = 64;
 pub const STATEMENT_KEYWORDS: &[&str] = &[
     "cadence", "module", "field", "enroll", "exit", "goal", "timezone", "window", "limit", "from",
     "reply_to", "reenroll", "holidays", "track", "event", "template", "subject", "body", "step",
-    "on", "test", "contact", "at", "expect", "until", "pin",
+    "on", "test", "contact", "at", "expect", "until", "pin", "start",
 ];
 
 /// A piece of source that holds one statement.

@@ -434,6 +434,7 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
             Stmt::Test(TestItem::At { when, input })
         }
         Rule::until_stmt => Stmt::Test(TestItem::Until(build_when(ctx, next_non_kw()?)?)),
+        Rule::start_stmt => Stmt::Test(TestItem::Start(ctx.spanned(&next_non_kw()?))),
         Rule::pin_stmt => {
             let contact = ctx.spanned(&next_non_kw()?);
             let step = ctx.spanned(&next_non_kw()?);
@@ -1165,6 +1166,7 @@ fn usage(first_word: &str) -> Option<&'static str> {
         "expect" => "write `expect alice executed step 2 at 2026-01-06T12:00:00Z`, `expect alice completed`, ...",
         "until" => "write `until 2026-02-01T00:00:00Z` or `until +30d`",
         "pin" => "write `pin alice step 1 variant intro_b`",
+        "start" => "write `start 2026-03-02T14:00:00Z`",
         _ => return None,
     })
 }

@@ -502,10 +502,7 @@ pub fn coverage(program: &Program, results: &[TestResult]) -> Vec<Coverage> {
                 let mut bs = Vec::new();
                 for (hi, h) in s.handlers.iter().enumerate() {
                     branch_total += 1;
-                    let on = match h.event {
-                        crate::check::HandlerEvent::Outcome(o) => o.name(),
-                        crate::check::HandlerEvent::Timeout(t, _) => t.name(),
-                    };
+                    let on = h.event.name();
                     let taken = branches.contains(&(ci, si, hi as u32));
                     if taken {
                         branch_hit += 1;

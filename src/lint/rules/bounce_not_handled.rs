@@ -19,7 +19,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
         let refs: Vec<&Edge> = all.iter().collect();
         for (i, s) in c.steps.iter().enumerate() {
             if s.action.channel() != Channel::Email
-                || s.handlers.is_empty()
+                || !s.waits()
                 || s.handlers
                     .iter()
                     .any(|h| h.event == HandlerEvent::Outcome(Outcome::Bounced))

@@ -6,7 +6,7 @@ use crate::lint::{Cx, Finding};
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for c in &cx.program.cadences {
         for s in &c.steps {
-            if s.handlers.is_empty()
+            if !s.waits()
                 || s.handlers
                     .iter()
                     .any(|h| matches!(h.event, HandlerEvent::Timeout(..)))

@@ -29,6 +29,12 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
                             ));
                         }
                     }
+                    HandlerEvent::Skipped if !crate::lint::graph::can_skip(c, s_index(c, s)) => {
+                        why = Some((
+                            "the step has no `if`, no `at FIELD` date and sends no email: it is never skipped".to_string(),
+                            "remove this line, or give the step the `if` that can skip it".to_string(),
+                        ))
+                    }
                     HandlerEvent::Timeout(Timeout::NoOpen, d) => {
                         // No open means no reply either: an earlier (or equal, written first)
                         // `no_reply` always fires first.
@@ -74,4 +80,12 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// The position of a step in its cadence.
+fn s_index(c: &crate::check::Cadence, s: &crate::check::Step) -> usize {
+    c.steps
+        .iter()
+        .position(|x| std::ptr::eq(x, s))
+        .unwrap_or_default()
 }

@@ -9,6 +9,7 @@ pub mod merge_field_without_fallback;
 pub mod missing_unsubscribe_link;
 pub mod no_exit_on_reply;
 pub mod path_too_long;
+pub mod skip_falls_through;
 pub mod timeout_before_window;
 pub mod tracking_without_effect;
 pub mod unreachable_step;
