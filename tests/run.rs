@@ -399,11 +399,11 @@ fn a_changed_cadence_keeps_running_old_enrolments_and_enrols_new_ones_on_the_new
     cadence(&case.run_args(&[])).status(0);
     let trace = case.trace();
     assert!(
-        trace.contains(r#""contact":"c1","cadence":"Follow up","kind":"executed","step":2,"action":"call","name":"Old second call"}"#),
+        trace.contains(r#""contact":"c1","cadence":"Follow up","kind":"executed","step":2,"action":"call","name":"Old second call","#),
         "c1 stays on the version it started on:\n{trace}"
     );
     assert!(
-        trace.contains(r#""contact":"c2","cadence":"Follow up","kind":"executed","step":2,"action":"call","name":"New second call"}"#),
+        trace.contains(r#""contact":"c2","cadence":"Follow up","kind":"executed","step":2,"action":"call","name":"New second call","#),
         "c2 starts on the new version:\n{trace}"
     );
     // The text of the first version is kept: its journal still reads the same.

@@ -1103,7 +1103,7 @@ impl Checker<'_> {
             at: None,
             guard: None,
             priority: Priority::Normal,
-            owner: None,
+            owner: Vec::new(),
             due: None,
             from: None,
             reply_to: None,
@@ -1210,7 +1210,9 @@ impl Checker<'_> {
                         .with_help("the priorities are low, normal and high"),
                     ),
                 },
-                ast::StepOption::Owner(o) => step.owner = Some(o.node.clone()),
+                ast::StepOption::Owner(parts) => {
+                    step.owner = self.owner(file, parts, schema);
+                }
                 ast::StepOption::Due(d) => {
                     if channel == Channel::Email {
                         self.diags.push(
@@ -1318,6 +1320,52 @@ impl Checker<'_> {
 
     /// A template of the cadence's own file wins; otherwise the name must be defined in exactly
     /// one of the other files given. `usize::MAX` after an error.
+    /// The parts of an `owner` option: fields of the schema that hold a name (text, email,
+    /// phone or enum), and a fixed name last.
+    fn owner(&mut self, file: FileId, parts: &[ast::OwnerPart], schema: &Schema) -> Vec<OwnerPart> {
+        let mut out = Vec::new();
+        for p in parts {
+            match p {
+                ast::OwnerPart::Fixed(s) => out.push(OwnerPart::Fixed(s.node.clone())),
+                ast::OwnerPart::Field(f) => match schema.lookup(&f.node) {
+                    Some(id) => {
+                        let ty = &schema.field(id).ty;
+                        if matches!(ty, Type::Number | Type::Bool | Type::Date) {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "E101",
+                                    file,
+                                    f.span,
+                                    format!("an owner is a name, but field `{}` is {ty}", f.node),
+                                    "not a name",
+                                )
+                                .with_help("name a text field (`owner account_manager`), or a fixed owner in quotes (`owner \"csm\"`)"),
+                            );
+                        } else {
+                            out.push(OwnerPart::Field(id));
+                        }
+                    }
+                    None => {
+                        let d = unknown_field(file, f.span, &f.node, schema);
+                        let guessed = d
+                            .help
+                            .as_deref()
+                            .is_some_and(|h| h.contains("did you mean"));
+                        self.diags.push(if guessed {
+                            d
+                        } else {
+                            d.with_help(format!(
+                                "an owner without quotes is a field of the record; a fixed owner is written in quotes: `owner \"{}\"`",
+                                f.node
+                            ))
+                        });
+                    }
+                },
+            }
+        }
+        out
+    }
+
     /// Resolves the templates of `email variants(...)` and checks their weights: each written
     /// as a percentage (up to two decimals) above 0, together 100%, no template twice, at
     /// least two of them.

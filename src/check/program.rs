@@ -379,6 +379,13 @@ impl TaskKind {
     }
 }
 
+/// A part of a step's `owner`: a field of the record, or a fixed name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnerPart {
+    Field(FieldId),
+    Fixed(String),
+}
+
 /// One template of an A/B test and its share of the contacts, in hundredths of a percent
 /// (`50%` is 5000; the weights of a step add up to 10000).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -445,7 +452,8 @@ pub struct Step {
     pub at: Option<At>,
     pub guard: Option<Expr>,
     pub priority: Priority,
-    pub owner: Option<String>,
+    /// Who its call or task is for: the first part with a value (empty: nobody named).
+    pub owner: Vec<OwnerPart>,
     pub due: Option<Duration>,
     pub from: Option<String>,
     pub reply_to: Option<String>,

@@ -20,8 +20,8 @@ use super::hash::FastHash;
 use super::state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, LastExec, Phase, Timer};
 use super::trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 use crate::check::{
-    Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, Program, Step, Target,
-    TemplateId, Timeout, Type, Value, Zone,
+    Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, OwnerPart, Program, Step,
+    Target, TemplateId, Timeout, Type, Value, Zone,
 };
 
 /// Every field of every cadence of a program, with one global id per name.
@@ -198,6 +198,10 @@ pub struct Effects {
     pub timers: Vec<Timer>,
     pub actions: Vec<Act>,
     pub notices: Vec<Notice>,
+    /// The owners named by `executed` records (`Kind::Executed::owner` is a position here
+    /// plus one). Kept until cleared with the records they belong to.
+    pub owners: Vec<String>,
+    owner_ids: HashMap<String, u32>,
 }
 
 impl Effects {
@@ -206,6 +210,33 @@ impl Effects {
         self.timers.clear();
         self.actions.clear();
         self.notices.clear();
+        self.owners.clear();
+        self.owner_ids.clear();
+    }
+
+    /// The id of an owner's name in [`Effects::owners`] (added when new).
+    pub fn owner_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.owner_ids.get(name) {
+            return id;
+        }
+        self.owners.push(name.to_string());
+        let id = self.owners.len() as u32;
+        self.owner_ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// Forgets the owners (once the records naming them are written).
+    pub fn clear_owners(&mut self) {
+        self.owners.clear();
+        self.owner_ids.clear();
+    }
+
+    /// The name of an owner id (0: nobody).
+    pub fn owner_name(&self, id: u32) -> Option<&str> {
+        (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.owners.get(i))
+            .map(String::as_str)
     }
 }
 
@@ -503,6 +534,37 @@ impl<'p> Core<'p> {
     }
 
     /// The zone of a cadence for a contact.
+    /// Who a call or task step is for, for this contact: the first `owner` field that holds a
+    /// name, else the fixed owner, else nobody.
+    pub fn owner_of(&self, cadence: u32, step: u32, c: &Contact) -> Option<String> {
+        let s = &self.program.cadences[cadence as usize].steps[step as usize];
+        for part in &s.owner {
+            match part {
+                OwnerPart::Fixed(name) => return Some(name.clone()),
+                OwnerPart::Field(f) => {
+                    let gid = self.catalog.maps[cadence as usize][f.0];
+                    if let Some(v) = c.fields.get(gid) {
+                        let text = crate::mail::render::value_text(v);
+                        if !text.trim().is_empty() {
+                            return Some(text);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// When a call or task executed at `at` is due for its owner: `at` plus the step's `due`
+    /// (in the contact's zone, for business days), or `at` without one.
+    pub fn task_due(&self, cadence: u32, step: u32, c: &Contact, at: i64) -> i64 {
+        let cad = &self.program.cadences[cadence as usize];
+        match cad.steps[step as usize].due {
+            Some(d) => add(at, d, self.zone(cadence, c), &cad.holidays),
+            None => at,
+        }
+    }
+
     pub fn zone(&self, cadence: u32, c: &Contact) -> Tz {
         match &self.program.cadences[cadence as usize].zone {
             Zone::Fixed(tz) => *tz,
@@ -1122,11 +1184,22 @@ impl<'p> Cx<'_, 'p> {
             .core
             .template_for(cad_i, step_i, &self.c.id)
             .map_or(0, |(_, v)| v);
+        let (owner, due) = match step.action {
+            Action::Email { .. } => (0, self.now),
+            _ => (
+                self.core
+                    .owner_of(cad_i, step_i, self.c)
+                    .map_or(0, |o| self.fx.owner_id(&o)),
+                self.core.task_due(cad_i, step_i, self.c, self.now),
+            ),
+        };
         self.emit(
             li,
             Kind::Executed {
                 step: step_i,
                 variant,
+                owner,
+                due,
             },
         );
         let now = self.now;

@@ -75,6 +75,11 @@ impl<'p> Engine<'p> {
         &self.core
     }
 
+    /// The name an `executed` record's owner id stands for (0: nobody).
+    pub fn owner_name(&self, id: u32) -> Option<&str> {
+        self.fx.owner_name(id)
+    }
+
     /// Gives contact `contact` variant `variant` of step `step` (an index) of cadence
     /// `cadence`, whatever its hash says (a test's `pin`).
     pub fn pin_variant(&mut self, contact: &str, cadence: u32, step: u32, variant: u8) {

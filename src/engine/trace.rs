@@ -71,10 +71,13 @@ pub enum To {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Enrolled,
-    /// `variant`: which template of an A/B step was sent (0 otherwise).
+    /// `variant`: which template of an A/B step was sent (0 otherwise). For a call or a task:
+    /// `owner`, who it is for (an id the driver resolves, 0 for nobody), and `due`, when.
     Executed {
         step: u32,
         variant: u8,
+        owner: u32,
+        due: i64,
     },
     Skipped {
         step: u32,
@@ -283,7 +286,15 @@ impl Jsonl {
     }
 
     /// Appends the JSON line of a record (with a newline). `Deferred` records have none.
-    pub fn write(&self, out: &mut String, program: &Program, contact: &str, r: &Record) {
+    /// `owner`: the name an `executed` call or task record's owner id stands for.
+    pub fn write(
+        &self,
+        out: &mut String,
+        program: &Program,
+        contact: &str,
+        r: &Record,
+        owner: Option<&str>,
+    ) {
         let cadence = &program.cadences[r.cadence as usize];
         if let Kind::Deferred { .. } = r.kind {
             return;
@@ -297,9 +308,24 @@ impl Jsonl {
         out.push('"');
         match r.kind {
             Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
-            Kind::Executed { step, variant } => {
+            Kind::Executed {
+                step, variant, due, ..
+            } => {
                 let forms = &self.executed[r.cadence as usize][step as usize];
-                out.push_str(forms.get(variant as usize).unwrap_or(&forms[0]))
+                out.push_str(forms.get(variant as usize).unwrap_or(&forms[0]));
+                if let Some(s) = cadence.steps.get(step as usize) {
+                    if !matches!(s.action, Action::Email { .. }) {
+                        if let Some(o) = owner {
+                            out.push_str(",\"owner\":");
+                            json_str(out, o);
+                        }
+                        out.push_str(",\"priority\":\"");
+                        out.push_str(s.priority.name());
+                        out.push_str("\",\"due\":\"");
+                        push_instant(out, due);
+                        out.push('"');
+                    }
+                }
             }
             Kind::Skipped { step, reason } => {
                 let _ = write!(
@@ -358,8 +384,14 @@ impl Jsonl {
 }
 
 /// Appends the JSON line of one record (see [`Jsonl`] for many).
-pub fn write_jsonl(out: &mut String, program: &Program, contact: &str, r: &Record) {
-    Jsonl::new(program).write(out, program, contact, r);
+pub fn write_jsonl(
+    out: &mut String,
+    program: &Program,
+    contact: &str,
+    r: &Record,
+    owner: Option<&str>,
+) {
+    Jsonl::new(program).write(out, program, contact, r, owner);
 }
 
 /// Appends one line of the readable timeline.
@@ -376,7 +408,7 @@ pub fn describe(program: &Program, r: &Record) -> String {
     let cadence = &program.cadences[r.cadence as usize];
     match r.kind {
         Kind::Enrolled => "enrolled".to_string(),
-        Kind::Executed { step, variant } => {
+        Kind::Executed { step, variant, .. } => {
             let (action, name) = action_name(program, cadence, step, variant);
             let channel_word = match action {
                 "email" if variant_count(cadence, step) > 0 => {

@@ -174,7 +174,16 @@ fn option(o: &StepOption) -> String {
         },
         StepOption::If(e) => format!("if {}", expr(e)),
         StepOption::Priority(p) => format!("priority {}", p.node),
-        StepOption::Owner(o) => format!("owner {}", quote(&o.node)),
+        StepOption::Owner(parts) => {
+            let parts: Vec<String> = parts
+                .iter()
+                .map(|p| match p {
+                    OwnerPart::Field(f) => f.node.clone(),
+                    OwnerPart::Fixed(s) => quote(&s.node),
+                })
+                .collect();
+            format!("owner {}", parts.join(" | "))
+        }
         StepOption::Due(d) => format!("due {}", d.node),
         StepOption::From(f) => format!("from {}", quote(&f.node)),
         StepOption::ReplyTo(r) => format!("reply_to {}", quote(&r.node)),

@@ -343,7 +343,7 @@ impl Session {
             let cad = &self.program.cadences[r.cadence as usize];
             let at = format_instant(r.at);
             let expect = match r.kind {
-                Kind::Executed { step, variant } => {
+                Kind::Executed { step, variant, .. } => {
                     let s = &cad.steps[step as usize];
                     Some(match &s.action {
                         Action::Email { variants, .. } if !variants.is_empty() => format!(
@@ -776,8 +776,28 @@ impl Session {
                     }
                 }
             }
-            Action::Call { subject } => format!("call \"{subject}\""),
-            Action::Task { subject, .. } => format!("task \"{subject}\""),
+            Action::Call { subject } | Action::Task { subject, .. } => {
+                let what = if matches!(s.action, Action::Call { .. }) {
+                    "call"
+                } else {
+                    "task"
+                };
+                let mut text = format!("{what} \"{subject}\"");
+                let owner = contact
+                    .and_then(|id| self.engine.contact_id(id))
+                    .and_then(|c| {
+                        self.engine
+                            .core()
+                            .owner_of(cadence, step, self.engine.contact(c))
+                    });
+                if let Some(o) = owner {
+                    text.push_str(&format!(" for {o}"));
+                }
+                if s.priority != crate::check::Priority::Normal {
+                    text.push_str(&format!(", {} priority", s.priority.name()));
+                }
+                text
+            }
         };
         match &s.label {
             Some(l) => format!("step {} \"{l}\" ({action})", s.number),
@@ -874,10 +894,23 @@ impl Session {
                             }
                         })
                         .collect();
+                    let at = en.execs[exec as usize].at;
+                    // A call or task with a deadline says when it is due.
+                    let due = if step.due.is_some() {
+                        let due = self.engine.core().task_due(
+                            en.cadence,
+                            en.step,
+                            self.engine.contact(en.contact),
+                            at,
+                        );
+                        format!(", due {}", format_instant(due).replace('T', " "))
+                    } else {
+                        String::new()
+                    };
                     format!(
-                        "{} executed {}; waiting for: {}",
+                        "{} executed {}{due}; waiting for: {}",
                         self.step_name(en.cadence, en.step, Some(who)),
-                        format_instant(en.execs[exec as usize].at).replace('T', " "),
+                        format_instant(at).replace('T', " "),
                         waits.join(", ")
                     )
                 }

@@ -431,6 +431,25 @@ pub fn render(report: &Report, program: Option<&Program>, title: &str) -> String
         if let Some(def) = program.and_then(|p| p.cadences.iter().find(|d| d.name == c.cadence)) {
             let _ = write!(h, "<h3>Flow</h3>\n{}\n", flow(c, def));
         }
+        if !c.owners.is_empty() {
+            h.push_str("<h3>Owners</h3>\n<table class=\"owners\"><thead><tr><th>Owner</th><th>Calls and tasks</th><th>With an outcome</th><th>Overdue</th></tr></thead><tbody>");
+            for o in &c.owners {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td></tr>",
+                    esc(&o.owner),
+                    o.assigned,
+                    o.with_outcome,
+                    pct(if o.assigned == 0 {
+                        0.0
+                    } else {
+                        o.with_outcome as f64 / o.assigned as f64
+                    }),
+                    o.overdue
+                );
+            }
+            h.push_str("</tbody></table>\n");
+        }
         for e in &c.experiments {
             h.push_str(&experiment(e));
         }

@@ -34,6 +34,10 @@ pub struct TraceRecord {
     pub machine: bool,
     /// The template an A/B step sent (`executed` records).
     pub variant: Option<String>,
+    /// Who an executed call or task is for, its priority and when it is due.
+    pub owner: Option<String>,
+    pub priority: Option<String>,
+    pub due: Option<i64>,
 }
 
 /// Reads a JSON-lines trace; a line that is not a record is reported with its number.
@@ -157,6 +161,11 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             on: s("on"),
             machine: v.get("machine").and_then(|m| m.as_bool()).unwrap_or(false),
             variant: s("variant"),
+            owner: s("owner"),
+            priority: s("priority"),
+            due: s("due")
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                .map(|d| d.timestamp()),
         });
     }
     (out, bad)
@@ -212,6 +221,18 @@ pub struct BranchReport {
     pub taken: usize,
 }
 
+/// The calls and tasks of one owner (the `owner` of `executed` records).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnerReport {
+    pub owner: String,
+    /// Calls and tasks created for this owner.
+    pub assigned: usize,
+    /// Of those, how many got an outcome (answered, no answer, voicemail, completed).
+    pub with_outcome: usize,
+    /// How many were left until their `overdue` timeout moved the contact on.
+    pub overdue: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CadenceReport {
     pub cadence: String,
@@ -229,6 +250,9 @@ pub struct CadenceReport {
     /// The A/B tests of the cadence's steps.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub experiments: Vec<variants::Experiment>,
+    /// Calls and tasks per owner, by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<OwnerReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -347,6 +371,9 @@ fn cadence_report(
     let mut seen_outcome: BTreeSet<(String, u32, u32, String)> = BTreeSet::new();
     let mut execution: HashMap<(String, u32), u32> = HashMap::new();
     let mut branches: BTreeMap<(u32, String, String), usize> = BTreeMap::new();
+    let mut owners: BTreeMap<String, OwnerReport> = BTreeMap::new();
+    // (contact, step) -> the owner of its latest call or task, and whether it has an outcome.
+    let mut owner_of: HashMap<(&str, u32), (&str, bool)> = HashMap::new();
     for r in records {
         match r.kind.as_str() {
             "enrolled" => {
@@ -376,6 +403,18 @@ fn cadence_report(
                 let s = steps.entry(n).or_insert_with(|| blank(n));
                 match r.kind.as_str() {
                     "executed" => {
+                        if let Some(o) = r.owner.as_deref() {
+                            owners
+                                .entry(o.to_string())
+                                .or_insert_with(|| OwnerReport {
+                                    owner: o.to_string(),
+                                    assigned: 0,
+                                    with_outcome: 0,
+                                    overdue: 0,
+                                })
+                                .assigned += 1;
+                            owner_of.insert((&r.contact, n), (o, false));
+                        }
                         *execution.entry((r.contact.clone(), n)).or_default() += 1;
                         s.entered += 1;
                         s.executed += 1;
@@ -391,6 +430,14 @@ fn cadence_report(
                             .or_default() += 1;
                     }
                     _ => {
+                        if let Some((o, answered)) = owner_of.get_mut(&(r.contact.as_str(), n)) {
+                            if !*answered && !r.machine {
+                                *answered = true;
+                                if let Some(x) = owners.get_mut(*o) {
+                                    x.with_outcome += 1;
+                                }
+                            }
+                        }
                         let ev = r.event.clone().unwrap_or_default();
                         if r.machine {
                             let x = execution.get(&(r.contact.clone(), n)).copied().unwrap_or(0);
@@ -427,6 +474,13 @@ fn cadence_report(
                     to
                 };
                 *branches.entry((from, on.clone(), to)).or_default() += 1;
+                if on == "overdue" {
+                    if let Some((o, _)) = owner_of.get(&(r.contact.as_str(), from)) {
+                        if let Some(x) = owners.get_mut(*o) {
+                            x.overdue += 1;
+                        }
+                    }
+                }
                 if ["no_open", "no_click", "no_reply", "overdue"].contains(&on.as_str()) {
                     let s = steps.entry(from).or_insert_with(|| blank(from));
                     *s.timeouts.entry(on).or_default() += 1;
@@ -502,6 +556,7 @@ fn cadence_report(
             })
             .collect(),
         experiments,
+        owners: owners.into_values().collect(),
     }
 }
 
@@ -686,6 +741,33 @@ pub fn text(report: &Report) -> String {
         for r in &rows {
             out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
         }
+        if !c.owners.is_empty() {
+            out.push_str("\nowners\n");
+            let w = c
+                .owners
+                .iter()
+                .map(|o| o.owner.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(5);
+            out.push_str(&format!(
+                "  {:<w$}  {:>15}  {:>15}  {:>7}\n",
+                "owner", "calls and tasks", "with an outcome", "overdue"
+            ));
+            for o in &c.owners {
+                out.push_str(&format!(
+                    "  {:<w$}  {:>15}  {:>15}  {:>7}\n",
+                    o.owner,
+                    o.assigned,
+                    format!(
+                        "{} ({})",
+                        o.with_outcome,
+                        pct(share(o.with_outcome, o.assigned))
+                    ),
+                    o.overdue
+                ));
+            }
+        }
         for e in &c.experiments {
             out.push_str(&experiment_text(e));
         }
@@ -776,17 +858,32 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
     for r in &mine {
         let what = match r.kind.as_str() {
             "enrolled" => "enrolled".to_string(),
-            "executed" => format!(
-                "step {}: {} {}{}",
-                r.step.unwrap_or(0),
-                r.action.clone().unwrap_or_default(),
-                r.name.clone().unwrap_or_default(),
+            "executed" => {
+                let mut about = Vec::new();
                 if r.variant.is_some() {
-                    " (A/B variant)"
-                } else {
-                    ""
+                    about.push("A/B variant".to_string());
                 }
-            ),
+                if let Some(o) = &r.owner {
+                    about.push(format!("for {o}"));
+                }
+                if let Some(p) = r.priority.as_deref().filter(|p| *p != "normal") {
+                    about.push(format!("{p} priority"));
+                }
+                if let Some(d) = r.due.filter(|d| *d != r.at) {
+                    about.push(format!("due {}", format_instant(d).replace('T', " ")));
+                }
+                format!(
+                    "step {}: {} {}{}",
+                    r.step.unwrap_or(0),
+                    r.action.clone().unwrap_or_default(),
+                    r.name.clone().unwrap_or_default(),
+                    if about.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", about.join(", "))
+                    }
+                )
+            }
             "skipped" => format!(
                 "step {} skipped ({})",
                 r.step.unwrap_or(0),

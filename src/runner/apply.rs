@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use super::program::LiveProgram;
 use super::{journal, state};
 use crate::check::{Action, Value};
-use crate::engine::calendar::add;
+
 use crate::engine::core::Suppressed;
 use crate::engine::hash::FastHash;
 use crate::engine::{Act, Contact, ContactId, Core, Effects, Input, Shared, Timer};
@@ -648,8 +648,17 @@ impl<'p> Applier<'p> {
         fx: &mut Effects,
         tq: &mut BinaryHeap<Reverse<(Timer, ContactId)>>,
     ) {
+        let owners = std::mem::take(&mut fx.owners);
+        fx.clear_owners();
         for r in fx.records.drain(..) {
-            batch.journal.push(journal::encode(self.lp, &r));
+            let owner = match r.kind {
+                crate::engine::Kind::Executed { owner, .. } => (owner as usize)
+                    .checked_sub(1)
+                    .and_then(|i| owners.get(i))
+                    .map(String::as_str),
+                _ => None,
+            };
+            batch.journal.push(journal::encode(self.lp, &r, owner));
             self.stats.records += 1;
         }
         let Some(e) = self.cache.get_mut(cid) else {
@@ -685,10 +694,7 @@ impl<'p> Applier<'p> {
                         }
                         Action::Call { subject } | Action::Task { subject, .. } => {
                             let tz = self.core.zone(en.cadence, &e.c);
-                            let due = match step.due {
-                                Some(d) => add(x.at, d, tz, &cad.holidays),
-                                None => x.at,
-                            };
+                            let due = self.core.task_due(en.cadence, x.step, &e.c, x.at);
                             let (kind, task_type) = match &step.action {
                                 Action::Task { kind, .. } => {
                                     ("task", Some(kind.name().to_string()))
@@ -704,7 +710,7 @@ impl<'p> Applier<'p> {
                                 kind: kind.into(),
                                 subject: subject.clone(),
                                 task_type,
-                                owner: step.owner.clone(),
+                                owner: self.core.owner_of(en.cadence, x.step, &e.c),
                                 priority: step.priority.name().into(),
                                 due,
                                 created: x.at,

@@ -46,7 +46,7 @@ const SKIP_REASONS: [SkipReason; 7] = [
 ];
 
 /// A record as a journal row.
-pub fn encode(lp: &LiveProgram, r: &Record) -> JournalRow {
+pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
     let mut row = JournalRow {
         at: r.at,
         contact: r.contact,
@@ -59,12 +59,18 @@ pub fn encode(lp: &LiveProgram, r: &Record) -> JournalRow {
     };
     match r.kind {
         Kind::Enrolled => row.kind = ENROLLED,
-        Kind::Executed { step, variant } => {
+        Kind::Executed {
+            step, variant, due, ..
+        } => {
             row.kind = EXECUTED;
             row.step = Some(step as i64);
             // The variant of an A/B step; none for the others (rows written before variants
             // existed read as variant 0).
             row.a = (variant > 0).then_some(i64::from(variant));
+            // A call's or task's due time and owner (rows written before read as due at
+            // once, for nobody).
+            row.b = (due != r.at).then_some(due);
+            row.name = owner.map(str::to_string);
         }
         Kind::Skipped { step, reason } => {
             row.kind = SKIPPED;
@@ -133,6 +139,9 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
         EXECUTED => Kind::Executed {
             step: step()?,
             variant: u8::try_from(row.a.unwrap_or(0)).ok()?,
+            // The name is in the row: writers take it from there.
+            owner: u32::from(row.name.is_some()),
+            due: row.b.unwrap_or(row.at),
         },
         SKIPPED => Kind::Skipped {
             step: step()?,
@@ -219,7 +228,8 @@ impl<'a> TraceWriter<'a> {
         match self.format {
             TraceFormat::Jsonl => {
                 let before = out.len();
-                self.jsonl.write(out, &self.lp.program, contact, &r);
+                self.jsonl
+                    .write(out, &self.lp.program, contact, &r, row.name.as_deref());
                 out.len() > before
             }
             TraceFormat::Text => {

@@ -116,7 +116,13 @@ fn write_records(
     for r in engine.records() {
         let contact = &engine.contact(r.contact).id;
         match format {
-            TraceFormat::Jsonl => jsonl.write(buf, program, contact, r),
+            TraceFormat::Jsonl => {
+                let owner = match r.kind {
+                    crate::engine::Kind::Executed { owner, .. } => engine.owner_name(owner),
+                    _ => None,
+                };
+                jsonl.write(buf, program, contact, r, owner)
+            }
             TraceFormat::Text => write_text(buf, program, contact, r),
         }
         if format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }) {

@@ -173,6 +173,13 @@ impl Action {
     }
 }
 
+/// A part of an `owner` option: a field of the record, or a fixed name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnerPart {
+    Field(Spanned<String>),
+    Fixed(Spanned<String>),
+}
+
 /// One template of `email variants(...)` and its weight as written (`50%`), if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
@@ -190,7 +197,8 @@ pub enum StepOption {
     },
     If(Expr),
     Priority(Spanned<String>),
-    Owner(Spanned<String>),
+    /// `owner FIELD | FIELD | "fixed"`: the parts in order.
+    Owner(Vec<OwnerPart>),
     Due(Spanned<String>),
     From(Spanned<String>),
     ReplyTo(Spanned<String>),

@@ -555,7 +555,17 @@ fn build_option(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<StepOption> {
         }
         Rule::if_opt => StepOption::If(build_expr(ctx, first)?),
         Rule::priority_opt => StepOption::Priority(ctx.spanned(&first)),
-        Rule::owner_opt => StepOption::Owner(build_plain(ctx, first)),
+        Rule::owner_opt => {
+            let part = |ctx: &mut Ctx, p: Pair<Rule>| match p.as_rule() {
+                Rule::string => OwnerPart::Fixed(build_plain(ctx, p)),
+                _ => OwnerPart::Field(ctx.spanned(&p)),
+            };
+            let mut list = vec![part(ctx, first)];
+            for p in parts {
+                list.push(part(ctx, p));
+            }
+            StepOption::Owner(list)
+        }
         Rule::due_opt => StepOption::Due(ctx.spanned(&first)),
         Rule::from_opt => StepOption::From(build_plain(ctx, first)),
         Rule::reply_to_opt => StepOption::ReplyTo(build_plain(ctx, first)),

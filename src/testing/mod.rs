@@ -332,7 +332,7 @@ fn check(
             let all: Vec<(&&Record, &str)> = mine
                 .iter()
                 .filter_map(|r| match r.kind {
-                    Kind::Executed { step, variant } if number(r, step) == *n => {
+                    Kind::Executed { step, variant, .. } if number(r, step) == *n => {
                         Some((r, variant_name(program, r.cadence, step, variant)))
                     }
                     _ => None,
