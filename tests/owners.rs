@@ -238,3 +238,48 @@ fn the_repl_status_says_who_the_call_is_for() {
         "{out}"
     );
 }
+
+#[test]
+fn a_blank_or_time_zone_owner_is_refused_and_values_are_trimmed() {
+    let codes = |text: &str| {
+        let mut sources = cadence::syntax::Sources::new();
+        let id = sources.add("o.cadence", text);
+        cadence::check::check(&mut sources, &[id])
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes("step 1: call \"Intro\" owner \"  \"\n"), ["E101"]);
+    assert_eq!(codes("step 1: call \"Intro\" owner timezone\n"), ["E101"]);
+    // `start` and `pin` are field names as well as test statements: a condition over two lines
+    // naming `start` still reads as one statement.
+    assert!(codes(
+        "field start: date\nenroll when (status is set and\n  start is set)\nstep 1: call \"Intro\"\n"
+    )
+    .is_empty());
+    let t = jsonl(&Sim {
+        files: vec![("owners.cadence", OWNERS)],
+        contacts: "id,first_name,email,account_manager\nc1,Ann,c1@example.test,  Dana  \n",
+        events: "at,contact,event\n2026-01-09T09:00:00Z,c1,enroll\n",
+        start: "2026-01-09T09:00:00Z",
+        until: Some("2026-01-09T10:00:00Z"),
+    });
+    assert!(t.contains(r#""owner":"Dana""#), "{t}");
+}
+
+#[test]
+fn a_huge_owner_name_in_a_trace_is_reported_without_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("trace.jsonl");
+    let owner = "x".repeat(200_000);
+    std::fs::write(
+        &t,
+        format!(
+            "{{\"at\":\"2026-01-05T09:00:00Z\",\"contact\":\"c1\",\"cadence\":\"O\",\"kind\":\"executed\",\"step\":1,\"action\":\"call\",\"name\":\"Intro\",\"owner\":\"{owner}\",\"priority\":\"normal\",\"due\":\"2026-01-05T09:00:00Z\"}}\n"
+        ),
+    )
+    .unwrap();
+    let (out, _) = cadence(&["report", &t.display().to_string()]).status(0);
+    assert!(out.contains("owners\n"), "{}", &out[..200]);
+}

@@ -462,3 +462,30 @@ fn variants_round_trip_through_fmt_and_graph() {
     let (graph, _) = cadence(&["graph", &path]).status(0);
     assert!(graph.contains("intro_a 30% / intro_b 70%"), "{graph}");
 }
+
+#[test]
+fn more_than_twenty_six_variants_are_refused() {
+    let mut text = String::new();
+    let mut list = Vec::new();
+    for i in 0..27 {
+        text.push_str(&format!(
+            "template t{i} {{ subject \"S{i}\"; body \"B {{{{unsubscribe_link}}}}\" }}\n"
+        ));
+        list.push(format!("t{i} {}%", if i < 19 { "3.7" } else { "3.71" }));
+    }
+    text.push_str(&format!("step 1: email variants({})\n", list.join(", ")));
+    let mut sources = cadence::syntax::Sources::new();
+    let id = sources.add("many.cadence", text);
+    let checked = cadence::check::check(&mut sources, &[id]);
+    let messages: Vec<String> = checked
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("E130") && m.contains("at most 26")),
+        "{messages:?}"
+    );
+}

@@ -1326,11 +1326,23 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for p in parts {
             match p {
-                ast::OwnerPart::Fixed(s) => out.push(OwnerPart::Fixed(s.node.clone())),
+                ast::OwnerPart::Fixed(s) if s.node.trim().is_empty() => self.diags.push(
+                    Diagnostic::error(
+                        "E101",
+                        file,
+                        s.span,
+                        "an owner is a name, but this one is blank",
+                        "blank",
+                    )
+                    .with_help(
+                        "write who the call or task is for: `owner \"csm\"`, or drop `owner`",
+                    ),
+                ),
+                ast::OwnerPart::Fixed(s) => out.push(OwnerPart::Fixed(s.node.trim().to_string())),
                 ast::OwnerPart::Field(f) => match schema.lookup(&f.node) {
                     Some(id) => {
                         let ty = &schema.field(id).ty;
-                        if matches!(ty, Type::Number | Type::Bool | Type::Date) {
+                        if matches!(ty, Type::Number | Type::Bool | Type::Date | Type::Tz) {
                             self.diags.push(
                                 Diagnostic::error(
                                     "E101",
@@ -1434,7 +1446,21 @@ impl Checker<'_> {
                 weight: weight.unwrap_or(0),
             });
         }
-        if list.len() < 2 {
+        if list.len() > MAX_VARIANTS {
+            self.diags.push(
+                Diagnostic::error(
+                    "E130",
+                    file,
+                    span,
+                    format!(
+                        "an A/B test of {} templates: at most {MAX_VARIANTS} can be compared",
+                        list.len()
+                    ),
+                    "too many variants",
+                )
+                .with_help("test fewer templates at a time: each needs thousands of sends to be told apart"),
+            );
+        } else if list.len() < 2 {
             let name = list.first().map_or("intro", |v| v.template.node.as_str());
             self.diags.push(
                 Diagnostic::error(
@@ -1836,6 +1862,9 @@ impl Checker<'_> {
         out
     }
 }
+
+/// The most templates one A/B step may name (they are lettered A to Z).
+pub const MAX_VARIANTS: usize = 26;
 
 /// A variant's weight in hundredths of a percent: `50%` is 5000, `33.34%` is 3334.
 pub(crate) fn parse_weight(text: &str) -> Result<u32, &'static str> {

@@ -78,7 +78,7 @@ fn text(rows: &[TaskRow], now: i64) -> String {
             r.id,
             utc(t.due).format("%Y-%m-%d %H:%M UTC"),
             t.priority,
-            t.owner.as_deref().unwrap_or("-"),
+            crate::diagnostic::printable(t.owner.as_deref().unwrap_or("-")),
             t.kind,
             t.subject,
         ));

@@ -545,8 +545,9 @@ impl<'p> Core<'p> {
                     let gid = self.catalog.maps[cadence as usize][f.0];
                     if let Some(v) = c.fields.get(gid) {
                         let text = crate::mail::render::value_text(v);
-                        if !text.trim().is_empty() {
-                            return Some(text);
+                        let name = text.trim();
+                        if !name.is_empty() {
+                            return Some(name.to_string());
                         }
                     }
                 }

@@ -4,11 +4,12 @@
 //! bytes of `SHA-256("{cadence}\u{1f}{step}\u{1f}{contact}")`, read as a big-endian number,
 //! modulo 10,000, fall into one variant's share of the weights (in hundredths of a percent, in
 //! the order written). The simulator, the REPL, the tests and the runner therefore agree; a
-//! contact who enrols again, or whose enrolment moves to a newer version of the cadence, gets
-//! the same variant; and anyone can compute a contact's variant from its id (in a warehouse
-//! query, for example) with the same three values.
+//! contact who enrols again gets the same variant (while the list of variants stays as it is);
+//! and anyone can compute a contact's variant from its id (in a warehouse query, for example)
+//! with the same three values.
 //!
-//! Changing the weights moves the contacts whose bucket crosses a boundary, and only those.
+//! Changing the weights moves the contacts whose bucket crosses a boundary, and only those;
+//! reordering the list changes which template each share sends.
 
 use sha2::{Digest, Sha256};
 

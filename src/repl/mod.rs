@@ -791,7 +791,7 @@ impl Session {
                             .owner_of(cadence, step, self.engine.contact(c))
                     });
                 if let Some(o) = owner {
-                    text.push_str(&format!(" for {o}"));
+                    text.push_str(&format!(" for {}", crate::diagnostic::printable(&o)));
                 }
                 if s.priority != crate::check::Priority::Normal {
                     text.push_str(&format!(", {} priority", s.priority.name()));

@@ -560,6 +560,10 @@ fn cadence_report(
     }
 }
 
+/// The widest a column of the text tables is padded to: a longer name (from a contact's field,
+/// or a trace) overflows its column rather than widening every row.
+const MAX_COLUMN: usize = 120;
+
 /// `3d 4h` from seconds.
 pub fn span_text(seconds: i64) -> String {
     let d = seconds / 86_400;
@@ -599,7 +603,13 @@ fn experiment_text(e: &variants::Experiment) -> String {
         rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(MAX_COLUMN)
+        })
         .collect();
     for r in &rows {
         let mut l = String::from("  ");
@@ -722,6 +732,7 @@ pub fn text(report: &Report) -> String {
                     .chain([header[i].len()])
                     .max()
                     .unwrap_or(0)
+                    .min(MAX_COLUMN)
             })
             .collect();
         let line = |cells: [&str; 5]| {
@@ -749,7 +760,7 @@ pub fn text(report: &Report) -> String {
                 .map(|o| o.owner.chars().count())
                 .max()
                 .unwrap_or(0)
-                .max(5);
+                .clamp(5, MAX_COLUMN);
             out.push_str(&format!(
                 "  {:<w$}  {:>15}  {:>15}  {:>7}\n",
                 "owner", "calls and tasks", "with an outcome", "overdue"
@@ -757,7 +768,7 @@ pub fn text(report: &Report) -> String {
             for o in &c.owners {
                 out.push_str(&format!(
                     "  {:<w$}  {:>15}  {:>15}  {:>7}\n",
-                    o.owner,
+                    crate::diagnostic::printable(&o.owner),
                     o.assigned,
                     format!(
                         "{} ({})",
@@ -864,7 +875,7 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                     about.push("A/B variant".to_string());
                 }
                 if let Some(o) = &r.owner {
-                    about.push(format!("for {o}"));
+                    about.push(format!("for {}", crate::diagnostic::printable(o)));
                 }
                 if let Some(p) = r.priority.as_deref().filter(|p| *p != "normal") {
                     about.push(format!("{p} priority"));

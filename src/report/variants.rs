@@ -295,6 +295,14 @@ fn verdict(base: &VariantReport, v: &VariantReport, metric: &str) -> String {
                 thousands(more)
             )
         }
+        None if ra == rb => format!(
+            "no difference in {what} between {} and {} yet: both {} after {} and {} sends",
+            v.name,
+            base.name,
+            percent(ra),
+            thousands(v.sent),
+            thousands(base.sent)
+        ),
         None => format!(
             "no difference in {what} between {} and {} ({seen}, {})",
             v.name,

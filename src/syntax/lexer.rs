@@ -16,8 +16,12 @@ pub const MAX_NESTING: usize = 64;
 pub const STATEMENT_KEYWORDS: &[&str] = &[
     "cadence", "module", "field", "enroll", "exit", "goal", "timezone", "window", "limit", "from",
     "reply_to", "reenroll", "holidays", "track", "event", "template", "subject", "body", "step",
-    "on", "test", "contact", "at", "expect", "until", "pin", "start",
+    "on", "test", "contact", "at", "expect", "until",
 ];
+
+/// Words that begin a statement of a test only, and are common field names too (`start`): they
+/// do not end a statement inside brackets, but are known statements in messages.
+pub const TEST_KEYWORDS: &[&str] = &["pin", "start"];
 
 /// A piece of source that holds one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use pest::Parser;
 use std::sync::OnceLock;
 
 use super::ast::*;
-use super::lexer::{self, LexError, STATEMENT_KEYWORDS};
+use super::lexer::{self, LexError, STATEMENT_KEYWORDS, TEST_KEYWORDS};
 use super::source::FileId;
 use super::span::{Span, Spanned};
 use crate::diagnostic::Diagnostic;
@@ -1265,7 +1265,9 @@ fn syntax_error(
     let lead = text.len() - text.trim_start().len();
 
     // A statement that starts with an unknown word.
-    if pos <= lead && !STATEMENT_KEYWORDS.contains(&first_word.as_str()) {
+    let known = STATEMENT_KEYWORDS.contains(&first_word.as_str())
+        || TEST_KEYWORDS.contains(&first_word.as_str());
+    if pos <= lead && !known {
         let (found, len) = found_at(text, pos);
         let span = Span::new(base + pos, base + pos + len.max(1));
         let mut d = Diagnostic::error(
@@ -1275,7 +1277,10 @@ fn syntax_error(
             format!("unknown statement {found}"),
             "no statement starts with this",
         );
-        d = match closest(&first_word, STATEMENT_KEYWORDS.iter().copied()) {
+        d = match closest(
+            &first_word,
+            STATEMENT_KEYWORDS.iter().chain(TEST_KEYWORDS).copied(),
+        ) {
             Some(k) => d.with_help(format!("did you mean `{k}`?")),
             None => d.with_help(
                 "statements start with cadence, module, field, enroll, exit, goal, timezone, window, limit, from, reply_to, reenroll, holidays, track, event, template, step or on",

@@ -33,7 +33,11 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
                         c.steps[e.from].number, c.steps[j].number
                     ),
                     label: "a loop with no delay".into(),
-                    help: "give the timeout a duration (`on overdue 2d`) or the step an `after` delay; the engine stops such a loop as `loop_without_delay`".into(),
+                    help: if e.via == crate::lint::graph::Via::Skip {
+                        "give the step it goes back to an `after` delay, or send the skipped contact forward; the engine stops such a loop as `loop_without_delay`".into()
+                    } else {
+                        "give the timeout a duration (`on overdue 2d`) or the step an `after` delay; the engine stops such a loop as `loop_without_delay`".into()
+                    },
                 });
             }
         }
