@@ -529,3 +529,138 @@ fn a_trace_of_a_hundred_thousand_cadences_is_reported_quickly() {
         t0.elapsed()
     );
 }
+
+/// A trace written by hand: (at, contact, kind and its keys).
+fn trace_of(lines: &[(&str, &str, &str)]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    for (at, contact, rest) in lines {
+        use std::io::Write;
+        writeln!(
+            f,
+            "{{\"at\":\"{at}\",\"contact\":\"{contact}\",\"cadence\":\"Outbound\",{rest}}}"
+        )
+        .unwrap();
+    }
+    f
+}
+
+#[test]
+fn the_email_funnel_counts_unique_contacts_and_leaves_machines_out() {
+    let email = |step: u32| {
+        format!("\"kind\":\"executed\",\"step\":{step},\"action\":\"email\",\"name\":\"t{step}\"")
+    };
+    let (e1, e2) = (email(1), email(2));
+    let f = trace_of(&[
+        ("2026-01-05T09:00:00Z", "a", "\"kind\":\"enrolled\""),
+        ("2026-01-05T09:00:00Z", "b", "\"kind\":\"enrolled\""),
+        ("2026-01-05T09:00:00Z", "c", "\"kind\":\"enrolled\""),
+        ("2026-01-05T09:00:00Z", "a", &e1),
+        ("2026-01-05T09:00:00Z", "b", &e1),
+        // a opens twice, on two emails: one contact.
+        (
+            "2026-01-05T10:00:00Z",
+            "a",
+            "\"kind\":\"event\",\"step\":1,\"event\":\"opened\"",
+        ),
+        // b's open is a mail proxy's.
+        (
+            "2026-01-05T10:00:00Z",
+            "b",
+            "\"kind\":\"event\",\"step\":1,\"event\":\"opened\",\"machine\":true",
+        ),
+        ("2026-01-06T09:00:00Z", "a", &e2),
+        (
+            "2026-01-06T10:00:00Z",
+            "a",
+            "\"kind\":\"event\",\"step\":2,\"event\":\"opened\"",
+        ),
+        // b replies without an open: the reply counts as one.
+        (
+            "2026-01-06T11:00:00Z",
+            "b",
+            "\"kind\":\"event\",\"step\":1,\"event\":\"replied\"",
+        ),
+    ]);
+    let (code, out, err) = cadence(&["report", f.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let stages: Vec<(String, u64)> = v["cadences"][0]["email_funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_string(),
+                s["contacts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("enrolled", 3),
+        ("sent", 2),
+        ("opened", 2),
+        ("clicked", 0),
+        ("replied", 1),
+    ];
+    assert_eq!(
+        stages,
+        want.iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect::<Vec<_>>()
+    );
+    // Rates: sent of enrolled, the others of sent.
+    assert_eq!(v["cadences"][0]["email_funnel"][1]["rate"], 2.0 / 3.0);
+    assert_eq!(v["cadences"][0]["email_funnel"][4]["rate"], 0.5);
+}
+
+#[test]
+fn a_goal_is_counted_at_the_step_the_contact_had_reached_not_the_last_step() {
+    let exec = |step: u32| {
+        format!("\"kind\":\"executed\",\"step\":{step},\"action\":\"email\",\"name\":\"t{step}\"")
+    };
+    let (e1, e2, e3) = (exec(1), exec(2), exec(3));
+    let f = trace_of(&[
+        ("2026-01-05T09:00:00Z", "a", "\"kind\":\"enrolled\""),
+        ("2026-01-05T09:00:00Z", "b", "\"kind\":\"enrolled\""),
+        ("2026-01-05T09:00:00Z", "c", "\"kind\":\"enrolled\""),
+        ("2026-01-05T09:00:00Z", "a", &e1),
+        ("2026-01-05T09:00:00Z", "b", &e1),
+        // a books a meeting after the first email: never sent the breakup email (step 3).
+        (
+            "2026-01-06T09:00:00Z",
+            "a",
+            "\"kind\":\"goal\",\"name\":\"meeting booked\"",
+        ),
+        ("2026-01-06T09:00:00Z", "b", &e2),
+        ("2026-01-07T09:00:00Z", "b", &e3),
+        (
+            "2026-01-07T10:00:00Z",
+            "b",
+            "\"kind\":\"goal\",\"name\":\"meeting booked\"",
+        ),
+        // c leaves before anything was sent.
+        (
+            "2026-01-07T11:00:00Z",
+            "c",
+            "\"kind\":\"exited\",\"reason\":\"unenrolled\"",
+        ),
+    ]);
+    let (_, out, _) = cadence(&["report", f.path().to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let endings = &v["cadences"][0]["endings"];
+    assert_eq!(endings[0]["kind"], "goal");
+    assert_eq!(endings[0]["total"], 2);
+    assert_eq!(endings[0]["at"]["step 1"], 1);
+    assert_eq!(endings[0]["at"]["step 3"], 1);
+    assert_eq!(endings[1]["kind"], "exit");
+    assert_eq!(endings[1]["at"]["before step 1"], 1);
+    let (_, text, _) = cadence(&["report", f.path().to_str().unwrap()]);
+    assert!(
+        text.contains("goal \"meeting booked\": 2 (after step 1: 1, step 3: 1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("exited \"unenrolled\": 1 (before step 1: 1)"),
+        "{text}"
+    );
+}

@@ -41,7 +41,8 @@ fn funnel(c: &CadenceReport) -> String {
             s.executed,
         ));
     }
-    bars.push(("Goal reached".into(), c.goals.values().sum()));
+    // Goals happen at any step (the endings table says where): the bar is not a step's.
+    bars.push(("Goals (any step)".into(), c.goals.values().sum()));
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
     let (label_w, bar_w, row) = (260.0, 560.0, 30.0);
     let height = row * bars.len() as f64 + 10.0;
@@ -430,6 +431,37 @@ pub fn render(report: &Report, program: Option<&Program>, title: &str) -> String
         );
         if let Some(def) = program.and_then(|p| p.cadences.iter().find(|d| d.name == c.cadence)) {
             let _ = write!(h, "<h3>Flow</h3>\n{}\n", flow(c, def));
+        }
+        if !c.email_funnel.is_empty() {
+            h.push_str("<h3>Email funnel</h3>\n<table class=\"email-funnel\"><thead><tr><th>Stage</th><th>Contacts</th><th>Rate (sent: of enrolled; the others: of sent)</th></tr></thead><tbody>");
+            for (i, s) in c.email_funnel.iter().enumerate() {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&s.stage),
+                    s.contacts,
+                    if i == 0 {
+                        "–".to_string()
+                    } else {
+                        pct(s.rate)
+                    }
+                );
+            }
+            h.push_str("</tbody></table>\n");
+        }
+        if !c.endings.is_empty() {
+            h.push_str("<h3>Endings</h3>\n<table class=\"endings\"><thead><tr><th>Ending</th><th>Contacts</th><th>Where (the last step sent)</th></tr></thead><tbody>");
+            for e in &c.endings {
+                let _ = write!(
+                    h,
+                    "<tr><td>{} “{}”</td><td>{}</td><td>{}</td></tr>",
+                    esc(&e.kind),
+                    esc(&e.name),
+                    e.total,
+                    esc(&crate::report::ending_places(e))
+                );
+            }
+            h.push_str("</tbody></table>\n");
         }
         if !c.owners.is_empty() {
             h.push_str("<h3>Owners</h3>\n<table class=\"owners\"><thead><tr><th>Owner</th><th>Calls and tasks</th><th>With an outcome</th><th>Overdue</th></tr></thead><tbody>");

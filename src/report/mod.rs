@@ -2,6 +2,7 @@
 //! record timeline. Reads the JSON lines of `cadence simulate --format jsonl` (the durable runner
 //! writes the same), so reports never depend on how the trace was produced.
 
+pub mod funnel;
 pub mod html;
 pub mod stats;
 pub mod variants;
@@ -253,6 +254,11 @@ pub struct CadenceReport {
     /// Calls and tasks per owner, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<OwnerReport>,
+    /// Enrolled, sent, opened, clicked, replied: unique contacts over the email steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_funnel: Vec<funnel::Stage>,
+    /// Each goal and exit by the step the contact had last been sent.
+    pub endings: Vec<funnel::Ending>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -557,6 +563,8 @@ fn cadence_report(
             .collect(),
         experiments,
         owners: owners.into_values().collect(),
+        email_funnel: funnel::email_funnel(records, def.map(|(_, c)| c)),
+        endings: funnel::endings(records),
     }
 }
 
@@ -580,6 +588,23 @@ pub fn span_text(seconds: i64) -> String {
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
+}
+
+/// Where an ending happened, in words: `after step 1: 2, step 3: 1; before step 1: 1`.
+pub fn ending_places(e: &funnel::Ending) -> String {
+    let steps: Vec<String> =
+        e.at.iter()
+            .filter(|(k, _)| k.starts_with("step "))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+    let mut parts = Vec::new();
+    if !steps.is_empty() {
+        parts.push(format!("after {}", steps.join(", ")));
+    }
+    if let Some(v) = e.at.get("before step 1") {
+        parts.push(format!("before step 1: {v}"));
+    }
+    parts.join("; ")
 }
 
 /// An A/B test as a table, its comparisons and its verdict.
@@ -660,11 +685,15 @@ pub fn text(report: &Report) -> String {
             c.goals.values().sum::<usize>(),
             pct(c.conversion)
         ));
-        for (k, v) in &c.exited {
-            out.push_str(&format!("  exited \"{k}\": {v}\n"));
-        }
-        for (k, v) in &c.goals {
-            out.push_str(&format!("  goal \"{k}\": {v}\n"));
+        // Endings, each by the step the contact had last been sent.
+        for e in &c.endings {
+            let word = if e.kind == "goal" { "goal" } else { "exited" };
+            let at = ending_places(e);
+            out.push_str(&format!(
+                "  {word} \"{}\": {} ({at})\n",
+                crate::diagnostic::printable(&e.name),
+                e.total
+            ));
         }
         if let Some(s) = c.time_to_goal {
             out.push_str(&format!(
@@ -679,6 +708,21 @@ pub fn text(report: &Report) -> String {
                 span_text(s.median),
                 span_text(s.p90)
             ));
+        }
+        if !c.email_funnel.is_empty() {
+            let stages: Vec<String> = c
+                .email_funnel
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if i == 0 {
+                        format!("{} {}", s.stage, s.contacts)
+                    } else {
+                        format!("{} {} ({})", s.stage, s.contacts, pct(s.rate))
+                    }
+                })
+                .collect();
+            out.push_str(&format!("  email funnel: {}\n", stages.join(" -> ")));
         }
         out.push('\n');
         let rows: Vec<[String; 5]> = c
