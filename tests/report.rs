@@ -544,18 +544,29 @@ fn trace_of(lines: &[(&str, &str, &str)]) -> tempfile::NamedTempFile {
     f
 }
 
-#[test]
-fn the_email_funnel_counts_unique_contacts_and_leaves_machines_out() {
-    let email = |step: u32| {
-        format!("\"kind\":\"executed\",\"step\":{step},\"action\":\"email\",\"name\":\"t{step}\"")
-    };
-    let (e1, e2) = (email(1), email(2));
-    let f = trace_of(&[
+/// The `executed` keys of email step `step` (template `tSTEP`).
+fn email_sent(step: u32) -> String {
+    format!("\"kind\":\"executed\",\"step\":{step},\"action\":\"email\",\"name\":\"t{step}\"")
+}
+
+/// A story that starts with a, b and c enrolled and a and b sent step 1, then `rest`.
+fn story(rest: &[(&str, &str, &str)]) -> tempfile::NamedTempFile {
+    let e1 = email_sent(1);
+    let mut lines: Vec<(&str, &str, &str)> = vec![
         ("2026-01-05T09:00:00Z", "a", "\"kind\":\"enrolled\""),
         ("2026-01-05T09:00:00Z", "b", "\"kind\":\"enrolled\""),
         ("2026-01-05T09:00:00Z", "c", "\"kind\":\"enrolled\""),
         ("2026-01-05T09:00:00Z", "a", &e1),
         ("2026-01-05T09:00:00Z", "b", &e1),
+    ];
+    lines.extend_from_slice(rest);
+    trace_of(&lines)
+}
+
+#[test]
+fn the_email_funnel_counts_unique_contacts_and_leaves_machines_out() {
+    let e2 = email_sent(2);
+    let f = story(&[
         // a opens twice, on two emails: one contact.
         (
             "2026-01-05T10:00:00Z",
@@ -615,16 +626,8 @@ fn the_email_funnel_counts_unique_contacts_and_leaves_machines_out() {
 
 #[test]
 fn a_goal_is_counted_at_the_step_the_contact_had_reached_not_the_last_step() {
-    let exec = |step: u32| {
-        format!("\"kind\":\"executed\",\"step\":{step},\"action\":\"email\",\"name\":\"t{step}\"")
-    };
-    let (e1, e2, e3) = (exec(1), exec(2), exec(3));
-    let f = trace_of(&[
-        ("2026-01-05T09:00:00Z", "a", "\"kind\":\"enrolled\""),
-        ("2026-01-05T09:00:00Z", "b", "\"kind\":\"enrolled\""),
-        ("2026-01-05T09:00:00Z", "c", "\"kind\":\"enrolled\""),
-        ("2026-01-05T09:00:00Z", "a", &e1),
-        ("2026-01-05T09:00:00Z", "b", &e1),
+    let (e2, e3) = (email_sent(2), email_sent(3));
+    let f = story(&[
         // a books a meeting after the first email: never sent the breakup email (step 3).
         (
             "2026-01-06T09:00:00Z",
