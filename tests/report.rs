@@ -667,3 +667,33 @@ fn a_goal_is_counted_at_the_step_the_contact_had_reached_not_the_last_step() {
         "{text}"
     );
 }
+
+#[test]
+fn the_page_is_titled_by_its_cadences_dated_and_draws_each_ending_as_its_own_node() {
+    let page = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_cadence"))
+            .args(["report", TRACE, CADENCE, "--format", "html"])
+            .current_dir(root())
+            .env("SOURCE_DATE_EPOCH", "1767225600")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let html = page();
+    assert!(
+        html.contains("<h1>Cadence report: Onboarding</h1>"),
+        "{}",
+        &html[..600]
+    );
+    // The period the trace covers, and when the page was made (SOURCE_DATE_EPOCH).
+    assert!(
+        html.contains("2026-01-05 09:00:00Z to 2026-01-10 09:00:00Z"),
+        "{}",
+        &html[..800]
+    );
+    assert!(html.contains("generated 2026-01-01 00:00:00Z"));
+    assert_eq!(html, page(), "the same trace and epoch give the same bytes");
+    // Each goal and exit reason is an end node of the flowchart.
+    assert!(html.contains(">goal: converted</text>"), "no goal node");
+    assert!(html.contains(">exit: unenrolled</text>"), "no exit node");
+}

@@ -166,7 +166,10 @@ pub(crate) fn run(args: Args) -> Status {
         Err(s) => return s,
     };
     let r = report(&records, program.as_ref());
-    let title = format!("Cadence report: {}", source.name());
+    let title = format!(
+        "Cadence report: {}",
+        r.title().unwrap_or_else(|| source.name().to_string())
+    );
     let format = match args.format {
         Some(f) => f,
         None => match super::config::load_or_fail(args.config.as_deref()) {

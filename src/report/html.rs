@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::{span_text, CadenceReport, Report};
 use crate::check::{Cadence, Program, Target};
+use crate::engine::format_instant;
 
 /// Text made safe for HTML, in an element or a quoted attribute.
 pub(crate) fn esc(s: &str) -> String {
@@ -30,6 +31,7 @@ th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid #e5e7eb; 
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
 th { background: #f9fafb; font-weight: 600; }
 svg text { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; }
+svg.flow { max-width: 100%; height: auto; }
 ";
 
 /// The funnel: enrolled, each step's executions, goals reached.
@@ -60,7 +62,7 @@ fn funnel(c: &CadenceReport) -> String {
         } else {
             "#2563eb"
         };
-        let short: String = label.chars().take(38).collect();
+        let short = wrap(label, 40, 1).pop().unwrap_or_default();
         let _ = write!(
             svg,
             "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\" fill=\"#374151\">{}</text>\
@@ -193,6 +195,60 @@ fn steps_table(c: &CadenceReport) -> String {
     t
 }
 
+/// When the page is made: `SOURCE_DATE_EPOCH` when set (a page made twice from the same trace is
+/// then the same bytes), otherwise now.
+fn generated_at() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp())
+}
+
+/// What an end node of the flowchart stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndKind {
+    Done,
+    Exit,
+    Goal,
+}
+
+/// Cuts `text` into at most `lines` lines of at most `width` characters, at spaces; the last
+/// line ends with `...` when the text does not fit.
+fn wrap(text: &str, width: usize, lines: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut cut = false;
+    for w in text.split_whitespace() {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + w.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+            if out.len() == lines {
+                cut = true;
+                break;
+            }
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(w);
+    }
+    if !cut && !line.is_empty() {
+        out.push(line);
+    }
+    let shorten = |l: &str| l.chars().take(width.saturating_sub(3)).collect::<String>() + "...";
+    if cut {
+        if let Some(last) = out.last_mut() {
+            *last = shorten(last);
+        }
+    }
+    for l in &mut out {
+        if l.chars().count() > width {
+            *l = shorten(l);
+        }
+    }
+    out
+}
+
 /// An edge of the flowchart: from a step, to a step or an end (0 completed, 1 exit), its label,
 /// how many took it, and whether it is drawn dashed (fall-through).
 type FlowEdge = (usize, Option<usize>, Option<usize>, String, usize, bool);
@@ -201,14 +257,38 @@ type FlowEdge = (usize, Option<usize>, Option<usize>, String, usize, bool);
 /// the number of contacts that took it.
 fn flow(c: &CadenceReport, def: &Cadence) -> String {
     let n = def.steps.len();
-    let (node_w, node_h, gap, x0) = (300.0, 44.0, 84.0, 40.0);
+    let (node_w, node_h, gap, x0) = (300.0, 52.0, 92.0, 40.0);
     let y_of = |i: usize| 20.0 + i as f64 * gap;
-    let ends = ["done", "exit"];
+    // The ends: completed, each exit reason, each goal (its own node, reached from the steps
+    // the contacts had last been sent).
+    let mut ends: Vec<(EndKind, String)> = vec![(EndKind::Done, "completed".into())];
+    let end_of = |kind: EndKind, name: &str, ends: &mut Vec<(EndKind, String)>| {
+        if !ends.iter().any(|(k, n)| *k == kind && n == name) {
+            ends.push((kind, name.to_string()));
+        }
+    };
+    for s in &def.steps {
+        for h in &s.handlers {
+            if let Target::Exit(r) = &h.target {
+                end_of(EndKind::Exit, r, &mut ends);
+            }
+        }
+    }
+    for e in &c.endings {
+        let kind = if e.kind == "goal" {
+            EndKind::Goal
+        } else {
+            EndKind::Exit
+        };
+        end_of(kind, &e.name, &mut ends);
+    }
     let end_y = y_of(n) + 20.0;
-    let end_x = |k: usize| x0 + k as f64 * 180.0;
+    let end_w = 160.0;
+    let end_x = |k: usize| x0 + k as f64 * (end_w + 16.0);
+    let width = (end_x(ends.len()) + 20.0).max(900.0);
     let height = end_y + node_h + 20.0;
     let mut svg = format!(
-        "<svg class=\"flow\" width=\"900\" height=\"{height}\" viewBox=\"0 0 900 {height}\" role=\"img\" aria-label=\"Flowchart of {}\">\
+        "<svg class=\"flow\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Flowchart of {}\">\
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#6b7280\"/></marker></defs>",
         esc(&c.cadence)
     );
@@ -218,38 +298,50 @@ fn flow(c: &CadenceReport, def: &Cadence) -> String {
             .map(|r| format!("{} {}", r.action, r.name))
             .unwrap_or_default();
         let executed = stats.map_or(0, |r| r.executed);
-        let short: String = action.chars().take(34).collect();
         let _ = write!(
             svg,
             "<rect x=\"{x0}\" y=\"{}\" width=\"{node_w}\" height=\"{node_h}\" rx=\"8\" fill=\"#eff6ff\" stroke=\"#2563eb\"/>\
              <text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"600\" fill=\"#1e3a8a\">step {}</text>\
-             <text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#374151\">{}</text>\
              <text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\" fill=\"#1e3a8a\">{executed} executed</text>",
             y_of(i),
             x0 + 10.0,
             y_of(i) + 18.0,
             s.number,
-            x0 + 10.0,
-            y_of(i) + 35.0,
-            esc(&short),
             x0 + node_w - 10.0,
             y_of(i) + 18.0,
         );
+        for (k, line) in wrap(&action, 44, 2).iter().enumerate() {
+            let _ = write!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#374151\">{}</text>",
+                x0 + 10.0,
+                y_of(i) + 34.0 + k as f64 * 14.0,
+                esc(line)
+            );
+        }
     }
-    for (k, e) in ends.iter().enumerate() {
-        let (fill, stroke, label) = if *e == "done" {
-            ("#ecfdf5", "#047857", "completed")
-        } else {
-            ("#fef2f2", "#b91c1c", "exit")
+    for (k, (kind, name)) in ends.iter().enumerate() {
+        let (fill, stroke, label) = match kind {
+            EndKind::Done => ("#ecfdf5", "#047857", name.clone()),
+            EndKind::Goal => ("#f0fdf4", "#15803d", format!("goal: {name}")),
+            EndKind::Exit => ("#fef2f2", "#b91c1c", format!("exit: {name}")),
         };
         let _ = write!(
             svg,
-            "<rect x=\"{}\" y=\"{end_y}\" width=\"150\" height=\"{node_h}\" rx=\"22\" fill=\"{fill}\" stroke=\"{stroke}\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\" fill=\"{stroke}\">{label}</text>",
+            "<rect class=\"end\" x=\"{}\" y=\"{end_y}\" width=\"{end_w}\" height=\"{node_h}\" rx=\"22\" fill=\"{fill}\" stroke=\"{stroke}\"/>",
             end_x(k),
-            end_x(k) + 75.0,
-            end_y + 27.0,
         );
+        let lines = wrap(&label, 22, 2);
+        let top = end_y + node_h / 2.0 + 4.0 - (lines.len() as f64 - 1.0) * 7.0;
+        for (i, line) in lines.iter().enumerate() {
+            let _ = write!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" fill=\"{stroke}\">{}</text>",
+                end_x(k) + end_w / 2.0,
+                top + i as f64 * 14.0,
+                esc(line)
+            );
+        }
     }
     // Edges: the `on` lines with their counts, and fall-through.
     let mut edges: Vec<FlowEdge> = Vec::new();
@@ -271,7 +363,11 @@ fn flow(c: &CadenceReport, def: &Cadence) -> String {
             let (to_step, to_end, to_text) = match &h.target {
                 Target::Step(j) => (Some(*j), None, format!("step {}", def.steps[*j].number)),
                 Target::Done => (None, Some(0), "done".to_string()),
-                Target::Exit(_) => (None, Some(1), "exit".to_string()),
+                Target::Exit(r) => (
+                    None,
+                    ends.iter().position(|(k, n)| *k == EndKind::Exit && n == r),
+                    "exit".to_string(),
+                ),
             };
             let taken = c
                 .branches
@@ -279,6 +375,34 @@ fn flow(c: &CadenceReport, def: &Cadence) -> String {
                 .find(|b| b.from == s.number && b.on == on && b.to == to_text)
                 .map_or(0, |b| b.taken);
             edges.push((i, to_step, to_end, on, taken, false));
+        }
+    }
+    // Goals, and exits of cadence-wide rules, from the step each contact had last been sent
+    // (an exit taken by an `on` line is drawn by that line).
+    for e in &c.endings {
+        let kind = if e.kind == "goal" {
+            EndKind::Goal
+        } else {
+            EndKind::Exit
+        };
+        let Some(k) = ends.iter().position(|(x, n)| *x == kind && *n == e.name) else {
+            continue;
+        };
+        for (at, count) in &e.at {
+            let Some(number) = at.strip_prefix("step ").and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Some(i) = def.steps.iter().position(|s| s.number == number) else {
+                continue;
+            };
+            let by_line = kind == EndKind::Exit
+                && def.steps[i]
+                    .handlers
+                    .iter()
+                    .any(|h| matches!(&h.target, Target::Exit(r) if *r == e.name));
+            if !by_line {
+                edges.push((i, None, Some(k), e.kind.clone(), *count, false));
+            }
         }
     }
     // Parallel edges (same ends) are drawn once, with every event and count on the label.
@@ -365,12 +489,22 @@ fn flow(c: &CadenceReport, def: &Cadence) -> String {
 
 /// The whole page.
 pub fn render(report: &Report, program: Option<&Program>, title: &str) -> String {
+    let period = match report.period {
+        Some((a, b)) => format!(
+            " · {} to {}",
+            format_instant(a).replace('T', " "),
+            format_instant(b).replace('T', " ")
+        ),
+        None => String::new(),
+    };
     let mut h = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"meta\">{} cadence{} · generated by cadence {}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"meta\">{} cadence{}{} · generated {} by cadence {}</p>\n",
         esc(title),
         esc(title),
         report.cadences.len(),
         if report.cadences.len() == 1 { "" } else { "s" },
+        esc(&period),
+        format_instant(generated_at()).replace('T', " "),
         env!("CARGO_PKG_VERSION"),
     );
     for c in &report.cadences {
@@ -500,4 +634,24 @@ pub fn render(report: &Report, program: Option<&Program>, title: &str) -> String
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn labels_wrap_at_spaces_and_say_when_they_are_cut() {
+        assert_eq!(
+            wrap("call Personal feature walkthrough", 20, 2),
+            ["call Personal", "feature walkthrough"]
+        );
+        assert_eq!(wrap("a b c", 20, 2), ["a b c"]);
+        assert_eq!(
+            wrap("one two three four five six", 9, 2),
+            ["one two", "three..."]
+        );
+        assert_eq!(wrap(&"x".repeat(30), 10, 2), ["xxxxxxx..."]);
+        assert!(wrap("", 10, 2).is_empty());
+    }
 }

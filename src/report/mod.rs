@@ -264,6 +264,24 @@ pub struct CadenceReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub cadences: Vec<CadenceReport>,
+    /// The first and the last instant of the trace (Unix seconds), when it has records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<(i64, i64)>,
+}
+
+impl Report {
+    /// A title from the cadences' names: `SaaS trial onboarding`, `A, B and C`, `A, B, C and
+    /// 4 more`.
+    pub fn title(&self) -> Option<String> {
+        let names: Vec<&str> = self.cadences.iter().map(|c| c.cadence.as_str()).collect();
+        Some(match names.as_slice() {
+            [] => return None,
+            [one] => one.to_string(),
+            [a, b] => format!("{a} and {b}"),
+            [a, b, c] => format!("{a}, {b} and {c}"),
+            [a, b, c, rest @ ..] => format!("{a}, {b}, {c} and {} more", rest.len()),
+        })
+    }
 }
 
 fn share(n: usize, of: usize) -> f64 {
@@ -319,7 +337,11 @@ pub fn report(records: &[TraceRecord], program: Option<&Program>) -> Report {
             cadence_report(name, recs, def)
         })
         .collect();
-    Report { cadences }
+    let period = match (records.first(), records.last()) {
+        (Some(a), Some(b)) => Some((a.at, b.at)),
+        _ => None,
+    };
+    Report { cadences, period }
 }
 
 fn cadence_report(
