@@ -1360,11 +1360,7 @@ fn nothing_is_due_after_the_last_instant_rfc_3339_can_write() {
 #[test]
 fn on_skipped_takes_no_duration_and_a_misspelling_gets_a_suggestion() {
     let codes = |text: &str| {
-        let mut sources = cadence::syntax::Sources::new();
-        let id = sources.add("s.cadence", cad(text));
-        let checked = cadence::check::check(&mut sources, &[id]);
-        checked
-            .diagnostics
+        common::diagnostics(&cad(text))
             .iter()
             .map(|d| format!("{} {}", d.code, d.help.clone().unwrap_or_default()))
             .collect::<Vec<_>>()

@@ -78,11 +78,7 @@ fn the_owner_is_the_first_field_with_a_value_then_the_fixed_name() {
 #[test]
 fn an_owner_field_must_exist_and_hold_a_name() {
     let codes = |text: &str| {
-        let mut sources = cadence::syntax::Sources::new();
-        let id = sources.add("o.cadence", text);
-        let checked = cadence::check::check(&mut sources, &[id]);
-        checked
-            .diagnostics
+        common::diagnostics(text)
             .iter()
             .map(|d| format!("{} {}", d.code, d.message))
             .collect::<Vec<_>>()
@@ -242,10 +238,7 @@ fn the_repl_status_says_who_the_call_is_for() {
 #[test]
 fn a_blank_or_time_zone_owner_is_refused_and_values_are_trimmed() {
     let codes = |text: &str| {
-        let mut sources = cadence::syntax::Sources::new();
-        let id = sources.add("o.cadence", text);
-        cadence::check::check(&mut sources, &[id])
-            .diagnostics
+        common::diagnostics(text)
             .iter()
             .map(|d| d.code)
             .collect::<Vec<_>>()

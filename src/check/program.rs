@@ -412,6 +412,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// The template an email step sends as variant `variant` (its one template for a step
+    /// without variants, or a variant out of range); `None` for a call or a task.
+    pub fn template_of(&self, variant: u8) -> Option<TemplateId> {
+        match self {
+            Action::Email { template, variants } => Some(
+                variants
+                    .get(variant as usize)
+                    .map_or(*template, |v| v.template),
+            ),
+            _ => None,
+        }
+    }
+
     /// Every template the step can send: its template, or each of its variants.
     pub fn templates(&self) -> Vec<TemplateId> {
         match self {

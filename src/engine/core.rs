@@ -172,8 +172,13 @@ pub enum Notice {
 /// [`Contact::enrolments`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
-    /// A step executed: send its email, or put its call or task on a rep's list.
-    Executed { enrolment: u32, exec: u32 },
+    /// A step executed: send its email (`variant` of an A/B step), or put its call or task on
+    /// a rep's list.
+    Executed {
+        enrolment: u32,
+        exec: u32,
+        variant: u8,
+    },
     /// An outcome was recorded for an execution (a call or task can leave the list).
     Outcome {
         enrolment: u32,
@@ -1221,6 +1226,7 @@ impl<'p> Cx<'_, 'p> {
         self.fx.actions.push(Act::Executed {
             enrolment: li as u32,
             exec,
+            variant,
         });
         if !step.waits() {
             return self.fall_through(li);

@@ -191,15 +191,12 @@ fn action_name<'a>(
     variant: u8,
 ) -> (&'static str, &'a str) {
     match cadence.steps.get(step as usize).map(|s| &s.action) {
-        Some(Action::Email { template, variants }) => {
-            let t = variants
-                .get(variant as usize)
-                .map_or(*template, |v| v.template);
-            (
-                "email",
-                program.templates.get(t.0).map_or("?", |t| t.name.as_str()),
-            )
-        }
+        Some(a @ Action::Email { .. }) => (
+            "email",
+            a.template_of(variant)
+                .and_then(|t| program.templates.get(t.0))
+                .map_or("?", |t| t.name.as_str()),
+        ),
         Some(Action::Call { subject }) => ("call", subject),
         Some(Action::Task { subject, .. }) => ("task", subject),
         None => ("?", "?"),

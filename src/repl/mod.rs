@@ -350,9 +350,11 @@ impl Session {
                             "executed step {} variant {} at {at}",
                             s.number,
                             crate::fmt::name_text(
-                                &self.program.templates
-                                    [variants[variant as usize % variants.len()].template.0]
+                                s.action.template_of(variant).map_or("", |t| self
+                                    .program
+                                    .templates[t.0]
                                     .name
+                                    .as_str())
                             )
                         ),
                         _ => format!("executed step {} at {at}", s.number),

@@ -204,6 +204,32 @@ fn generated_at() -> i64 {
         .unwrap_or_else(|| chrono::Utc::now().timestamp())
 }
 
+/// A titled table of text cells, every cell escaped.
+fn table(
+    title: &str,
+    class: &str,
+    headers: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> String {
+    let mut t = format!(
+        "<h3>{}</h3>\n<table class=\"{class}\"><thead><tr>",
+        esc(title)
+    );
+    for h in headers {
+        let _ = write!(t, "<th>{}</th>", esc(h));
+    }
+    t.push_str("</tr></thead><tbody>");
+    for row in rows {
+        t.push_str("<tr>");
+        for cell in row {
+            let _ = write!(t, "<td>{}</td>", esc(&cell));
+        }
+        t.push_str("</tr>");
+    }
+    t.push_str("</tbody></table>\n");
+    t
+}
+
 /// What an end node of the flowchart stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EndKind {
@@ -567,54 +593,60 @@ pub fn render(report: &Report, program: Option<&Program>, title: &str) -> String
             let _ = write!(h, "<h3>Flow</h3>\n{}\n", flow(c, def));
         }
         if !c.email_funnel.is_empty() {
-            h.push_str("<h3>Email funnel</h3>\n<table class=\"email-funnel\"><thead><tr><th>Stage</th><th>Contacts</th><th>Rate (sent: of enrolled; the others: of sent)</th></tr></thead><tbody>");
-            for (i, s) in c.email_funnel.iter().enumerate() {
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&s.stage),
-                    s.contacts,
-                    if i == 0 {
-                        "–".to_string()
-                    } else {
-                        pct(s.rate)
-                    }
-                );
-            }
-            h.push_str("</tbody></table>\n");
+            let rows = c.email_funnel.iter().enumerate().map(|(i, s)| {
+                let rate = if i == 0 {
+                    "–".to_string()
+                } else {
+                    pct(s.rate)
+                };
+                vec![s.stage.clone(), s.contacts.to_string(), rate]
+            });
+            h.push_str(&table(
+                "Email funnel",
+                "email-funnel",
+                &[
+                    "Stage",
+                    "Contacts",
+                    "Rate (sent: of enrolled; the others: of sent)",
+                ],
+                rows,
+            ));
         }
         if !c.endings.is_empty() {
-            h.push_str("<h3>Endings</h3>\n<table class=\"endings\"><thead><tr><th>Ending</th><th>Contacts</th><th>Where (the last step sent)</th></tr></thead><tbody>");
-            for e in &c.endings {
-                let _ = write!(
-                    h,
-                    "<tr><td>{} “{}”</td><td>{}</td><td>{}</td></tr>",
-                    esc(&e.kind),
-                    esc(&e.name),
-                    e.total,
-                    esc(&crate::report::ending_places(e))
-                );
-            }
-            h.push_str("</tbody></table>\n");
+            let rows = c.endings.iter().map(|e| {
+                vec![
+                    format!("{} “{}”", e.kind, e.name),
+                    e.total.to_string(),
+                    crate::report::ending_places(e),
+                ]
+            });
+            h.push_str(&table(
+                "Endings",
+                "endings",
+                &["Ending", "Contacts", "Where (the last step sent)"],
+                rows,
+            ));
         }
         if !c.owners.is_empty() {
-            h.push_str("<h3>Owners</h3>\n<table class=\"owners\"><thead><tr><th>Owner</th><th>Calls and tasks</th><th>With an outcome</th><th>Overdue</th></tr></thead><tbody>");
-            for o in &c.owners {
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td></tr>",
-                    esc(&o.owner),
-                    o.assigned,
-                    o.with_outcome,
-                    pct(if o.assigned == 0 {
-                        0.0
-                    } else {
-                        o.with_outcome as f64 / o.assigned as f64
-                    }),
-                    o.overdue
-                );
-            }
-            h.push_str("</tbody></table>\n");
+            let rows = c.owners.iter().map(|o| {
+                let share = if o.assigned == 0 {
+                    0.0
+                } else {
+                    o.with_outcome as f64 / o.assigned as f64
+                };
+                vec![
+                    o.owner.clone(),
+                    o.assigned.to_string(),
+                    format!("{} ({})", o.with_outcome, pct(share)),
+                    o.overdue.to_string(),
+                ]
+            });
+            h.push_str(&table(
+                "Owners",
+                "owners",
+                &["Owner", "Calls and tasks", "With an outcome", "Overdue"],
+                rows,
+            ));
         }
         for e in &c.experiments {
             h.push_str(&experiment(e));

@@ -676,17 +676,22 @@ impl<'p> Applier<'p> {
         };
         for act in fx.actions.drain(..) {
             match act {
-                Act::Executed { enrolment, exec } => {
+                Act::Executed {
+                    enrolment,
+                    exec,
+                    variant,
+                } => {
                     let en = &e.c.enrolments[enrolment as usize];
                     let cad = &self.lp.program.cadences[en.cadence as usize];
                     let x = en.execs[exec as usize];
                     let step = &cad.steps[x.step as usize];
                     match &step.action {
                         Action::Email { .. } => {
-                            let m = self
-                                .core
-                                .template_for(en.cadence, x.step, &e.c.id)
-                                .and_then(|(t, _)| self.message(cid, &e.c, enrolment, exec, t.0));
+                            // The template the engine chose for this execution.
+                            let m = step
+                                .action
+                                .template_of(variant)
+                                .and_then(|t| self.message(cid, &e.c, enrolment, exec, t.0));
                             if let Some(m) = m {
                                 batch.outbox.push(m);
                                 self.stats.emails += 1;

@@ -616,13 +616,8 @@ pub fn junit(results: &[TestResult], file_name: &dyn Fn(FileId) -> String) -> St
 
 /// The template name of the variant a record of step `step` sent.
 fn variant_name(program: &Program, cadence: u32, step: u32, variant: u8) -> &str {
-    match &program.cadences[cadence as usize].steps[step as usize].action {
-        Action::Email { template, variants } => {
-            let t = variants
-                .get(variant as usize)
-                .map_or(*template, |v| v.template);
-            &program.templates[t.0].name
-        }
-        _ => "",
-    }
+    program.cadences[cadence as usize].steps[step as usize]
+        .action
+        .template_of(variant)
+        .map_or("", |t| program.templates[t.0].name.as_str())
 }

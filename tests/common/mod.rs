@@ -193,6 +193,13 @@ pub fn run(cadence: &str, contacts: &str, events: &str, start: &str) -> Vec<Stri
     })
 }
 
+/// The diagnostics of `text` checked as one file.
+pub fn diagnostics(text: &str) -> Vec<cadence::diagnostic::Diagnostic> {
+    let mut sources = Sources::new();
+    let id = sources.add("t.cadence", text);
+    check(&mut sources, &[id]).diagnostics
+}
+
 pub const TEMPLATES: &str = r#"
 template welcome { subject "Welcome"; body "Hi {{first_name | there}} {{unsubscribe_link}}" }
 template reminder { subject "Reminder"; body "Still there? {{unsubscribe_link}}" }

@@ -11,7 +11,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 .chain(&c.goals)
                 .find(|r| matches!(&r.trigger, EndTrigger::Event(EventName::Outcome(x)) if *x == o))
         };
-        for s in &c.steps {
+        for (si, s) in c.steps.iter().enumerate() {
             for (h, handler) in s.handlers.iter().enumerate() {
                 let mut why = None;
                 match handler.event {
@@ -29,7 +29,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
                             ));
                         }
                     }
-                    HandlerEvent::Skipped if !crate::lint::graph::can_skip(c, s_index(c, s)) => {
+                    HandlerEvent::Skipped if !crate::lint::graph::can_skip(c, si) => {
                         why = Some((
                             "the step has no `if`, no `at FIELD` date and sends no email: it is never skipped".to_string(),
                             "remove this line, or give the step the `if` that can skip it".to_string(),
@@ -80,12 +80,4 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
             }
         }
     }
-}
-
-/// The position of a step in its cadence.
-fn s_index(c: &crate::check::Cadence, s: &crate::check::Step) -> usize {
-    c.steps
-        .iter()
-        .position(|x| std::ptr::eq(x, s))
-        .unwrap_or_default()
 }
