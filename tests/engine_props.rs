@@ -38,6 +38,7 @@ cadence "B"
 event meeting_booked
 goal "meeting" on meeting_booked
 reenroll after 2d
+window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00
 step 1: email variants(tips 40%, welcome 60%) after 1h
   on no_reply 1d -> next
 step 2: call "Check in" after 1d

@@ -141,6 +141,83 @@ fn window_moves_email_steps_to_the_first_window_instant() {
 }
 
 #[test]
+fn window_hours_send_at_once_inside_a_range() {
+    // Monday 10:20, inside 09:00-12:00: the email goes at 10:20, not on the next hour.
+    let t = run(
+        &cad("window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00\nstep 1: email welcome"),
+        ONE,
+        &enroll_c1("2026-01-05T10:20:00Z"),
+        "2026-01-05T10:20:00Z",
+    );
+    assert_eq!(t[1], "2026-01-05T10:20:00Z c1 executed 1 welcome");
+}
+
+#[test]
+fn window_hours_outside_a_range_wait_for_the_next_range_start() {
+    // Monday 12:10 (lunch) waits for 13:00; Monday 17:30 (the end is outside) waits for
+    // Tuesday 09:00; Friday 15:00 waits for Monday 09:00; a call ignores the window.
+    for (at, sent) in [
+        ("2026-01-05T12:10:00Z", "2026-01-05T13:00:00Z"),
+        ("2026-01-05T17:30:00Z", "2026-01-06T09:00:00Z"),
+        ("2026-01-05T17:29:59Z", "2026-01-05T17:29:59Z"),
+        ("2026-01-09T15:00:00Z", "2026-01-12T09:00:00Z"),
+        ("2026-01-10T12:00:00Z", "2026-01-12T09:00:00Z"),
+    ] {
+        let t = run(
+            &cad("window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00\nstep 1: call \"Intro\"\nstep 2: email welcome"),
+            ONE,
+            &enroll_c1(at),
+            at,
+        );
+        assert_eq!(t[1], format!("{at} c1 executed 1 Intro"));
+        assert_eq!(t[2], format!("{sent} c1 executed 2 welcome"), "due {at}");
+    }
+}
+
+#[test]
+fn window_hours_are_read_in_each_contacts_zone_and_skip_holidays() {
+    // 07:30Z Monday is 08:30 in Berlin (wait for 09:00, 08:00Z) and 15:30 in Shanghai (send).
+    // Tuesday 6 January is a holiday: c3, due then in London, waits for Wednesday.
+    let contacts = "id,email,timezone\nc1,a@example.test,Europe/Berlin\nc2,b@example.test,Asia/Shanghai\nc3,c@example.test,Europe/London\n";
+    let t = run(
+        &cad("timezone field timezone\nwindow mon-fri 09:00-17:00\nholidays [2026-01-06]\nstep 1: email welcome"),
+        contacts,
+        "at,contact,event\n2026-01-05T07:30:00Z,c1,enroll\n2026-01-05T07:30:00Z,c2,enroll\n2026-01-06T10:00:00Z,c3,enroll\n",
+        "2026-01-05T07:30:00Z",
+    );
+    let executed: Vec<&String> = t.iter().filter(|l| l.contains("executed")).collect();
+    assert_eq!(
+        executed,
+        [
+            "2026-01-05T07:30:00Z c2 executed 1 welcome",
+            "2026-01-05T08:00:00Z c1 executed 1 welcome",
+            "2026-01-07T09:00:00Z c3 executed 1 welcome",
+        ]
+    );
+}
+
+#[test]
+fn throttle_with_window_hours_defers_to_the_next_days_first_range() {
+    let contacts = "id,email\nc1,a@example.test\nc2,b@example.test\n";
+    let events =
+        "at,contact,event\n2026-01-05T10:20:00Z,c1,enroll\n2026-01-05T10:20:00Z,c2,enroll\n";
+    let t = run(
+        &cad("window mon-fri 09:30-17:00\nlimit 1 emails per day\nstep 1: email welcome"),
+        contacts,
+        events,
+        "2026-01-05T10:20:00Z",
+    );
+    let executed: Vec<&String> = t.iter().filter(|l| l.contains("executed")).collect();
+    assert_eq!(
+        executed,
+        [
+            "2026-01-05T10:20:00Z c1 executed 1 welcome",
+            "2026-01-06T09:30:00Z c2 executed 1 welcome",
+        ]
+    );
+}
+
+#[test]
 fn window_skips_holidays() {
     let t = run(
         &cad("window \"0 9 * * 1-5\"\nholidays [2026-01-06]\nstep 1: email welcome"),

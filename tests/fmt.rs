@@ -135,6 +135,25 @@ fn the_layout_of_a_messy_file() {
     insta::assert_snapshot!("messy", fmt("messy.cadence", &text).unwrap());
 }
 
+#[test]
+fn window_hours_keep_their_form_with_days_in_lower_case_and_times_as_hh_mm() {
+    let text = "exit on replied\nwindow   Mon-Thu 9:00-12:00,13:00-17:30;FRI 09:00-15:00\nstep 1: call \"x\"\n";
+    let out = fmt("hours.cadence", text).unwrap();
+    assert!(
+        out.contains("\nwindow mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00\n"),
+        "{out}"
+    );
+    // Cron stays cron.
+    let out = fmt("cron.cadence", "window \"0 9-17 * * 1-5\"\nstep 1: call \"x\"\n").unwrap();
+    assert!(out.contains("window \"0 9-17 * * 1-5\"\n"), "{out}");
+    // Every day, and a day list.
+    let out = fmt("d.cadence", "window 8:00-20:00\nstep 1: call \"x\"\n").unwrap();
+    assert!(out.contains("window 08:00-20:00\n"), "{out}");
+    let out = fmt("d.cadence", "window sat , sun 10:00-14:00\nstep 1: call \"x\"\n").unwrap();
+    assert!(out.contains("window sat,sun 10:00-14:00\n"), "{out}");
+    assert_eq!(check_codes("h.cadence", text), Vec::<String>::new());
+}
+
 fn cadence(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
         .args(args)

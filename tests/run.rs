@@ -173,6 +173,27 @@ fn emails_arrive_with_their_headers_and_one_click_unsubscribe() {
 }
 
 #[test]
+fn the_journal_shows_each_contacts_local_time_as_simulate_does() {
+    let cadence_text = "cadence \"Zoned\"\nfield timezone: tz\nexit on replied\ntimezone field timezone default \"America/New_York\"\nwindow mon-fri 09:00-17:00\ntemplate w { subject \"Hi\"; body \"Hi. {{unsubscribe_link}}\" }\nstep 1: email w\nstep 2: call \"Intro\" after 1d owner \"sdr\"\n";
+    let contacts = "id,email,timezone\np4,p4@example.test,Europe/Berlin\nq1,q1@example.test,Asia/Shanghai\nn1,n1@example.test,\n";
+    let events = "at,contact,event\n2026-01-05T07:30:00Z,p4,enroll\n2026-01-05T07:30:00Z,q1,enroll\n2026-01-05T07:30:00Z,n1,enroll\n";
+    let case = Case::new(cadence_text, contacts, events);
+    let Some(sink) = Sink::start(case.dir.path(), free_port(), &[]) else {
+        return;
+    };
+    cadence(&case.run_args(&["--smtp", &sink.url()])).status(0);
+    let trace = case.trace();
+    assert_eq!(trace, case.simulate());
+    assert!(
+        trace.contains("\"local\":\"2026-01-05T09:00:00+01:00\",\"tz\":\"Europe/Berlin\""),
+        "{trace}"
+    );
+    assert!(trace.contains("\"tz\":\"America/New_York\""), "{trace}");
+    let (text, _) = cadence(&["trace", "--db", &case.db()]).status(0);
+    assert!(text.contains("[2026-01-05 15:30 Asia/Shanghai]"), "{text}");
+}
+
+#[test]
 fn a_merge_value_never_reaches_a_header() {
     let contacts = "id,first_name,email,company\n\
 \"c1\",\"Ann\r\nBcc: spy@evil.test\r\nX-Injected: yes\",ann@example.test,\"{{unsubscribe_link}}\"\n";

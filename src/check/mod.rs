@@ -20,7 +20,8 @@ pub use schema::{FieldDef, FieldId, Module, Schema, Type};
 use crate::diagnostic::{self, Diagnostic};
 use crate::syntax::ast::{self, ItemKind};
 use crate::syntax::{closest, FileId, Sources, Span, Spanned};
-use crate::time::{parse_date, Cron, Duration};
+use crate::time::window::{clock, parse_clock, parse_day, DAY_MINUTES, DAY_NAMES};
+use crate::time::{parse_date, Cron, Duration, Hours, Window};
 use expr::{invalid_date, invalid_duration, unknown_field, ExprChecker};
 use template::{parse_text, UNSUBSCRIBE_LINK};
 
@@ -515,6 +516,123 @@ impl Checker<'_> {
     }
 
     /// Validates a cron string and points errors inside it.
+    /// `window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00`: every mistake of the
+    /// statement is reported (E132), and hours come back only when there is none.
+    fn hours(&mut self, file: FileId, groups: &[ast::WindowGroup]) -> Option<Hours> {
+        let mut days: [Vec<(u16, u16)>; 7] = Default::default();
+        // Where each weekday was given its hours, to point at both when one is given twice.
+        let mut given: [Option<Span>; 7] = [None; 7];
+        let mut ok = true;
+        let err = |span: Span, message: String, label: &str, help: String| {
+            Diagnostic::error("E132", file, span, message, label).with_help(help)
+        };
+        for g in groups {
+            let mut weekdays = Vec::new();
+            for d in &g.days {
+                let mut day = |w: &Spanned<String>| match parse_day(&w.node) {
+                    Some(n) => Some(n),
+                    None => {
+                        let lower = w.node.to_ascii_lowercase();
+                        let help = match closest(&lower, ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]) {
+                            Some(c) => format!("did you mean `{c}`? days are mon, tue, wed, thu, fri, sat and sun"),
+                            None => "days are mon, tue, wed, thu, fri, sat and sun (or their full names)".to_string(),
+                        };
+                        self.diags.push(err(w.span, format!("`{}` is not a day of the week", w.node), "not a day", help));
+                        None
+                    }
+                };
+                let from = day(&d.from);
+                let to = d.to.as_ref().map(&mut day);
+                match (from, to) {
+                    (Some(a), None) => weekdays.push(a),
+                    // `fri-mon` wraps over the weekend.
+                    (Some(a), Some(Some(b))) => {
+                        let mut x = a;
+                        loop {
+                            weekdays.push(x);
+                            if x == b {
+                                break;
+                            }
+                            x = (x + 1) % 7;
+                        }
+                    }
+                    _ => ok = false,
+                }
+            }
+            if g.days.is_empty() {
+                weekdays.extend(0..7);
+            }
+            let mut spans = Vec::new();
+            for r in &g.ranges {
+                let mut time = |c: &Spanned<String>, end: bool| match parse_clock(&c.node) {
+                    Some(m) if m == DAY_MINUTES && !end => {
+                        self.diags.push(err(c.span, "a range cannot start at 24:00".into(), "the end of the day", "start at 00:00 of the next day".into()));
+                        None
+                    }
+                    Some(m) => Some(m),
+                    None => {
+                        let help = match c.node.parse::<u16>() {
+                            Ok(h) if h <= 24 => format!("write hours and minutes: `{h:02}:00`"),
+                            _ => "write a time of day as HH:MM, from 00:00 to 24:00 (the end of the day)".into(),
+                        };
+                        self.diags.push(err(c.span, format!("`{}` is not a time of day", c.node), "not HH:MM", help));
+                        None
+                    }
+                };
+                let (Some(a), Some(b)) = (time(&r.start, false), time(&r.end, true)) else {
+                    ok = false;
+                    continue;
+                };
+                if b <= a {
+                    let span = r.start.span.to(r.end.span);
+                    self.diags.push(err(
+                        span,
+                        format!("the range {} ends before it starts", &self.sources.get(file).text[span.range()]),
+                        "ends at or before its start",
+                        format!("a range over midnight is written as two, one for each day: `{}-24:00` and `00:00-{}` on the next day", clock(a), clock(b)),
+                    ));
+                    ok = false;
+                    continue;
+                }
+                if let Some((_, _, other)) = spans.iter().find(|(x, y, _)| a < *y && *x < b) {
+                    let other: Span = *other;
+                    let span = r.start.span.to(r.end.span);
+                    self.diags.push(
+                        err(span, "two ranges of one window overlap".into(), "overlaps another range", "join them into one range, or end the first before the second starts".into())
+                            .with_label(file, other, "this range"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                spans.push((a, b, r.start.span.to(r.end.span)));
+            }
+            let day_span = match (g.days.first(), g.days.last()) {
+                (Some(f), Some(l)) => f.from.span.to(l.to.as_ref().unwrap_or(&l.from).span),
+                _ => g.span,
+            };
+            weekdays.sort_unstable();
+            weekdays.dedup();
+            for &w in &weekdays {
+                if let Some(first) = given[w] {
+                    self.diags.push(
+                        err(
+                            day_span,
+                            format!("`{}` is given hours twice", DAY_NAMES[w]),
+                            "given again here",
+                            "list all of a day's ranges in one group: `mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00`".into(),
+                        )
+                        .with_label(file, first, "first given here"),
+                    );
+                    ok = false;
+                    break;
+                }
+                given[w] = Some(day_span);
+                days[w].extend(spans.iter().map(|&(a, b, _)| (a, b)));
+            }
+        }
+        ok.then(|| Hours::new(days))
+    }
+
     fn cron(&mut self, file: FileId, s: &Spanned<String>) -> Option<Cron> {
         let result = Cron::parse(&s.node).and_then(|c| {
             if c.fires() {
@@ -815,8 +933,11 @@ impl Checker<'_> {
                         }
                     }
                 }
-                ItemKind::Window(cron) => {
-                    let w = self.cron(file, cron);
+                ItemKind::Window(spec) => {
+                    let w = match spec {
+                        ast::WindowSpec::Cron(cron) => self.cron(file, cron).map(Window::Cron),
+                        ast::WindowSpec::Hours(groups) => self.hours(file, groups).map(Window::Hours),
+                    };
                     if once(self, "window", span) {
                         c.window = w;
                     }

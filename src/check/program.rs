@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 
 use super::schema::{FieldId, Schema};
 use crate::syntax::{FileId, Span};
-use crate::time::{Cron, Duration};
+use crate::time::{Cron, Duration, Window};
 
 /// All cadences checked together, with their shared templates and custom events.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +115,7 @@ pub struct Cadence {
     pub exits: Vec<EndRule>,
     pub goals: Vec<EndRule>,
     pub zone: Zone,
-    pub window: Option<Cron>,
+    pub window: Option<Window>,
     pub limit_per_day: Option<u32>,
     pub from: Option<String>,
     pub reply_to: Option<String>,
@@ -130,6 +130,15 @@ pub struct Cadence {
 impl Cadence {
     pub fn step_index(&self, number: u32) -> Option<usize> {
         self.steps.iter().position(|s| s.number == number)
+    }
+
+    /// Whether the cadence reads times in a zone other than UTC (a `timezone` line other than
+    /// UTC, or `timezone field`): its trace then shows each instant in the contact's zone too.
+    pub fn uses_zone(&self) -> bool {
+        match self.zone {
+            Zone::Fixed(tz) => tz != Tz::UTC,
+            Zone::Field { .. } => true,
+        }
     }
 }
 

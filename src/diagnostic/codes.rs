@@ -53,6 +53,7 @@ pub const CODES: &[CodeInfo] = &[
     c("E129", "control character in a subject"),
     c("E130", "invalid variants"),
     c("E131", "unknown variant"),
+    c("E132", "invalid send window hours"),
     c("T001", "failed expectation"),
 ];
 

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 
 use crate::check::DateValue;
 use crate::time::cron::resolve;
-use crate::time::{Cron, Duration};
+use crate::time::{Duration, Window};
 
 pub fn utc(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
@@ -72,11 +72,11 @@ pub(crate) fn sub(t: i64, d: Duration, tz: Tz, holidays: &[NaiveDate]) -> i64 {
     }
 }
 
-/// The first instant of `cron` at or after `t`, skipping holidays (send windows do).
-pub fn next_window(t: i64, cron: &Cron, tz: Tz, holidays: &[NaiveDate]) -> Option<i64> {
+/// The first instant of a send window at or after `t`, skipping holidays.
+pub fn next_window(t: i64, window: &Window, tz: Tz, holidays: &[NaiveDate]) -> Option<i64> {
     let mut from = t;
     for _ in 0..800 {
-        let at = cron.next_at_or_after(utc(from), tz)?.timestamp();
+        let at = window.next_at_or_after(utc(from), tz)?.timestamp();
         let date = local_date(at, tz);
         if holidays.binary_search(&date).is_err() {
             return Some(at);
@@ -92,6 +92,44 @@ pub(crate) fn date_instant(v: DateValue, tz: Tz) -> i64 {
         DateValue::Day(d) => day_start(d, tz),
         DateValue::Instant(t) => t.timestamp(),
     }
+}
+
+/// Appends `t` in zone `tz` as RFC 3339 with the offset: `2026-03-11T09:30:00+01:00`.
+pub fn push_local(out: &mut String, t: i64, tz: Tz) {
+    let offset = offset_at(t, tz);
+    push_instant(out, t + i64::from(offset));
+    out.pop(); // the `Z`
+    let sign = if offset < 0 { '-' } else { '+' };
+    let m = offset.unsigned_abs() / 60;
+    out.push(sign);
+    for d in [m / 600, m / 60 % 10, 10, m % 60 / 10, m % 10] {
+        out.push(if d == 10 { ':' } else { (b'0' + d as u8) as char });
+    }
+}
+
+/// `t` as a reader in zone `tz` sees it: `2026-03-11 09:30 Europe/Berlin` (seconds only when
+/// they are not zero).
+pub fn format_local(t: i64, tz: Tz) -> String {
+    let mut s = String::with_capacity(48);
+    push_instant(&mut s, t + i64::from(offset_at(t, tz)));
+    s.pop(); // the `Z`
+    if t % 60 == 0 {
+        s.truncate(s.len() - 3);
+    }
+    if let Some(i) = s.find('T') {
+        s.replace_range(i..=i, " ");
+    }
+    s.push(' ');
+    s.push_str(tz.name());
+    s
+}
+
+/// Seconds the zone is ahead of UTC at `t`.
+fn offset_at(t: i64, tz: Tz) -> i32 {
+    use chrono::{Offset, TimeZone};
+    tz.offset_from_utc_datetime(&utc(t).naive_utc())
+        .fix()
+        .local_minus_utc()
 }
 
 /// `2026-01-05T09:00:00Z`
@@ -230,12 +268,52 @@ mod tests {
     }
 
     #[test]
+    fn local_times_carry_their_offset_and_zone() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let mut s = String::new();
+        push_local(&mut s, t("2026-03-11T08:30:00Z"), berlin);
+        assert_eq!(s, "2026-03-11T09:30:00+01:00");
+        s.clear();
+        push_local(&mut s, t("2026-07-01T08:30:00Z"), berlin);
+        assert_eq!(s, "2026-07-01T10:30:00+02:00");
+        for (zone, want) in [
+            ("America/St_Johns", "2026-03-11T06:00:00-02:30"),
+            ("Asia/Kolkata", "2026-03-11T14:00:00+05:30"),
+            ("Pacific/Kiritimati", "2026-03-11T22:30:00+14:00"),
+        ] {
+            s.clear();
+            push_local(&mut s, t("2026-03-11T08:30:00Z"), zone.parse().unwrap());
+            assert_eq!(s, want);
+        }
+        assert_eq!(
+            format_local(t("2026-03-11T23:30:00Z"), berlin),
+            "2026-03-12 00:30 Europe/Berlin"
+        );
+        assert_eq!(
+            format_local(t("2026-03-11T23:30:05Z"), Tz::UTC),
+            "2026-03-11 23:30:05 UTC"
+        );
+    }
+
+    #[test]
     fn windows_skip_holidays() {
-        let cron = Cron::parse("0 9 * * *").unwrap();
+        let cron = Window::Cron(crate::time::Cron::parse("0 9 * * *").unwrap());
         let hol = [NaiveDate::from_ymd_opt(2026, 1, 6).unwrap()];
         assert_eq!(
             next_window(t("2026-01-05T10:00:00Z"), &cron, Tz::UTC, &hol).map(format_instant),
             Some("2026-01-07T09:00:00Z".into())
+        );
+        // Hours: a holiday is shut all day, even when the email is due inside its hours.
+        let mut days: [Vec<(u16, u16)>; 7] = Default::default();
+        days[1..=5].iter_mut().for_each(|d| d.push((9 * 60, 17 * 60)));
+        let hours = Window::Hours(crate::time::Hours::new(days));
+        assert_eq!(
+            next_window(t("2026-01-06T10:00:00Z"), &hours, Tz::UTC, &hol).map(format_instant),
+            Some("2026-01-07T09:00:00Z".into())
+        );
+        assert_eq!(
+            next_window(t("2026-01-05T10:00:00Z"), &hours, Tz::UTC, &hol).map(format_instant),
+            Some("2026-01-05T10:00:00Z".into())
         );
     }
 }

@@ -34,6 +34,21 @@ pub struct Catalog {
     pub maps: Vec<Vec<u16>>,
 }
 
+/// The zone a cadence reads a contact's times in: its fixed zone, or the contact's field (its
+/// default when the field is unset or not a zone).
+pub fn zone_of(program: &Program, catalog: &Catalog, cadence: u32, fields: &super::Fields) -> Tz {
+    match &program.cadences[cadence as usize].zone {
+        Zone::Fixed(tz) => *tz,
+        Zone::Field { field, default } => {
+            let gid = catalog.maps[cadence as usize][field.0];
+            match fields.get(gid) {
+                Some(Value::Text(s)) => Tz::from_str(s).unwrap_or(*default),
+                _ => *default,
+            }
+        }
+    }
+}
+
 impl Catalog {
     pub fn new(program: &Program) -> Catalog {
         let mut c = Catalog {
@@ -572,16 +587,7 @@ impl<'p> Core<'p> {
     }
 
     pub fn zone(&self, cadence: u32, c: &Contact) -> Tz {
-        match &self.program.cadences[cadence as usize].zone {
-            Zone::Fixed(tz) => *tz,
-            Zone::Field { field, default } => {
-                let gid = self.catalog.maps[cadence as usize][field.0];
-                match c.fields.get(gid) {
-                    Some(Value::Text(s)) => Tz::from_str(s).unwrap_or(*default),
-                    _ => *default,
-                }
-            }
-        }
+        zone_of(&self.program, &self.catalog, cadence, &c.fields)
     }
 
     /// When the current step of an enrolment, entered at `entered`, is due.

@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 
 use crate::check::Program;
 pub use calendar::format_instant;
-pub use core::{Act, Catalog, Core, Effects, Input, LocalShared, Notice, Shared};
+pub use core::{zone_of, Act, Catalog, Core, Effects, Input, LocalShared, Notice, Shared};
 use hash::FastHash;
 pub use state::{
     Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, LastExec, Phase, Snapshot, Stamp,

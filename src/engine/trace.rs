@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::calendar::{format_instant, push_instant};
+use super::calendar::{format_instant, format_local, push_instant, push_local};
+use chrono_tz::Tz;
 use crate::check::{Action, Cadence, Outcome, Program, Target};
 
 /// Why a due step did not execute.
@@ -283,7 +284,8 @@ impl Jsonl {
     }
 
     /// Appends the JSON line of a record (with a newline). `Deferred` records have none.
-    /// `owner`: the name an `executed` call or task record's owner id stands for.
+    /// `owner`: the name an `executed` call or task record's owner id stands for; `zone`: the
+    /// contact's zone when the cadence uses one (adds `local` and `tz`).
     pub fn write(
         &self,
         out: &mut String,
@@ -291,6 +293,7 @@ impl Jsonl {
         contact: &str,
         r: &Record,
         owner: Option<&str>,
+        zone: Option<Tz>,
     ) {
         let cadence = &program.cadences[r.cadence as usize];
         if let Kind::Deferred { .. } = r.kind {
@@ -376,6 +379,12 @@ impl Jsonl {
                 );
             }
         }
+        if let Some(tz) = zone {
+            out.push_str(",\"local\":\"");
+            push_local(out, r.at, tz);
+            out.push_str("\",\"tz\":");
+            json_str(out, tz.name());
+        }
         out.push_str("}\n");
     }
 }
@@ -387,17 +396,29 @@ pub fn write_jsonl(
     contact: &str,
     r: &Record,
     owner: Option<&str>,
+    zone: Option<Tz>,
 ) {
-    Jsonl::new(program).write(out, program, contact, r, owner);
+    Jsonl::new(program).write(out, program, contact, r, owner, zone);
 }
 
-/// Appends one line of the readable timeline.
-pub fn write_text(out: &mut String, program: &Program, contact: &str, r: &Record) {
+/// Appends one line of the readable timeline; with `zone` (the contact's, when the cadence
+/// uses one), the local time follows in brackets: `[2026-03-11 09:30 Europe/Berlin]`.
+pub fn write_text(
+    out: &mut String,
+    program: &Program,
+    contact: &str,
+    r: &Record,
+    zone: Option<Tz>,
+) {
     let cadence = &program.cadences[r.cadence as usize];
     let at = format_instant(r.at).replace('T', " ");
     let what = describe(program, r);
     let contact = crate::diagnostic::printable(contact);
-    let _ = writeln!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
+    let _ = write!(out, "{at}  {contact:<10} {:<24} {what}", cadence.name);
+    if let Some(tz) = zone {
+        let _ = write!(out, "  [{}]", format_local(r.at, tz));
+    }
+    out.push('\n');
 }
 
 /// What a record says, in words: `step 1: email `welcome` sent`, `exited: replied`, ...

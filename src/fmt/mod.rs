@@ -303,6 +303,36 @@ fn test_item(t: &TestItem) -> String {
     }
 }
 
+/// `mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00`: day names in lower case, times as
+/// HH:MM where they are valid (as written where they are not).
+fn window_hours(groups: &[WindowGroup]) -> String {
+    let time = |c: &Spanned<String>| match crate::time::window::parse_clock(&c.node) {
+        Some(m) => crate::time::window::clock(m),
+        None => c.node.clone(),
+    };
+    let group = |g: &WindowGroup| {
+        let days: Vec<String> = g
+            .days
+            .iter()
+            .map(|d| match &d.to {
+                Some(t) => format!("{}-{}", d.from.node, t.node).to_ascii_lowercase(),
+                None => d.from.node.to_ascii_lowercase(),
+            })
+            .collect();
+        let ranges: Vec<String> = g
+            .ranges
+            .iter()
+            .map(|r| format!("{}-{}", time(&r.start), time(&r.end)))
+            .collect();
+        if days.is_empty() {
+            ranges.join(", ")
+        } else {
+            format!("{} {}", days.join(","), ranges.join(", "))
+        }
+    };
+    groups.iter().map(group).collect::<Vec<_>>().join("; ")
+}
+
 /// The section a top-level statement belongs to, in output order.
 fn section(kind: &ItemKind) -> u8 {
     match kind {
@@ -370,7 +400,12 @@ fn elements(item: &Item) -> Vec<Element> {
                 None => format!("timezone field {}", field.node),
             },
         )],
-        ItemKind::Window(w) => vec![el(item.span, format!("window {}", quote(&w.node)))],
+        ItemKind::Window(WindowSpec::Cron(w)) => {
+            vec![el(item.span, format!("window {}", quote(&w.node)))]
+        }
+        ItemKind::Window(WindowSpec::Hours(groups)) => {
+            vec![el(item.span, format!("window {}", window_hours(groups)))]
+        }
         ItemKind::Limit(l) => vec![el(
             item.span,
             format!(

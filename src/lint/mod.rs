@@ -178,6 +178,13 @@ pub const RULES: &[Rule] = &[
         summary: "a step its `if` or date can skip falls through without an `on skipped` line",
         check: rules::skip_falls_through::check,
     },
+    Rule {
+        code: "L216",
+        name: "cron-window-as-hours",
+        severity: Severity::Warning,
+        summary: "a cron send window that reads as office hours but opens once an hour, or runs past the last hour",
+        check: rules::cron_window_as_hours::check,
+    },
 ];
 
 const PAGES: &str = include_str!("../../docs/lints.md");

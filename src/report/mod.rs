@@ -39,6 +39,8 @@ pub struct TraceRecord {
     pub owner: Option<String>,
     pub priority: Option<String>,
     pub due: Option<i64>,
+    /// The contact's zone, on records of a cadence that uses one (`tz`).
+    pub tz: Option<chrono_tz::Tz>,
 }
 
 /// Reads a JSON-lines trace; a line that is not a record is reported with its number.
@@ -167,6 +169,7 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             due: s("due")
                 .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
                 .map(|d| d.timestamp()),
+            tz: s("tz").and_then(|z| z.parse().ok()),
         });
     }
     (out, bad)
@@ -877,21 +880,24 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
         let recs: Vec<&&TraceRecord> = mine.iter().filter(|r| r.cadence == *cad).collect();
         let last_enrol = recs.iter().rposition(|r| r.kind == "enrolled").unwrap_or(0);
         let current = &recs[last_enrol..];
+        // The contact's zone in this cadence, as of its latest record.
+        let tz = current.iter().rev().find_map(|r| r.tz);
+        let when = |t: i64| stamp(t, tz);
         let ending = current
             .iter()
             .find(|r| matches!(r.kind.as_str(), "completed" | "exited" | "goal"));
         let status = match ending {
             Some(r) => match r.kind.as_str() {
-                "completed" => format!("completed at {}", format_instant(r.at)),
+                "completed" => format!("completed at {}", when(r.at)),
                 "exited" => format!(
                     "exited at {} (reason \"{}\")",
-                    format_instant(r.at),
+                    when(r.at),
                     r.reason.clone().unwrap_or_default()
                 ),
                 _ => format!(
                     "reached goal \"{}\" at {}",
                     r.name.clone().unwrap_or_default(),
-                    format_instant(r.at)
+                    when(r.at)
                 ),
             },
             None => {
@@ -906,8 +912,8 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                 });
                 match last_step {
                     Some((s, how, at)) => {
-                        let next = program.and_then(|p| next_due(p, cad, s, &how, at));
-                        let mut text = format!("active: step {s} ({how} {})", format_instant(at));
+                        let next = program.and_then(|p| next_due(p, cad, s, &how, at, tz));
+                        let mut text = format!("active: step {s} ({how} {})", when(at));
                         if let Some(n) = next {
                             text.push_str(&format!("; next: {n}"));
                         }
@@ -947,7 +953,7 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                     about.push(format!("{p} priority"));
                 }
                 if let Some(d) = r.due.filter(|d| *d != r.at) {
-                    about.push(format!("due {}", format_instant(d).replace('T', " ")));
+                    about.push(format!("due {}", moment(d, r.tz)));
                 }
                 format!(
                     "step {}: {} {}{}",
@@ -993,27 +999,57 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
         } else {
             String::new()
         };
-        out.push_str(&format!(
-            "{}  {cad}{what}\n",
-            format_instant(r.at).replace('T', " ")
-        ));
+        out.push_str(&format!("{}  {cad}{what}\n", moment(r.at, r.tz)));
     }
     Some(out)
+}
+
+/// An instant at the head of a timeline line: `2026-03-11 08:30:00Z`, or with the contact's
+/// zone `2026-03-11 09:30 Europe/Berlin (08:30:00Z)`.
+fn moment(t: i64, tz: Option<chrono_tz::Tz>) -> String {
+    match tz {
+        Some(_) => stamp(t, tz),
+        None => format_instant(t).replace('T', " "),
+    }
+}
+
+/// An instant inside a sentence of the timeline: `2026-03-11T08:30:00Z`, or with the
+/// contact's zone `2026-03-11 09:30 Europe/Berlin (08:30:00Z)`.
+fn stamp(t: i64, tz: Option<chrono_tz::Tz>) -> String {
+    let utc = format_instant(t);
+    match tz {
+        Some(tz) => format!(
+            "{} ({})",
+            crate::engine::calendar::format_local(t, tz),
+            &utc[11..]
+        ),
+        None => utc,
+    }
 }
 
 /// What falls due next for an enrolment last seen at step `step` (`executed`, `skipped` or
 /// `entered` at `at`), from the cadence's definition (windows and business days included;
 /// `at FIELD` steps need the record's date, which a trace does not hold).
-fn next_due(p: &Program, cadence: &str, step: u32, how: &str, at: i64) -> Option<String> {
+fn next_due(
+    p: &Program,
+    cadence: &str,
+    step: u32,
+    how: &str,
+    at: i64,
+    contact_tz: Option<chrono_tz::Tz>,
+) -> Option<String> {
     use crate::check::{At, Zone};
     use crate::engine::calendar::{add, next_window, utc};
     let c = p.cadences.iter().find(|c| c.name == cadence)?;
     let i = c.step_index(step)?;
     let s = &c.steps[i];
-    let tz = match c.zone {
+    // The contact's zone, which the trace carries; a trace without it (UTC cadences, or one
+    // written before zones were recorded) falls back to the cadence's default.
+    let tz = contact_tz.unwrap_or(match c.zone {
         Zone::Fixed(tz) => tz,
         Zone::Field { default, .. } => default,
-    };
+    });
+    let shown = contact_tz.filter(|_| c.uses_zone());
     let due_of = |j: usize, from: i64| -> String {
         let st = &c.steps[j];
         let mut due = add(from, st.after, tz, &c.holidays);
@@ -1038,7 +1074,7 @@ fn next_due(p: &Program, cadence: &str, step: u32, how: &str, at: i64) -> Option
                 due = next_window(due, w, tz, &c.holidays).unwrap_or(due);
             }
         }
-        format!("step {} due {}", st.number, format_instant(due))
+        format!("step {} due {}", st.number, stamp(due, shown))
     };
     match how {
         "entered" => Some(due_of(i, at)),
@@ -1053,7 +1089,7 @@ fn next_due(p: &Program, cadence: &str, step: u32, how: &str, at: i64) -> Option
                             format!(
                                 "{} at {} unless it happens first",
                                 t.name(),
-                                format_instant(when)
+                                stamp(when, shown)
                             ),
                         ));
                     }

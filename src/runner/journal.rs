@@ -1,11 +1,14 @@
 //! The journal: every trace record the runner produced, stored compactly (a kind code and a few
 //! integers, against the version that produced it), and printed again in `simulate`'s formats.
 
+use std::collections::HashMap;
 use std::io::Write;
+
+use chrono_tz::Tz;
 
 use super::program::LiveProgram;
 use crate::engine::trace::{event_name, Jsonl};
-use crate::engine::{EventKey, ExitReason, Kind, Record, SkipReason, To};
+use crate::engine::{zone_of, Catalog, EventKey, ExitReason, Fields, Kind, Record, SkipReason, To};
 use crate::sim::TraceFormat;
 use crate::store::live::{JournalRow, LiveError, LiveStore};
 
@@ -205,6 +208,9 @@ pub struct TraceWriter<'a> {
     lp: &'a LiveProgram,
     jsonl: Jsonl,
     format: TraceFormat,
+    catalog: Catalog,
+    /// The fields of each contact, when a cadence reads its zone from a field.
+    fields: HashMap<String, Fields>,
 }
 
 impl<'a> TraceWriter<'a> {
@@ -213,7 +219,51 @@ impl<'a> TraceWriter<'a> {
             lp,
             jsonl: Jsonl::new(&lp.program),
             format,
+            catalog: Catalog::new(&lp.program),
+            fields: HashMap::new(),
         }
+    }
+
+    /// Reads the fields of the contacts (all, or `only` one) when some cadence takes its zone
+    /// from a field, so that records show each contact's local time as `simulate` does.
+    pub fn load_zones(
+        &mut self,
+        store: &mut dyn LiveStore,
+        only: Option<&str>,
+    ) -> Result<(), LiveError> {
+        let by_field = self
+            .lp
+            .program
+            .cadences
+            .iter()
+            .any(|c| matches!(c.zone, crate::check::Zone::Field { .. }));
+        if !by_field {
+            return Ok(());
+        }
+        let ids = match only {
+            Some(id) => vec![id.to_string()],
+            None => store.contact_ids()?,
+        };
+        for id in ids {
+            let Some(row) = store.contact_by_id(&id)? else {
+                continue;
+            };
+            if let Ok(d) = super::state::decode(self.lp, &self.catalog, row.rowid, &row.id, &row.state) {
+                self.fields.insert(id, d.contact.fields);
+            }
+        }
+        Ok(())
+    }
+
+    /// The zone a record is shown in, when its cadence uses one.
+    fn zone(&self, r: &Record, contact: &str) -> Option<Tz> {
+        let c = self.lp.program.cadences.get(r.cadence as usize)?;
+        if !c.uses_zone() {
+            return None;
+        }
+        let none = Fields::default();
+        let fields = self.fields.get(contact).unwrap_or(&none);
+        Some(zone_of(&self.lp.program, &self.catalog, r.cadence, fields))
     }
 
     /// Appends one row; returns whether it printed something.
@@ -225,15 +275,22 @@ impl<'a> TraceWriter<'a> {
             ));
             return true;
         };
+        let zone = self.zone(&r, contact);
         match self.format {
             TraceFormat::Jsonl => {
                 let before = out.len();
-                self.jsonl
-                    .write(out, &self.lp.program, contact, &r, row.name.as_deref());
+                self.jsonl.write(
+                    out,
+                    &self.lp.program,
+                    contact,
+                    &r,
+                    row.name.as_deref(),
+                    zone,
+                );
                 out.len() > before
             }
             TraceFormat::Text => {
-                crate::engine::trace::write_text(out, &self.lp.program, contact, &r);
+                crate::engine::trace::write_text(out, &self.lp.program, contact, &r, zone);
                 true
             }
         }
@@ -258,7 +315,8 @@ pub fn write_trace_of(
     only: Option<&str>,
 ) -> Result<usize, String> {
     let lp = LiveProgram::from_store(store)?;
-    let w = TraceWriter::new(&lp, format);
+    let mut w = TraceWriter::new(&lp, format);
+    w.load_zones(store, only).map_err(|e| e.to_string())?;
     let mut buf = String::with_capacity(1 << 16);
     let mut count = 0;
     store

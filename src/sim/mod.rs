@@ -115,15 +115,18 @@ fn write_records(
     let mut count = 0;
     for r in engine.records() {
         let contact = &engine.contact(r.contact).id;
+        let zone = program.cadences[r.cadence as usize]
+            .uses_zone()
+            .then(|| engine.zone(r.cadence, r.contact));
         match format {
             TraceFormat::Jsonl => {
                 let owner = match r.kind {
                     crate::engine::Kind::Executed { owner, .. } => engine.owner_name(owner),
                     _ => None,
                 };
-                jsonl.write(buf, program, contact, r, owner)
+                jsonl.write(buf, program, contact, r, owner, zone)
             }
-            TraceFormat::Text => write_text(buf, program, contact, r),
+            TraceFormat::Text => write_text(buf, program, contact, r, zone),
         }
         if format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }) {
             count += 1;

@@ -34,7 +34,7 @@ pub enum ItemKind {
     Exit(ExitRule),
     Goal(ExitRule),
     Timezone(TimezoneSpec),
-    Window(Spanned<String>),
+    Window(WindowSpec),
     Limit(Limit),
     From(Spanned<String>),
     ReplyTo(Spanned<String>),
@@ -97,6 +97,36 @@ pub enum TimezoneSpec {
         field: Spanned<String>,
         default: Option<Spanned<String>>,
     },
+}
+
+/// `window "CRON"` or `window mon-fri 09:00-17:00`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowSpec {
+    Cron(Spanned<String>),
+    /// Groups separated by `;`.
+    Hours(Vec<WindowGroup>),
+}
+
+/// `mon-thu 09:00-12:00, 13:00-17:30`: days (none: every day) and clock ranges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowGroup {
+    pub days: Vec<DaySpan>,
+    pub ranges: Vec<ClockRange>,
+    pub span: Span,
+}
+
+/// `mon` or `mon-fri`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaySpan {
+    pub from: Spanned<String>,
+    pub to: Option<Spanned<String>>,
+}
+
+/// `09:00-17:00`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockRange {
+    pub start: Spanned<String>,
+    pub end: Spanned<String>,
 }
 
 /// `limit N UNIT per PERIOD`

@@ -91,6 +91,28 @@ fn next_line_starts_statement(src: &str, from: usize) -> bool {
     STATEMENT_KEYWORDS.contains(&word.as_str())
 }
 
+/// Whether the `;` before `from` separates two day groups of one `window` statement
+/// (`window mon-thu 09:00-17:30; fri 09:00-15:00`) rather than two statements: the statement
+/// is a window of hours and the next word is a day name or a time.
+fn continues_window(src: &str, start: Option<usize>, from: usize) -> bool {
+    let Some(start) = start else {
+        return false;
+    };
+    let Some(rest) = src[start..].strip_prefix("window") else {
+        return false;
+    };
+    if !rest.starts_with([' ', '\t']) || rest.trim_start().starts_with('"') {
+        return false;
+    }
+    let next = src[from..].trim_start_matches([' ', '\t']);
+    let word: String = next
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    word.starts_with(|c: char| c.is_ascii_digit())
+        || crate::time::window::parse_day(&word).is_some()
+}
+
 /// Cuts `src` into statement chunks.
 pub fn cut(src: &str) -> Lexed {
     let bytes = src.as_bytes();
@@ -165,7 +187,7 @@ pub fn cut(src: &str) -> Lexed {
                     i += 1;
                 }
             }
-            b';' if c.depth == 0 => {
+            b';' if c.depth == 0 && !continues_window(src, c.start, i + 1) => {
                 c.end(i);
                 i += 1;
             }
@@ -231,6 +253,22 @@ mod tests {
                 "on no_reply 3d -> step 3"
             ]
         );
+    }
+
+    #[test]
+    fn day_groups_of_a_window_are_one_statement() {
+        assert_eq!(
+            texts("window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00; limit 5 emails per day"),
+            vec![
+                "window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00",
+                "limit 5 emails per day"
+            ]
+        );
+        assert_eq!(
+            texts("window \"0 9 * * 1\"; mon 1"),
+            vec!["window \"0 9 * * 1\"", "mon 1"]
+        );
+        assert_eq!(texts("window 09:00-17:00;\nstep 1: call \"x\"").len(), 2);
     }
 
     #[test]

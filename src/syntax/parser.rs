@@ -373,7 +373,17 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
                 _ => TimezoneSpec::Named(build_plain(ctx, p)),
             }))
         }
-        Rule::window_stmt => Stmt::Item(ItemKind::Window(build_plain(ctx, next_non_kw()?))),
+        Rule::window_stmt => {
+            let p = next_non_kw()?;
+            Stmt::Item(ItemKind::Window(match p.as_rule() {
+                Rule::window_hours => WindowSpec::Hours(
+                    p.into_inner()
+                        .map(|g| build_window_group(ctx, g))
+                        .collect(),
+                ),
+                _ => WindowSpec::Cron(build_plain(ctx, p)),
+            }))
+        }
         Rule::limit_stmt => {
             let count = ctx.spanned(&next_non_kw()?);
             let unit = ctx.spanned(&next_non_kw()?);
@@ -760,6 +770,38 @@ fn build_name(ctx: &mut Ctx, pair: Pair<Rule>) -> Spanned<String> {
     }
 }
 
+/// `mon-thu 09:00-12:00, 13:00-17:30`
+fn build_window_group(ctx: &mut Ctx, pair: Pair<Rule>) -> WindowGroup {
+    let span = ctx.span(&pair);
+    let mut days = Vec::new();
+    let mut ranges = Vec::new();
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::window_days => {
+                for d in part.into_inner() {
+                    let mut names = d.into_inner();
+                    if let Some(from) = names.next() {
+                        days.push(DaySpan {
+                            from: ctx.spanned(&from),
+                            to: names.next().map(|t| ctx.spanned(&t)),
+                        });
+                    }
+                }
+            }
+            _ => {
+                let mut clocks = part.into_inner();
+                if let (Some(start), Some(end)) = (clocks.next(), clocks.next()) {
+                    ranges.push(ClockRange {
+                        start: ctx.spanned(&start),
+                        end: ctx.spanned(&end),
+                    });
+                }
+            }
+        }
+    }
+    WindowGroup { days, ranges, span }
+}
+
 fn build_plain(ctx: &mut Ctx, pair: Pair<Rule>) -> Spanned<String> {
     let s = build_str(ctx, pair);
     Spanned::new(s.value, s.span)
@@ -1066,6 +1108,11 @@ fn describe(rule: Rule) -> Option<&'static str> {
         date | lit_date => "a date like 2026-01-05",
         string | plain_string | triple_string | lit_string => "a string in double quotes",
         name => "a template name",
+        clock => "a time like 09:00",
+        clock_range => "a range of hours like 09:00-17:00",
+        window_hours | window_group | window_days | day_span => {
+            "office hours like mon-fri 09:00-17:00"
+        }
         type_expr | enum_type | kw_enum => {
             "a field type (text, number, bool, date, email, phone, tz, enum(...))"
         }
@@ -1158,7 +1205,7 @@ fn usage(first_word: &str) -> Option<&'static str> {
         "exit" => "write `exit on EVENT` or `exit \"reason\" when CONDITION`",
         "goal" => "write `goal \"name\" when CONDITION` or `goal \"name\" on EVENT`",
         "timezone" => "write `timezone \"Europe/Paris\"` or `timezone field timezone default \"UTC\"`",
-        "window" => "write `window \"0 9-17 * * 1-5\"` (a cron expression in quotes)",
+        "window" => "write office hours, `window mon-fri 09:00-17:00`, or a cron expression in quotes, `window \"*/15 9-16 * * 1-5\"`",
         "limit" => "write `limit 200 emails per day`",
         "from" | "reply_to" => "write the address in quotes: `from \"sales@acme.test\"`",
         "reenroll" => "write `reenroll after 90d`",
@@ -1400,6 +1447,32 @@ event meeting_booked
             matches!(&f.items[10].kind, ItemKind::Timezone(TimezoneSpec::Field { default: Some(d), .. }) if d.node == "UTC")
         );
         assert!(matches!(&f.items[16].kind, ItemKind::Holidays(d) if d.len() == 2));
+    }
+
+    #[test]
+    fn window_hours_parse_into_groups_days_and_ranges() {
+        let f = ok("window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00\nwindow 08:00-20:00\nwindow sat,sun 10:00-14:00");
+        let ItemKind::Window(WindowSpec::Hours(g)) = &f.items[0].kind else {
+            panic!("{:?}", f.items[0].kind)
+        };
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].days[0].from.node, "mon");
+        assert_eq!(g[0].days[0].to.as_ref().unwrap().node, "thu");
+        assert_eq!(g[0].ranges.len(), 2);
+        assert_eq!(g[0].ranges[1].end.node, "17:30");
+        assert_eq!(g[1].ranges[0].start.node, "09:00");
+        let ItemKind::Window(WindowSpec::Hours(g)) = &f.items[1].kind else {
+            panic!()
+        };
+        assert!(g[0].days.is_empty());
+        let ItemKind::Window(WindowSpec::Hours(g)) = &f.items[2].kind else {
+            panic!()
+        };
+        assert_eq!(g[0].days.len(), 2);
+        assert!(matches!(
+            &ok("window \"0 9 * * 1\"").items[0].kind,
+            ItemKind::Window(WindowSpec::Cron(c)) if c.node == "0 9 * * 1"
+        ));
     }
 
     #[test]

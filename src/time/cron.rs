@@ -34,6 +34,17 @@ pub struct Cron {
     source: String,
 }
 
+/// See [`Cron::hours_shape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoursShape {
+    /// The one minute of each hour it fires at; `None` for every minute.
+    pub minute: Option<u32>,
+    /// Bits 0..=23.
+    pub hours: u32,
+    /// Bits 0..=6, Sunday = 0.
+    pub weekdays: u8,
+}
+
 /// Why a cron expression is invalid; `at..at+len` is the bad part of the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CronError {
@@ -276,6 +287,37 @@ impl Cron {
             }
         }
         Ok(cron)
+    }
+
+    /// The shape of a 5-field expression that fires at one minute of each hour, or at every
+    /// minute, of some hours on some weekdays, every day of every month (`0 9-17 * * 1-5`,
+    /// `* 9-16 * * *`): what a send window written as cron usually means as office hours.
+    pub fn hours_shape(&self) -> Option<HoursShape> {
+        const ALL_MINUTES: u64 = (1 << 60) - 1;
+        const ALL_MONTHS: u16 = 0x1ffe;
+        if self.source.split_whitespace().count() != 5
+            || self.seconds != 1
+            || self.months != ALL_MONTHS
+            || self.days_restricted
+            || self.years.is_some()
+            || self.hours == 0
+        {
+            return None;
+        }
+        let minute = match self.minutes {
+            ALL_MINUTES => None,
+            m if m.count_ones() == 1 => Some(m.trailing_zeros()),
+            _ => return None,
+        };
+        Some(HoursShape {
+            minute,
+            hours: self.hours,
+            weekdays: if self.weekdays_restricted {
+                self.weekdays
+            } else {
+                0x7f
+            },
+        })
     }
 
     /// The expression as written.

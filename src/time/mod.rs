@@ -1,10 +1,12 @@
-//! Time values of the language: durations, cron schedules, and calendar arithmetic in a zone.
+//! Time values of the language: durations, cron schedules, send windows, and calendar arithmetic in a zone.
 
 pub mod cron;
 pub mod duration;
+pub mod window;
 
 pub use cron::{Cron, CronError};
 pub use duration::{Duration, DurationError};
+pub use window::{Hours, Window};
 
 use crate::check::DateValue;
 use chrono::{DateTime, NaiveDate, Utc};

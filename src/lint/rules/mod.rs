@@ -2,6 +2,7 @@
 
 pub mod bounce_not_handled;
 pub mod can_wait_forever;
+pub mod cron_window_as_hours;
 pub mod handler_never_fires;
 pub mod loop_without_bound;
 pub mod loop_without_delay;

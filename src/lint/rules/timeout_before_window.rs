@@ -6,7 +6,8 @@ use crate::check::{Channel, HandlerEvent, Zone};
 use crate::lint::{Cx, Finding};
 use crate::time::Duration;
 
-/// The longest gap between two window instants over two weeks, in seconds.
+/// The longest time the window stays closed over two months, in seconds: between two cron
+/// instants, or from the end of one range of hours to the start of the next.
 fn longest_gap(c: &crate::check::Cadence) -> Option<i64> {
     let window = c.window.as_ref()?;
     let tz = match c.zone {
@@ -31,8 +32,11 @@ fn longest_gap(c: &crate::check::Cadence) -> Option<i64> {
             gap = gap.max(next.timestamp() - p);
         }
         seen += 1;
-        prev = Some(next.timestamp());
-        t = next + chrono::Duration::seconds(1);
+        t = window.closes_after(next, tz);
+        prev = Some(match window {
+            crate::time::Window::Cron(_) => next.timestamp(),
+            crate::time::Window::Hours(_) => t.timestamp(),
+        });
     }
     if seen < 2 {
         // Opens at most once in two months: closed for longer than any timeout.
