@@ -144,12 +144,20 @@ fn window_hours_keep_their_form_with_days_in_lower_case_and_times_as_hh_mm() {
         "{out}"
     );
     // Cron stays cron.
-    let out = fmt("cron.cadence", "window \"0 9-17 * * 1-5\"\nstep 1: call \"x\"\n").unwrap();
+    let out = fmt(
+        "cron.cadence",
+        "window \"0 9-17 * * 1-5\"\nstep 1: call \"x\"\n",
+    )
+    .unwrap();
     assert!(out.contains("window \"0 9-17 * * 1-5\"\n"), "{out}");
     // Every day, and a day list.
     let out = fmt("d.cadence", "window 8:00-20:00\nstep 1: call \"x\"\n").unwrap();
     assert!(out.contains("window 08:00-20:00\n"), "{out}");
-    let out = fmt("d.cadence", "window sat , sun 10:00-14:00\nstep 1: call \"x\"\n").unwrap();
+    let out = fmt(
+        "d.cadence",
+        "window sat , sun 10:00-14:00\nstep 1: call \"x\"\n",
+    )
+    .unwrap();
     assert!(out.contains("window sat,sun 10:00-14:00\n"), "{out}");
     assert_eq!(check_codes("h.cadence", text), Vec::<String>::new());
 }

@@ -283,6 +283,12 @@ fn rules_see_business_days_sparse_windows_and_skipped_dates() {
 }
 
 #[test]
+fn a_field_read_only_as_an_owner_is_used() {
+    let c = lint_text("field rep: text\nfield unused_one: text\nstep 1: call \"Intro\" owner rep | \"sdr-pool\"\n  on answered -> done\n  on overdue 1d -> done\n");
+    assert_eq!(c, ["L208"], "only `unused_one` is unused");
+}
+
+#[test]
 fn a_cadence_of_twenty_thousand_steps_is_linted_without_running_out_of_stack() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("long.cadence");

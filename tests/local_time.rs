@@ -91,14 +91,23 @@ fn json_lines_add_local_and_tz_and_keep_at_in_utc() {
     // 07:30Z is 15:30 in Shanghai: inside the window, sent at once.
     let q1 = line(&t, "q1", "executed", "B2B outbound");
     assert!(q1.contains("\"at\":\"2026-01-05T07:30:00Z\""), "{q1}");
-    assert!(q1.contains("\"local\":\"2026-01-05T15:30:00+08:00\",\"tz\":\"Asia/Shanghai\""), "{q1}");
+    assert!(
+        q1.contains("\"local\":\"2026-01-05T15:30:00+08:00\",\"tz\":\"Asia/Shanghai\""),
+        "{q1}"
+    );
     // Without a zone of its own, the default: UTC, shown as such in a cadence that uses zones.
     let u1 = line(&t, "u1", "executed", "B2B outbound");
     assert!(u1.contains("\"at\":\"2026-01-05T09:00:00Z\""), "{u1}");
-    assert!(u1.contains("\"local\":\"2026-01-05T09:00:00+00:00\",\"tz\":\"UTC\""), "{u1}");
+    assert!(
+        u1.contains("\"local\":\"2026-01-05T09:00:00+00:00\",\"tz\":\"UTC\""),
+        "{u1}"
+    );
     // A cadence in UTC is unchanged.
     let plain = line(&t, "u1", "executed", "Plain");
-    assert!(!plain.contains("\"local\"") && !plain.contains("\"tz\""), "{plain}");
+    assert!(
+        !plain.contains("\"local\"") && !plain.contains("\"tz\""),
+        "{plain}"
+    );
 }
 
 #[test]

@@ -537,7 +537,12 @@ impl Checker<'_> {
                             Some(c) => format!("did you mean `{c}`? days are mon, tue, wed, thu, fri, sat and sun"),
                             None => "days are mon, tue, wed, thu, fri, sat and sun (or their full names)".to_string(),
                         };
-                        self.diags.push(err(w.span, format!("`{}` is not a day of the week", w.node), "not a day", help));
+                        self.diags.push(err(
+                            w.span,
+                            format!("`{}` is not a day of the week", w.node),
+                            "not a day",
+                            help,
+                        ));
                         None
                     }
                 };
@@ -566,7 +571,12 @@ impl Checker<'_> {
             for r in &g.ranges {
                 let mut time = |c: &Spanned<String>, end: bool| match parse_clock(&c.node) {
                     Some(m) if m == DAY_MINUTES && !end => {
-                        self.diags.push(err(c.span, "a range cannot start at 24:00".into(), "the end of the day", "start at 00:00 of the next day".into()));
+                        self.diags.push(err(
+                            c.span,
+                            "a range cannot start at 24:00".into(),
+                            "the end of the day",
+                            "start at 00:00 of the next day".into(),
+                        ));
                         None
                     }
                     Some(m) => Some(m),
@@ -575,7 +585,12 @@ impl Checker<'_> {
                             Ok(h) if h <= 24 => format!("write hours and minutes: `{h:02}:00`"),
                             _ => "write a time of day as HH:MM, from 00:00 to 24:00 (the end of the day)".into(),
                         };
-                        self.diags.push(err(c.span, format!("`{}` is not a time of day", c.node), "not HH:MM", help));
+                        self.diags.push(err(
+                            c.span,
+                            format!("`{}` is not a time of day", c.node),
+                            "not HH:MM",
+                            help,
+                        ));
                         None
                     }
                 };
@@ -598,8 +613,14 @@ impl Checker<'_> {
                     let other: Span = *other;
                     let span = r.start.span.to(r.end.span);
                     self.diags.push(
-                        err(span, "two ranges of one window overlap".into(), "overlaps another range", "join them into one range, or end the first before the second starts".into())
-                            .with_label(file, other, "this range"),
+                        err(
+                            span,
+                            "two ranges of one window overlap".into(),
+                            "overlaps another range",
+                            "join them into one range, or end the first before the second starts"
+                                .into(),
+                        )
+                        .with_label(file, other, "this range"),
                     );
                     ok = false;
                     continue;
@@ -936,7 +957,9 @@ impl Checker<'_> {
                 ItemKind::Window(spec) => {
                     let w = match spec {
                         ast::WindowSpec::Cron(cron) => self.cron(file, cron).map(Window::Cron),
-                        ast::WindowSpec::Hours(groups) => self.hours(file, groups).map(Window::Hours),
+                        ast::WindowSpec::Hours(groups) => {
+                            self.hours(file, groups).map(Window::Hours)
+                        }
                     };
                     if once(self, "window", span) {
                         c.window = w;

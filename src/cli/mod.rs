@@ -21,6 +21,7 @@ pub(crate) mod tasks;
 mod test;
 pub mod token;
 mod trace;
+mod why;
 
 use std::process::ExitCode;
 
@@ -125,6 +126,12 @@ enum Command {
     )]
     #[command(display_order = 9)]
     Timeline(report::TimelineArgs),
+    /// Why each thing happened to one contact: the rule and the line behind every decision
+    #[command(
+        after_help = "Examples:\n  cadence why c013 trace.jsonl examples/saas_onboarding.cadence\n  cadence why c013 trace.jsonl examples/saas_onboarding.cadence --step 3\n  cadence why c013 --db live.db              # the journal of `cadence run`\n\nFor each step: when it became due (its `after` and `at` from when it was entered), how long the\nsend window, holidays and `limit N emails per day` held it (with the count sent that day), and\nwhen it was sent; why a step was skipped (its `if`, a past or empty date, no address); which `on`\nline or rule moved the contact on or ended the enrolment. Times are in the contact's zone."
+    )]
+    #[command(display_order = 9)]
+    Why(why::Args),
     /// Run cadences for real: a database remembers everything, emails go out over SMTP
     #[command(
         after_help = "Examples:\n  cadence run examples/saas_onboarding.cadence --db live.db --contacts examples/contacts.csv --smtp smtp://127.0.0.1:2525\n  cadence run cadences/*.cadence --db live.db --clock virtual --events events.csv --until 30d\n\nThe database (SQLite, created when missing) holds contacts, enrolments, timers, the inbox, the outbox,\nthe reps' tasks, the journal and every version of the cadences: running again continues where it stopped,\nand each row of --contacts and --events is applied once however often it is given.\nWithout --smtp emails stay in the outbox. `--clock wall` (the default) runs until Ctrl-C or SIGTERM.\nWith --listen it serves the one-click unsubscribe links of its emails and POST /api/events (`cadence token`).\nSettings come from flags, then CADENCE_DB, CADENCE_SMTP_URL, CADENCE_PUBLIC_URL, CADENCE_FROM,\nCADENCE_CLOCK, CADENCE_LISTEN, then the [run] table of cadence.toml. docs/running.md tells how to run it in production.\n\nExit status: 0 done, 1 bad rows were skipped, 2 usage, database or I/O error."
@@ -255,6 +262,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Report(args) => report::run(args),
         Command::Timeline(args) => report::run_timeline(args),
+        Command::Why(args) => why::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),

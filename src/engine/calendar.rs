@@ -103,7 +103,11 @@ pub fn push_local(out: &mut String, t: i64, tz: Tz) {
     let m = offset.unsigned_abs() / 60;
     out.push(sign);
     for d in [m / 600, m / 60 % 10, 10, m % 60 / 10, m % 10] {
-        out.push(if d == 10 { ':' } else { (b'0' + d as u8) as char });
+        out.push(if d == 10 {
+            ':'
+        } else {
+            (b'0' + d as u8) as char
+        });
     }
 }
 
@@ -305,7 +309,9 @@ mod tests {
         );
         // Hours: a holiday is shut all day, even when the email is due inside its hours.
         let mut days: [Vec<(u16, u16)>; 7] = Default::default();
-        days[1..=5].iter_mut().for_each(|d| d.push((9 * 60, 17 * 60)));
+        days[1..=5]
+            .iter_mut()
+            .for_each(|d| d.push((9 * 60, 17 * 60)));
         let hours = Window::Hours(crate::time::Hours::new(days));
         assert_eq!(
             next_window(t("2026-01-06T10:00:00Z"), &hours, Tz::UTC, &hol).map(format_instant),

@@ -587,7 +587,7 @@ impl<'p> Core<'p> {
     }
 
     pub fn zone(&self, cadence: u32, c: &Contact) -> Tz {
-        zone_of(&self.program, &self.catalog, cadence, &c.fields)
+        zone_of(self.program, &self.catalog, cadence, &c.fields)
     }
 
     /// When the current step of an enrolment, entered at `entered`, is due.

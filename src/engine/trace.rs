@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::calendar::{format_instant, format_local, push_instant, push_local};
-use chrono_tz::Tz;
 use crate::check::{Action, Cadence, Outcome, Program, Target};
+use chrono_tz::Tz;
 
 /// Why a due step did not execute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,6 +6,7 @@ pub mod funnel;
 pub mod html;
 pub mod stats;
 pub mod variants;
+pub mod why;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;

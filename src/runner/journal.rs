@@ -248,7 +248,9 @@ impl<'a> TraceWriter<'a> {
             let Some(row) = store.contact_by_id(&id)? else {
                 continue;
             };
-            if let Ok(d) = super::state::decode(self.lp, &self.catalog, row.rowid, &row.id, &row.state) {
+            if let Ok(d) =
+                super::state::decode(self.lp, &self.catalog, row.rowid, &row.id, &row.state)
+            {
                 self.fields.insert(id, d.contact.fields);
             }
         }

@@ -164,6 +164,33 @@ impl LiveProgram {
     }
 }
 
+/// The texts of the files the deployed cadences were checked with (each file once), and which
+/// of them were given: what `check` needs to build the running program again with its sources,
+/// for commands that quote the cadences' lines.
+pub fn deployed_sources(store: &mut dyn LiveStore) -> Result<(Sources, Vec<FileId>), String> {
+    let stored = store.versions().map_err(|e| e.to_string())?;
+    let mut sources = Sources::new();
+    let mut given = Vec::new();
+    let mut seen: HashMap<String, FileId> = HashMap::new();
+    for v in stored.iter().filter(|v| v.deployed) {
+        for f in &v.files {
+            if seen.contains_key(&f.hash) || sources.find(&f.name).is_some() {
+                continue;
+            }
+            let text = store
+                .source(&f.hash)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the database lacks the text of `{}`", f.name))?;
+            let id = sources.add(f.name.clone(), text);
+            seen.insert(f.hash.clone(), id);
+            if f.given {
+                given.push(id);
+            }
+        }
+    }
+    Ok((sources, given))
+}
+
 fn find(p: &Program, v: &VersionRow) -> Result<usize, String> {
     p.cadences
         .iter()

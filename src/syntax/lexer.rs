@@ -258,7 +258,9 @@ mod tests {
     #[test]
     fn day_groups_of_a_window_are_one_statement() {
         assert_eq!(
-            texts("window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00; limit 5 emails per day"),
+            texts(
+                "window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00; limit 5 emails per day"
+            ),
             vec![
                 "window mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00",
                 "limit 5 emails per day"

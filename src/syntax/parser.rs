@@ -376,11 +376,9 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
         Rule::window_stmt => {
             let p = next_non_kw()?;
             Stmt::Item(ItemKind::Window(match p.as_rule() {
-                Rule::window_hours => WindowSpec::Hours(
-                    p.into_inner()
-                        .map(|g| build_window_group(ctx, g))
-                        .collect(),
-                ),
+                Rule::window_hours => {
+                    WindowSpec::Hours(p.into_inner().map(|g| build_window_group(ctx, g)).collect())
+                }
                 _ => WindowSpec::Cron(build_plain(ctx, p)),
             }))
         }

@@ -56,7 +56,8 @@ impl Hours {
     /// fri 09:00-15:00`. Days with the same spans are joined, consecutive ones as a range.
     pub fn describe(&self) -> String {
         let order = [1, 2, 3, 4, 5, 6, 0];
-        let mut groups: Vec<(Vec<usize>, &Vec<(u16, u16)>)> = Vec::new();
+        type Group<'a> = (Vec<usize>, &'a Vec<(u16, u16)>);
+        let mut groups: Vec<Group> = Vec::new();
         for &d in &order {
             if self.days[d].is_empty() {
                 continue;
@@ -182,7 +183,7 @@ pub fn day_list(days: &[usize]) -> String {
         while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
             j += 1;
         }
-        if j >= i + 1 {
+        if j > i {
             parts.push(format!("{}-{}", name(sorted[i]), name(sorted[j])));
         } else {
             parts.push(name(sorted[i]).to_string());
@@ -253,15 +254,36 @@ mod tests {
     fn inside_a_span_is_at_once_outside_waits_for_the_next_start() {
         let h = office();
         // Monday 5 January 2026.
-        assert_eq!(next(&h, "2026-01-05T10:20:00Z", Tz::UTC), "2026-01-05T10:20:00Z");
-        assert_eq!(next(&h, "2026-01-05T07:40:00Z", Tz::UTC), "2026-01-05T09:00:00Z");
-        assert_eq!(next(&h, "2026-01-05T12:00:00Z", Tz::UTC), "2026-01-05T13:00:00Z");
-        assert_eq!(next(&h, "2026-01-05T17:29:59Z", Tz::UTC), "2026-01-05T17:29:59Z");
+        assert_eq!(
+            next(&h, "2026-01-05T10:20:00Z", Tz::UTC),
+            "2026-01-05T10:20:00Z"
+        );
+        assert_eq!(
+            next(&h, "2026-01-05T07:40:00Z", Tz::UTC),
+            "2026-01-05T09:00:00Z"
+        );
+        assert_eq!(
+            next(&h, "2026-01-05T12:00:00Z", Tz::UTC),
+            "2026-01-05T13:00:00Z"
+        );
+        assert_eq!(
+            next(&h, "2026-01-05T17:29:59Z", Tz::UTC),
+            "2026-01-05T17:29:59Z"
+        );
         // The end is not in the span.
-        assert_eq!(next(&h, "2026-01-05T17:30:00Z", Tz::UTC), "2026-01-06T09:00:00Z");
+        assert_eq!(
+            next(&h, "2026-01-05T17:30:00Z", Tz::UTC),
+            "2026-01-06T09:00:00Z"
+        );
         // Friday closes at 15:00 and the weekend is shut.
-        assert_eq!(next(&h, "2026-01-09T15:00:00Z", Tz::UTC), "2026-01-12T09:00:00Z");
-        assert_eq!(next(&h, "2026-01-10T11:00:00Z", Tz::UTC), "2026-01-12T09:00:00Z");
+        assert_eq!(
+            next(&h, "2026-01-09T15:00:00Z", Tz::UTC),
+            "2026-01-12T09:00:00Z"
+        );
+        assert_eq!(
+            next(&h, "2026-01-10T11:00:00Z", Tz::UTC),
+            "2026-01-12T09:00:00Z"
+        );
         assert_eq!(
             h.span_end(at("2026-01-05T12:30:00Z"), Tz::UTC),
             None,
@@ -278,10 +300,16 @@ mod tests {
         let h = office();
         // 07:40 UTC is 08:40 in Berlin in winter: wait for 09:00 Berlin, 08:00 UTC.
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert_eq!(next(&h, "2026-01-05T07:40:00Z", berlin), "2026-01-05T08:00:00Z");
+        assert_eq!(
+            next(&h, "2026-01-05T07:40:00Z", berlin),
+            "2026-01-05T08:00:00Z"
+        );
         // 23:30 UTC on Sunday is already Monday 07:30 in Shanghai.
         let shanghai: Tz = "Asia/Shanghai".parse().unwrap();
-        assert_eq!(next(&h, "2026-01-04T23:30:00Z", shanghai), "2026-01-05T01:00:00Z");
+        assert_eq!(
+            next(&h, "2026-01-04T23:30:00Z", shanghai),
+            "2026-01-05T01:00:00Z"
+        );
     }
 
     #[test]
@@ -291,10 +319,19 @@ mod tests {
         let h = Hours::new(days);
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         // Sunday 29 March 2026: 02:30 does not exist in Berlin; it is read as 02:30 CET (01:30Z).
-        assert_eq!(next(&h, "2026-03-28T12:00:00Z", berlin), "2026-03-29T01:30:00Z");
+        assert_eq!(
+            next(&h, "2026-03-28T12:00:00Z", berlin),
+            "2026-03-29T01:30:00Z"
+        );
         // 23:59 Sunday local is inside; midnight is the end.
-        assert_eq!(next(&h, "2026-03-29T21:59:00Z", berlin), "2026-03-29T21:59:00Z");
-        assert_eq!(next(&h, "2026-03-29T22:00:00Z", berlin), "2026-04-05T00:30:00Z");
+        assert_eq!(
+            next(&h, "2026-03-29T21:59:00Z", berlin),
+            "2026-03-29T21:59:00Z"
+        );
+        assert_eq!(
+            next(&h, "2026-03-29T22:00:00Z", berlin),
+            "2026-04-05T00:30:00Z"
+        );
     }
 
     #[test]

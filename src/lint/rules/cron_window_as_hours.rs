@@ -117,14 +117,23 @@ mod tests {
 
     #[test]
     fn the_common_mistakes_and_their_hours() {
-        assert_eq!(hours("0 9-17 * * 1-5").as_deref(), Some("mon-fri 09:00-17:00"));
-        assert_eq!(hours("* 9-16 * * 1-5").as_deref(), Some("mon-fri 09:00-17:00"));
+        assert_eq!(
+            hours("0 9-17 * * 1-5").as_deref(),
+            Some("mon-fri 09:00-17:00")
+        );
+        assert_eq!(
+            hours("* 9-16 * * 1-5").as_deref(),
+            Some("mon-fri 09:00-17:00")
+        );
         assert_eq!(hours("* 9-17 * * *").as_deref(), Some("09:00-18:00"));
         assert_eq!(
             hours("0 9-11,13-17 * * 1-6").as_deref(),
             Some("mon-sat 09:00-11:00, 13:00-17:00")
         );
-        assert_eq!(hours("30 8-9 * * 0,6").as_deref(), Some("sat-sun 08:30-09:30"));
+        assert_eq!(
+            hours("30 8-9 * * 0,6").as_deref(),
+            Some("sat-sun 08:30-09:30")
+        );
         // Not mistakes: one instant a day, quarter hours, days of the month.
         assert_eq!(hours("0 9 * * 1-5"), None);
         assert_eq!(hours("*/15 9-17 * * 1-5"), None);

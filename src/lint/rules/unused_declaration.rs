@@ -47,6 +47,11 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
             if let Some(At::Field { field, .. }) = &st.at {
                 used_fields.insert(s.field(*field).name.clone());
             }
+            for part in &st.owner {
+                if let crate::check::OwnerPart::Field(field) = part {
+                    used_fields.insert(s.field(*field).name.clone());
+                }
+            }
             for t in st.action.templates() {
                 used_templates.insert(t.0);
             }
