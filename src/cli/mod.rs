@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod config;
+mod diff;
 mod explain;
 mod fmt;
 mod generate;
@@ -126,6 +127,12 @@ enum Command {
     )]
     #[command(display_order = 9)]
     Timeline(report::TimelineArgs),
+    /// What a change of the cadences does: steps, settings and templates added, removed or changed
+    #[command(
+        after_help = "Examples:\n  git show main:cadences/onboarding.cadence > /tmp/old.cadence\n  cadence diff /tmp/old.cadence cadences/onboarding.cadence\n  cadence diff /tmp/old.cadence cadences/onboarding.cadence --db live.db   # how many contacts are at each step\n  cadence diff old/ cadences/ --format github                          # annotations on a pull request\n\nCadences are matched by name and steps by number; each part of a step (its action, after, at, if,\nowner, each `on` line) is compared in `cadence fmt`'s form, so layout and comments do not count."
+    )]
+    #[command(display_order = 9)]
+    Diff(diff::Args),
     /// Why each thing happened to one contact: the rule and the line behind every decision
     #[command(
         after_help = "Examples:\n  cadence why c013 trace.jsonl examples/saas_onboarding.cadence\n  cadence why c013 trace.jsonl examples/saas_onboarding.cadence --step 3\n  cadence why c013 --db live.db              # the journal of `cadence run`\n\nFor each step: when it became due (its `after` and `at` from when it was entered), how long the\nsend window, holidays and `limit N emails per day` held it (with the count sent that day), and\nwhen it was sent; why a step was skipped (its `if`, a past or empty date, no address); which `on`\nline or rule moved the contact on or ended the enrolment. Times are in the contact's zone."
@@ -263,6 +270,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Timeline(args) => report::run_timeline(args),
         Command::Why(args) => why::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),

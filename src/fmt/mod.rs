@@ -105,7 +105,7 @@ pub fn expr(e: &Expr) -> String {
     }
 }
 
-fn string(s: &Str, indent: &str) -> String {
+pub(crate) fn string(s: &Str, indent: &str) -> String {
     if !s.triple {
         return quote(&s.value);
     }
@@ -129,14 +129,14 @@ fn trigger(t: &Trigger) -> String {
     }
 }
 
-fn rule(word: &str, r: &ExitRule) -> String {
+pub(crate) fn rule(word: &str, r: &ExitRule) -> String {
     match &r.name {
         Some(n) => format!("{word} {} {}", quote(&n.node), trigger(&r.trigger)),
         None => format!("{word} {}", trigger(&r.trigger)),
     }
 }
 
-fn type_expr(t: &TypeExpr) -> String {
+pub(crate) fn type_expr(t: &TypeExpr) -> String {
     match t {
         TypeExpr::Named(n) => n.clone(),
         TypeExpr::Enum(v) => format!(
@@ -163,7 +163,7 @@ fn option_rank(o: &StepOption) -> u8 {
     }
 }
 
-fn option(o: &StepOption) -> String {
+pub(crate) fn option(o: &StepOption) -> String {
     match o {
         StepOption::After(d) => format!("after {}", d.node),
         StepOption::AtCron(c) => format!("at {}", quote(&c.node)),
@@ -191,7 +191,7 @@ fn option(o: &StepOption) -> String {
     }
 }
 
-fn target(t: &Target) -> String {
+pub(crate) fn target(t: &Target) -> String {
     match t {
         Target::Step(n) => format!("step {}", n.node),
         Target::Next => "next".into(),
@@ -305,7 +305,7 @@ fn test_item(t: &TestItem) -> String {
 
 /// `mon-thu 09:00-12:00, 13:00-17:30; fri 09:00-15:00`: day names in lower case, times as
 /// HH:MM where they are valid (as written where they are not).
-fn window_hours(groups: &[WindowGroup]) -> String {
+pub(crate) fn window_hours(groups: &[WindowGroup]) -> String {
     let time = |c: &Spanned<String>| match crate::time::window::parse_clock(&c.node) {
         Some(m) => crate::time::window::clock(m),
         None => c.node.clone(),
@@ -331,6 +331,30 @@ fn window_hours(groups: &[WindowGroup]) -> String {
         }
     };
     groups.iter().map(group).collect::<Vec<_>>().join("; ")
+}
+
+/// `email welcome`, `email variants(a 50%, b 50%)`, `call "Intro"`, `task "X" type call`.
+pub(crate) fn action(a: &Action) -> String {
+    match a {
+        Action::Email { template, variants } if variants.is_empty() => {
+            format!("email {}", name(&template.node))
+        }
+        Action::Email { variants, .. } => {
+            let list: Vec<String> = variants
+                .iter()
+                .map(|v| match &v.weight {
+                    Some(w) => format!("{} {}", name(&v.template.node), w.node),
+                    None => name(&v.template.node),
+                })
+                .collect();
+            format!("email variants({})", list.join(", "))
+        }
+        Action::Call { subject } => format!("call {}", quote(&subject.node)),
+        Action::Task { subject, kind } => match kind {
+            Some(k) => format!("task {} type {}", quote(&subject.node), k.node),
+            None => format!("task {}", quote(&subject.node)),
+        },
+    }
 }
 
 /// The section a top-level statement belongs to, in output order.
@@ -470,26 +494,7 @@ fn elements(item: &Item) -> Vec<Element> {
         ItemKind::Step(s) => {
             let mut opts: Vec<&Spanned<StepOption>> = s.options.iter().collect();
             opts.sort_by_key(|o| option_rank(&o.node));
-            let action = match &s.action.node {
-                Action::Email { template, variants } if variants.is_empty() => {
-                    format!("email {}", name(&template.node))
-                }
-                Action::Email { variants, .. } => {
-                    let list: Vec<String> = variants
-                        .iter()
-                        .map(|v| match &v.weight {
-                            Some(w) => format!("{} {}", name(&v.template.node), w.node),
-                            None => name(&v.template.node),
-                        })
-                        .collect();
-                    format!("email variants({})", list.join(", "))
-                }
-                Action::Call { subject } => format!("call {}", quote(&subject.node)),
-                Action::Task { subject, kind } => match kind {
-                    Some(k) => format!("task {} type {}", quote(&subject.node), k.node),
-                    None => format!("task {}", quote(&subject.node)),
-                },
-            };
+            let action = action(&s.action.node);
             let mut head = match &s.label {
                 Some(l) => format!("step {} {}: {action}", s.number.node, quote(&l.node)),
                 None => format!("step {}: {action}", s.number.node),
@@ -534,6 +539,16 @@ fn elements(item: &Item) -> Vec<Element> {
         }
         ItemKind::Error { .. } => Vec::new(),
     }
+}
+
+/// The formatted text of one statement (a step with its `on` lines, a template block), without
+/// comments: what `cadence diff` compares.
+pub(crate) fn item_text(item: &Item) -> String {
+    elements(item)
+        .into_iter()
+        .flat_map(|e| e.lines)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Formats a file that parsed without errors.

@@ -254,3 +254,24 @@ impl Checked {
         }
     }
 }
+
+/// Live enrolments (not ended) per cadence name and step number, over every version: where the
+/// contacts of a database are now.
+pub fn live_counts(store: &mut dyn LiveStore) -> Result<HashMap<(String, u32), u64>, String> {
+    let lp = LiveProgram::from_store(store)?;
+    let catalog = crate::engine::Catalog::new(&lp.program);
+    let mut out: HashMap<(String, u32), u64> = HashMap::new();
+    for id in store.contact_ids().map_err(|e| e.to_string())? {
+        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
+        for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
+            let c = &lp.program.cadences[e.cadence as usize];
+            if let Some(s) = c.steps.get(e.step as usize) {
+                *out.entry((c.name.clone(), s.number)).or_default() += 1;
+            }
+        }
+    }
+    Ok(out)
+}
