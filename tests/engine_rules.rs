@@ -218,6 +218,29 @@ fn throttle_with_window_hours_defers_to_the_next_days_first_range() {
 }
 
 #[test]
+fn throttle_reopens_in_the_contacts_own_window() {
+    // The limit's day is the cadence's (Berlin); the window the deferred email waits for is the
+    // contact's (Tokyo): 09:00 Tokyo on Wednesday is 00:00Z, not 08:00Z (17:00 in Tokyo).
+    let contacts = "id,email,tzf\nt1,a@example.test,Asia/Tokyo\nt2,b@example.test,Asia/Tokyo\n";
+    let events =
+        "at,contact,event\n2026-01-06T02:00:00Z,t1,enroll\n2026-01-06T02:00:00Z,t2,enroll\n";
+    let t = run(
+        &cad("field tzf: tz\ntimezone field tzf default \"Europe/Berlin\"\nwindow mon-fri 09:00-17:00\nlimit 1 emails per day\nstep 1: email welcome"),
+        contacts,
+        events,
+        "2026-01-06T02:00:00Z",
+    );
+    let executed: Vec<&String> = t.iter().filter(|l| l.contains("executed")).collect();
+    assert_eq!(
+        executed,
+        [
+            "2026-01-06T02:00:00Z t1 executed 1 welcome",
+            "2026-01-07T00:00:00Z t2 executed 1 welcome",
+        ]
+    );
+}
+
+#[test]
 fn window_skips_holidays() {
     let t = run(
         &cad("window \"0 9 * * 1-5\"\nholidays [2026-01-06]\nstep 1: email welcome"),

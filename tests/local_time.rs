@@ -155,3 +155,37 @@ fn timeline_knows_the_contacts_zone_from_the_trace() {
         .unwrap();
     assert!(bump.contains("\"at\":\"2026-01-06T08:00:00Z\""), "{bump}");
 }
+
+#[test]
+fn a_record_keeps_the_zone_the_contact_had_when_it_was_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(
+        p("z.cadence"),
+        "cadence \"Z\"\nfield tzf: tz\nexit on replied\ntimezone field tzf default \"Europe/Berlin\"\ntemplate w { subject \"Hi\"; body \"Hello {{unsubscribe_link}}\" }\nstep 1: email w\n",
+    )
+    .unwrap();
+    std::fs::write(p("c.csv"), "id,email,tzf\nk1,k1@example.test,Asia/Tokyo\n").unwrap();
+    // Enrolled and sent at 02:00Z (11:00 in Tokyo); the zone changes a day later.
+    std::fs::write(
+        p("e.csv"),
+        "at,contact,event,field,value\n2026-01-05T02:00:00Z,k1,enroll,,\n2026-01-06T02:00:00Z,k1,set,tzf,America/New_York\n",
+    )
+    .unwrap();
+    let (t, _) = cadence(&[
+        "simulate",
+        &p("z.cadence"),
+        "--contacts",
+        &p("c.csv"),
+        "--events",
+        &p("e.csv"),
+        "--format",
+        "jsonl",
+    ])
+    .status(0);
+    let sent = t.lines().find(|l| l.contains("\"executed\"")).unwrap();
+    assert!(
+        sent.contains("\"local\":\"2026-01-05T11:00:00+09:00\",\"tz\":\"Asia/Tokyo\""),
+        "{sent}"
+    );
+}

@@ -167,3 +167,71 @@ fn an_unknown_contact_or_missing_files_are_clear_errors() {
     .status(2);
     assert!(err.contains("no cadence \"Nope\""), "{err}");
 }
+
+#[test]
+fn an_exit_names_the_on_line_of_the_step_the_contact_was_at_or_every_rule_of_that_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(
+        p("e.cadence"),
+        r#"cadence "Exits"
+field score: number
+exit "criteria" when score > 100
+exit "criteria" when score < 0
+template w { subject "Hi"; body "Hello {{unsubscribe_link}}" }
+step 1: email w
+  on replied -> exit "not now"
+  on no_open 1d -> step 2
+step 2: email w at appointment - 1d
+  on bounced -> exit
+  on replied -> exit "not now"
+field appointment: date
+"#,
+    )
+    .unwrap();
+    std::fs::write(p("c.csv"), "id,email,score,appointment\nx1,x1@example.test,5,2026-01-05\nx2,x2@example.test,5,\nx3,x3@example.test,5,\n").unwrap();
+    std::fs::write(
+        p("ev.csv"),
+        "at,contact,event,field,value\n2026-01-05T09:00:00Z,x1,enroll,,\n2026-01-05T09:00:00Z,x2,enroll,,\n2026-01-05T09:00:00Z,x3,enroll,,\n2026-01-05T10:00:00Z,x1,replied,,\n2026-01-05T10:00:00Z,x2,bounced,,\n2026-01-05T10:00:00Z,x3,set,score,-4\n",
+    )
+    .unwrap();
+    let (trace, _) = cadence(&[
+        "simulate",
+        &p("e.cadence"),
+        "--contacts",
+        &p("c.csv"),
+        "--events",
+        &p("ev.csv"),
+        "--format",
+        "jsonl",
+    ])
+    .status(0);
+    std::fs::write(p("t.jsonl"), trace).unwrap();
+    let why = |id: &str| {
+        cadence(&["why", id, &p("t.jsonl"), &p("e.cadence")])
+            .status(0)
+            .0
+    };
+    has(
+        &why("x1"),
+        "exited \"not now\": `on replied -> exit \"not now\"` (line 7) of step 1",
+    );
+    // Step 1 has no `on bounced`: the built-in exit, not step 2's line.
+    has(&why("x2"), "exited \"bounced\": the address bounced");
+    // Two rules share the reason: both are named.
+    has(
+        &why("x3"),
+        "exited \"criteria\": one of `exit \"criteria\" when score > 100` (line 3), `exit \"criteria\" when score < 0` (line 4)",
+    );
+}
+
+#[test]
+fn a_skipped_email_is_named_by_its_template_and_an_unknown_step_is_said() {
+    let case = Case::new();
+    // a3 has no phone: step 2 is a call; ask about a step that does not exist.
+    let out = case.why(&["a3", "--step", "9"]);
+    has(
+        &out,
+        "\"B2B outbound\" has no step 9 (its steps are 1, 2, 3)",
+    );
+}

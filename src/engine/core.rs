@@ -931,12 +931,16 @@ impl<'p> Cx<'_, 'p> {
     }
 
     fn emit(&mut self, li: usize, kind: Kind) {
-        let en = &self.c.enrolments[li];
+        let cadence = self.c.enrolments[li].cadence;
+        let tz = self.program().cadences[cadence as usize]
+            .uses_zone()
+            .then(|| self.core.zone(cadence, self.c));
         self.fx.records.push(Record {
             at: self.now,
             contact: self.cid,
-            cadence: en.cadence,
+            cadence,
             kind,
+            tz,
         });
     }
 
@@ -1170,8 +1174,13 @@ impl<'p> Cx<'_, 'p> {
                 if !self.shared.take_send(family, sender, day, limit) {
                     let next_day = local_date(self.now, tz).succ_opt().unwrap_or_default();
                     let midnight = day_start(next_day, tz);
+                    // The next day is the cadence's; the window that then opens is the
+                    // contact's, as for any email.
+                    let contact_tz = self.core.zone(cad_i, self.c);
                     let until = match &cad.window {
-                        Some(w) => next_window(midnight, w, tz, &cad.holidays).unwrap_or(midnight),
+                        Some(w) => {
+                            next_window(midnight, w, contact_tz, &cad.holidays).unwrap_or(midnight)
+                        }
                         None => midnight,
                     };
                     self.emit(

@@ -118,6 +118,9 @@ pub struct Record {
     pub contact: u32,
     pub cadence: u32,
     pub kind: Kind,
+    /// The contact's zone when the record was made, in a cadence that uses one (a later change
+    /// of the contact's zone field does not move what was shown then).
+    pub tz: Option<Tz>,
 }
 
 impl Kind {

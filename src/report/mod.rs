@@ -1019,11 +1019,16 @@ fn moment(t: i64, tz: Option<chrono_tz::Tz>) -> String {
 fn stamp(t: i64, tz: Option<chrono_tz::Tz>) -> String {
     let utc = format_instant(t);
     match tz {
-        Some(tz) => format!(
-            "{} ({})",
-            crate::engine::calendar::format_local(t, tz),
-            &utc[11..]
-        ),
+        Some(tz) => {
+            let local = crate::engine::calendar::format_local(t, tz);
+            // The UTC date too when it is another day.
+            let shown = if local[..10] == utc[..10] {
+                &utc[11..]
+            } else {
+                &utc[..]
+            };
+            format!("{local} ({})", shown.replace('T', " "))
+        }
         None => utc,
     }
 }

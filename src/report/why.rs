@@ -122,10 +122,22 @@ pub fn why(
     let mut out = String::new();
     for name in names {
         let recs: Vec<&&TraceRecord> = mine.iter().filter(|r| r.cadence == name).collect();
-        let tz = recs.iter().find_map(|r| r.tz);
-        let zone_note = match tz {
-            Some(tz) => format!("times in {}", tz.name()),
-            None => "times in UTC".to_string(),
+        let mut zones: Vec<Tz> = Vec::new();
+        for z in recs.iter().filter_map(|r| r.tz) {
+            if !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+        let zone_note = match zones.as_slice() {
+            [] => "times in UTC".to_string(),
+            [z] => format!("times in {}", z.name()),
+            many => format!(
+                "times in the contact's zone of the moment: {}",
+                many.iter()
+                    .map(|z| z.name())
+                    .collect::<Vec<_>>()
+                    .join(", then ")
+            ),
         };
         out.push_str(&format!(
             "{} in \"{name}\" ({zone_note})\n",
@@ -136,6 +148,16 @@ pub fn why(
             continue;
         };
         let c = &src.program.cadences[ci];
+        if let Some(n) = only_step {
+            if c.step_index(n).is_none() {
+                let steps: Vec<String> = c.steps.iter().map(|s| s.number.to_string()).collect();
+                out.push_str(&format!(
+                    "  \"{name}\" has no step {n} (its steps are {})\n\n",
+                    steps.join(", ")
+                ));
+                continue;
+            }
+        }
         let mut e = Explainer {
             src,
             c,
@@ -220,6 +242,9 @@ impl Explainer<'_> {
     fn walk(&mut self, recs: &[&&TraceRecord]) {
         let c = self.c;
         let mut at: Option<At0> = None;
+        // The `on` line that just sent the contact to `exit` or `done`: (step, event).
+        let mut ended_by: Option<(usize, String)> = None;
+        let mut enrolments = 0;
         for r in recs {
             let r: &TraceRecord = r;
             let index = r.step.and_then(|n| c.step_index(n));
@@ -229,9 +254,14 @@ impl Explainer<'_> {
                         step: 0,
                         entered: r.at,
                     });
+                    ended_by = None;
+                    enrolments += 1;
                     let first = c.steps.first().map_or(0, |s| s.number);
-                    let text =
-                        format!("enrolled: enters step {first} (line {})", self.step_line(0));
+                    let again = if enrolments > 1 { " again" } else { "" };
+                    let text = format!(
+                        "enrolled{again}: enters step {first} (line {})",
+                        self.step_line(0)
+                    );
                     self.say(r, Some(first), text);
                 }
                 "executed" | "skipped" => {
@@ -275,6 +305,10 @@ impl Explainer<'_> {
                     };
                     let text = self.transition(r, i);
                     self.say(r, r.from, text);
+                    ended_by = match r.to.as_deref() {
+                        Some("exit" | "done") => Some((i, r.on.clone().unwrap_or_default())),
+                        _ => None,
+                    };
                     at =
                         r.to.as_deref()
                             .and_then(|t| t.parse::<u32>().ok())
@@ -286,31 +320,37 @@ impl Explainer<'_> {
                 }
                 "exited" => {
                     let reason = r.reason.clone().unwrap_or_default();
-                    let text = self.exited(&reason);
+                    let text = self.exited(&reason, ended_by.take());
                     let step = at.map(|a| c.steps[a.step].number);
                     self.say(r, step, text);
                     at = None;
                 }
                 "goal" => {
                     let name = r.name.clone().unwrap_or_default();
-                    let rule = c
+                    let rules: Vec<String> = c
                         .goals
                         .iter()
-                        .find(|g| g.name == name)
-                        .map(|g| format!(": {}", self.src.quote(c.file, g.span)))
-                        .unwrap_or_default();
+                        .filter(|g| g.name == name)
+                        .map(|g| self.src.quote(c.file, g.span))
+                        .collect();
+                    let rule = match rules.len() {
+                        0 => String::new(),
+                        1 => format!(": {}", rules[0]),
+                        _ => format!(": one of {}", rules.join(", ")),
+                    };
                     let step = at.map(|a| c.steps[a.step].number);
                     self.say(r, step, format!("goal \"{name}\" reached{rule}"));
                     at = None;
                 }
                 "completed" => {
                     let step = at.map(|a| c.steps[a.step].number);
-                    self.say(
-                        r,
-                        step,
-                        "completed: it went past the last step, or an `on` line sent it to `done`"
-                            .into(),
-                    );
+                    let text = match ended_by.take() {
+                        Some((i, _)) => {
+                            format!("completed: step {} sent it to `done`", c.steps[i].number)
+                        }
+                        None => "completed: it went past the last step".into(),
+                    };
+                    self.say(r, step, text);
                     at = None;
                 }
                 _ => {}
@@ -324,7 +364,20 @@ impl Explainer<'_> {
         let s = &c.steps[i];
         let tz = r.tz.unwrap_or_else(|| limit_zone(c));
         let what = match &s.action {
-            Action::Email { .. } => format!("email `{}`", r.name.clone().unwrap_or_default()),
+            Action::Email { template, variants } => {
+                let name = match &r.name {
+                    Some(n) => n.clone(),
+                    None if variants.is_empty() => {
+                        self.src.program.templates[template.0].name.clone()
+                    }
+                    None => variants
+                        .iter()
+                        .map(|v| self.src.program.templates[v.template.0].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join("` or `"),
+                };
+                format!("email `{name}`")
+            }
             Action::Call { subject } => format!("call \"{subject}\""),
             Action::Task { subject, .. } => format!("task \"{subject}\""),
         };
@@ -350,8 +403,13 @@ impl Explainer<'_> {
                     .src
                     .option(c, s.number, |o| matches!(o, StepOption::After(_)))
                     .unwrap_or_else(|| format!("`after {}`", s.after));
+                let skipped = if s.after.business_days > 0 {
+                    holidays_between(entered, after, tz, &c.holidays)
+                } else {
+                    String::new()
+                };
                 parts.push(format!(
-                    "became due {} by {quote}, counted from entering it {}",
+                    "became due {} by {quote}, counted from entering it {}{skipped}",
                     when(after, r.tz),
                     when(entered, r.tz)
                 ));
@@ -418,8 +476,9 @@ impl Explainer<'_> {
             if expected == r.at {
                 parts.push(format!("{verb} {}", when(r.at, r.tz)));
             } else {
+                let way = if r.at > expected { "later" } else { "earlier" };
                 parts.push(format!(
-                    "{verb} {} (later than these rules alone say: a change of the record moved it)",
+                    "{verb} {} ({way} than these files say: the trace may come from another version of the cadence, or the record's zone changed)",
                     when(r.at, r.tz)
                 ));
             }
@@ -575,18 +634,28 @@ impl Explainer<'_> {
         }
     }
 
-    fn exited(&self, reason: &str) -> String {
+    fn exited(&self, reason: &str, by: Option<(usize, String)>) -> String {
         let c = self.c;
-        if let Some(rule) = c.exits.iter().find(|e| e.name == reason) {
-            return format!("exited \"{reason}\": {}", self.src.quote(c.file, rule.span));
+        // An `on ... -> exit` line of the step the contact was at.
+        if let Some((i, on)) = by {
+            if let Some(h) = c.steps[i].handlers.iter().find(|h| h.event.name() == on) {
+                return format!(
+                    "exited \"{reason}\": {} of step {}",
+                    self.src.quote(c.file, h.span),
+                    c.steps[i].number
+                );
+            }
         }
-        let handler = c
-            .steps
+        let rules: Vec<String> = c
+            .exits
             .iter()
-            .flat_map(|s| &s.handlers)
-            .find(|h| matches!(&h.target, Target::Exit(r) if r == reason));
-        if let Some(h) = handler {
-            return format!("exited \"{reason}\": {}", self.src.quote(c.file, h.span));
+            .filter(|e| e.name == reason)
+            .map(|e| self.src.quote(c.file, e.span))
+            .collect();
+        match rules.len() {
+            0 => {}
+            1 => return format!("exited \"{reason}\": {}", rules[0]),
+            _ => return format!("exited \"{reason}\": one of {}", rules.join(", ")),
         }
         let why = match reason {
             "unsubscribed" => "the contact unsubscribed (every cadence stops at an unsubscribe)",

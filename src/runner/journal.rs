@@ -200,6 +200,7 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
         contact: row.contact,
         cadence,
         kind,
+        tz: None,
     })
 }
 

@@ -168,7 +168,10 @@ impl LiveProgram {
 /// of them were given: what `check` needs to build the running program again with its sources,
 /// for commands that quote the cadences' lines.
 pub fn deployed_sources(store: &mut dyn LiveStore) -> Result<(Sources, Vec<FileId>), String> {
-    let stored = store.versions().map_err(|e| e.to_string())?;
+    let mut stored = store.versions().map_err(|e| e.to_string())?;
+    // The newest version first: a file that changed since an older deployed version (whose
+    // cadence did not change) is read as the newest run gave it.
+    stored.sort_by_key(|v| std::cmp::Reverse(v.id));
     let mut sources = Sources::new();
     let mut given = Vec::new();
     let mut seen: HashMap<String, FileId> = HashMap::new();

@@ -115,9 +115,7 @@ fn write_records(
     let mut count = 0;
     for r in engine.records() {
         let contact = &engine.contact(r.contact).id;
-        let zone = program.cadences[r.cadence as usize]
-            .uses_zone()
-            .then(|| engine.zone(r.cadence, r.contact));
+        let zone = r.tz;
         match format {
             TraceFormat::Jsonl => {
                 let owner = match r.kind {

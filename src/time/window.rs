@@ -94,7 +94,9 @@ impl Hours {
                 else {
                     continue;
                 };
-                if t < close {
+                // A span that a daylight-saving change swallows (02:30-03:00 on a
+                // spring-forward night) is not open at all.
+                if open < close && t < close {
                     return Some(open.max(t));
                 }
             }

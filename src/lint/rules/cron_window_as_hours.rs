@@ -59,8 +59,14 @@ fn as_hours(cron: &Cron) -> Option<(String, String, String)> {
             let ranges: Vec<String> = runs
                 .iter()
                 .map(|&(a, b)| {
-                    let end = if a == b { b * 60 + 60 } else { b * 60 };
-                    format!("{}-{}", clock(a * 60 + m as u16), clock(end + m as u16))
+                    // From the first instant to the last, or an hour for a single one; never
+                    // past the end of the day.
+                    let end = if a == b { b * 60 + 60 } else { b * 60 } + m as u16;
+                    format!(
+                        "{}-{}",
+                        clock(a * 60 + m as u16),
+                        clock(end.min(crate::time::window::DAY_MINUTES))
+                    )
                 })
                 .collect();
             let due = clock(a * 60 + m as u16 + 1);
