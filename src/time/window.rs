@@ -358,4 +358,79 @@ mod tests {
             .next_at_or_after(t, Tz::UTC)
             .is_none());
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn hours() -> impl Strategy<Value = Hours> {
+            // Per weekday, up to three disjoint spans on a quarter-hour grid.
+            proptest::collection::vec(proptest::collection::btree_set(0u16..=96, 0..6), 7).prop_map(
+                |days| {
+                    let mut out: [Vec<(u16, u16)>; 7] = Default::default();
+                    for (d, marks) in days.into_iter().enumerate() {
+                        let marks: Vec<u16> = marks.into_iter().map(|m| m * 15).collect();
+                        for pair in marks.chunks(2) {
+                            if let [a, b] = pair {
+                                out[d].push((*a, *b));
+                            }
+                        }
+                    }
+                    Hours::new(out)
+                },
+            )
+        }
+
+        fn zone() -> impl Strategy<Value = Tz> {
+            prop_oneof![
+                Just(Tz::UTC),
+                Just(chrono_tz::Europe::Berlin),
+                Just(chrono_tz::America::New_York),
+                Just(chrono_tz::Asia::Kolkata),
+                Just(chrono_tz::Australia::Lord_Howe),
+                Just(chrono_tz::America::Havana),
+            ]
+        }
+
+        /// Whether `t` is inside one of the spans, read on its local day or the day before.
+        fn inside(h: &Hours, t: DateTime<Utc>, tz: Tz) -> bool {
+            let day = t.with_timezone(&tz).date_naive();
+            [day.pred_opt().unwrap(), day].into_iter().any(|d| {
+                let w = d.weekday().num_days_from_sunday() as usize;
+                h.spans(w)
+                    .iter()
+                    .any(|&(a, b)| match (local(tz, d, a), local(tz, d, b)) {
+                        (Some(o), Some(c)) => o < c && o <= t && t < c,
+                        _ => false,
+                    })
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn the_next_open_instant_is_inside_the_hours_and_none_is_skipped(
+                h in hours(),
+                tz in zone(),
+                secs in 1_767_225_600i64..1_830_297_600i64,
+            ) {
+                let t = DateTime::from_timestamp(secs, 0).unwrap();
+                match h.next_at_or_after(t, tz) {
+                    Some(open) => {
+                        prop_assert!(open >= t);
+                        prop_assert!(inside(&h, open, tz), "{open} is not inside the hours");
+                        // Nothing in between is open: sample every quarter hour.
+                        let mut x = t;
+                        while x < open {
+                            prop_assert!(!inside(&h, x, tz), "{x} is open before {open}");
+                            x += chrono::Duration::minutes(15);
+                        }
+                        if open == t {
+                            prop_assert!(h.span_end(t, tz).is_some_and(|e| e > t));
+                        }
+                    }
+                    None => prop_assert!(!h.opens()),
+                }
+            }
+        }
+    }
 }
