@@ -52,6 +52,11 @@ pub struct StepDiff {
     /// Live enrolments at the old step, with a database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<u64>,
+    /// Where contacts at the old step go when the new version is deployed: `step 4`, `exit
+    /// "retired"`, `done` (a `migrate` rule), `kept` (the same number), `stays` (no `migrate`
+    /// block: they finish on their version) or `stranded` (neither mapped nor kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goes: Option<String>,
     /// Where the step is: in the new file (its old file for a removed step).
     #[serde(skip)]
     pub file: String,
@@ -212,6 +217,7 @@ fn models(side: &Side) -> Vec<Model> {
                     );
                     continue;
                 }
+                ItemKind::Migrate(_) => "migrate".to_string(),
                 ItemKind::Template(_) | ItemKind::Test(_) | ItemKind::Error { .. } => continue,
             };
             settings.insert(key, text);
@@ -333,6 +339,24 @@ fn templates(side: &Side, name: &str) -> BTreeMap<String, String> {
 
 /// The diff of every cadence of `old` and `new`, matched by name, in the new files' order
 /// (removed cadences last).
+/// Where contacts at old step `number` (with `label`) go when cadence `name` of `new` is
+/// deployed.
+fn goes(new: &Side, name: &str, number: u32, label: Option<&str>) -> Option<String> {
+    let c = &new.program.cadences[new.program.cadence_by_name(name)?];
+    let Some(m) = &c.migration else {
+        return Some("stays".into());
+    };
+    Some(match m.rule_for(number, label) {
+        Some((_, r)) => match &r.to {
+            crate::check::MigrateTo::Step(j) => format!("step {}", c.steps[*j].number),
+            crate::check::MigrateTo::Exit(reason) => format!("exit \"{reason}\""),
+            crate::check::MigrateTo::Done => "done".into(),
+        },
+        None if c.step_index(number).is_some() => "kept".into(),
+        None => "stranded".into(),
+    })
+}
+
 pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
     let olds = models(old);
     let news = models(new);
@@ -401,6 +425,7 @@ pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
                 }],
                 waits: a.steps[&n].waits,
                 live: live_of(&a.name, n),
+                goes: goes(new, &b.name, n, a.steps[&n].label.as_deref()),
                 file: file_b.name.clone(),
                 line: file_b.line_col(y.span.start).0,
             });
@@ -441,6 +466,7 @@ pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
                 } else {
                     None
                 },
+                goes: sa.and_then(|x| goes(new, &b.name, n, x.label.as_deref())),
                 file,
                 line,
             });
@@ -498,6 +524,29 @@ fn describe(c: &Change) -> String {
     }
 }
 
+/// ` -> they go to step 4 (migrate)` and the like, for a step contacts may be at.
+fn goes_note(s: &StepDiff) -> String {
+    let Some(g) = &s.goes else {
+        return String::new();
+    };
+    let who = match s.live {
+        Some(0) => return String::new(),
+        Some(1) => "it goes",
+        Some(_) => "they go",
+        None => "contacts there go",
+    };
+    match g.as_str() {
+        "stays" => String::new(),
+        "kept" if s.change == "changed" => format!("; {who} on at it in the new version"),
+        "kept" => String::new(),
+        "stranded" => {
+            "; STRANDED: the new version's `migrate` block does not map it, so a deploy is refused"
+                .into()
+        }
+        to => format!("; {who} to {to} (migrate)"),
+    }
+}
+
 fn live_note(live: Option<u64>) -> String {
     match live {
         Some(0) => " (no contact is at it now)".into(),
@@ -542,10 +591,11 @@ pub fn human(diffs: &[CadenceDiff]) -> String {
                     s.new.clone().unwrap_or_default()
                 )),
                 "removed" => out.push_str(&format!(
-                    "  step {} removed: {}{}\n",
+                    "  step {} removed: {}{}{}\n",
                     s.step,
                     s.old.clone().unwrap_or_default(),
-                    live_note(s.live)
+                    live_note(s.live),
+                    goes_note(s)
                 )),
                 "renumbered" => out.push_str(&format!(
                     "  step {} renumbered to step {}, unchanged otherwise{}\n",
@@ -554,7 +604,12 @@ pub fn human(diffs: &[CadenceDiff]) -> String {
                     live_note(s.live)
                 )),
                 _ => {
-                    out.push_str(&format!("  step {} changed{}\n", s.step, live_note(s.live)));
+                    out.push_str(&format!(
+                        "  step {} changed{}{}\n",
+                        s.step,
+                        live_note(s.live),
+                        goes_note(s)
+                    ));
                     for p in &s.parts {
                         out.push_str(&format!("    {}\n", describe(p)));
                     }
@@ -606,7 +661,9 @@ pub fn github(diffs: &[CadenceDiff]) -> String {
             ));
         }
         for s in &d.steps {
-            let level = if s.change == "removed" && s.waits {
+            let level = if s.goes.as_deref() == Some("stranded") && s.live != Some(0) {
+                "error"
+            } else if s.change == "removed" && s.waits {
                 "warning"
             } else {
                 "notice"
@@ -621,10 +678,11 @@ pub fn github(diffs: &[CadenceDiff]) -> String {
                 prop(&s.file),
                 s.line,
                 esc(&format!(
-                    "\"{cad}\" step {} {}{}: {what}",
+                    "\"{cad}\" step {} {}{}: {what}{}",
                     s.step,
                     s.change,
-                    live_note(s.live)
+                    live_note(s.live),
+                    goes_note(s)
                 ))
             ));
         }

@@ -162,6 +162,17 @@ fn window_hours_keep_their_form_with_days_in_lower_case_and_times_as_hh_mm() {
     assert_eq!(check_codes("h.cadence", text), Vec::<String>::new());
 }
 
+#[test]
+fn a_migrate_block_is_laid_out_after_the_steps() {
+    let text = "migrate from \"3F9A1C2B\" { step 2 -> step 1; step \"Old call\" -> exit \"retired\" }\nstep 1: call \"x\"\n";
+    let out = fmt("m.cadence", text).unwrap();
+    assert!(
+        out.ends_with("step 1: call \"x\"\n\nmigrate from \"3F9A1C2B\" {\n  step 2 -> step 1\n  step \"Old call\" -> exit \"retired\"\n}\n"),
+        "{out}"
+    );
+    assert_eq!(fmt("m.cadence", &out).unwrap(), out);
+}
+
 fn cadence(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
         .args(args)

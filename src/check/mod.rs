@@ -150,6 +150,7 @@ fn is_cadence_statement(kind: &ItemKind) -> bool {
             | ItemKind::Reenroll(_)
             | ItemKind::Holidays(_)
             | ItemKind::Track(_)
+            | ItemKind::Migrate(_)
     )
 }
 
@@ -838,6 +839,7 @@ impl Checker<'_> {
             goals: Vec::new(),
             zone: Zone::Fixed(Tz::UTC),
             window: None,
+            migration: None,
             limit_per_day: None,
             from: None,
             reply_to: None,
@@ -1062,7 +1064,102 @@ impl Checker<'_> {
         c.holidays.sort();
         c.holidays.dedup();
         c.steps = self.steps(file, ast, &schema, custom);
+        for item in &ast.items {
+            if let ItemKind::Migrate(m) = &item.kind {
+                let checked = self.migration(file, item.span, m, &c);
+                if once(self, "migrate", item.span) {
+                    c.migration = Some(checked);
+                }
+            }
+        }
         c
+    }
+
+    /// `migrate { ... }`: each target is a step of this cadence, `done` or `exit`; each old
+    /// step is named once (E133 otherwise, E103 for a missing step).
+    fn migration(&mut self, file: FileId, span: Span, m: &ast::Migrate, c: &Cadence) -> Migration {
+        let err = |span: Span, msg: String, label: &str, help: &str| {
+            Diagnostic::error("E133", file, span, msg, label).with_help(help.to_string())
+        };
+        if let Some(f) = &m.from {
+            let ok =
+                (4..=64).contains(&f.node.len()) && f.node.chars().all(|ch| ch.is_ascii_hexdigit());
+            if !ok {
+                self.diags.push(err(
+                    f.span,
+                    format!("`{}` is not a version hash", f.node),
+                    "not a hash",
+                    "give the first characters (4 or more) of the version's hash, as `cadence versions --db DB` lists them",
+                ));
+            }
+        }
+        let mut rules = Vec::new();
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for x in &m.maps {
+            let key = x.step.node.clone();
+            if let Some(first) = seen.get(&key) {
+                self.diags.push(
+                    err(
+                        x.step.span,
+                        format!("step {} is mapped twice", x.step.node),
+                        "mapped again",
+                        "map each old step once",
+                    )
+                    .with_label(file, *first, "first mapped here"),
+                );
+                continue;
+            }
+            seen.insert(key, x.step.span);
+            let step = if x.label {
+                StepRef::Label(x.step.node.clone())
+            } else {
+                match x.step.node.parse::<u32>() {
+                    Ok(n) => StepRef::Number(n),
+                    Err(_) => continue,
+                }
+            };
+            let to = match &x.target.node {
+                ast::Target::Step(n) => {
+                    match n.node.parse::<u32>().ok().and_then(|n| c.step_index(n)) {
+                        Some(i) => MigrateTo::Step(i),
+                        None => {
+                            let list: Vec<String> =
+                                c.steps.iter().map(|s| s.number.to_string()).collect();
+                            self.diags.push(
+                            Diagnostic::error("E103", file, x.target.span, format!("there is no step {}", n.node), "no such step")
+                                .with_help(format!("the steps of this version are {}; or write `done` or `exit \"reason\"`", list.join(", "))),
+                        );
+                            continue;
+                        }
+                    }
+                }
+                ast::Target::Done => MigrateTo::Done,
+                ast::Target::Exit(reason) => MigrateTo::Exit(
+                    reason
+                        .as_ref()
+                        .map_or_else(|| "migrated".to_string(), |r| r.node.clone()),
+                ),
+                ast::Target::Next => {
+                    self.diags.push(err(
+                        x.target.span,
+                        "a migration cannot go to `next`".into(),
+                        "next of what?",
+                        "name the step of this version (`step 4`), or end the enrolment with `done` or `exit \"reason\"`",
+                    ));
+                    continue;
+                }
+            };
+            rules.push(MigrateRule {
+                step,
+                to,
+                span: x.span,
+            });
+        }
+        Migration {
+            from: m.from.as_ref().map(|f| f.node.clone()),
+            rules,
+            span,
+        }
     }
 
     fn limit(&mut self, file: FileId, limit: &ast::Limit) -> Option<u32> {

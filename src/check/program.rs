@@ -125,6 +125,56 @@ pub struct Cadence {
     pub track: Tracking,
     /// In file order; index 0 is the entry step.
     pub steps: Vec<Step>,
+    /// `migrate { ... }`: how enrolments of older versions move into this one on deploy.
+    pub migration: Option<Migration>,
+}
+
+/// `migrate [from "HASH"] { step 3 -> step 4; step "Recap" -> exit "retired" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Migration {
+    /// Only enrolments on the version whose hash starts with this (none: every older version).
+    pub from: Option<String>,
+    pub rules: Vec<MigrateRule>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrateRule {
+    pub step: StepRef,
+    pub to: MigrateTo,
+    pub span: Span,
+}
+
+/// A step of an older version, by number or label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepRef {
+    Number(u32),
+    Label(String),
+}
+
+/// Where a migrated enrolment goes: a step of this version (index), or it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrateTo {
+    Step(usize),
+    Exit(String),
+    Done,
+}
+
+impl Migration {
+    /// The rule for an old step (its number and label), if one names it.
+    pub fn rule_for(&self, number: u32, label: Option<&str>) -> Option<(usize, &MigrateRule)> {
+        self.rules.iter().enumerate().find(|(_, r)| match &r.step {
+            StepRef::Number(n) => *n == number,
+            StepRef::Label(l) => Some(l.as_str()) == label,
+        })
+    }
+
+    /// Whether it applies to enrolments on a version with this hash.
+    pub fn applies_to(&self, hash: &str) -> bool {
+        self.from
+            .as_deref()
+            .is_none_or(|p| hash.starts_with(&p.to_ascii_lowercase()))
+    }
 }
 
 impl Cadence {

@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod config;
+mod deploy;
 mod diff;
 mod explain;
 mod fmt;
@@ -22,6 +23,7 @@ pub(crate) mod tasks;
 mod test;
 pub mod token;
 mod trace;
+mod versions;
 mod why;
 
 use std::process::ExitCode;
@@ -127,6 +129,18 @@ enum Command {
     )]
     #[command(display_order = 9)]
     Timeline(report::TimelineArgs),
+    /// Make new versions of cadences the running ones, and move the contacts in flight as their `migrate` blocks say
+    #[command(
+        after_help = "Examples:\n  cadence diff old/onboarding.cadence cadences/onboarding.cadence --db live.db   # what it will do\n  cadence deploy --db live.db cadences/*.cadence\n\nEnrolments stay on the version they started on, unless the new version has a `migrate` block:\nthen every live enrolment of an older version moves into it (a mapped step goes where the block\nsays; another keeps its step number, its wait recomputed from the new rules). A deploy that would\nleave contacts at a step that is gone and not mapped is refused, with nothing written.\n`cadence run` deploys the files it is given the same way when it starts."
+    )]
+    #[command(display_order = 9)]
+    Deploy(deploy::Args),
+    /// The versions of the cadences a database holds: hash, when stored, deployed, contacts in flight
+    #[command(
+        after_help = "Examples:\n  cadence versions --db live.db\n  cadence versions --db live.db --format json\n\nA version is the text of a cadence and of the files it uses, stored by hash when `cadence run` or\n`cadence deploy` is given it. The hash's first characters pin a `migrate` block to one version:\n`migrate from \"3f9a1c2b\" { ... }`."
+    )]
+    #[command(display_order = 9)]
+    Versions(versions::Args),
     /// What a change of the cadences does: steps, settings and templates added, removed or changed
     #[command(
         after_help = "Examples:\n  git show main:cadences/onboarding.cadence > /tmp/old.cadence\n  cadence diff /tmp/old.cadence cadences/onboarding.cadence\n  cadence diff /tmp/old.cadence cadences/onboarding.cadence --db live.db   # how many contacts are at each step\n  cadence diff old/ cadences/ --format github                          # annotations on a pull request\n\nCadences are matched by name and steps by number; each part of a step (its action, after, at, if,\nowner, each `on` line) is compared in `cadence fmt`'s form, so layout and comments do not count."
@@ -271,6 +285,8 @@ pub fn main() -> ExitCode {
         Command::Timeline(args) => report::run_timeline(args),
         Command::Why(args) => why::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Deploy(args) => deploy::run(args),
+        Command::Versions(args) => versions::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),

@@ -275,6 +275,12 @@ pub(crate) fn run(args: Args) -> Status {
         .iter()
         .map(|(state, n)| format!("{n} {state}"))
         .collect();
+    if report.migrated > 0 {
+        eprintln!(
+            "deployed: {} moved into the new version by `migrate`",
+            plural(report.migrated, "contact")
+        );
+    }
     eprintln!(
         "ran {} over {}: {} queued ({} already known), {} applied, {} fired, {}; {} created, {} for reps; clock at {}{}",
         plural(report.cadences, "cadence"),

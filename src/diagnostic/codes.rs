@@ -54,6 +54,7 @@ pub const CODES: &[CodeInfo] = &[
     c("E130", "invalid variants"),
     c("E131", "unknown variant"),
     c("E132", "invalid send window hours"),
+    c("E133", "invalid migration"),
     c("T001", "failed expectation"),
 ];
 

@@ -699,6 +699,46 @@ impl<'p> Core<'p> {
         }
     }
 
+    /// A deploy of version `to`, which has a `migrate` block: moves the contact's active
+    /// enrolments on older versions of the same cadence (those `applies` accepts: the block's
+    /// `from` hash) into it. A step the block maps goes where it says (entered now, or the
+    /// enrolment ends); a step it does not name stays at the step of the same number, its wait
+    /// recomputed from the new version's rules; a step neither mapped nor kept stays on its old
+    /// version (a deploy refuses that before it gets here). Returns whether anything moved.
+    #[allow(clippy::too_many_arguments)]
+    pub fn migrate(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        to: u32,
+        applies: &dyn Fn(u32) -> bool,
+        now: i64,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) -> bool {
+        let Some(m) = &self.program.cadences[to as usize].migration else {
+            return false;
+        };
+        let family = self.family(to);
+        let mut moved = false;
+        for li in 0..c.enrolments.len() {
+            let en = &c.enrolments[li];
+            if !en.is_active()
+                || en.cadence == to
+                || self.family(en.cadence) != family
+                || !applies(en.cadence)
+            {
+                continue;
+            }
+            let mut cx = self.cx(c, cid, now, shared, fx);
+            moved |= cx.migrate(li, to, m);
+        }
+        if moved {
+            self.reset_last_exec(c);
+        }
+        moved
+    }
+
     /// The live timers of a contact, in firing order: what a durable driver stores beside the
     /// contact's state.
     pub fn live_timers(&self, c: &Contact) -> Vec<Timer> {
@@ -1256,6 +1296,119 @@ impl<'p> Cx<'_, 'p> {
     fn schedule_timeouts(&mut self, li: usize, at: i64) {
         let (core, c, fx, now) = (self.core, &*self.c, &mut *self.fx, self.now);
         core.timeouts(c, &c.enrolments[li], at, now, &mut |t| fx.timers.push(t));
+    }
+
+    /// Moves one enrolment into version `to` (see [`Core::migrate`]).
+    fn migrate(&mut self, li: usize, to: u32, m: &'p crate::check::Migration) -> bool {
+        use crate::check::MigrateTo;
+        let program = self.program();
+        let from_cadence = self.c.enrolments[li].cadence;
+        let old = &program.cadences[from_cadence as usize];
+        let new = &program.cadences[to as usize];
+        let from_step = self.c.enrolments[li].step;
+        let old_step = &old.steps[from_step as usize];
+        let rule = m.rule_for(old_step.number, old_step.label.as_deref());
+        let dest = match rule {
+            Some((_, r)) => r.to.clone(),
+            None => match new.step_index(old_step.number) {
+                Some(j) => MigrateTo::Step(j),
+                // Neither mapped nor kept: it stays where it is.
+                None => return false,
+            },
+        };
+        let kept = rule.is_none();
+        // The steps of earlier executions, in the new version: the mapped step, or the step of
+        // the same number, or (a step that is gone) the one the enrolment moves to.
+        let fallback = match dest {
+            MigrateTo::Step(j) => j as u32,
+            _ => 0,
+        };
+        let remap = |idx: u32| -> u32 {
+            let s = &old.steps[idx as usize];
+            match m.rule_for(s.number, s.label.as_deref()) {
+                Some((_, r)) => match r.to {
+                    MigrateTo::Step(j) => j as u32,
+                    _ => fallback,
+                },
+                None => new.step_index(s.number).map_or(fallback, |j| j as u32),
+            }
+        };
+        let waiting = match self.c.enrolments[li].phase {
+            Phase::Waiting { exec, .. } => Some(exec),
+            _ => None,
+        };
+        {
+            let en = &mut self.c.enrolments[li];
+            for ex in &mut en.execs {
+                ex.step = remap(ex.step);
+            }
+            en.cadence = to;
+        }
+        let to_record = match dest {
+            MigrateTo::Step(j) => To::Step(j as u32),
+            MigrateTo::Done => To::Done,
+            MigrateTo::Exit(_) => To::Exit,
+        };
+        self.emit(
+            li,
+            Kind::Migrated {
+                from_cadence,
+                from_step,
+                to: to_record,
+            },
+        );
+        match dest {
+            MigrateTo::Exit(_) => {
+                let i = rule.map_or(0, |(i, _)| i as u32);
+                self.end(
+                    li,
+                    Kind::Exited {
+                        reason: ExitReason::Migration(i),
+                    },
+                );
+            }
+            MigrateTo::Done => self.end(li, Kind::Completed),
+            MigrateTo::Step(j) if kept => {
+                self.c.enrolments[li].step = j as u32;
+                match (self.c.enrolments[li].phase, waiting) {
+                    (Phase::Pending { entered, since, .. }, _) => {
+                        match self.core.due_time(self.c, li, entered) {
+                            Ok(due) => {
+                                self.bump(li);
+                                self.schedule_since(li, due.max(self.now), entered, since.min(due));
+                            }
+                            Err(reason) => self.skip(li, reason),
+                        }
+                    }
+                    (_, Some(exec)) => {
+                        let at = self.c.enrolments[li].execs[exec as usize].at;
+                        self.bump(li);
+                        if new.steps[j].waits() {
+                            self.c.enrolments[li].phase = Phase::Waiting {
+                                exec,
+                                armed: self.now,
+                            };
+                            self.schedule_timeouts(li, at);
+                        } else {
+                            // The new step waits for nothing: on to its next.
+                            self.fall_through(li);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            MigrateTo::Step(j) => {
+                if let Some(exec) = waiting {
+                    self.fx.actions.push(Act::Left {
+                        enrolment: li as u32,
+                        exec,
+                        ended: false,
+                    });
+                }
+                self.enter(li, j as u32);
+            }
+        }
+        true
     }
 
     fn skip(&mut self, li: usize, reason: SkipReason) {

@@ -52,6 +52,8 @@ pub enum ExitReason {
         step: u32,
         handler: u32,
     },
+    /// Rule `i` of the `migrate` block of the version the enrolment was moved into.
+    Migration(u32),
 }
 
 /// What an event record names.
@@ -109,6 +111,13 @@ pub enum Kind {
         rule: u32,
     },
     Completed,
+    /// A deploy moved the enrolment from step `from_step` of version `from_cadence` into this
+    /// version (the record's cadence): to a step, or to its end.
+    Migrated {
+        from_cadence: u32,
+        from_step: u32,
+        to: To,
+    },
 }
 
 /// One trace record. Steps are indices into the cadence's steps.
@@ -135,6 +144,7 @@ impl Kind {
             Kind::Exited { .. } => "exited",
             Kind::Goal { .. } => "goal",
             Kind::Completed => "completed",
+            Kind::Migrated { .. } => "migrated",
         }
     }
 }
@@ -173,6 +183,15 @@ pub fn exit_reason(cadence: &Cadence, r: ExitReason) -> &str {
                 None => "?",
             }
         }
+        ExitReason::Migration(i) => match cadence
+            .migration
+            .as_ref()
+            .and_then(|m| m.rules.get(i as usize))
+            .map(|r| &r.to)
+        {
+            Some(crate::check::MigrateTo::Exit(reason)) => reason,
+            _ => "migrated",
+        },
     }
 }
 
@@ -371,6 +390,24 @@ impl Jsonl {
                 out.push_str(",\"reason\":");
                 json_str(out, exit_reason(cadence, reason));
             }
+            Kind::Migrated {
+                from_cadence,
+                from_step,
+                to,
+            } => {
+                let old = program
+                    .cadences
+                    .get(from_cadence as usize)
+                    .unwrap_or(cadence);
+                let _ = write!(out, ",\"from\":{},\"to\":", step_number(old, from_step));
+                match to {
+                    To::Step(s) => {
+                        let _ = write!(out, "{}", step_number(cadence, s));
+                    }
+                    To::Done => out.push_str("\"done\""),
+                    To::Exit => out.push_str("\"exit\""),
+                }
+            }
             Kind::Goal { rule } => {
                 out.push_str(",\"name\":");
                 json_str(
@@ -493,6 +530,25 @@ pub fn describe(program: &Program, r: &Record) -> String {
             )
         }
         Kind::Exited { reason } => format!("exited: {}", exit_reason(cadence, reason)),
+        Kind::Migrated {
+            from_cadence,
+            from_step,
+            to,
+        } => {
+            let old = program
+                .cadences
+                .get(from_cadence as usize)
+                .unwrap_or(cadence);
+            let to = match to {
+                To::Step(s) => format!("step {}", step_number(cadence, s)),
+                To::Done => "done".into(),
+                To::Exit => "exit".into(),
+            };
+            format!(
+                "migrated to the new version: step {} -> {to}",
+                step_number(old, from_step)
+            )
+        }
         Kind::Goal { rule } => format!(
             "goal reached: {}",
             cadence

@@ -373,7 +373,8 @@ fn section(kind: &ItemKind) -> u8 {
         | ItemKind::Track(_) => 3,
         ItemKind::Template(_) => 4,
         ItemKind::Step(_) | ItemKind::Error { .. } => 5,
-        ItemKind::Test(_) => 6,
+        ItemKind::Migrate(_) => 6,
+        ItemKind::Test(_) => 7,
     }
 }
 
@@ -520,6 +521,33 @@ fn elements(item: &Item) -> Vec<Element> {
                     format!("  {left}{pad} -> {}", target(&h.target.node)),
                 ));
             }
+            out
+        }
+        ItemKind::Migrate(m) => {
+            let head = match &m.from {
+                Some(f) => format!("migrate from {} {{", quote(&f.node)),
+                None => "migrate {".to_string(),
+            };
+            let open_end = m.maps.first().map_or(item.span.end, |x| x.span.start);
+            let mut out = vec![el(
+                Span::new(item.span.start, open_end.min(item.span.end)),
+                head,
+            )];
+            for x in &m.maps {
+                let from = if x.label {
+                    quote(&x.step.node)
+                } else {
+                    x.step.node.clone()
+                };
+                out.push(el(
+                    x.span,
+                    format!("  step {from} -> {}", target(&x.target.node)),
+                ));
+            }
+            out.push(el(
+                Span::new(item.span.end.saturating_sub(1), item.span.end),
+                "}".into(),
+            ));
             out
         }
         ItemKind::Test(t) => {

@@ -993,6 +993,11 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
             "exited" => format!("exited: {}", r.reason.clone().unwrap_or_default()),
             "goal" => format!("goal reached: {}", r.name.clone().unwrap_or_default()),
             "completed" => "completed".to_string(),
+            "migrated" => format!(
+                "moved into a new version: step {} -> {}",
+                r.from.unwrap_or(0),
+                r.to.clone().unwrap_or_default()
+            ),
             k => k.to_string(),
         };
         let cad = if cadences.len() > 1 {

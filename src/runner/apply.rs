@@ -379,6 +379,86 @@ impl<'p> Applier<'p> {
         Ok(progress)
     }
 
+    /// After a deploy: moves the enrolments of older versions into each deployed version that
+    /// has a `migrate` block (see [`Core::migrate`]), at the database's clock, in batches that
+    /// each commit with their journal rows (`migrated`, and the exits and completions the block
+    /// asks for). `hashes`: the hash of each stored version, by id. Returns how many contacts
+    /// moved. Running it again moves nothing more: the moved enrolments are on the new version.
+    pub fn migrate_all(
+        &mut self,
+        store: &mut dyn LiveStore,
+        hashes: &HashMap<i64, String>,
+    ) -> Result<usize, String> {
+        let lp = self.lp;
+        let targets: Vec<u32> = (0..lp.program.cadences.len() as u32)
+            .filter(|&i| {
+                lp.current[i as usize] && lp.program.cadences[i as usize].migration.is_some()
+            })
+            .collect();
+        if targets.is_empty() || self.clock == i64::MIN {
+            return Ok(0);
+        }
+        let now = self.clock;
+        let ids = store.contact_ids().map_err(|e| e.to_string())?;
+        let mut moved = 0;
+        let mut batch = Batch::default();
+        let mut fx = Effects::default();
+        let mut tq: BinaryHeap<Reverse<(Timer, ContactId)>> = BinaryHeap::new();
+        let mut sends_dirty: Vec<(u32, u32, i64)> = Vec::new();
+        for (n, id) in ids.iter().enumerate() {
+            let Some(cid) = self.find(store, id)? else {
+                continue;
+            };
+            if !self.load(store, cid)? {
+                continue;
+            }
+            let mut shared = BatchShared {
+                store,
+                core: &self.core,
+                lp,
+                sends: &mut self.sends,
+                dirty: &mut sends_dirty,
+                suppressed: &mut self.suppressed,
+                new_suppressed: &mut self.new_suppressed,
+                next_enrolment: &mut self.next_enrolment,
+                error: None,
+            };
+            let Some(e) = self.cache.get_mut(cid) else {
+                continue;
+            };
+            let mut any = false;
+            for &to in &targets {
+                let Some(m) = &lp.program.cadences[to as usize].migration else {
+                    continue;
+                };
+                let applies = |cad: u32| {
+                    lp.versions
+                        .get(cad as usize)
+                        .and_then(|v| hashes.get(v))
+                        .is_some_and(|h| m.applies_to(h))
+                };
+                any |= self
+                    .core
+                    .migrate(&mut e.c, cid, to, &applies, now, &mut shared, &mut fx);
+            }
+            if let Some(err) = shared.error.take() {
+                return Err(err);
+            }
+            if any {
+                e.dirty = true;
+                moved += 1;
+            }
+            self.absorb(cid, now, &mut batch, &mut fx, &mut tq);
+            if n % 1000 == 999 {
+                self.finish(store, &mut batch, &sends_dirty)?;
+                batch = Batch::default();
+                sends_dirty.clear();
+            }
+        }
+        self.finish(store, &mut batch, &sends_dirty)?;
+        Ok(moved)
+    }
+
     /// Loads a contact into memory (from the cache or the store).
     fn load(&mut self, store: &mut dyn LiveStore, cid: ContactId) -> Result<bool, String> {
         if let Some(e) = self.cache.get_mut(cid) {

@@ -21,6 +21,7 @@ const TRANSITION: i64 = 5;
 const EXITED: i64 = 6;
 const GOAL: i64 = 7;
 const COMPLETED: i64 = 8;
+const MIGRATED: i64 = 9;
 
 /// The kind of a journal row, in the words of the trace (`transition`, `executed`, ...).
 pub fn kind_name(kind: i64) -> &'static str {
@@ -34,6 +35,7 @@ pub fn kind_name(kind: i64) -> &'static str {
         EXITED => "exited",
         GOAL => "goal",
         COMPLETED => "completed",
+        MIGRATED => "migrated",
         _ => "other",
     }
 }
@@ -119,6 +121,7 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
                 ExitReason::Handler { step, handler } => {
                     (5, Some(step as i64), Some(handler as i64))
                 }
+                ExitReason::Migration(i) => (6, None, Some(i as i64)),
             };
             row.a = Some(a);
             row.step = step;
@@ -129,6 +132,20 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
             row.a = Some(rule as i64);
         }
         Kind::Completed => row.kind = COMPLETED,
+        Kind::Migrated {
+            from_cadence,
+            from_step,
+            to,
+        } => {
+            row.kind = MIGRATED;
+            row.step = Some(from_step as i64);
+            row.a = lp.versions.get(from_cadence as usize).copied();
+            row.b = Some(match to {
+                To::Step(s) => s as i64,
+                To::Done => -1,
+                To::Exit => -2,
+            });
+        }
     }
     row
 }
@@ -184,6 +201,7 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
                 2 => ExitReason::Unenrolled,
                 3 => ExitReason::Loop,
                 4 => ExitReason::Rule(row.b? as u32),
+                6 => ExitReason::Migration(row.b? as u32),
                 _ => ExitReason::Handler {
                     step: step()?,
                     handler: row.b? as u32,
@@ -192,6 +210,15 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
         },
         GOAL => Kind::Goal {
             rule: row.a? as u32,
+        },
+        MIGRATED => Kind::Migrated {
+            from_cadence: lp.index_of(row.a?)?,
+            from_step: step()?,
+            to: match row.b? {
+                -1 => To::Done,
+                -2 => To::Exit,
+                s => To::Step(s as u32),
+            },
         },
         _ => Kind::Completed,
     };

@@ -136,6 +136,8 @@ pub struct Report {
     pub contacts: i64,
     /// Cadences deployed by this run.
     pub cadences: usize,
+    /// Contacts moved into a new version by its `migrate` block.
+    pub migrated: usize,
     /// Seconds spent queueing the files.
     pub ingest_seconds: f64,
 }
@@ -220,6 +222,10 @@ pub fn run(
     let mut report = Report::default();
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
     let signer = Signer::new(&secret(&mut store)?);
+    let stranded = program::stranded(&mut store, &program)?;
+    if !stranded.is_empty() {
+        return Err(RunError::Other(stranded.join("\nerror: ")));
+    }
     let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
     lap("deployed");
     tracing::info!(
@@ -294,6 +300,9 @@ pub fn run(
         // A later --start moves the clock forward; an earlier one cannot move it back.
         applier.advance(&mut store, s)?;
     }
+    // Enrolments of older versions move into the new ones that ask for it.
+    let hashes = program::version_hashes(&mut store)?;
+    report.migrated = applier.migrate_all(&mut store, &hashes)?;
 
     // The files, into the inbox: all of them before anything runs.
     let t0 = Instant::now();
@@ -610,4 +619,52 @@ fn engine_loop(
             Ok(())
         }
     }
+}
+
+/// What `cadence deploy` did.
+#[derive(Debug, Default)]
+pub struct Deployed {
+    pub cadences: usize,
+    pub migrated: usize,
+    pub clock: i64,
+}
+
+/// `cadence deploy`: stores the versions of the files given and makes them the ones that take
+/// new enrolments, then moves the enrolments of older versions into each new version that has a
+/// `migrate` block, at the database's clock, without running anything else. Refused, with
+/// nothing written, when a migration would strand contacts.
+pub fn deploy(
+    db: &Path,
+    sources: &Sources,
+    given: &[FileId],
+    program: Program,
+) -> Result<Deployed, RunError> {
+    let _lock = RunLock::take(db)?;
+    let mut store = SqliteLive::open(db, true)?;
+    let stranded = program::stranded(&mut store, &program)?;
+    if !stranded.is_empty() {
+        return Err(RunError::Other(stranded.join("\nerror: ")));
+    }
+    let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
+    let signer = Signer::new(&secret(&mut store)?);
+    let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    let mut applier = Applier::new(
+        &lp,
+        &mut store,
+        MailSettings {
+            public_url: String::new(),
+            signer,
+            instance,
+            default_from: String::new(),
+        },
+    )?;
+    let hashes = program::version_hashes(&mut store)?;
+    let migrated = applier
+        .migrate_all(&mut store, &hashes)
+        .map_err(RunError::Other)?;
+    Ok(Deployed {
+        cadences: lp.current.iter().filter(|c| **c).count(),
+        migrated,
+        clock: applier.clock(),
+    })
 }

@@ -278,3 +278,104 @@ pub fn live_counts(store: &mut dyn LiveStore) -> Result<HashMap<(String, u32), u
     }
     Ok(out)
 }
+
+/// The contacts a deploy of `new` would strand: for each cadence of `new` with a `migrate`
+/// block, the live enrolments on an older version it applies to, at a step the block does not
+/// map and the new version does not have. One message per such step, naming the version, the
+/// step's line in that version's file, and how many contacts wait there. Without a `migrate`
+/// block enrolments stay on their version, and nothing is stranded.
+pub fn stranded(store: &mut dyn LiveStore, new: &Program) -> Result<Vec<String>, String> {
+    if new.cadences.iter().all(|c| c.migration.is_none()) {
+        return Ok(Vec::new());
+    }
+    let stored = store.versions().map_err(|e| e.to_string())?;
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lp = LiveProgram::from_store(store)?;
+    let catalog = crate::engine::Catalog::new(&lp.program);
+    // Live enrolments per (version index, step index).
+    let mut live: HashMap<(u32, u32), u64> = HashMap::new();
+    for id in store.contact_ids().map_err(|e| e.to_string())? {
+        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
+        for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
+            *live.entry((e.cadence, e.step)).or_default() += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for c in &new.cadences {
+        let Some(m) = &c.migration else { continue };
+        for (i, old) in lp.program.cadences.iter().enumerate() {
+            let Some(v) = stored.iter().find(|v| Some(&v.id) == lp.versions.get(i)) else {
+                continue;
+            };
+            if old.name != c.name || !m.applies_to(&v.hash) {
+                continue;
+            }
+            for (si, s) in old.steps.iter().enumerate() {
+                let n = live.get(&(i as u32, si as u32)).copied().unwrap_or(0);
+                if n == 0
+                    || m.rule_for(s.number, s.label.as_deref()).is_some()
+                    || c.step_index(s.number).is_some()
+                {
+                    continue;
+                }
+                // The step's line in the file of that version, for the message.
+                let line = v
+                    .files
+                    .iter()
+                    .find(|f| f.name == v.file)
+                    .and_then(|f| store.source(&f.hash).ok().flatten())
+                    .map(|text| {
+                        let at = s.span.start.min(text.len());
+                        let no = text[..at].matches('\n').count() + 1;
+                        let src = text[at..].lines().next().unwrap_or("").trim().to_string();
+                        format!("{}:{no}: `{src}`", v.file)
+                    })
+                    .unwrap_or_else(|| format!("step {}", s.number));
+                out.push(format!(
+                    "deploying \"{}\" would strand {} at step {} of version {} ({line}): the new version has no step {} and its `migrate` block does not map it; add `step {} -> step N` (or `-> exit \"reason\"`) to the block",
+                    c.name,
+                    if n == 1 { "1 contact".to_string() } else { format!("{n} contacts") },
+                    s.number,
+                    &v.hash[..v.hash.len().min(12)],
+                    s.number,
+                    s.number
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The hash of each stored version, by id.
+pub fn version_hashes(store: &mut dyn LiveStore) -> Result<HashMap<i64, String>, String> {
+    Ok(store
+        .versions()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|v| (v.id, v.hash))
+        .collect())
+}
+
+/// Live enrolments (not ended) per stored version id.
+pub fn live_by_version(store: &mut dyn LiveStore) -> Result<HashMap<i64, u64>, String> {
+    let lp = LiveProgram::from_store(store)?;
+    let catalog = crate::engine::Catalog::new(&lp.program);
+    let mut out: HashMap<i64, u64> = HashMap::new();
+    for id in store.contact_ids().map_err(|e| e.to_string())? {
+        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
+        for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
+            if let Some(v) = lp.versions.get(e.cadence as usize) {
+                *out.entry(*v).or_default() += 1;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -35,6 +35,8 @@ pub enum ItemKind {
     Goal(ExitRule),
     Timezone(TimezoneSpec),
     Window(WindowSpec),
+    /// `migrate [from "HASH"] { step 3 -> step 4; step "Recap" -> exit "retired" }`
+    Migrate(Migrate),
     Limit(Limit),
     From(Spanned<String>),
     ReplyTo(Spanned<String>),
@@ -97,6 +99,24 @@ pub enum TimezoneSpec {
         field: Spanned<String>,
         default: Option<Spanned<String>>,
     },
+}
+
+/// How enrolments of older versions move into this one when it is deployed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Migrate {
+    /// `from "HASH"`: only enrolments on the version whose hash starts with this.
+    pub from: Option<Spanned<String>>,
+    pub maps: Vec<MigrateMap>,
+}
+
+/// `step 3 -> step 4`, `step "Recap" -> exit "retired"`, `step 5 -> done`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrateMap {
+    /// The old step: a number, or a label in quotes.
+    pub step: Spanned<String>,
+    pub label: bool,
+    pub target: Spanned<Target>,
+    pub span: Span,
 }
 
 /// `window "CRON"` or `window mon-fri 09:00-17:00`.

@@ -16,7 +16,7 @@ pub const MAX_NESTING: usize = 64;
 pub const STATEMENT_KEYWORDS: &[&str] = &[
     "cadence", "module", "field", "enroll", "exit", "goal", "timezone", "window", "limit", "from",
     "reply_to", "reenroll", "holidays", "track", "event", "template", "subject", "body", "step",
-    "on", "test", "contact", "at", "expect", "until",
+    "on", "test", "contact", "at", "expect", "until", "migrate",
 ];
 
 /// Words that begin a statement of a test only, and are common field names too (`start`): they

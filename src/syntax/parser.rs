@@ -31,6 +31,8 @@ enum Stmt {
     On(Handler),
     TestOpen(Spanned<String>),
     Test(TestItem),
+    MigrateOpen(Option<Spanned<String>>),
+    MigrateMap(MigrateMap),
 }
 
 struct Ctx<'a> {
@@ -148,12 +150,12 @@ fn group(
     let mut items: Vec<Item> = Vec::new();
     // Index in `items` of the step that `on` lines attach to; `Err(())` after a broken step.
     let mut step: Option<Result<usize, ()>> = None;
-    // The open block: index in `items`, the span of its opening line, and whether it is a test.
-    let mut block: Option<(usize, Span, bool)> = None;
+    // The open block: index in `items`, the span of its opening line, and its kind.
+    let mut block: Option<(usize, Span, Block)> = None;
 
-    let close_block = |block: &mut Option<(usize, Span, bool)>, diags: &mut Vec<Diagnostic>| {
-        if let Some((_, open, test)) = block.take() {
-            let what = if test { "test" } else { "template" };
+    let close_block = |block: &mut Option<(usize, Span, Block)>, diags: &mut Vec<Diagnostic>| {
+        if let Some((_, open, kind)) = block.take() {
+            let what = kind.name();
             diags.push(
                 Diagnostic::error(
                     "P005",
@@ -211,8 +213,38 @@ fn group(
                         repeated: Vec::new(),
                     }),
                 });
-                block = Some((items.len() - 1, span, false));
+                block = Some((items.len() - 1, span, Block::Template));
             }
+            Stmt::MigrateOpen(from) => {
+                close_block(&mut block, diags);
+                step = None;
+                items.push(Item {
+                    span,
+                    kind: ItemKind::Migrate(Migrate {
+                        from,
+                        maps: Vec::new(),
+                    }),
+                });
+                block = Some((items.len() - 1, span, Block::Migrate));
+            }
+            Stmt::MigrateMap(map) => match block {
+                Some((i, _, Block::Migrate)) => {
+                    items[i].span = items[i].span.to(span);
+                    if let ItemKind::Migrate(m) = &mut items[i].kind {
+                        m.maps.push(map);
+                    }
+                }
+                _ => diags.push(
+                    Diagnostic::error(
+                        "P005",
+                        file,
+                        span,
+                        "step mapping outside a migrate block",
+                        "`step N -> TARGET` belongs inside `migrate { ... }`",
+                    )
+                    .with_help("put it inside a migrate block: `migrate {` ... `}`; a step is written `step N: ACTION`"),
+                ),
+            },
             Stmt::TestOpen(name) => {
                 close_block(&mut block, diags);
                 step = None;
@@ -223,7 +255,7 @@ fn group(
                         items: Vec::new(),
                     }),
                 });
-                block = Some((items.len() - 1, span, true));
+                block = Some((items.len() - 1, span, Block::Test));
             }
             Stmt::BlockClose => match block.take() {
                 Some((i, ..)) => items[i].span = items[i].span.to(span),
@@ -235,11 +267,11 @@ fn group(
                         "`}` without an open block",
                         "nothing to close here",
                     )
-                    .with_help("remove this `}`, or open a block with `template NAME {` or `test \"name\" {`"),
+                    .with_help("remove this `}`, or open a block with `template NAME {`, `test \"name\" {` or `migrate {`"),
                 ),
             },
             Stmt::Subject(subject) => match block {
-                Some((i, _, false)) => {
+                Some((i, _, Block::Template)) => {
                     items[i].span = items[i].span.to(span);
                     if let ItemKind::Template(t) = &mut items[i].kind {
                         if t.subject.is_some() {
@@ -252,7 +284,7 @@ fn group(
                 _ => diags.push(outside_template(file, span, "subject")),
             },
             Stmt::Body(body) => match block {
-                Some((i, _, false)) => {
+                Some((i, _, Block::Template)) => {
                     items[i].span = items[i].span.to(span);
                     if let ItemKind::Template(t) = &mut items[i].kind {
                         if t.body.is_some() {
@@ -265,7 +297,7 @@ fn group(
                 _ => diags.push(outside_template(file, span, "body")),
             },
             Stmt::Test(item) => match block {
-                Some((i, _, true)) => {
+                Some((i, _, Block::Test)) => {
                     items[i].span = items[i].span.to(span);
                     if let ItemKind::Test(t) = &mut items[i].kind {
                         t.items.push(Spanned::new(item, span));
@@ -283,11 +315,12 @@ fn group(
                 ),
             },
             Stmt::Item(kind) => {
-                if let Some((_, open, test)) = block {
-                    let (what, only) = if test {
-                        ("test", "only `contact`, `at`, `expect` and `until` belong in a test")
-                    } else {
-                        ("template", "only `subject` and `body` belong in a template")
+                if let Some((_, open, kind)) = block {
+                    let what = kind.name();
+                    let only = match kind {
+                        Block::Test => "only `contact`, `at`, `expect` and `until` belong in a test",
+                        Block::Template => "only `subject` and `body` belong in a template",
+                        Block::Migrate => "only `step N -> TARGET` lines belong in a migrate block",
                     };
                     diags.push(
                         Diagnostic::error("P005", file, span, format!("statement inside a {what} block"), only)
@@ -304,6 +337,24 @@ fn group(
     }
     close_block(&mut block, diags);
     items
+}
+
+/// The kinds of `{ ... }` blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Template,
+    Test,
+    Migrate,
+}
+
+impl Block {
+    fn name(self) -> &'static str {
+        match self {
+            Block::Template => "template",
+            Block::Test => "test",
+            Block::Migrate => "migrate",
+        }
+    }
 }
 
 fn outside_template(file: FileId, span: Span, word: &str) -> Diagnostic {
@@ -455,6 +506,46 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
         }
         Rule::expect_stmt => Stmt::Test(TestItem::Expect(build_expect(ctx, inner)?)),
         Rule::on_stmt => Stmt::On(build_on(ctx, span, inner)?),
+        Rule::migrate_open => Stmt::MigrateOpen(
+            inner
+                .find(|p| p.as_rule() == Rule::string)
+                .map(|p| build_plain(ctx, p)),
+        ),
+        Rule::migrate_map => {
+            let mut step = None;
+            let mut label = false;
+            let mut target = None;
+            for p in inner {
+                let pspan = ctx.span(&p);
+                match p.as_rule() {
+                    Rule::integer => step = Some(ctx.spanned(&p)),
+                    Rule::string => {
+                        step = Some(build_plain(ctx, p));
+                        label = true;
+                    }
+                    Rule::step_target => {
+                        let n = p.into_inner().find(|p| p.as_rule() == Rule::integer)?;
+                        target = Some(Spanned::new(Target::Step(ctx.spanned(&n)), pspan));
+                    }
+                    Rule::next_target => target = Some(Spanned::new(Target::Next, pspan)),
+                    Rule::done_target => target = Some(Spanned::new(Target::Done, pspan)),
+                    Rule::exit_target => {
+                        let reason = p
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::string)
+                            .map(|s| build_plain(ctx, s));
+                        target = Some(Spanned::new(Target::Exit(reason), pspan));
+                    }
+                    _ => {}
+                }
+            }
+            Stmt::MigrateMap(MigrateMap {
+                step: step?,
+                label,
+                target: target?,
+                span,
+            })
+        }
         _ => return None,
     };
     Some(stmt)
@@ -1145,6 +1236,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_timezone => "`timezone`",
         kw_default => "`default`",
         kw_window => "`window`",
+        kw_migrate => "`migrate`",
+        migrate_map => "a step mapping like `step 3 -> step 4`",
         kw_limit => "`limit`",
         kw_per => "`per`",
         kw_from => "`from`",

@@ -1,0 +1,375 @@
+//! Versions and migrations: `cadence deploy` (and `cadence run`, which deploys what it is given)
+//! moves the enrolments of older versions into a new version as its `migrate` block says, keeps
+//! the others at their step, refuses to strand contacts, and never sends an email twice.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::bin::cadence;
+
+const V1: &str = r#"cadence "Trial"
+exit on replied
+template welcome { subject "Welcome"; body "Hi. {{unsubscribe_link}}" }
+template tips { subject "Tips"; body "Tips. {{unsubscribe_link}}" }
+template last { subject "Last"; body "Bye. {{unsubscribe_link}}" }
+step 1: email welcome
+  on opened -> step 2
+  on no_open 2d -> step 3
+  on bounced -> exit "bad address"
+step 2: call "Walkthrough" owner "csm"
+  on answered -> done
+  on overdue 2d -> step 3
+step 3: email tips after 1d
+  on bounced -> exit "bad address"
+  on no_open 3d -> step 4
+step 4: email last after 2d
+  on bounced -> exit "bad address"
+  on no_open 2d -> done
+"#;
+
+/// Step 2 (the call) is gone: its contacts go to the tips email; step 4 is retired; steps 1
+/// and 3 are kept (step 3 now waits two days).
+const V2: &str = r#"cadence "Trial"
+exit on replied
+template welcome { subject "Welcome"; body "Hi. {{unsubscribe_link}}" }
+template tips { subject "Tips"; body "Tips. {{unsubscribe_link}}" }
+template last { subject "Last"; body "Bye. {{unsubscribe_link}}" }
+step 1: email welcome
+  on opened -> step 3
+  on no_open 2d -> step 3
+  on bounced -> exit "bad address"
+step 3: email tips after 2d
+  on bounced -> exit "bad address"
+  on no_open 3d -> done
+
+migrate {
+  step 2 -> step 3
+  step 4 -> exit "retired"
+}
+"#;
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn path(&self, f: &str) -> String {
+        self.dir.path().join(f).display().to_string()
+    }
+
+    /// 1,000 contacts enrolled every 15 minutes from Monday 5 January 2026; every third opens
+    /// its welcome email an hour after it is sent. Run to Wednesday 14 January: contacts are at
+    /// every step.
+    fn new() -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let case = Case { dir };
+        std::fs::write(case.path("v1.cadence"), V1).unwrap();
+        std::fs::write(case.path("v2.cadence"), V2).unwrap();
+        let mut contacts = String::from("id,email\n");
+        let mut events = String::from("at,contact,event,step\n");
+        let t0 = 1_767_600_000i64; // 2026-01-05T08:00:00Z
+        for i in 0..1000 {
+            contacts.push_str(&format!("c{i},c{i}@example.test\n"));
+            let at = t0 + i * 900;
+            events.push_str(&format!("{},c{i},enroll,\n", iso(at)));
+            if i % 3 == 0 {
+                events.push_str(&format!("{},c{i},opened,1\n", iso(at + 3600)));
+            }
+        }
+        std::fs::write(case.path("contacts.csv"), contacts).unwrap();
+        std::fs::write(case.path("events.csv"), events).unwrap();
+        cadence(&[
+            "run",
+            &case.path("v1.cadence"),
+            "--db",
+            &case.path("live.db"),
+            "--contacts",
+            &case.path("contacts.csv"),
+            "--events",
+            &case.path("events.csv"),
+            "--clock",
+            "virtual",
+            "--until",
+            "2026-01-14T00:00:00Z",
+            "--public-url",
+            "https://go.acme.test",
+        ])
+        .status(0);
+        case
+    }
+
+    /// Live enrolments per step of the old version, from `cadence diff --db`.
+    fn live(&self) -> HashMap<u64, u64> {
+        let (out, _) = cadence(&[
+            "diff",
+            &self.path("v1.cadence"),
+            &self.path("v1.cadence"),
+            "--db",
+            &self.path("live.db"),
+            "--format",
+            "json",
+        ])
+        .status(0);
+        assert_eq!(out, "[]\n", "no change: nothing to list");
+        let lp = self.trace();
+        // Where each contact is: its last step entered and not left.
+        let mut at: HashMap<String, Option<u64>> = HashMap::new();
+        for r in &lp {
+            let c = r["contact"].as_str().unwrap().to_string();
+            match r["kind"].as_str().unwrap() {
+                "executed" | "skipped" => {
+                    at.insert(c, r["step"].as_u64());
+                }
+                "transition" => {
+                    at.insert(c, r["to"].as_u64());
+                }
+                "migrated" => {
+                    at.insert(c, r["to"].as_u64());
+                }
+                "exited" | "completed" | "goal" => {
+                    at.insert(c, None);
+                }
+                _ => {}
+            }
+        }
+        let mut n = HashMap::new();
+        for s in at.values().flatten() {
+            *n.entry(*s).or_default() += 1;
+        }
+        n
+    }
+
+    fn trace(&self) -> Vec<serde_json::Value> {
+        let (out, _) =
+            cadence(&["trace", "--db", &self.path("live.db"), "--format", "jsonl"]).status(0);
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn iso(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+#[test]
+fn a_deploy_moves_the_contacts_in_flight_as_the_migrate_block_says_and_sends_nothing_twice() {
+    let case = Case::new();
+    let before = case.live();
+    for s in 1..=4 {
+        assert!(
+            before.get(&s).copied().unwrap_or(0) > 0,
+            "nobody at step {s}: {before:?}"
+        );
+    }
+    let in_flight: u64 = before.values().sum();
+    let (_, err) = cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    assert!(
+        err.contains(&format!("{in_flight} contacts moved into the new version")),
+        "{err}"
+    );
+    let trace = case.trace();
+    let migrated: Vec<&serde_json::Value> =
+        trace.iter().filter(|r| r["kind"] == "migrated").collect();
+    assert_eq!(
+        migrated.len() as u64,
+        in_flight,
+        "every enrolment in flight moved once"
+    );
+    let mut moves: HashMap<(u64, String), u64> = HashMap::new();
+    for r in &migrated {
+        *moves
+            .entry((r["from"].as_u64().unwrap(), r["to"].to_string()))
+            .or_default() += 1;
+    }
+    assert_eq!(
+        moves.get(&(1, "1".into())).copied(),
+        before.get(&1).copied(),
+        "{moves:?}"
+    );
+    assert_eq!(
+        moves.get(&(2, "3".into())).copied(),
+        before.get(&2).copied(),
+        "{moves:?}"
+    );
+    assert_eq!(
+        moves.get(&(3, "3".into())).copied(),
+        before.get(&3).copied(),
+        "{moves:?}"
+    );
+    assert_eq!(
+        moves.get(&(4, "\"exit\"".into())).copied(),
+        before.get(&4).copied(),
+        "{moves:?}"
+    );
+    let retired = trace
+        .iter()
+        .filter(|r| r["kind"] == "exited" && r["reason"] == "retired")
+        .count() as u64;
+    assert_eq!(Some(retired), before.get(&4).copied());
+    // Nobody is lost: after the deploy, the contacts of steps 2 and 3 are at step 3.
+    let after = case.live();
+    assert_eq!(after.get(&1), before.get(&1));
+    assert_eq!(
+        after.get(&3).copied().unwrap_or(0),
+        before.get(&2).copied().unwrap_or(0) + before.get(&3).copied().unwrap_or(0)
+    );
+    assert_eq!(after.get(&2), None);
+    assert_eq!(after.get(&4), None);
+    // Deploying again moves nobody.
+    let (_, err) = cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    assert!(err.contains("0 contacts moved"), "{err}");
+    // Run the new version to the end: no contact gets an email of a step twice.
+    cadence(&[
+        "run",
+        &case.path("v2.cadence"),
+        "--db",
+        &case.path("live.db"),
+        "--clock",
+        "virtual",
+        "--public-url",
+        "https://go.acme.test",
+    ])
+    .status(0);
+    let mut sent: HashMap<(String, String), u32> = HashMap::new();
+    for r in case
+        .trace()
+        .iter()
+        .filter(|r| r["kind"] == "executed" && r["action"] == "email")
+    {
+        *sent
+            .entry((r["contact"].to_string(), r["name"].to_string()))
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = sent.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "emailed twice: {twice:?}");
+    let (outbox, _) = cadence(&[
+        "outbox",
+        "--db",
+        &case.path("live.db"),
+        "--format",
+        "json",
+        "--limit",
+        "100000",
+    ])
+    .status(0);
+    let rows: serde_json::Value = serde_json::from_str(&outbox).unwrap();
+    let ids: std::collections::HashSet<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        rows.as_array().unwrap().len(),
+        "one Message-ID per email"
+    );
+    println!(
+        "in flight {in_flight} (by step {before:?}); migrated {}; retired {retired}; emails {}",
+        migrated.len(),
+        rows.as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn a_deploy_that_would_strand_contacts_is_refused_naming_the_step() {
+    let case = Case::new();
+    // Step 2 is gone and the block does not map it.
+    let v3 = V2.replace("  step 2 -> step 3\n", "");
+    std::fs::write(case.path("v3.cadence"), v3).unwrap();
+    let before = case.trace().len();
+    let (_, err) = cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v3.cadence"),
+    ])
+    .status(2);
+    assert!(err.contains("deploying \"Trial\" would strand"), "{err}");
+    assert!(err.contains("at step 2 of version"), "{err}");
+    assert!(
+        err.contains("v1.cadence:10: `step 2: call \"Walkthrough\" owner \"csm\"`"),
+        "{err}"
+    );
+    assert!(err.contains("add `step 2 -> step N`"), "{err}");
+    assert_eq!(case.trace().len(), before, "nothing written");
+    // `cadence diff` says the same before anyone deploys.
+    let (gh, _) = cadence(&[
+        "diff",
+        &case.path("v1.cadence"),
+        &case.path("v3.cadence"),
+        "--db",
+        &case.path("live.db"),
+        "--format",
+        "github",
+    ])
+    .status(0);
+    assert!(
+        gh.lines()
+            .any(|l| l.starts_with("::error ") && l.contains("step 2 removed")),
+        "{gh}"
+    );
+}
+
+#[test]
+fn a_migrate_block_pinned_to_another_version_moves_nobody() {
+    let case = Case::new();
+    let v2 = V2.replace("migrate {", "migrate from \"ffffffff\" {");
+    std::fs::write(case.path("v2.cadence"), v2).unwrap();
+    let (_, err) = cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    assert!(err.contains("0 contacts moved"), "{err}");
+    assert!(case.trace().iter().all(|r| r["kind"] != "migrated"));
+    // Pinned to the version the contacts are on (its hash from `cadence versions`): they move.
+    let (out, _) = cadence(&[
+        "versions",
+        "--db",
+        &case.path("live.db"),
+        "--format",
+        "json",
+    ])
+    .status(0);
+    let versions: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v1 = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["file"].as_str().unwrap().ends_with("v1.cadence"))
+        .unwrap();
+    assert!(v1["live"].as_u64().unwrap() > 0);
+    let prefix = &v1["hash"].as_str().unwrap()[..8];
+    let v2 = V2.replace("migrate {", &format!("migrate from \"{prefix}\" {{"));
+    std::fs::write(case.path("v2.cadence"), v2).unwrap();
+    let (_, err) = cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    assert!(err.contains("833 contacts moved"), "{err}");
+    let (text, _) = cadence(&["versions", "--db", &case.path("live.db")]).status(0);
+    assert!(text.starts_with("id   cadence"), "{text}");
+}
