@@ -128,6 +128,59 @@ fn reload_keeps_state_when_the_step_still_exists_and_says_when_not() {
 }
 
 #[test]
+fn deploy_moves_the_sessions_contacts_as_the_migrate_block_says() {
+    let dir = scratch("deploy");
+    let v1 = dir.join("trial.cadence");
+    std::fs::write(&v1, "cadence \"Trial\"\nstep 1: call \"First\"\n  on answered -> step 2\n  on overdue 2d -> step 2\nstep 2: call \"Second\" after 1d\n  on answered -> done\n  on overdue 2d -> done\n").unwrap();
+    let p = v1.display().to_string();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .timestamp();
+    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    for line in [
+        "contact a email=a@example.test",
+        "contact b email=b@example.test",
+        "enroll a",
+        "enroll b",
+        "event b answered",
+    ] {
+        text(s.execute(line));
+    }
+    // Without a mapping for step 2 (gone in v2), the deploy is refused and nothing changes.
+    let v2 = dir.join("trial_v2.cadence");
+    let body = "cadence \"Trial\"\nstep 1: call \"First\"\n  on answered -> step 3\n  on overdue 5d -> step 3\nstep 3: task \"Third\" after 2h\n  on completed -> done\n  on overdue 1d -> done\n";
+    std::fs::write(&v2, format!("{body}\nmigrate {{\n  step 4 -> done\n}}\n")).unwrap();
+    let err = s
+        .execute(&format!("deploy {}", v2.display()))
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("would strand b at step 2 of \"Trial\""),
+        "{err}"
+    );
+    assert!(text(s.execute("status b")).contains("step 2"));
+    std::fs::write(&v2, format!("{body}\nmigrate {{\n  step 2 -> step 3\n}}\n")).unwrap();
+    let out = text(s.execute(&format!("deploy {}", v2.display())));
+    assert!(
+        out.contains("2 contacts moved into the new version"),
+        "{out}"
+    );
+    assert!(
+        out.contains("b  migrated to the new version: step 2 -> step 3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("a  migrated to the new version: step 1 -> step 1"),
+        "{out}"
+    );
+    // a keeps waiting at step 1 with the new 5-day timeout; b gets the task two hours later.
+    let out = text(s.execute("advance 3d"));
+    assert!(out.contains("b  step 3: task \"Third\" created"), "{out}");
+    assert!(!out.contains("a  step 1 -> step 3 on overdue"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_reload_with_errors_keeps_the_session() {
     let dir = scratch("reload-bad");
     let path = dir.join("c.cadence");

@@ -312,7 +312,20 @@ impl<'p> Engine<'p> {
 
     /// Continues from a snapshot taken with the same program.
     pub fn restore(program: &'p Program, s: Snapshot) -> Engine<'p> {
+        let n = program.cadences.len();
+        Engine::restore_versions(program, (0..n as u32).collect(), vec![true; n], s)
+    }
+
+    /// [`Engine::restore`] into a program in which some cadences are older versions of others
+    /// (see [`Core::with_versions`]): a deploy in the REPL.
+    pub fn restore_versions(
+        program: &'p Program,
+        family: Vec<u32>,
+        current: Vec<bool>,
+        s: Snapshot,
+    ) -> Engine<'p> {
         let mut e = Engine::new(program);
+        e.core = Core::with_versions(program, family, current);
         e.now = s.now;
         e.index = s
             .contacts
@@ -373,6 +386,38 @@ impl<'p> Engine<'p> {
             );
             self.absorb(cid);
         }
+    }
+
+    /// A deploy: moves the active enrolments of older versions into each current version that
+    /// has a `migrate` block (see [`Core::migrate`]), now. Returns how many contacts moved.
+    pub fn migrate_all(&mut self) -> usize {
+        let targets: Vec<u32> = (0..self.core.program.cadences.len() as u32)
+            .filter(|&i| {
+                self.core.is_current(i)
+                    && self.core.program.cadences[i as usize].migration.is_some()
+            })
+            .collect();
+        let mut moved = 0;
+        for cid in 0..self.contacts.len() as ContactId {
+            let mut any = false;
+            for &to in &targets {
+                let c = &mut self.contacts[cid as usize];
+                any |= self.core.migrate(
+                    c,
+                    cid,
+                    to,
+                    &|_| true,
+                    self.now,
+                    &mut self.shared,
+                    &mut self.fx,
+                );
+            }
+            if any {
+                moved += 1;
+                self.absorb(cid);
+            }
+        }
+        moved
     }
 
     /// Words a notice for people.

@@ -61,6 +61,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "                       read the files again, keeping the state",
     ),
     (
+        "deploy",
+        "FILE                   deploy a new version: its `migrate` block moves the contacts",
+    ),
+    (
         "save-test",
         "NAME FILE           append the session as a test block to FILE",
     ),

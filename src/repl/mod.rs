@@ -72,6 +72,12 @@ const MAX_LOG: usize = 100_000;
 /// The most records one command prints; the rest are counted.
 const MAX_PRINTED: usize = 1_000;
 
+/// Whether the program holds more than one cadence (versions of one cadence count once): lines
+/// then name the cadence.
+fn several_cadences(p: &Program) -> bool {
+    p.cadences.iter().any(|c| c.name != p.cadences[0].name)
+}
+
 fn load_program(paths: &[String]) -> Result<&'static Program, String> {
     let mut sources = Sources::new();
     let mut ids = Vec::new();
@@ -394,7 +400,7 @@ impl Session {
         let at = format_instant(r.at).replace('T', " ");
         let who = &self.engine.contact(r.contact).id;
         let what = describe(self.program, r);
-        if self.program.cadences.len() > 1 {
+        if several_cadences(self.program) {
             format!(
                 "{at}  {who}  [{}] {what}",
                 self.program.cadences[r.cadence as usize].name
@@ -730,6 +736,10 @@ impl Session {
             "agenda" => self.agenda(),
             "paths" => self.paths(),
             "reload" => self.reload()?,
+            "deploy" => {
+                need(1, "FILE")?;
+                self.deploy(&args[0])?
+            }
             "save-test" => {
                 need(2, "NAME FILE")?;
                 self.save_test(&args[0], &args[1])?
@@ -831,7 +841,7 @@ impl Session {
                 continue;
             }
             let who = &self.engine.contact(en.contact).id;
-            let cad = if self.program.cadences.len() > 1 {
+            let cad = if several_cadences(self.program) {
                 format!(" [{}]", self.program.cadences[en.cadence as usize].name)
             } else {
                 String::new()
@@ -947,7 +957,7 @@ impl Session {
             let en = self.engine.enrolment(t.enrolment);
             let who = &self.engine.contact(en.contact).id;
             let cadence = &self.program.cadences[en.cadence as usize];
-            let cad = if self.program.cadences.len() > 1 {
+            let cad = if several_cadences(self.program) {
                 format!(" [{}]", cadence.name)
             } else {
                 String::new()
@@ -1175,6 +1185,123 @@ impl Session {
         }
         text.push_str(&out);
         Ok(text)
+    }
+
+    /// `deploy FILE`: FILE is a new version of one of the session's cadences (the same
+    /// `cadence` name), in place of the file that defined it. As `cadence deploy` does, the
+    /// session's enrolments stay on the version they are on, unless the new version has a
+    /// `migrate` block: then they move into it. Refused, with the session unchanged, when that
+    /// would strand contacts at a step that is gone and not mapped.
+    fn deploy(&mut self, file: &str) -> Result<String, String> {
+        let old = self.program;
+        // Which of the session's files FILE replaces: the one defining the same cadence.
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
+        let mut sources = Sources::new();
+        let id = sources.add(file.to_string(), text.clone());
+        let (ast, _) = crate::syntax::parse(id, &text);
+        let name = ast
+            .items
+            .iter()
+            .find_map(|i| match &i.kind {
+                crate::syntax::ast::ItemKind::Cadence(n) => Some(n.node.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| sources.get(id).stem());
+        let replaced = self.paths.iter().position(|p| {
+            old.cadences.iter().any(|c| {
+                c.name == name
+                    && std::path::Path::new(p).file_stem() == Some(std::ffi::OsStr::new(&c.stem))
+            })
+        });
+        let mut paths = self.paths.clone();
+        match replaced {
+            Some(i) => paths[i] = file.to_string(),
+            None => paths.push(file.to_string()),
+        }
+        let new = load_program(&paths)?;
+        let n = new.cadences.len();
+        // The new versions first (they take new enrolments), then every cadence of the session
+        // as an older version.
+        let mut combined = new.clone();
+        for i in 0..old.cadences.len() {
+            combined.append_cadence(old, i);
+        }
+        let family: Vec<u32> = combined
+            .cadences
+            .iter()
+            .enumerate()
+            .map(|(i, c)| new.cadence_by_name(&c.name).map_or(i as u32, |j| j as u32))
+            .collect();
+        let current: Vec<bool> = (0..combined.cadences.len()).map(|i| i < n).collect();
+        // Contacts a migration would strand.
+        let mut stranded = Vec::new();
+        let snap_old = self.engine.snapshot();
+        for c in &snap_old.contacts {
+            for en in c.enrolments.iter().filter(|e| e.phase != Phase::Ended) {
+                let oc = &old.cadences[en.cadence as usize];
+                let Some(nc) = new.cadence_by_name(&oc.name).map(|j| &new.cadences[j]) else {
+                    continue;
+                };
+                let Some(m) = &nc.migration else { continue };
+                let s = &oc.steps[en.step as usize];
+                if m.rule_for(s.number, s.label.as_deref()).is_none()
+                    && nc.step_index(s.number).is_none()
+                {
+                    stranded.push(format!("{} at step {} of \"{}\"", c.id, s.number, oc.name));
+                }
+            }
+        }
+        if !stranded.is_empty() {
+            return Err(format!(
+                "deploying {file} would strand {}: the new version has no such step and its `migrate` block does not map it; add `step N -> ...` lines (nothing was changed)",
+                stranded.join(", ")
+            ));
+        }
+        let old_cat = self.engine.catalog().clone();
+        let combined: &'static Program = Box::leak(Box::new(combined));
+        let mut snap = snap_old;
+        let probe = Engine::new(combined);
+        let new_cat = probe.catalog().clone();
+        for c in &mut snap.contacts {
+            let mut fields = Fields::default();
+            for (g, v) in c.fields.iter() {
+                if let Some(ng) = new_cat.lookup(&old_cat.names[*g as usize]) {
+                    fields.set(ng, Some(v.clone()));
+                }
+            }
+            c.fields = fields;
+            c.enroll_cond = combined
+                .cadences
+                .iter()
+                .enumerate()
+                .map(|(i, nc)| {
+                    i < n
+                        && old
+                            .cadence_by_name(&nc.name)
+                            .is_some_and(|oi| c.enroll_cond.get(oi).copied().unwrap_or(false))
+                })
+                .collect();
+            for en in &mut c.enrolments {
+                en.cadence += n as u32;
+            }
+        }
+        snap.sent.clear();
+        let mut engine = Engine::restore_versions(combined, family, current, snap);
+        let moved = engine.migrate_all();
+        self.engine = engine;
+        self.program = combined;
+        self.paths = paths;
+        let out = self.flush();
+        Ok(format!(
+            "deployed {file}: {moved} contact{} moved into the new version{}\n{out}",
+            if moved == 1 { "" } else { "s" },
+            if combined.cadences[..n].iter().any(|c| c.migration.is_some()) {
+                ""
+            } else {
+                " (it has no `migrate` block: enrolments finish on their version)"
+            }
+        ))
     }
 
     fn save_test(&mut self, name: &str, file: &str) -> Result<String, String> {
