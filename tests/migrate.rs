@@ -373,3 +373,63 @@ fn a_migrate_block_pinned_to_another_version_moves_nobody() {
     let (text, _) = cadence(&["versions", "--db", &case.path("live.db")]).status(0);
     assert!(text.starts_with("id   cadence"), "{text}");
 }
+
+#[test]
+fn the_simulator_deploys_as_the_runner_does() {
+    let case = Case::new();
+    // The runner: v1 until Wednesday 14 January (Case::new), deploy v2, run it to the end.
+    cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    cadence(&[
+        "run",
+        &case.path("v2.cadence"),
+        "--db",
+        &case.path("live.db"),
+        "--clock",
+        "virtual",
+        "--public-url",
+        "https://go.acme.test",
+    ])
+    .status(0);
+    let (run, _) =
+        cadence(&["trace", "--db", &case.path("live.db"), "--format", "jsonl"]).status(0);
+    // The simulator: the same inputs, with the deploy at the same instant.
+    let (sim, err) = cadence(&[
+        "simulate",
+        &case.path("v1.cadence"),
+        "--contacts",
+        &case.path("contacts.csv"),
+        "--events",
+        &case.path("events.csv"),
+        "--deploy",
+        &format!("2026-01-14T00:00:00Z={}", case.path("v2.cadence")),
+        "--format",
+        "jsonl",
+    ])
+    .status(0);
+    assert!(
+        err.contains("833 contacts moved into new versions"),
+        "{err}"
+    );
+    let sorted = |t: &str| {
+        let mut v: Vec<String> = t.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (sorted(&run), sorted(&sim));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert!(
+        a.iter()
+            .filter(|l| l.contains("\"kind\":\"migrated\""))
+            .count()
+            == 833
+    );
+}

@@ -213,3 +213,37 @@ pub(crate) fn render_capped(
 
 /// The most notes of one kind printed for an input file; the rest are counted.
 pub(crate) const MAX_NOTES: usize = 100;
+
+/// The files of a deploy: `paths` with `file` in place of the one that defines the cadence
+/// `file` defines (by its `cadence` name, or its file stem), or added when none does.
+pub(crate) fn with_new_version(
+    paths: &[String],
+    program: &crate::check::Program,
+    file: &str,
+) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read `{file}`: {}", crate::diagnostic::io_reason(&e)))?;
+    let mut sources = Sources::new();
+    let id = sources.add(file.to_string(), text.clone());
+    let (ast, _) = crate::syntax::parse(id, &text);
+    let name = ast
+        .items
+        .iter()
+        .find_map(|i| match &i.kind {
+            crate::syntax::ast::ItemKind::Cadence(n) => Some(n.node.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| sources.get(id).stem());
+    let replaced = paths.iter().position(|p| {
+        program.cadences.iter().any(|c| {
+            c.name == name
+                && std::path::Path::new(p).file_stem() == Some(std::ffi::OsStr::new(&c.stem))
+        })
+    });
+    let mut out = paths.to_vec();
+    match replaced {
+        Some(i) => out[i] = file.to_string(),
+        None => out.push(file.to_string()),
+    }
+    Ok(out)
+}

@@ -10,7 +10,7 @@ mod fmt;
 mod generate;
 mod graph;
 mod ingest;
-mod input;
+pub(crate) mod input;
 mod lint;
 pub(crate) mod live;
 mod log;

@@ -45,6 +45,11 @@ pub struct Args {
     /// Keep the contacts in this SQLite file instead of in memory (field changes are written back)
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
+    /// Deploy a new version of a cadence at an instant, as `cadence deploy` does: `T=FILE`
+    /// (FILE takes the place of the file with the same cadence; its `migrate` block moves the
+    /// contacts in flight). May be given several times
+    #[arg(long, value_name = "T=FILE")]
+    deploy: Vec<String>,
 }
 
 fn instant(text: &str, what: &str) -> Result<i64, String> {
@@ -84,6 +89,34 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(l) => l.program,
         Err(status) => return status,
     };
+    // The versions to deploy, each checked with the other files.
+    let mut deploys: Vec<(i64, &'static crate::check::Program)> = Vec::new();
+    let mut deploy_paths = args.files.clone();
+    for d in &args.deploy {
+        let Some((t, file)) = d.split_once('=') else {
+            eprintln!("error: --deploy \"{d}\" is not T=FILE, like 2026-03-01T09:00:00Z=cadences/trial_v2.cadence");
+            return Status::Failure;
+        };
+        let at = match instant(t, "--deploy") {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Status::Failure;
+            }
+        };
+        let base = deploys.last().map_or(&program, |(_, p)| *p);
+        deploy_paths = match crate::cli::input::with_new_version(&deploy_paths, base, file) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Status::Failure;
+            }
+        };
+        match load_checked(&deploy_paths, "deploying them") {
+            Ok(l) => deploys.push((at, Box::leak(Box::new(l.program)))),
+            Err(status) => return status,
+        }
+    }
     if program.cadences.is_empty() {
         eprintln!(
             "error: no cadence to simulate: the files given hold only templates, fields and events"
@@ -271,10 +304,11 @@ pub(crate) fn run(args: Args) -> Status {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = sim::run(
+    let result = sim::run_with_deploys(
         &mut engine,
         store.as_mut(),
         &events,
+        &deploys,
         start,
         until,
         format,
@@ -314,6 +348,12 @@ pub(crate) fn run(args: Args) -> Status {
         eprintln!(
             "warning: stopped at {} with timers still pending: a cadence loops with a delay; pass --until to choose the end",
             format_instant(h)
+        );
+    }
+    if summary.migrated > 0 {
+        eprintln!(
+            "deployed: {} moved into new versions by `migrate`",
+            plural(summary.migrated, "contact")
         );
     }
     eprintln!(

@@ -31,6 +31,14 @@ pub use state::{
 };
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
+/// A deploy prepared by [`Engine::prepare_deploy`].
+pub struct Deploy {
+    pub program: Program,
+    pub family: Vec<u32>,
+    pub current: Vec<bool>,
+    pub snapshot: Snapshot,
+}
+
 /// The in-memory driver: every contact, one timer heap, the daily counters.
 pub struct Engine<'p> {
     core: Core<'p>,
@@ -386,6 +394,92 @@ impl<'p> Engine<'p> {
             );
             self.absorb(cid);
         }
+    }
+
+    /// Prepares a deploy of `new` (new versions of the program's cadences, matched by name):
+    /// the program of every version (the new ones first, then every cadence of the current
+    /// program as an older version), its families, and a snapshot in which every enrolment is
+    /// on its older version. `Err` names the contacts a `migrate` block of `new` would strand
+    /// (at a step that is gone and not mapped). Restore with [`Engine::restore_versions`] and
+    /// move the contacts with [`Engine::migrate_all`].
+    pub fn prepare_deploy(&self, new: &Program) -> Result<Deploy, Vec<String>> {
+        let old = self.core.program;
+        let n = new.cadences.len();
+        let mut stranded = Vec::new();
+        for c in &self.contacts {
+            for en in c.enrolments.iter().filter(|e| e.is_active()) {
+                let oc = &old.cadences[en.cadence as usize];
+                let Some(nc) = new.cadence_by_name(&oc.name).map(|j| &new.cadences[j]) else {
+                    continue;
+                };
+                let Some(m) = &nc.migration else { continue };
+                let s = &oc.steps[en.step as usize];
+                if m.rule_for(s.number, s.label.as_deref()).is_none()
+                    && nc.step_index(s.number).is_none()
+                {
+                    stranded.push(format!("{} at step {} of \"{}\"", c.id, s.number, oc.name));
+                }
+            }
+        }
+        if !stranded.is_empty() {
+            return Err(stranded);
+        }
+        let mut program = new.clone();
+        for i in 0..old.cadences.len() {
+            program.append_cadence(old, i);
+        }
+        let family: Vec<u32> = program
+            .cadences
+            .iter()
+            .enumerate()
+            .map(|(i, c)| new.cadence_by_name(&c.name).map_or(i as u32, |j| j as u32))
+            .collect();
+        let current: Vec<bool> = (0..program.cadences.len()).map(|i| i < n).collect();
+        let old_cat = &self.core.catalog;
+        let new_cat = Catalog::new(&program);
+        let mut snapshot = self.snapshot();
+        for c in &mut snapshot.contacts {
+            let mut fields = Fields::default();
+            for (g, v) in c.fields.iter() {
+                if let Some(ng) = new_cat.lookup(&old_cat.names[*g as usize]) {
+                    fields.set(ng, Some(v.clone()));
+                }
+            }
+            c.fields = fields;
+            c.enroll_cond = program
+                .cadences
+                .iter()
+                .enumerate()
+                .map(|(i, nc)| {
+                    i < n
+                        && old
+                            .cadence_by_name(&nc.name)
+                            .is_some_and(|oi| c.enroll_cond.get(oi).copied().unwrap_or(false))
+                })
+                .collect();
+            for en in &mut c.enrolments {
+                en.cadence += n as u32;
+            }
+        }
+        // The daily counters, by cadence name and sender address.
+        let probe = Core::with_versions(&program, family.clone(), current.clone());
+        snapshot.sent = snapshot
+            .sent
+            .iter()
+            .filter_map(|&((cad, sender, day), count)| {
+                let name = &old.cadences.get(cad as usize)?.name;
+                let from = self.core.sender_names.get(sender as usize)?;
+                let fam = new.cadence_by_name(name)? as u32;
+                let snd = probe.sender_names.iter().position(|x| x == from)? as u32;
+                Some(((fam, snd, day), count))
+            })
+            .collect();
+        Ok(Deploy {
+            program,
+            family,
+            current,
+            snapshot,
+        })
     }
 
     /// A deploy: moves the active enrolments of older versions into each current version that

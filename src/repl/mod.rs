@@ -1193,100 +1193,17 @@ impl Session {
     /// `migrate` block: then they move into it. Refused, with the session unchanged, when that
     /// would strand contacts at a step that is gone and not mapped.
     fn deploy(&mut self, file: &str) -> Result<String, String> {
-        let old = self.program;
-        // Which of the session's files FILE replaces: the one defining the same cadence.
-        let text =
-            std::fs::read_to_string(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
-        let mut sources = Sources::new();
-        let id = sources.add(file.to_string(), text.clone());
-        let (ast, _) = crate::syntax::parse(id, &text);
-        let name = ast
-            .items
-            .iter()
-            .find_map(|i| match &i.kind {
-                crate::syntax::ast::ItemKind::Cadence(n) => Some(n.node.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| sources.get(id).stem());
-        let replaced = self.paths.iter().position(|p| {
-            old.cadences.iter().any(|c| {
-                c.name == name
-                    && std::path::Path::new(p).file_stem() == Some(std::ffi::OsStr::new(&c.stem))
-            })
-        });
-        let mut paths = self.paths.clone();
-        match replaced {
-            Some(i) => paths[i] = file.to_string(),
-            None => paths.push(file.to_string()),
-        }
+        let paths = crate::cli::input::with_new_version(&self.paths, self.program, file)?;
         let new = load_program(&paths)?;
         let n = new.cadences.len();
-        // The new versions first (they take new enrolments), then every cadence of the session
-        // as an older version.
-        let mut combined = new.clone();
-        for i in 0..old.cadences.len() {
-            combined.append_cadence(old, i);
-        }
-        let family: Vec<u32> = combined
-            .cadences
-            .iter()
-            .enumerate()
-            .map(|(i, c)| new.cadence_by_name(&c.name).map_or(i as u32, |j| j as u32))
-            .collect();
-        let current: Vec<bool> = (0..combined.cadences.len()).map(|i| i < n).collect();
-        // Contacts a migration would strand.
-        let mut stranded = Vec::new();
-        let snap_old = self.engine.snapshot();
-        for c in &snap_old.contacts {
-            for en in c.enrolments.iter().filter(|e| e.phase != Phase::Ended) {
-                let oc = &old.cadences[en.cadence as usize];
-                let Some(nc) = new.cadence_by_name(&oc.name).map(|j| &new.cadences[j]) else {
-                    continue;
-                };
-                let Some(m) = &nc.migration else { continue };
-                let s = &oc.steps[en.step as usize];
-                if m.rule_for(s.number, s.label.as_deref()).is_none()
-                    && nc.step_index(s.number).is_none()
-                {
-                    stranded.push(format!("{} at step {} of \"{}\"", c.id, s.number, oc.name));
-                }
-            }
-        }
-        if !stranded.is_empty() {
-            return Err(format!(
+        let d = self.engine.prepare_deploy(new).map_err(|stranded| {
+            format!(
                 "deploying {file} would strand {}: the new version has no such step and its `migrate` block does not map it; add `step N -> ...` lines (nothing was changed)",
                 stranded.join(", ")
-            ));
-        }
-        let old_cat = self.engine.catalog().clone();
-        let combined: &'static Program = Box::leak(Box::new(combined));
-        let mut snap = snap_old;
-        let probe = Engine::new(combined);
-        let new_cat = probe.catalog().clone();
-        for c in &mut snap.contacts {
-            let mut fields = Fields::default();
-            for (g, v) in c.fields.iter() {
-                if let Some(ng) = new_cat.lookup(&old_cat.names[*g as usize]) {
-                    fields.set(ng, Some(v.clone()));
-                }
-            }
-            c.fields = fields;
-            c.enroll_cond = combined
-                .cadences
-                .iter()
-                .enumerate()
-                .map(|(i, nc)| {
-                    i < n
-                        && old
-                            .cadence_by_name(&nc.name)
-                            .is_some_and(|oi| c.enroll_cond.get(oi).copied().unwrap_or(false))
-                })
-                .collect();
-            for en in &mut c.enrolments {
-                en.cadence += n as u32;
-            }
-        }
-        snap.sent.clear();
+            )
+        })?;
+        let combined: &'static Program = Box::leak(Box::new(d.program));
+        let (family, current, snap) = (d.family, d.current, d.snapshot);
         let mut engine = Engine::restore_versions(combined, family, current, snap);
         let moved = engine.migrate_all();
         self.engine = engine;

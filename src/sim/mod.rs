@@ -8,7 +8,7 @@ use std::io::Write;
 
 use crate::check::Program;
 use crate::engine::trace::{write_text, Jsonl};
-use crate::engine::{Engine, Fields, Input};
+use crate::engine::{Engine, EventKey, Fields, Input};
 use crate::store::{ContactStore, StoreError};
 pub use csvin::{
     parse_value, read_contacts, read_contacts_into, read_events, BadRow, EventRow, LoadedContacts,
@@ -51,6 +51,8 @@ pub struct Summary {
     /// Set when the run stopped at the horizon with timers left.
     pub stopped_at_horizon: Option<i64>,
     pub end: i64,
+    /// Contacts moved into new versions by `--deploy`.
+    pub migrated: usize,
 }
 
 /// Loads the store's records into an engine.
@@ -104,6 +106,57 @@ pub fn load_engine_of<'p>(
     }
 }
 
+/// Runs everything due before `t`, then deploys `new` at `t`: the engine is replaced by one over
+/// every version, and the contacts move as the `migrate` blocks say. `flush` writes the records
+/// made so far (with the program they were made in).
+fn deploy(
+    engine: &mut Engine,
+    new: &'static Program,
+    t: i64,
+    remaps: &mut Vec<Remap>,
+    summary: &mut Summary,
+    mut flush: impl FnMut(&mut Engine) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut written = 0;
+    // Everything at or before `t` first, as `cadence run --until T` does before a deploy.
+    while let Some(due) = engine.next_due() {
+        if due > t {
+            break;
+        }
+        engine.run_until(due, true);
+        written += flush(engine)?;
+    }
+    engine.run_until(t, true);
+    engine.set_clock(t);
+    written += flush(engine)?;
+    let d = match engine.prepare_deploy(new) {
+        Ok(d) => d,
+        Err(stranded) => {
+            summary.notices_total += 1;
+            summary.notices.push((
+                0,
+                format!(
+                    "the deploy at {} was refused: it would strand {}",
+                    crate::engine::format_instant(t),
+                    stranded.join(", ")
+                ),
+            ));
+            return Ok(written);
+        }
+    };
+    let program: &'static Program = Box::leak(Box::new(d.program));
+    let next = Engine::restore_versions(program, d.family, d.current, d.snapshot);
+    remaps.push(Remap::new(
+        engine.program(),
+        engine.catalog(),
+        program,
+        next.catalog(),
+    ));
+    *engine = next;
+    summary.migrated += engine.migrate_all();
+    Ok(written)
+}
+
 fn write_records(
     engine: &mut Engine,
     format: TraceFormat,
@@ -151,9 +204,128 @@ pub fn run(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Summary, String> {
+    run_with_deploys(
+        engine,
+        store,
+        events,
+        &[],
+        start,
+        until,
+        format,
+        out,
+        progress,
+    )
+}
+
+/// How the inputs read for one program name the cadences, fields and custom events of the
+/// program a deploy made: by name.
+struct Remap {
+    cadences: Vec<Option<u32>>,
+    fields: Vec<Option<u16>>,
+    events: Vec<Option<u32>>,
+}
+
+impl Remap {
+    fn new(
+        old: &Program,
+        old_cat: &crate::engine::Catalog,
+        new: &Program,
+        new_cat: &crate::engine::Catalog,
+    ) -> Remap {
+        Remap {
+            cadences: old
+                .cadences
+                .iter()
+                .map(|c| new.cadence_by_name(&c.name).map(|i| i as u32))
+                .collect(),
+            fields: old_cat.names.iter().map(|n| new_cat.lookup(n)).collect(),
+            events: old
+                .custom_events
+                .iter()
+                .map(|e| {
+                    new.custom_events
+                        .iter()
+                        .position(|x| x == e)
+                        .map(|i| i as u32)
+                })
+                .collect(),
+        }
+    }
+
+    /// The input in the new program's terms; `None` when it names something the new program
+    /// does not have.
+    fn input(&self, input: &Input) -> Option<Input> {
+        let cad = |c: Option<u32>| -> Option<Option<u32>> {
+            match c {
+                None => Some(None),
+                Some(i) => self.cadences.get(i as usize).copied().flatten().map(Some),
+            }
+        };
+        Some(match input.clone() {
+            Input::Enroll { contact, cadence } => Input::Enroll {
+                contact,
+                cadence: cad(cadence)?,
+            },
+            Input::Unenroll { contact, cadence } => Input::Unenroll {
+                contact,
+                cadence: cad(cadence)?,
+            },
+            Input::Set {
+                contact,
+                field,
+                value,
+            } => Input::Set {
+                contact,
+                field: self.fields.get(field as usize).copied().flatten()?,
+                value,
+            },
+            Input::Event {
+                contact,
+                event,
+                step,
+                cadence,
+                machine,
+                message,
+            } => Input::Event {
+                contact,
+                event: match event {
+                    EventKey::Custom(i) => {
+                        EventKey::Custom(self.events.get(i as usize).copied().flatten()?)
+                    }
+                    o => o,
+                },
+                step,
+                cadence: cad(cadence)?,
+                machine,
+                message,
+            },
+        })
+    }
+}
+
+/// [`run`], with deploys: at each instant, the program is replaced by one holding the new
+/// versions (every cadence of the program before as an older version) and the contacts in
+/// flight move as the new versions' `migrate` blocks say, as `cadence deploy` does.
+#[allow(clippy::too_many_arguments)]
+pub fn run_with_deploys(
+    engine: &mut Engine,
+    store: &mut dyn ContactStore,
+    events: &[EventRow],
+    deploys: &[(i64, &'static Program)],
+    start: i64,
+    until: Until,
+    format: TraceFormat,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Summary, String> {
     let mut summary = Summary::default();
     let mut buf = String::with_capacity(1 << 17);
-    let jsonl = Jsonl::new(engine.program());
+    let mut jsonl = Jsonl::new(engine.program());
+    let mut deploys: Vec<(i64, &'static Program)> = deploys.to_vec();
+    deploys.sort_by_key(|d| d.0);
+    let mut deploys = deploys.into_iter().peekable();
+    // The inputs were read for the first program: after a deploy, they are named again.
+    let mut remaps: Vec<Remap> = Vec::new();
     let io = |e: std::io::Error| format!("cannot write the trace: {e}");
     engine.start(start);
     summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
@@ -171,12 +343,42 @@ pub fn run(
         if let Some(&next) = order.get(n + 1) {
             engine.prefetch_contact(events[next].input.contact());
         }
-        let notes = engine.apply(ev.at, &ev.input);
+        while let Some(&(t, new)) = deploys.peek() {
+            if t >= ev.at {
+                break;
+            }
+            deploys.next();
+            summary.records += deploy(engine, new, t, &mut remaps, &mut summary, |e| {
+                write_records(e, format, &jsonl, &mut buf, out)
+            })
+            .map_err(io)?;
+            jsonl = Jsonl::new(engine.program());
+            summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
+        }
+        let mut input = ev.input.clone();
+        let mut known = true;
+        for r in &remaps {
+            match r.input(&input) {
+                Some(i) => input = i,
+                None => known = false,
+            }
+        }
+        if !known {
+            if summary.notices.len() < MAX_NOTICES {
+                summary.notices.push((
+                    ev.line,
+                    "names a cadence, field or event that the deployed version does not have: not applied".into(),
+                ));
+            }
+            summary.notices_total += 1;
+            continue;
+        }
+        let notes = engine.apply(ev.at, &input);
         if let Input::Set {
             contact,
             field,
             value,
-        } = &ev.input
+        } = &input
         {
             let id = engine.contact(*contact).id.clone();
             let name = engine.catalog().names[*field as usize].clone();
@@ -198,6 +400,20 @@ pub fn run(
         }
     }
     progress(order.len());
+    // Deploys after the last input (within `until`).
+    for (t, new) in deploys {
+        if let Until::At(u) = until {
+            if t > u {
+                break;
+            }
+        }
+        summary.records += deploy(engine, new, t, &mut remaps, &mut summary, |e| {
+            write_records(e, format, &jsonl, &mut buf, out)
+        })
+        .map_err(io)?;
+        jsonl = Jsonl::new(engine.program());
+        summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
+    }
     // The records go out as they are made (a cadence that loops would otherwise hold them all
     // until the end).
     match until {
