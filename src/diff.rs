@@ -341,9 +341,16 @@ fn templates(side: &Side, name: &str) -> BTreeMap<String, String> {
 /// (removed cadences last).
 /// Where contacts at old step `number` (with `label`) go when cadence `name` of `new` is
 /// deployed.
-fn goes(new: &Side, name: &str, number: u32, label: Option<&str>) -> Option<String> {
+fn goes(
+    new: &Side,
+    name: &str,
+    number: u32,
+    label: Option<&str>,
+    old_hash: &str,
+) -> Option<String> {
     let c = &new.program.cadences[new.program.cadence_by_name(name)?];
-    let Some(m) = &c.migration else {
+    let Some(m) = c.migration.as_ref().filter(|m| m.applies_to(old_hash)) else {
+        // No block, or one pinned to another version: the contacts finish where they are.
         return Some("stays".into());
     };
     Some(match m.rule_for(number, label) {
@@ -360,6 +367,13 @@ fn goes(new: &Side, name: &str, number: u32, label: Option<&str>) -> Option<Stri
 pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
     let olds = models(old);
     let news = models(new);
+    let old_hashes = crate::runner::program::cadence_hashes(old.sources, old.program);
+    let hash_of = |name: &str| {
+        old.program
+            .cadence_by_name(name)
+            .and_then(|i| old_hashes.get(i))
+            .map_or("", String::as_str)
+    };
     let live_of =
         |name: &str, step: u32| live.map(|l| *l.get(&(name.to_string(), step)).unwrap_or(&0));
     let live_total = |name: &str| {
@@ -425,7 +439,13 @@ pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
                 }],
                 waits: a.steps[&n].waits,
                 live: live_of(&a.name, n),
-                goes: goes(new, &b.name, n, a.steps[&n].label.as_deref()),
+                goes: goes(
+                    new,
+                    &b.name,
+                    n,
+                    a.steps[&n].label.as_deref(),
+                    hash_of(&a.name),
+                ),
                 file: file_b.name.clone(),
                 line: file_b.line_col(y.span.start).0,
             });
@@ -466,7 +486,7 @@ pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
                 } else {
                     None
                 },
-                goes: sa.and_then(|x| goes(new, &b.name, n, x.label.as_deref())),
+                goes: sa.and_then(|x| goes(new, &b.name, n, x.label.as_deref(), hash_of(&a.name))),
                 file,
                 line,
             });
@@ -598,10 +618,11 @@ pub fn human(diffs: &[CadenceDiff]) -> String {
                     goes_note(s)
                 )),
                 "renumbered" => out.push_str(&format!(
-                    "  step {} renumbered to step {}, unchanged otherwise{}\n",
+                    "  step {} renumbered to step {}, unchanged otherwise{}{}\n",
                     s.parts[0].old.clone().unwrap_or_default(),
                     s.step,
-                    live_note(s.live)
+                    live_note(s.live),
+                    goes_note(s)
                 )),
                 _ => {
                     out.push_str(&format!(

@@ -283,6 +283,18 @@ fn rules_see_business_days_sparse_windows_and_skipped_dates() {
 }
 
 #[test]
+fn a_step_that_a_migration_moves_contacts_into_is_reachable() {
+    let fail = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lint/L201_fail.cadence"),
+    )
+    .unwrap();
+    assert!(lint_text(&fail).contains(&"L201".to_string()));
+    let c = lint_text(&format!("{fail}\nmigrate {{\n  step 3 -> step 2\n}}\n"));
+    assert!(!c.contains(&"L201".to_string()), "{c:?}");
+}
+
+#[test]
 fn a_field_read_only_as_an_owner_is_used() {
     let c = lint_text("field rep: text\nfield unused_one: text\nstep 1: call \"Intro\" owner rep | \"sdr-pool\"\n  on answered -> done\n  on overdue 1d -> done\n");
     assert_eq!(c, ["L208"], "only `unused_one` is unused");

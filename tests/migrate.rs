@@ -433,3 +433,166 @@ fn the_simulator_deploys_as_the_runner_does() {
             == 833
     );
 }
+
+/// A small case: `b` opened the welcome email and waits at the call (step 2), which v2
+/// removes (mapped to the tips email).
+fn small() -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case { dir };
+    std::fs::write(case.path("v1.cadence"), V1).unwrap();
+    std::fs::write(case.path("v2.cadence"), V2).unwrap();
+    std::fs::write(
+        case.path("contacts.csv"),
+        "id,email\na,a@example.test\nb,b@example.test\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.path("events.csv"),
+        "at,contact,event,step\n2026-01-05T09:00:00Z,a,enroll,\n2026-01-05T09:00:00Z,b,enroll,\n2026-01-05T09:30:00Z,b,opened,1\n",
+    )
+    .unwrap();
+    cadence(&[
+        "run",
+        &case.path("v1.cadence"),
+        "--db",
+        &case.path("live.db"),
+        "--contacts",
+        &case.path("contacts.csv"),
+        "--events",
+        &case.path("events.csv"),
+        "--clock",
+        "virtual",
+        "--until",
+        "2026-01-06T00:00:00Z",
+        "--public-url",
+        "https://go.acme.test",
+    ])
+    .status(0);
+    case
+}
+
+#[test]
+fn a_message_of_a_removed_step_takes_no_event_and_its_call_is_closed() {
+    let case = small();
+    let (open, _) = cadence(&["tasks", "--db", &case.path("live.db"), "--due", "open"]).status(0);
+    assert!(open.contains("Walkthrough"), "b's call is open: {open}");
+    cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    let (open, _) = cadence(&["tasks", "--db", &case.path("live.db"), "--due", "open"]).status(0);
+    assert!(
+        !open.contains("Walkthrough"),
+        "the call of the removed step is closed: {open}"
+    );
+    // An open without a step goes to b's welcome email (step 1), not to the tips step the
+    // contact moved to, whose email has not gone yet.
+    std::fs::write(
+        case.path("later.csv"),
+        "at,contact,event\n2026-01-06T01:00:00Z,b,opened\n",
+    )
+    .unwrap();
+    cadence(&[
+        "run",
+        &case.path("v2.cadence"),
+        "--db",
+        &case.path("live.db"),
+        "--events",
+        &case.path("later.csv"),
+        "--clock",
+        "virtual",
+        "--until",
+        "2026-01-06T03:00:00Z",
+        "--public-url",
+        "https://go.acme.test",
+    ])
+    .status(0);
+    let opened: Vec<serde_json::Value> = case
+        .trace()
+        .into_iter()
+        .filter(|r| r["contact"] == "b" && r["kind"] == "event")
+        .collect();
+    assert_eq!(opened.last().unwrap()["step"], 1, "{opened:?}");
+}
+
+#[test]
+fn the_simulator_deploys_an_unchanged_file_as_no_change_and_knows_what_the_new_version_adds() {
+    let case = small();
+    // v2 adds a custom event and a rule on it; deployed twice.
+    let v2 = V2.replace(
+        "exit on replied\n",
+        "exit on replied\nevent demo_booked\nexit on demo_booked\n",
+    );
+    std::fs::write(case.path("v2.cadence"), v2).unwrap();
+    std::fs::write(
+        case.path("all.csv"),
+        "at,contact,event,step\n2026-01-05T09:00:00Z,a,enroll,\n2026-01-05T09:00:00Z,b,enroll,\n2026-01-05T09:30:00Z,b,opened,1\n2026-01-06T02:00:00Z,a,demo_booked,\n",
+    )
+    .unwrap();
+    let (t, err) = cadence(&[
+        "simulate",
+        &case.path("v1.cadence"),
+        "--contacts",
+        &case.path("contacts.csv"),
+        "--events",
+        &case.path("all.csv"),
+        "--deploy",
+        &format!("2026-01-06T01:00:00Z={}", case.path("v2.cadence")),
+        "--deploy",
+        &format!("2026-01-06T00:00:00Z={}", case.path("v2.cadence")),
+        "--format",
+        "jsonl",
+    ])
+    .status(0);
+    assert!(
+        err.contains("deployed: 2 contacts moved"),
+        "moved once, not twice: {err}"
+    );
+    assert_eq!(t.matches("\"kind\":\"migrated\"").count(), 2, "{t}");
+    assert!(
+        t.contains("\"contact\":\"a\",\"cadence\":\"Trial\",\"kind\":\"exited\",\"reason\":\"demo_booked\""),
+        "the event v2 adds ends a's enrolment: {t}"
+    );
+}
+
+#[test]
+fn deploying_one_cadence_keeps_the_others_taking_new_enrolments() {
+    let case = small();
+    std::fs::write(
+        case.path("other.cadence"),
+        "cadence \"Other\"\ntemplate o { subject \"O\"; body \"O. {{unsubscribe_link}}\" }\nstep 1: email o\n",
+    )
+    .unwrap();
+    let db = case.path("both.db");
+    cadence(&[
+        "run",
+        &case.path("v1.cadence"),
+        &case.path("other.cadence"),
+        "--db",
+        &db,
+        "--contacts",
+        &case.path("contacts.csv"),
+        "--clock",
+        "virtual",
+        "--start",
+        "2026-01-05T09:00:00Z",
+        "--until",
+        "2026-01-05T10:00:00Z",
+        "--public-url",
+        "https://go.acme.test",
+    ])
+    .status(0);
+    cadence(&["deploy", "--db", &db, &case.path("v2.cadence")]).status(0);
+    let (out, _) = cadence(&["versions", "--db", &db, "--format", "json"]).status(0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let other = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cadence"] == "Other")
+        .unwrap();
+    assert_eq!(other["deployed"], true, "{out}");
+}

@@ -155,7 +155,7 @@ fn deploy_moves_the_sessions_contacts_as_the_migrate_block_says() {
         .err()
         .unwrap();
     assert!(
-        err.contains("would strand b at step 2 of \"Trial\""),
+        err.contains("would strand 1 contact at step 2 of \"Trial\" (b)"),
         "{err}"
     );
     assert!(text(s.execute("status b")).contains("step 2"));

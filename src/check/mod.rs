@@ -1096,7 +1096,11 @@ impl Checker<'_> {
         let mut rules = Vec::new();
         let mut seen: HashMap<String, Span> = HashMap::new();
         for x in &m.maps {
-            let key = x.step.node.clone();
+            // `step 02` and `step 2` name one step.
+            let key = match (x.label, x.step.node.parse::<u32>()) {
+                (false, Ok(n)) => n.to_string(),
+                _ => format!("\"{}\"", x.step.node),
+            };
             if let Some(first) = seen.get(&key) {
                 self.diags.push(
                     err(

@@ -85,26 +85,33 @@ pub(crate) fn run(args: Args) -> Status {
         on: std::env::var_os("CADENCE_TIMINGS").is_some(),
         last: std::time::Instant::now(),
     };
-    let program = match load_checked(&args.files, "simulating") {
-        Ok(l) => l.program,
+    let (program, hashes) = match load_checked(&args.files, "simulating") {
+        Ok(l) => {
+            let h = crate::runner::program::cadence_hashes(&l.sources, &l.program);
+            (l.program, h)
+        }
         Err(status) => return status,
     };
-    // The versions to deploy, each checked with the other files.
-    let mut deploys: Vec<(i64, &'static crate::check::Program)> = Vec::new();
-    let mut deploy_paths = args.files.clone();
+    // The versions to deploy, in time order, each checked with the other files.
+    let mut asked: Vec<(i64, &str)> = Vec::new();
     for d in &args.deploy {
         let Some((t, file)) = d.split_once('=') else {
             eprintln!("error: --deploy \"{d}\" is not T=FILE, like 2026-03-01T09:00:00Z=cadences/trial_v2.cadence");
             return Status::Failure;
         };
-        let at = match instant(t, "--deploy") {
-            Ok(x) => x,
+        match instant(t, "--deploy") {
+            Ok(at) => asked.push((at, file)),
             Err(e) => {
                 eprintln!("error: {e}");
                 return Status::Failure;
             }
-        };
-        let base = deploys.last().map_or(&program, |(_, p)| *p);
+        }
+    }
+    asked.sort_by_key(|a| a.0);
+    let mut deploys: Vec<sim::Deployment> = Vec::new();
+    let mut deploy_paths = args.files.clone();
+    for (at, file) in asked {
+        let base = deploys.last().map_or(&program, |d| d.program);
         deploy_paths = match crate::cli::input::with_new_version(&deploy_paths, base, file) {
             Ok(p) => p,
             Err(e) => {
@@ -113,10 +120,21 @@ pub(crate) fn run(args: Args) -> Status {
             }
         };
         match load_checked(&deploy_paths, "deploying them") {
-            Ok(l) => deploys.push((at, Box::leak(Box::new(l.program)))),
+            Ok(l) => {
+                let hashes = crate::runner::program::cadence_hashes(&l.sources, &l.program);
+                deploys.push(sim::Deployment {
+                    at,
+                    program: Box::leak(Box::new(l.program)),
+                    hashes,
+                });
+            }
             Err(status) => return status,
         }
     }
+    // Events are read against the last version given (a field or event it adds is known),
+    // and named again for the version running when each applies.
+    let read_with: Option<&crate::check::Program> = deploys.last().map(|d| d.program);
+    let read_catalog = read_with.map(crate::engine::Catalog::new);
     if program.cadences.is_empty() {
         eprintln!(
             "error: no cadence to simulate: the files given hold only templates, fields and events"
@@ -195,7 +213,16 @@ pub(crate) fn run(args: Args) -> Status {
             }
         };
         let lookup = |id: &str| engine.contact_id(id);
-        match read_events(std::io::BufReader::new(file), &program, &catalog, &lookup) {
+        let (read_program, read_cat) = match (read_with, &read_catalog) {
+            (Some(p), Some(c)) => (p, c),
+            _ => (&program, &catalog),
+        };
+        match read_events(
+            std::io::BufReader::new(file),
+            read_program,
+            read_cat,
+            &lookup,
+        ) {
             Ok((rows, bad)) => {
                 bad_rows += bad.len();
                 for b in &bad {
@@ -308,7 +335,9 @@ pub(crate) fn run(args: Args) -> Status {
         &mut engine,
         store.as_mut(),
         &events,
+        read_with,
         &deploys,
+        &hashes,
         start,
         until,
         format,
@@ -349,6 +378,9 @@ pub(crate) fn run(args: Args) -> Status {
             "warning: stopped at {} with timers still pending: a cadence loops with a delay; pass --until to choose the end",
             format_instant(h)
         );
+    }
+    for r in &summary.refused {
+        eprintln!("warning: {r}");
     }
     if summary.migrated > 0 {
         eprintln!(

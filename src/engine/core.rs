@@ -17,7 +17,9 @@ use chrono_tz::Tz;
 use super::calendar::{self, add, date_instant, day_start, local_date, next_window, sub};
 use super::eval::{truth, Ctx};
 use super::hash::FastHash;
-use super::state::{Contact, ContactId, Enrolment, EnrolmentId, Exec, LastExec, Phase, Timer};
+use super::state::{
+    Contact, ContactId, Enrolment, EnrolmentId, Exec, LastExec, Phase, Timer, ORPHAN,
+};
 use super::trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 use crate::check::{
     Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, OwnerPart, Program, Step,
@@ -207,6 +209,9 @@ pub enum Act {
         enrolment: u32,
         exec: u32,
         ended: bool,
+        /// Whether that execution was a call or a task (worked out when it was left: a
+        /// migration may move the enrolment into another version right after).
+        task: bool,
     },
 }
 
@@ -653,6 +658,9 @@ impl<'p> Core<'p> {
         for (li, en) in c.enrolments.iter().enumerate() {
             let cad = &self.program.cadences[en.cadence as usize];
             for (x, ex) in en.execs.iter().enumerate() {
+                if ex.outcomes & ORPHAN != 0 {
+                    continue;
+                }
                 let slot = channel_slot(cad.steps[ex.step as usize].action.channel());
                 let last = LastExec {
                     at: ex.at,
@@ -1087,10 +1095,12 @@ impl<'p> Cx<'_, 'p> {
         self.emit(li, kind);
         let now = self.now;
         if let Phase::Waiting { exec, .. } = self.c.enrolments[li].phase {
+            let task = self.exec_is_task(li, exec);
             self.fx.actions.push(Act::Left {
                 enrolment: li as u32,
                 exec,
                 ended: true,
+                task,
             });
         }
         self.bump(li);
@@ -1337,10 +1347,41 @@ impl<'p> Cx<'_, 'p> {
             Phase::Waiting { exec, .. } => Some(exec),
             _ => None,
         };
+        // Leaving the step it waited at (for another step, or its end): said now, while the
+        // execution is still the old step's.
+        if let (Some(exec), false) = (waiting, kept) {
+            let task = self.exec_is_task(li, exec);
+            self.fx.actions.push(Act::Left {
+                enrolment: li as u32,
+                exec,
+                ended: !matches!(dest, MigrateTo::Step(_)),
+                task,
+            });
+            // Not waiting any more: `end` below says nothing again.
+            self.c.enrolments[li].phase = Phase::Pending {
+                entered: self.now,
+                due: self.now,
+                since: self.now,
+            };
+        }
         {
             let en = &mut self.c.enrolments[li];
             for ex in &mut en.execs {
-                ex.step = remap(ex.step);
+                let before = old.steps[ex.step as usize].action.channel();
+                let after = remap(ex.step);
+                // An execution whose step is gone, or is now of another channel, keeps no
+                // step of its own.
+                let gone = match m.rule_for(
+                    old.steps[ex.step as usize].number,
+                    old.steps[ex.step as usize].label.as_deref(),
+                ) {
+                    Some(_) => true,
+                    None => new.step_index(old.steps[ex.step as usize].number).is_none(),
+                };
+                if gone || new.steps[after as usize].action.channel() != before {
+                    ex.outcomes |= ORPHAN;
+                }
+                ex.step = after;
             }
             en.cadence = to;
         }
@@ -1397,18 +1438,21 @@ impl<'p> Cx<'_, 'p> {
                     _ => {}
                 }
             }
-            MigrateTo::Step(j) => {
-                if let Some(exec) = waiting {
-                    self.fx.actions.push(Act::Left {
-                        enrolment: li as u32,
-                        exec,
-                        ended: false,
-                    });
-                }
-                self.enter(li, j as u32);
-            }
+            MigrateTo::Step(j) => self.enter(li, j as u32),
         }
         true
+    }
+
+    /// Whether execution `exec` of an enrolment is a call or a task.
+    fn exec_is_task(&self, li: usize, exec: u32) -> bool {
+        let en = &self.c.enrolments[li];
+        en.execs.get(exec as usize).is_some_and(|x| {
+            x.outcomes & ORPHAN == 0
+                && self.program().cadences[en.cadence as usize].steps[x.step as usize]
+                    .action
+                    .channel()
+                    != Channel::Email
+        })
     }
 
     fn skip(&mut self, li: usize, reason: SkipReason) {
@@ -1461,10 +1505,12 @@ impl<'p> Cx<'_, 'p> {
     fn take(&mut self, li: usize, h: u32) -> Option<u32> {
         let from = self.c.enrolments[li].step;
         if let Phase::Waiting { exec, .. } = self.c.enrolments[li].phase {
+            let task = self.exec_is_task(li, exec);
             self.fx.actions.push(Act::Left {
                 enrolment: li as u32,
                 exec,
                 ended: false,
+                task,
             });
         }
         let target = &self.step_of(li).handlers[h as usize].target;
@@ -1570,6 +1616,9 @@ impl<'p> Cx<'_, 'p> {
             }
             let cad = &self.program().cadences[en.cadence as usize];
             for (x, ex) in en.execs.iter().enumerate().rev() {
+                if ex.outcomes & ORPHAN != 0 {
+                    continue;
+                }
                 let s = &cad.steps[ex.step as usize];
                 if step.is_some_and(|n| n != s.number) || !o.fits(s.action.channel()) {
                     continue;
@@ -1663,7 +1712,8 @@ impl<'p> Cx<'_, 'p> {
                     let en = &self.c.enrolments[*li];
                     en.execs.get(x as usize).is_some_and(|ex| {
                         let cad = &self.program().cadences[en.cadence as usize];
-                        o.fits(cad.steps[ex.step as usize].action.channel())
+                        ex.outcomes & ORPHAN != 0
+                            || o.fits(cad.steps[ex.step as usize].action.channel())
                     })
                 })
                 .map(|li| (li, x)),
@@ -1682,13 +1732,15 @@ impl<'p> Cx<'_, 'p> {
             });
             return;
         };
-        let exec_step = self.c.enrolments[li].execs[x as usize].step;
+        let exec = self.c.enrolments[li].execs[x as usize];
+        // The message of a step a migration removed: recorded without a step.
+        let exec_step = (exec.outcomes & ORPHAN == 0).then_some(exec.step);
         // Only opens and clicks are told apart; a machine's counts where the cadence says so.
         let machine = machine && matches!(o, Outcome::Opened | Outcome::Clicked);
         self.emit(
             li,
             Kind::Event {
-                step: Some(exec_step),
+                step: exec_step,
                 event: key,
                 machine,
             },

@@ -27,7 +27,7 @@ pub use core::{zone_of, Act, Catalog, Core, Effects, Input, LocalShared, Notice,
 use hash::FastHash;
 pub use state::{
     Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, LastExec, Phase, Snapshot, Stamp,
-    Timer,
+    Timer, ORPHAN,
 };
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
@@ -37,6 +37,11 @@ pub struct Deploy {
     pub family: Vec<u32>,
     pub current: Vec<bool>,
     pub snapshot: Snapshot,
+    /// The version hash of each cadence of `program`.
+    pub hashes: Vec<String>,
+    /// Per new cadence: whether its `migrate` block applies (false when it repeats the
+    /// running version word for word).
+    pub apply: Vec<bool>,
 }
 
 /// The in-memory driver: every contact, one timer heap, the daily counters.
@@ -402,17 +407,48 @@ impl<'p> Engine<'p> {
     /// on its older version. `Err` names the contacts a `migrate` block of `new` would strand
     /// (at a step that is gone and not mapped). Restore with [`Engine::restore_versions`] and
     /// move the contacts with [`Engine::migrate_all`].
-    pub fn prepare_deploy(&self, new: &Program) -> Result<Deploy, Vec<String>> {
+    ///
+    /// `old_hashes` and `new_hashes` are the version hashes of the cadences of the current
+    /// program and of `new` (see `runner::program::cadence_hashes`): a cadence whose text did
+    /// not change stays the version it was (its `migrate` block is not applied again), and a
+    /// block's `from "HASH"` applies to the versions whose hash starts with it.
+    pub fn prepare_deploy(
+        &self,
+        new: &Program,
+        old_hashes: &[String],
+        new_hashes: &[String],
+    ) -> Result<Deploy, Vec<String>> {
         let old = self.core.program;
         let n = new.cadences.len();
-        let mut stranded = Vec::new();
+        let hash_of = |i: u32| old_hashes.get(i as usize).map_or("", String::as_str);
+        // New cadence -> the current version it repeats word for word.
+        let same: Vec<Option<u32>> = new
+            .cadences
+            .iter()
+            .enumerate()
+            .map(|(j, nc)| {
+                (0..old.cadences.len() as u32).find(|&i| {
+                    self.core.is_current(i)
+                        && old.cadences[i as usize].name == nc.name
+                        && new_hashes.get(j).is_some_and(|h| h == hash_of(i))
+                })
+            })
+            .collect();
+        let mut stranded: Vec<String> = Vec::new();
         for c in &self.contacts {
             for en in c.enrolments.iter().filter(|e| e.is_active()) {
                 let oc = &old.cadences[en.cadence as usize];
-                let Some(nc) = new.cadence_by_name(&oc.name).map(|j| &new.cadences[j]) else {
+                let Some(j) = new.cadence_by_name(&oc.name) else {
                     continue;
                 };
+                let nc = &new.cadences[j];
+                if same[j].is_some() {
+                    continue;
+                }
                 let Some(m) = &nc.migration else { continue };
+                if !m.applies_to(hash_of(en.cadence)) {
+                    continue;
+                }
                 let s = &oc.steps[en.step as usize];
                 if m.rule_for(s.number, s.label.as_deref()).is_none()
                     && nc.step_index(s.number).is_none()
@@ -425,8 +461,11 @@ impl<'p> Engine<'p> {
             return Err(stranded);
         }
         let mut program = new.clone();
+        let mut hashes: Vec<String> = new_hashes.to_vec();
+        hashes.resize(n, String::new());
         for i in 0..old.cadences.len() {
             program.append_cadence(old, i);
+            hashes.push(hash_of(i as u32).to_string());
         }
         let family: Vec<u32> = program
             .cadences
@@ -458,7 +497,11 @@ impl<'p> Engine<'p> {
                 })
                 .collect();
             for en in &mut c.enrolments {
-                en.cadence += n as u32;
+                // An unchanged cadence is the same version: its enrolments stay on it.
+                en.cadence = match same.iter().position(|s| *s == Some(en.cadence)) {
+                    Some(j) => j as u32,
+                    None => en.cadence + n as u32,
+                };
             }
         }
         // The daily counters, by cadence name and sender address.
@@ -474,17 +517,22 @@ impl<'p> Engine<'p> {
                 Some(((fam, snd, day), count))
             })
             .collect();
+        let apply: Vec<bool> = same.iter().map(|s| s.is_none()).collect();
         Ok(Deploy {
             program,
             family,
             current,
             snapshot,
+            hashes,
+            apply,
         })
     }
 
     /// A deploy: moves the active enrolments of older versions into each current version that
-    /// has a `migrate` block (see [`Core::migrate`]), now. Returns how many contacts moved.
-    pub fn migrate_all(&mut self) -> usize {
+    /// has a `migrate` block (see [`Core::migrate`]), now: `hashes` are the versions' hashes
+    /// (for a block's `from`), `apply` says per new cadence whether its block applies (see
+    /// [`Deploy`]). Returns how many contacts moved.
+    pub fn migrate_all(&mut self, hashes: &[String], apply: &[bool]) -> usize {
         let targets: Vec<u32> = (0..self.core.program.cadences.len() as u32)
             .filter(|&i| {
                 self.core.is_current(i)
@@ -495,12 +543,20 @@ impl<'p> Engine<'p> {
         for cid in 0..self.contacts.len() as ContactId {
             let mut any = false;
             for &to in &targets {
+                if !apply.get(to as usize).copied().unwrap_or(true) {
+                    continue;
+                }
+                let Some(m) = &self.core.program.cadences[to as usize].migration else {
+                    continue;
+                };
+                let applies =
+                    |cad: u32| m.applies_to(hashes.get(cad as usize).map_or("", String::as_str));
                 let c = &mut self.contacts[cid as usize];
                 any |= self.core.migrate(
                     c,
                     cid,
                     to,
-                    &|_| true,
+                    &applies,
                     self.now,
                     &mut self.shared,
                     &mut self.fx,

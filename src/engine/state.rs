@@ -127,9 +127,15 @@ pub struct LastExec {
 pub struct Exec {
     pub step: u32,
     pub at: i64,
-    /// Bit set of [`crate::check::Outcome::bit`].
+    /// Bit set of [`crate::check::Outcome::bit`], and [`ORPHAN`].
     pub outcomes: u16,
 }
+
+/// A bit of [`Exec::outcomes`]: the execution's step was removed (or changed channel) by a
+/// migration into a new version. Its `step` then names a step of the new version only so that
+/// it stays a valid index: it takes no event of its own (an outcome for that message is
+/// recorded without a step), and events without a step go to other executions.
+pub const ORPHAN: u16 = 1 << 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {

@@ -93,7 +93,15 @@ pub fn edges(c: &Cadence) -> Vec<Edge> {
 /// Steps reachable from the entry step.
 pub fn reachable(c: &Cadence, edges: &[Edge]) -> Vec<bool> {
     let mut seen = vec![false; c.steps.len()];
+    // The entry step, and the steps a `migrate` block moves contacts into.
     let mut stack = vec![0usize];
+    if let Some(m) = &c.migration {
+        for r in &m.rules {
+            if let crate::check::MigrateTo::Step(j) = r.to {
+                stack.push(j);
+            }
+        }
+    }
     while let Some(i) = stack.pop() {
         if i >= seen.len() || seen[i] {
             continue;

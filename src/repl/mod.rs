@@ -48,6 +48,8 @@ struct Entry {
 pub struct Session {
     paths: Vec<String>,
     program: &'static Program,
+    /// The version hash of each cadence of `program` (for `deploy`).
+    hashes: Vec<String>,
     engine: Engine<'static>,
     /// Every record of the session.
     log: Vec<Logged>,
@@ -78,7 +80,8 @@ fn several_cadences(p: &Program) -> bool {
     p.cadences.iter().any(|c| c.name != p.cadences[0].name)
 }
 
-fn load_program(paths: &[String]) -> Result<&'static Program, String> {
+/// The program of the files, with the version hash of each cadence (for `deploy`).
+fn load_program(paths: &[String]) -> Result<(&'static Program, Vec<String>), String> {
     let mut sources = Sources::new();
     let mut ids = Vec::new();
     for p in paths {
@@ -99,8 +102,9 @@ fn load_program(paths: &[String]) -> Result<&'static Program, String> {
         return Err(out);
     }
     let program = checked.program.ok_or("the files have errors")?;
+    let hashes = crate::runner::program::cadence_hashes(&sources, &program);
     // The session keeps its program for good; `reload` makes a new one (a few kilobytes).
-    Ok(Box::leak(Box::new(program)))
+    Ok((Box::leak(Box::new(program)), hashes))
 }
 
 /// Splits a command line into words; `"..."` keeps spaces, `key="a b"` becomes `key=a b`.
@@ -163,7 +167,7 @@ impl Session {
         contacts: Option<&Path>,
         start: i64,
     ) -> Result<(Session, String), String> {
-        let program = load_program(paths)?;
+        let (program, hashes) = load_program(paths)?;
         let mut engine = Engine::new(program);
         let mut banner = String::new();
         if let Some(path) = contacts {
@@ -192,6 +196,7 @@ impl Session {
         let mut s = Session {
             paths: paths.to_vec(),
             program,
+            hashes,
             engine,
             log: Vec::new(),
             journal: Vec::new(),
@@ -1056,7 +1061,7 @@ impl Session {
     }
 
     fn reload(&mut self) -> Result<String, String> {
-        let new = load_program(&self.paths)?;
+        let (new, new_hashes) = load_program(&self.paths)?;
         let old = self.program;
         let old_cat = self.engine.catalog().clone();
         let mut snap: Snapshot = self.engine.snapshot();
@@ -1174,6 +1179,7 @@ impl Session {
         engine.rebuild_timers();
         self.engine = engine;
         self.program = new;
+        self.hashes = new_hashes;
         let out = self.flush();
         let mut text = format!(
             "reloaded {}: {kept} active enrolment{} kept\n",
@@ -1194,18 +1200,23 @@ impl Session {
     /// would strand contacts at a step that is gone and not mapped.
     fn deploy(&mut self, file: &str) -> Result<String, String> {
         let paths = crate::cli::input::with_new_version(&self.paths, self.program, file)?;
-        let new = load_program(&paths)?;
+        let (new, new_hashes) = load_program(&paths)?;
         let n = new.cadences.len();
-        let d = self.engine.prepare_deploy(new).map_err(|stranded| {
-            format!(
-                "deploying {file} would strand {}: the new version has no such step and its `migrate` block does not map it; add `step N -> ...` lines (nothing was changed)",
-                stranded.join(", ")
-            )
-        })?;
+        let d = self
+            .engine
+            .prepare_deploy(new, &self.hashes, &new_hashes)
+            .map_err(|stranded| {
+                format!(
+                    "deploying {file} would strand {}: the new version has no such step and its `migrate` block does not map it; add `step N -> ...` lines (nothing was changed)",
+                    crate::sim::stranded_summary(&stranded)
+                )
+            })?;
+        let (hashes, apply) = (d.hashes, d.apply);
         let combined: &'static Program = Box::leak(Box::new(d.program));
         let (family, current, snap) = (d.family, d.current, d.snapshot);
         let mut engine = Engine::restore_versions(combined, family, current, snap);
-        let moved = engine.migrate_all();
+        let moved = engine.migrate_all(&hashes, &apply);
+        self.hashes = hashes;
         self.engine = engine;
         self.program = combined;
         self.paths = paths;

@@ -100,6 +100,7 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             "skipped" => &["step", "reason"],
             "event" => &["event"],
             "transition" => &["from", "to", "on"],
+            "migrated" => &["from", "to"],
             "exited" => &["reason"],
             "goal" => &["name"],
             other => {

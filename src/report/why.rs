@@ -318,6 +318,36 @@ impl Explainer<'_> {
                                 entered: r.at,
                             });
                 }
+                "migrated" => {
+                    let to = r.to.clone().unwrap_or_default();
+                    let text = match to.parse::<u32>() {
+                        Ok(n) => format!(
+                            "moved into a new version of the cadence by its `migrate` block: step {} -> step {n}",
+                            r.from.unwrap_or(0)
+                        ),
+                        Err(_) => format!(
+                            "moved into a new version of the cadence by its `migrate` block: step {} -> {to}",
+                            r.from.unwrap_or(0)
+                        ),
+                    };
+                    self.say(r, r.from, text);
+                    let kept = to.parse::<u32>().ok() == r.from;
+                    at = match (to.parse::<u32>().ok().and_then(|n| c.step_index(n)), kept) {
+                        // Kept: still at the step it entered before.
+                        (Some(j), true) => Some(At0 {
+                            step: j,
+                            entered: at.map_or(r.at, |a| a.entered),
+                        }),
+                        (Some(j), false) => Some(At0 {
+                            step: j,
+                            entered: r.at,
+                        }),
+                        _ => None,
+                    };
+                    // An end by the block: said with the exit or completion that follows.
+                    ended_by = matches!(to.as_str(), "exit" | "done")
+                        .then(|| (usize::MAX, "migrate".to_string()));
+                }
                 "exited" => {
                     let reason = r.reason.clone().unwrap_or_default();
                     let text = self.exited(&reason, ended_by.take());
@@ -345,6 +375,9 @@ impl Explainer<'_> {
                 "completed" => {
                     let step = at.map(|a| c.steps[a.step].number);
                     let text = match ended_by.take() {
+                        Some((usize::MAX, _)) => {
+                            "completed: the `migrate` block of the version deployed then sent it to `done`".to_string()
+                        }
                         Some((i, _)) => {
                             format!("completed: step {} sent it to `done`", c.steps[i].number)
                         }
@@ -636,6 +669,11 @@ impl Explainer<'_> {
 
     fn exited(&self, reason: &str, by: Option<(usize, String)>) -> String {
         let c = self.c;
+        if matches!(by, Some((usize::MAX, _))) {
+            return format!(
+                "exited \"{reason}\": the `migrate` block of the version deployed then ended it"
+            );
+        }
         // An `on ... -> exit` line of the step the contact was at.
         if let Some((i, on)) = by {
             if let Some(h) = c.steps[i].handlers.iter().find(|h| h.event.name() == on) {

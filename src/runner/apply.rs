@@ -827,10 +827,14 @@ impl<'p> Applier<'p> {
                     enrolment,
                     exec,
                     ended,
+                    task,
                 } => {
                     let en = &e.c.enrolments[enrolment as usize];
-                    let open = en.execs.get(exec as usize).is_some_and(|x| x.outcomes == 0);
-                    if open && is_call_or_task(self.lp, en, exec) {
+                    let open = en
+                        .execs
+                        .get(exec as usize)
+                        .is_some_and(|x| x.outcomes & !crate::engine::ORPHAN == 0);
+                    if open && task {
                         batch.task_updates.push(TaskUpdate::Closed {
                             enrolment: en.id,
                             exec,
@@ -1015,15 +1019,6 @@ impl<'p> Applier<'p> {
         }
         Ok(())
     }
-}
-
-/// Whether execution `exec` of an enrolment is a call or a task (it has a row in the reps'
-/// queue).
-fn is_call_or_task(lp: &LiveProgram, en: &crate::engine::Enrolment, exec: u32) -> bool {
-    let cad = &lp.program.cadences[en.cadence as usize];
-    en.execs
-        .get(exec as usize)
-        .is_some_and(|x| !matches!(cad.steps[x.step as usize].action, Action::Email { .. }))
 }
 
 fn send_names(core: &Core, lp: &LiveProgram, family: u32, sender: u32) -> (String, String) {

@@ -296,13 +296,14 @@ pub fn run(
     if applier.clock() == i64::MIN {
         applier.advance(&mut store, start)?;
     }
+    // Enrolments of older versions move into the new ones that ask for it, at the clock the
+    // database stopped at (before a later --start moves it).
+    let hashes = program::version_hashes(&mut store)?;
+    report.migrated = applier.migrate_all(&mut store, &hashes)?;
     if let Some(s) = opts.start {
         // A later --start moves the clock forward; an earlier one cannot move it back.
         applier.advance(&mut store, s)?;
     }
-    // Enrolments of older versions move into the new ones that ask for it.
-    let hashes = program::version_hashes(&mut store)?;
-    report.migrated = applier.migrate_all(&mut store, &hashes)?;
 
     // The files, into the inbox: all of them before anything runs.
     let t0 = Instant::now();
@@ -647,7 +648,26 @@ pub fn deploy(
     }
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
     let signer = Signer::new(&secret(&mut store)?);
-    let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    // The cadences not given stay deployed: a deploy gives new versions, it takes none away.
+    let keep: Vec<i64> = store
+        .versions()?
+        .into_iter()
+        .filter(|v| v.deployed && program.cadence_by_name(&v.name).is_none())
+        .map(|v| v.id)
+        .collect();
+    let mut lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    if !keep.is_empty() {
+        let mut ids: Vec<i64> = lp
+            .versions
+            .iter()
+            .zip(&lp.current)
+            .filter(|(_, c)| **c)
+            .map(|(v, _)| *v)
+            .collect();
+        ids.extend(keep);
+        store.set_deployed(&ids)?;
+        lp = LiveProgram::from_store(&mut store)?;
+    }
     let mut applier = Applier::new(
         &lp,
         &mut store,

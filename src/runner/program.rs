@@ -53,36 +53,13 @@ impl LiveProgram {
                 )
             })
             .collect();
-        let cadence_files: BTreeSet<FileId> = program.cadences.iter().map(|c| c.file).collect();
+        let hashes = cadence_hashes(sources, &program);
         let mut ids = Vec::new();
-        for c in &program.cadences {
-            // What the cadence's behaviour depends on: its file, the files of the templates it
-            // sends, library files (no cadence in them) and template bodies.
-            let mut deps: BTreeSet<FileId> = BTreeSet::new();
-            deps.insert(c.file);
-            for s in &c.steps {
-                if let Action::Email { template, variants } = &s.action {
-                    deps.insert(program.templates[template.0].file);
-                    for v in variants {
-                        deps.insert(program.templates[v.template.0].file);
-                    }
-                }
-            }
-            for id in sources.ids() {
-                if !cadence_files.contains(&id) {
-                    deps.insert(id);
-                }
-            }
-            let mut text = format!("cadence {}\n", c.name);
-            for d in &deps {
-                text.push_str(&files[d.0].0.hash);
-                text.push('\n');
-            }
-            let hash = sha256_hex(text.as_bytes());
+        for (c, hash) in program.cadences.iter().zip(&hashes) {
             let file = sources.get(c.file).name.clone();
             ids.push(
                 store
-                    .add_version(&c.name, &hash, &file, &files, now)
+                    .add_version(&c.name, hash, &file, &files, now)
                     .map_err(db)?,
             );
         }
@@ -162,6 +139,44 @@ impl LiveProgram {
             by_version,
         })
     }
+}
+
+/// The version hash of each cadence of a program: of its name, its file, the files of the
+/// templates it sends, library files (no cadence in them) and template bodies. Identical texts
+/// give the same hash, so deploying them again makes no new version.
+pub fn cadence_hashes(sources: &Sources, program: &Program) -> Vec<String> {
+    let file_hash: Vec<String> = sources
+        .ids()
+        .map(|id| sha256_hex(sources.get(id).text.as_bytes()))
+        .collect();
+    let cadence_files: BTreeSet<FileId> = program.cadences.iter().map(|c| c.file).collect();
+    program
+        .cadences
+        .iter()
+        .map(|c| {
+            let mut deps: BTreeSet<FileId> = BTreeSet::new();
+            deps.insert(c.file);
+            for s in &c.steps {
+                if let Action::Email { template, variants } = &s.action {
+                    deps.insert(program.templates[template.0].file);
+                    for v in variants {
+                        deps.insert(program.templates[v.template.0].file);
+                    }
+                }
+            }
+            for id in sources.ids() {
+                if !cadence_files.contains(&id) {
+                    deps.insert(id);
+                }
+            }
+            let mut text = format!("cadence {}\n", c.name);
+            for d in &deps {
+                text.push_str(&file_hash[d.0]);
+                text.push('\n');
+            }
+            sha256_hex(text.as_bytes())
+        })
+        .collect()
 }
 
 /// The texts of the files the deployed cadences were checked with (each file once), and which

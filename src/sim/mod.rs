@@ -53,6 +53,38 @@ pub struct Summary {
     pub end: i64,
     /// Contacts moved into new versions by `--deploy`.
     pub migrated: usize,
+    /// Deploys refused because they would strand contacts, said in words.
+    pub refused: Vec<String>,
+}
+
+/// `3 contacts at step 2 of "Trial" (a, b, c), ...`: the stranded contacts of a refused deploy
+/// (as [`Engine::prepare_deploy`] lists them), counted by step, with a few names.
+pub fn stranded_summary(stranded: &[String]) -> String {
+    let mut by_step: Vec<(String, Vec<&str>)> = Vec::new();
+    for s in stranded {
+        let (who, at) = s.split_once(" at ").unwrap_or((s.as_str(), ""));
+        match by_step.iter_mut().find(|(k, _)| k == at) {
+            Some((_, v)) => v.push(who),
+            None => by_step.push((at.to_string(), vec![who])),
+        }
+    }
+    by_step
+        .iter()
+        .map(|(at, who)| {
+            let names: Vec<&str> = who.iter().take(3).copied().collect();
+            let more = if who.len() > 3 { ", ..." } else { "" };
+            format!(
+                "{} at {at} ({}{more})",
+                if who.len() == 1 {
+                    "1 contact".to_string()
+                } else {
+                    format!("{} contacts", who.len())
+                },
+                names.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Loads the store's records into an engine.
@@ -111,12 +143,12 @@ pub fn load_engine_of<'p>(
 /// made so far (with the program they were made in).
 fn deploy(
     engine: &mut Engine,
-    new: &'static Program,
-    t: i64,
-    remaps: &mut Vec<Remap>,
+    d: &Deployment,
+    hashes: &mut Vec<String>,
     summary: &mut Summary,
     mut flush: impl FnMut(&mut Engine) -> std::io::Result<usize>,
 ) -> std::io::Result<usize> {
+    let t = d.at;
     let mut written = 0;
     // Everything at or before `t` first, as `cadence run --until T` does before a deploy.
     while let Some(due) = engine.next_due() {
@@ -129,31 +161,26 @@ fn deploy(
     engine.run_until(t, true);
     engine.set_clock(t);
     written += flush(engine)?;
-    let d = match engine.prepare_deploy(new) {
-        Ok(d) => d,
+    let prepared = match engine.prepare_deploy(d.program, hashes, &d.hashes) {
+        Ok(p) => p,
         Err(stranded) => {
-            summary.notices_total += 1;
-            summary.notices.push((
-                0,
-                format!(
-                    "the deploy at {} was refused: it would strand {}",
-                    crate::engine::format_instant(t),
-                    stranded.join(", ")
-                ),
+            summary.refused.push(format!(
+                "the deploy at {} was refused: it would strand {}",
+                crate::engine::format_instant(t),
+                stranded_summary(&stranded)
             ));
             return Ok(written);
         }
     };
-    let program: &'static Program = Box::leak(Box::new(d.program));
-    let next = Engine::restore_versions(program, d.family, d.current, d.snapshot);
-    remaps.push(Remap::new(
-        engine.program(),
-        engine.catalog(),
+    let program: &'static Program = Box::leak(Box::new(prepared.program));
+    *engine = Engine::restore_versions(
         program,
-        next.catalog(),
-    ));
-    *engine = next;
-    summary.migrated += engine.migrate_all();
+        prepared.family,
+        prepared.current,
+        prepared.snapshot,
+    );
+    summary.migrated += engine.migrate_all(&prepared.hashes, &prepared.apply);
+    *hashes = prepared.hashes;
     Ok(written)
 }
 
@@ -208,6 +235,8 @@ pub fn run(
         engine,
         store,
         events,
+        None,
+        &[],
         &[],
         start,
         until,
@@ -303,15 +332,27 @@ impl Remap {
     }
 }
 
+/// A new version of the cadences, deployed at an instant.
+pub struct Deployment {
+    pub at: i64,
+    pub program: &'static Program,
+    /// The version hash of each of its cadences.
+    pub hashes: Vec<String>,
+}
+
 /// [`run`], with deploys: at each instant, the program is replaced by one holding the new
 /// versions (every cadence of the program before as an older version) and the contacts in
-/// flight move as the new versions' `migrate` blocks say, as `cadence deploy` does.
+/// flight move as the new versions' `migrate` blocks say, as `cadence deploy` does. `hashes`:
+/// the version hashes of the engine's program; `read_with`: the program the events were read
+/// against, when it is not the engine's (they are named again for each program by name).
 #[allow(clippy::too_many_arguments)]
 pub fn run_with_deploys(
     engine: &mut Engine,
     store: &mut dyn ContactStore,
     events: &[EventRow],
-    deploys: &[(i64, &'static Program)],
+    read_with: Option<&Program>,
+    deploys: &[Deployment],
+    hashes: &[String],
     start: i64,
     until: Until,
     format: TraceFormat,
@@ -321,11 +362,16 @@ pub fn run_with_deploys(
     let mut summary = Summary::default();
     let mut buf = String::with_capacity(1 << 17);
     let mut jsonl = Jsonl::new(engine.program());
-    let mut deploys: Vec<(i64, &'static Program)> = deploys.to_vec();
-    deploys.sort_by_key(|d| d.0);
-    let mut deploys = deploys.into_iter().peekable();
-    // The inputs were read for the first program: after a deploy, they are named again.
-    let mut remaps: Vec<Remap> = Vec::new();
+    let mut order_d: Vec<&Deployment> = deploys.iter().collect();
+    order_d.sort_by_key(|d| d.at);
+    let mut deploys = order_d.into_iter().peekable();
+    let mut hashes: Vec<String> = hashes.to_vec();
+    // The inputs in the terms of the engine's program (none: they already are).
+    let read_cat = read_with.map(crate::engine::Catalog::new);
+    let mut remap: Option<Remap> = match (read_with, &read_cat) {
+        (Some(p), Some(cat)) => Some(Remap::new(p, cat, engine.program(), engine.catalog())),
+        _ => None,
+    };
     let io = |e: std::io::Error| format!("cannot write the trace: {e}");
     engine.start(start);
     summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
@@ -343,36 +389,35 @@ pub fn run_with_deploys(
         if let Some(&next) = order.get(n + 1) {
             engine.prefetch_contact(events[next].input.contact());
         }
-        while let Some(&(t, new)) = deploys.peek() {
-            if t >= ev.at {
+        while let Some(d) = deploys.peek() {
+            if d.at >= ev.at {
                 break;
             }
-            deploys.next();
-            summary.records += deploy(engine, new, t, &mut remaps, &mut summary, |e| {
+            let d = deploys.next().expect("peeked");
+            summary.records += deploy(engine, d, &mut hashes, &mut summary, |e| {
                 write_records(e, format, &jsonl, &mut buf, out)
             })
             .map_err(io)?;
             jsonl = Jsonl::new(engine.program());
             summary.records += write_records(engine, format, &jsonl, &mut buf, out).map_err(io)?;
-        }
-        let mut input = ev.input.clone();
-        let mut known = true;
-        for r in &remaps {
-            match r.input(&input) {
-                Some(i) => input = i,
-                None => known = false,
+            if let (Some(p), Some(cat)) = (read_with, &read_cat) {
+                remap = Some(Remap::new(p, cat, engine.program(), engine.catalog()));
             }
         }
-        if !known {
+        let input = match &remap {
+            Some(r) => r.input(&ev.input),
+            None => Some(ev.input.clone()),
+        };
+        let Some(input) = input else {
             if summary.notices.len() < MAX_NOTICES {
                 summary.notices.push((
                     ev.line,
-                    "names a cadence, field or event that the deployed version does not have: not applied".into(),
+                    "names a cadence, field or event that the version running then does not have: not applied".into(),
                 ));
             }
             summary.notices_total += 1;
             continue;
-        }
+        };
         let notes = engine.apply(ev.at, &input);
         if let Input::Set {
             contact,
@@ -401,13 +446,13 @@ pub fn run_with_deploys(
     }
     progress(order.len());
     // Deploys after the last input (within `until`).
-    for (t, new) in deploys {
+    for d in deploys {
         if let Until::At(u) = until {
-            if t > u {
+            if d.at > u {
                 break;
             }
         }
-        summary.records += deploy(engine, new, t, &mut remaps, &mut summary, |e| {
+        summary.records += deploy(engine, d, &mut hashes, &mut summary, |e| {
             write_records(e, format, &jsonl, &mut buf, out)
         })
         .map_err(io)?;
