@@ -596,3 +596,78 @@ fn deploying_one_cadence_keeps_the_others_taking_new_enrolments() {
         .unwrap();
     assert_eq!(other["deployed"], true, "{out}");
 }
+
+#[test]
+fn a_moved_contact_meets_the_new_versions_exit_rules_at_the_deploy() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case { dir };
+    let plan = "field plan: enum(\"trial\", \"pro\")\n";
+    std::fs::write(
+        case.path("v1.cadence"),
+        V1.replace("exit on replied\n", &format!("{plan}exit on replied\n")),
+    )
+    .unwrap();
+    // v2 ends the enrolments of the contacts on the pro plan.
+    std::fs::write(
+        case.path("v2.cadence"),
+        V2.replace(
+            "exit on replied\n",
+            &format!("{plan}exit on replied\nexit \"upgraded\" when plan == \"pro\"\n"),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        case.path("contacts.csv"),
+        "id,email,plan\na,a@example.test,trial\nb,b@example.test,pro\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.path("events.csv"),
+        "at,contact,event\n2026-01-05T09:00:00Z,a,enroll\n2026-01-05T09:00:00Z,b,enroll\n",
+    )
+    .unwrap();
+    cadence(&[
+        "run",
+        &case.path("v1.cadence"),
+        "--db",
+        &case.path("live.db"),
+        "--contacts",
+        &case.path("contacts.csv"),
+        "--events",
+        &case.path("events.csv"),
+        "--clock",
+        "virtual",
+        "--until",
+        "2026-01-06T00:00:00Z",
+        "--public-url",
+        "https://go.acme.test",
+    ])
+    .status(0);
+    cadence(&[
+        "deploy",
+        "--db",
+        &case.path("live.db"),
+        &case.path("v2.cadence"),
+    ])
+    .status(0);
+    let t = case.trace();
+    let ends: Vec<(String, String, String)> = t
+        .iter()
+        .filter(|r| r["kind"] == "exited")
+        .map(|r| {
+            (
+                r["contact"].as_str().unwrap().to_string(),
+                r["reason"].as_str().unwrap().to_string(),
+                r["at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        [(
+            "b".to_string(),
+            "upgraded".to_string(),
+            "2026-01-06T00:00:00Z".to_string()
+        )]
+    );
+}

@@ -1398,6 +1398,13 @@ impl<'p> Cx<'_, 'p> {
                 to: to_record,
             },
         );
+        if let MigrateTo::Step(j) = dest {
+            // The new version's `exit when` / `goal when` rules hold now, as after a change.
+            self.c.enrolments[li].step = j as u32;
+            if self.when_rules(li) {
+                return true;
+            }
+        }
         match dest {
             MigrateTo::Exit(_) => {
                 let i = rule.map_or(0, |(i, _)| i as u32);
