@@ -337,8 +337,6 @@ fn templates(side: &Side, name: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// The diff of every cadence of `old` and `new`, matched by name, in the new files' order
-/// (removed cadences last).
 /// Where contacts at old step `number` (with `label`) go when cadence `name` of `new` is
 /// deployed.
 fn goes(
@@ -353,17 +351,18 @@ fn goes(
         // No block, or one pinned to another version: the contacts finish where they are.
         return Some("stays".into());
     };
-    Some(match m.rule_for(number, label) {
-        Some((_, r)) => match &r.to {
-            crate::check::MigrateTo::Step(j) => format!("step {}", c.steps[*j].number),
-            crate::check::MigrateTo::Exit(reason) => format!("exit \"{reason}\""),
-            crate::check::MigrateTo::Done => "done".into(),
-        },
-        None if c.step_index(number).is_some() => "kept".into(),
-        None => "stranded".into(),
+    use crate::check::{Destination, MigrateTo};
+    Some(match m.destination(c, number, label) {
+        Destination::Mapped(_, MigrateTo::Step(j)) => format!("step {}", c.steps[*j].number),
+        Destination::Mapped(_, MigrateTo::Exit(reason)) => format!("exit \"{reason}\""),
+        Destination::Mapped(_, MigrateTo::Done) => "done".into(),
+        Destination::Kept(_) => "kept".into(),
+        Destination::Stranded => "stranded".into(),
     })
 }
 
+/// The diff of every cadence of `old` and `new`, matched by name, in the new files' order
+/// (removed cadences last).
 pub fn diff(old: &Side, new: &Side, live: Option<&Live>) -> Vec<CadenceDiff> {
     let olds = models(old);
     let news = models(new);

@@ -145,6 +145,17 @@ pub struct MigrateRule {
     pub span: Span,
 }
 
+/// Where a `migrate` block sends the contacts of a step of an older version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// Rule `i` of the block names the step.
+    Mapped(usize, &'a MigrateTo),
+    /// No rule names it; the new version has a step of the same number (its index).
+    Kept(usize),
+    /// Neither: a deploy would leave its contacts nowhere.
+    Stranded,
+}
+
 /// A step of an older version, by number or label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepRef {
@@ -167,6 +178,18 @@ impl Migration {
             StepRef::Number(n) => *n == number,
             StepRef::Label(l) => Some(l.as_str()) == label,
         })
+    }
+
+    /// Where the block sends the contacts at step `number` (with `label`) of an older version,
+    /// in the version `new` that holds the block.
+    pub fn destination(&self, new: &Cadence, number: u32, label: Option<&str>) -> Destination<'_> {
+        match self.rule_for(number, label) {
+            Some((i, r)) => Destination::Mapped(i, &r.to),
+            None => match new.step_index(number) {
+                Some(j) => Destination::Kept(j),
+                None => Destination::Stranded,
+            },
+        }
     }
 
     /// Whether it applies to enrolments on a version with this hash.

@@ -22,8 +22,8 @@ use super::state::{
 };
 use super::trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 use crate::check::{
-    Action, At, Channel, EndTrigger, EventName, HandlerEvent, Outcome, OwnerPart, Program, Step,
-    Target, TemplateId, Timeout, Type, Value, Zone,
+    Action, At, Channel, Destination, EndTrigger, EventName, HandlerEvent, Outcome, OwnerPart,
+    Program, Step, Target, TemplateId, Timeout, Type, Value, Zone,
 };
 
 /// Every field of every cadence of a program, with one global id per name.
@@ -88,6 +88,18 @@ impl Catalog {
             }
         }
         c
+    }
+
+    /// Fields numbered by catalog `from`, numbered by this one (by name; a field this catalog
+    /// does not know is dropped): a contact carried into another program.
+    pub fn translate(&self, fields: &super::Fields, from: &Catalog) -> super::Fields {
+        let mut out = super::Fields::default();
+        for (g, v) in fields.iter() {
+            if let Some(ng) = from.names.get(*g as usize).and_then(|n| self.lookup(n)) {
+                out.set(ng, Some(v.clone()));
+            }
+        }
+        out
     }
 
     pub fn lookup(&self, name: &str) -> Option<u16> {
@@ -1317,31 +1329,31 @@ impl<'p> Cx<'_, 'p> {
         let new = &program.cadences[to as usize];
         let from_step = self.c.enrolments[li].step;
         let old_step = &old.steps[from_step as usize];
-        let rule = m.rule_for(old_step.number, old_step.label.as_deref());
-        let dest = match rule {
-            Some((_, r)) => r.to.clone(),
-            None => match new.step_index(old_step.number) {
-                Some(j) => MigrateTo::Step(j),
-                // Neither mapped nor kept: it stays where it is.
-                None => return false,
-            },
+        let (dest, rule) = match m.destination(new, old_step.number, old_step.label.as_deref()) {
+            Destination::Mapped(i, to) => (to.clone(), Some(i)),
+            Destination::Kept(j) => (MigrateTo::Step(j), None),
+            // Neither mapped nor kept: it stays where it is.
+            Destination::Stranded => return false,
         };
         let kept = rule.is_none();
-        // The steps of earlier executions, in the new version: the mapped step, or the step of
-        // the same number, or (a step that is gone) the one the enrolment moves to.
+        // The steps of earlier executions, in the new version: the mapped or kept step, or
+        // (a step that is gone) the one the enrolment moves to; and whether it keeps no step of
+        // its own (gone, mapped away, or now of another channel).
         let fallback = match dest {
             MigrateTo::Step(j) => j as u32,
             _ => 0,
         };
-        let remap = |idx: u32| -> u32 {
+        let remap = |idx: u32| -> (u32, bool) {
             let s = &old.steps[idx as usize];
-            match m.rule_for(s.number, s.label.as_deref()) {
-                Some((_, r)) => match r.to {
-                    MigrateTo::Step(j) => j as u32,
-                    _ => fallback,
-                },
-                None => new.step_index(s.number).map_or(fallback, |j| j as u32),
-            }
+            let (to, orphan) = match m.destination(new, s.number, s.label.as_deref()) {
+                Destination::Mapped(_, MigrateTo::Step(j)) => (*j as u32, true),
+                Destination::Kept(j) => (j as u32, false),
+                _ => (fallback, true),
+            };
+            (
+                to,
+                orphan || new.steps[to as usize].action.channel() != s.action.channel(),
+            )
         };
         let waiting = match self.c.enrolments[li].phase {
             Phase::Waiting { exec, .. } => Some(exec),
@@ -1367,21 +1379,11 @@ impl<'p> Cx<'_, 'p> {
         {
             let en = &mut self.c.enrolments[li];
             for ex in &mut en.execs {
-                let before = old.steps[ex.step as usize].action.channel();
-                let after = remap(ex.step);
-                // An execution whose step is gone, or is now of another channel, keeps no
-                // step of its own.
-                let gone = match m.rule_for(
-                    old.steps[ex.step as usize].number,
-                    old.steps[ex.step as usize].label.as_deref(),
-                ) {
-                    Some(_) => true,
-                    None => new.step_index(old.steps[ex.step as usize].number).is_none(),
-                };
-                if gone || new.steps[after as usize].action.channel() != before {
+                let (step, orphan) = remap(ex.step);
+                if orphan {
                     ex.outcomes |= ORPHAN;
                 }
-                ex.step = after;
+                ex.step = step;
             }
             en.cadence = to;
         }
@@ -1407,7 +1409,7 @@ impl<'p> Cx<'_, 'p> {
         }
         match dest {
             MigrateTo::Exit(_) => {
-                let i = rule.map_or(0, |(i, _)| i as u32);
+                let i = rule.unwrap_or(0) as u32;
                 self.end(
                     li,
                     Kind::Exited {

@@ -450,8 +450,8 @@ impl<'p> Engine<'p> {
                     continue;
                 }
                 let s = &oc.steps[en.step as usize];
-                if m.rule_for(s.number, s.label.as_deref()).is_none()
-                    && nc.step_index(s.number).is_none()
+                if m.destination(nc, s.number, s.label.as_deref())
+                    == crate::check::Destination::Stranded
                 {
                     stranded.push(format!("{} at step {} of \"{}\"", c.id, s.number, oc.name));
                 }
@@ -478,13 +478,7 @@ impl<'p> Engine<'p> {
         let new_cat = Catalog::new(&program);
         let mut snapshot = self.snapshot();
         for c in &mut snapshot.contacts {
-            let mut fields = Fields::default();
-            for (g, v) in c.fields.iter() {
-                if let Some(ng) = new_cat.lookup(&old_cat.names[*g as usize]) {
-                    fields.set(ng, Some(v.clone()));
-                }
-            }
-            c.fields = fields;
+            c.fields = new_cat.translate(&c.fields, old_cat);
             c.enroll_cond = program
                 .cadences
                 .iter()

@@ -256,6 +256,26 @@ fn json_str(out: &mut String, s: &str) {
     }
 }
 
+/// Where a transition or a migration leads, as JSON: a step number, `"done"` or `"exit"`.
+fn push_to(out: &mut String, cadence: &Cadence, to: To) {
+    match to {
+        To::Step(s) => {
+            let _ = write!(out, "{}", step_number(cadence, s));
+        }
+        To::Done => out.push_str("\"done\""),
+        To::Exit => out.push_str("\"exit\""),
+    }
+}
+
+/// Where a transition or a migration leads, in words: `step 3`, `done`, `exit`.
+fn to_words(cadence: &Cadence, to: To) -> String {
+    match to {
+        To::Step(s) => format!("step {}", step_number(cadence, s)),
+        To::Done => "done".into(),
+        To::Exit => "exit".into(),
+    }
+}
+
 fn step_number(cadence: &Cadence, step: u32) -> u32 {
     cadence.steps.get(step as usize).map_or(0, |s| s.number)
 }
@@ -376,13 +396,7 @@ impl Jsonl {
             }
             Kind::Transition { from, handler, to } => {
                 let _ = write!(out, ",\"from\":{},\"to\":", step_number(cadence, from));
-                match to {
-                    To::Step(s) => {
-                        let _ = write!(out, "{}", step_number(cadence, s));
-                    }
-                    To::Done => out.push_str("\"done\""),
-                    To::Exit => out.push_str("\"exit\""),
-                }
+                push_to(out, cadence, to);
                 out.push_str(",\"on\":");
                 json_str(out, handler_event(cadence, from, handler));
             }
@@ -400,13 +414,7 @@ impl Jsonl {
                     .get(from_cadence as usize)
                     .unwrap_or(cadence);
                 let _ = write!(out, ",\"from\":{},\"to\":", step_number(old, from_step));
-                match to {
-                    To::Step(s) => {
-                        let _ = write!(out, "{}", step_number(cadence, s));
-                    }
-                    To::Done => out.push_str("\"done\""),
-                    To::Exit => out.push_str("\"exit\""),
-                }
+                push_to(out, cadence, to);
             }
             Kind::Goal { rule } => {
                 out.push_str(",\"name\":");
@@ -518,11 +526,7 @@ pub fn describe(program: &Program, r: &Record) -> String {
             }
         }
         Kind::Transition { from, handler, to } => {
-            let to = match to {
-                To::Step(s) => format!("step {}", step_number(cadence, s)),
-                To::Done => "done".into(),
-                To::Exit => "exit".into(),
-            };
+            let to = to_words(cadence, to);
             format!(
                 "step {} -> {to} on {}",
                 step_number(cadence, from),
@@ -539,11 +543,7 @@ pub fn describe(program: &Program, r: &Record) -> String {
                 .cadences
                 .get(from_cadence as usize)
                 .unwrap_or(cadence);
-            let to = match to {
-                To::Step(s) => format!("step {}", step_number(cadence, s)),
-                To::Done => "done".into(),
-                To::Exit => "exit".into(),
-            };
+            let to = to_words(cadence, to);
             format!(
                 "migrated to the new version: step {} -> {to}",
                 step_number(old, from_step)

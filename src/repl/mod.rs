@@ -1070,13 +1070,7 @@ impl Session {
         let mut report = Vec::new();
         // Fields by name.
         for c in &mut snap.contacts {
-            let mut fields = Fields::default();
-            for (g, v) in c.fields.iter() {
-                if let Some(ng) = new_cat.lookup(&old_cat.names[*g as usize]) {
-                    fields.set(ng, Some(v.clone()));
-                }
-            }
-            c.fields = fields;
+            c.fields = new_cat.translate(&c.fields, &old_cat);
             c.enroll_cond = new
                 .cadences
                 .iter()

@@ -50,6 +50,24 @@ const SKIP_REASONS: [SkipReason; 7] = [
     SkipReason::NoTime,
 ];
 
+/// Where a transition or a migration leads, as a journal column: a step index, -1 for
+/// `done`, -2 for `exit`.
+fn to_code(to: To) -> i64 {
+    match to {
+        To::Step(s) => s as i64,
+        To::Done => -1,
+        To::Exit => -2,
+    }
+}
+
+fn code_to(code: i64) -> To {
+    match code {
+        -1 => To::Done,
+        -2 => To::Exit,
+        s => To::Step(s as u32),
+    }
+}
+
 /// A record as a journal row.
 pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
     let mut row = JournalRow {
@@ -104,11 +122,7 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
             row.kind = TRANSITION;
             row.step = Some(from as i64);
             row.a = Some(handler as i64);
-            row.b = Some(match to {
-                To::Step(s) => s as i64,
-                To::Done => -1,
-                To::Exit => -2,
-            });
+            row.b = Some(to_code(to));
         }
         Kind::Exited { reason } => {
             row.kind = EXITED;
@@ -140,11 +154,7 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
             row.kind = MIGRATED;
             row.step = Some(from_step as i64);
             row.a = lp.versions.get(from_cadence as usize).copied();
-            row.b = Some(match to {
-                To::Step(s) => s as i64,
-                To::Done => -1,
-                To::Exit => -2,
-            });
+            row.b = Some(to_code(to));
         }
     }
     row
@@ -188,11 +198,7 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
         TRANSITION => Kind::Transition {
             from: step()?,
             handler: row.a? as u32,
-            to: match row.b? {
-                -1 => To::Done,
-                -2 => To::Exit,
-                s => To::Step(s as u32),
-            },
+            to: code_to(row.b?),
         },
         EXITED => Kind::Exited {
             reason: match row.a? {
@@ -214,11 +220,7 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
         MIGRATED => Kind::Migrated {
             from_cadence: lp.index_of(row.a?)?,
             from_step: step()?,
-            to: match row.b? {
-                -1 => To::Done,
-                -2 => To::Exit,
-                s => To::Step(s as u32),
-            },
+            to: code_to(row.b?),
         },
         _ => Kind::Completed,
     };

@@ -273,22 +273,35 @@ impl Checked {
     }
 }
 
-/// Live enrolments (not ended) per cadence name and step number, over every version: where the
-/// contacts of a database are now.
-pub fn live_counts(store: &mut dyn LiveStore) -> Result<HashMap<(String, u32), u64>, String> {
+/// Live enrolments (not ended) per (cadence index, step index) of a [`LiveProgram`].
+type LiveAt = HashMap<(u32, u32), u64>;
+
+/// The program of the database, and its live enrolments: every contact read and decoded once.
+fn live_enrolments(store: &mut dyn LiveStore) -> Result<(LiveProgram, LiveAt), String> {
     let lp = LiveProgram::from_store(store)?;
     let catalog = crate::engine::Catalog::new(&lp.program);
-    let mut out: HashMap<(String, u32), u64> = HashMap::new();
+    let mut live = LiveAt::new();
     for id in store.contact_ids().map_err(|e| e.to_string())? {
         let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
             continue;
         };
         let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
         for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
-            let c = &lp.program.cadences[e.cadence as usize];
-            if let Some(s) = c.steps.get(e.step as usize) {
-                *out.entry((c.name.clone(), s.number)).or_default() += 1;
-            }
+            *live.entry((e.cadence, e.step)).or_default() += 1;
+        }
+    }
+    Ok((lp, live))
+}
+
+/// Live enrolments (not ended) per cadence name and step number, over every version: where the
+/// contacts of a database are now.
+pub fn live_counts(store: &mut dyn LiveStore) -> Result<HashMap<(String, u32), u64>, String> {
+    let (lp, live) = live_enrolments(store)?;
+    let mut out: HashMap<(String, u32), u64> = HashMap::new();
+    for ((ci, si), n) in live {
+        let c = &lp.program.cadences[ci as usize];
+        if let Some(s) = c.steps.get(si as usize) {
+            *out.entry((c.name.clone(), s.number)).or_default() += n;
         }
     }
     Ok(out)
@@ -307,19 +320,7 @@ pub fn stranded(store: &mut dyn LiveStore, new: &Program) -> Result<Vec<String>,
     if stored.is_empty() {
         return Ok(Vec::new());
     }
-    let lp = LiveProgram::from_store(store)?;
-    let catalog = crate::engine::Catalog::new(&lp.program);
-    // Live enrolments per (version index, step index).
-    let mut live: HashMap<(u32, u32), u64> = HashMap::new();
-    for id in store.contact_ids().map_err(|e| e.to_string())? {
-        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
-            continue;
-        };
-        let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
-        for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
-            *live.entry((e.cadence, e.step)).or_default() += 1;
-        }
-    }
+    let (lp, live) = live_enrolments(store)?;
     let mut out = Vec::new();
     for c in &new.cadences {
         let Some(m) = &c.migration else { continue };
@@ -333,8 +334,8 @@ pub fn stranded(store: &mut dyn LiveStore, new: &Program) -> Result<Vec<String>,
             for (si, s) in old.steps.iter().enumerate() {
                 let n = live.get(&(i as u32, si as u32)).copied().unwrap_or(0);
                 if n == 0
-                    || m.rule_for(s.number, s.label.as_deref()).is_some()
-                    || c.step_index(s.number).is_some()
+                    || m.destination(c, s.number, s.label.as_deref())
+                        != crate::check::Destination::Stranded
                 {
                     continue;
                 }
@@ -378,18 +379,11 @@ pub fn version_hashes(store: &mut dyn LiveStore) -> Result<HashMap<i64, String>,
 
 /// Live enrolments (not ended) per stored version id.
 pub fn live_by_version(store: &mut dyn LiveStore) -> Result<HashMap<i64, u64>, String> {
-    let lp = LiveProgram::from_store(store)?;
-    let catalog = crate::engine::Catalog::new(&lp.program);
+    let (lp, live) = live_enrolments(store)?;
     let mut out: HashMap<i64, u64> = HashMap::new();
-    for id in store.contact_ids().map_err(|e| e.to_string())? {
-        let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
-            continue;
-        };
-        let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
-        for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
-            if let Some(v) = lp.versions.get(e.cadence as usize) {
-                *out.entry(*v).or_default() += 1;
-            }
+    for ((ci, _), n) in live {
+        if let Some(v) = lp.versions.get(ci as usize) {
+            *out.entry(*v).or_default() += n;
         }
     }
     Ok(out)

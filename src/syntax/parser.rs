@@ -516,27 +516,17 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
             let mut label = false;
             let mut target = None;
             for p in inner {
-                let pspan = ctx.span(&p);
                 match p.as_rule() {
                     Rule::integer => step = Some(ctx.spanned(&p)),
                     Rule::string => {
                         step = Some(build_plain(ctx, p));
                         label = true;
                     }
-                    Rule::step_target => {
-                        let n = p.into_inner().find(|p| p.as_rule() == Rule::integer)?;
-                        target = Some(Spanned::new(Target::Step(ctx.spanned(&n)), pspan));
+                    _ => {
+                        if let Some(t) = build_target(ctx, p) {
+                            target = Some(t);
+                        }
                     }
-                    Rule::next_target => target = Some(Spanned::new(Target::Next, pspan)),
-                    Rule::done_target => target = Some(Spanned::new(Target::Done, pspan)),
-                    Rule::exit_target => {
-                        let reason = p
-                            .into_inner()
-                            .find(|p| p.as_rule() == Rule::string)
-                            .map(|s| build_plain(ctx, s));
-                        target = Some(Spanned::new(Target::Exit(reason), pspan));
-                    }
-                    _ => {}
                 }
             }
             Stmt::MigrateMap(MigrateMap {
@@ -673,29 +663,39 @@ fn build_option(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<StepOption> {
     })
 }
 
+/// `step N`, `next`, `done` or `exit ["reason"]`; `None` for any other pair.
+fn build_target(ctx: &mut Ctx, p: Pair<Rule>) -> Option<Spanned<Target>> {
+    let span = ctx.span(&p);
+    let target = match p.as_rule() {
+        Rule::step_target => {
+            let n = p.into_inner().find(|p| p.as_rule() == Rule::integer)?;
+            Target::Step(ctx.spanned(&n))
+        }
+        Rule::next_target => Target::Next,
+        Rule::done_target => Target::Done,
+        Rule::exit_target => Target::Exit(
+            p.into_inner()
+                .find(|p| p.as_rule() == Rule::string)
+                .map(|s| build_plain(ctx, s)),
+        ),
+        _ => return None,
+    };
+    Some(Spanned::new(target, span))
+}
+
 fn build_on(ctx: &mut Ctx, span: Span, inner: pest::iterators::Pairs<Rule>) -> Option<Handler> {
     let mut event = None;
     let mut timeout = None;
     let mut target = None;
     for p in inner {
-        let pspan = ctx.span(&p);
         match p.as_rule() {
             Rule::ident => event = Some(ctx.spanned(&p)),
             Rule::duration => timeout = Some(ctx.spanned(&p)),
-            Rule::step_target => {
-                let n = p.into_inner().find(|p| p.as_rule() == Rule::integer)?;
-                target = Some(Spanned::new(Target::Step(ctx.spanned(&n)), pspan));
+            _ => {
+                if let Some(t) = build_target(ctx, p) {
+                    target = Some(t);
+                }
             }
-            Rule::next_target => target = Some(Spanned::new(Target::Next, pspan)),
-            Rule::done_target => target = Some(Spanned::new(Target::Done, pspan)),
-            Rule::exit_target => {
-                let reason = p
-                    .into_inner()
-                    .find(|p| p.as_rule() == Rule::string)
-                    .map(|s| build_plain(ctx, s));
-                target = Some(Spanned::new(Target::Exit(reason), pspan));
-            }
-            _ => {}
         }
     }
     Some(Handler {
