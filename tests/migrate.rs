@@ -671,3 +671,152 @@ fn a_moved_contact_meets_the_new_versions_exit_rules_at_the_deploy() {
         )]
     );
 }
+
+/// Polls `ok` for up to 20 seconds.
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !ok() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sighup_reloads_the_files_of_a_wall_clock_run_and_refuses_a_version_that_does_not_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(p("trial.cadence"), V1).unwrap();
+    std::fs::write(p("contacts.csv"), "id,email\nc1,c1@example.test\n").unwrap();
+    let log = std::fs::File::create(p("run.log")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cadence"))
+        .args(["run", &p("trial.cadence"), "--db", &p("live.db")])
+        .args(["--contacts", &p("contacts.csv"), "--clock", "wall"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let versions = || -> Vec<serde_json::Value> {
+        let out = cadence(&["versions", "--db", &p("live.db"), "--format", "json"]).output();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    let log_text = || std::fs::read_to_string(p("run.log")).unwrap_or_default();
+    wait_for("the first start", || {
+        log_text().contains("running on the wall clock")
+    });
+    wait_for("the first version", || versions().len() == 1);
+
+    // A version that does not check is refused; the run goes on.
+    std::fs::write(
+        p("trial.cadence"),
+        "cadence \"Trial\"\nstep 1: email nowhere\n",
+    )
+    .unwrap();
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    wait_for("the refusal", || log_text().contains("reload refused"));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(versions().len(), 1);
+
+    // A good one is deployed: the run starts again with it.
+    std::fs::write(p("trial.cadence"), V2).unwrap();
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    wait_for("the second version", || {
+        let v = versions();
+        v.len() == 2 && v.iter().filter(|v| v["deployed"] == true).count() == 1
+    });
+    let v = versions();
+    let deployed = v.iter().find(|v| v["deployed"] == true).unwrap();
+    assert_eq!(deployed["id"], 2, "{v:?}");
+    assert!(
+        log_text().contains("reloading: starting again"),
+        "{}",
+        log_text()
+    );
+    wait_for("the second start", || {
+        log_text().matches("running on the wall clock").count() == 2
+    });
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", log_text());
+}
+
+#[test]
+fn a_report_and_a_timeline_by_version_tell_the_versions_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(p("v1.cadence"), V1).unwrap();
+    std::fs::write(p("v2.cadence"), V2).unwrap();
+    let mut contacts = String::from("id,email\n");
+    let mut events = String::from("at,contact,event\n");
+    for i in 0..20 {
+        contacts.push_str(&format!("c{i},c{i}@example.test\n"));
+        events.push_str(&format!("2026-01-05T09:00:00Z,c{i},enroll\n"));
+    }
+    std::fs::write(p("contacts.csv"), contacts).unwrap();
+    std::fs::write(p("events.csv"), events).unwrap();
+    let db = p("live.db");
+    cadence(&[
+        "run",
+        &p("v1.cadence"),
+        "--db",
+        &db,
+        "--contacts",
+        &p("contacts.csv"),
+        "--events",
+        &p("events.csv"),
+        "--clock",
+        "virtual",
+        "--until",
+        "2026-01-06T00:00:00Z",
+    ])
+    .status(0);
+    cadence(&["deploy", "--db", &db, &p("v2.cadence")]).status(0);
+    cadence(&[
+        "run",
+        &p("v2.cadence"),
+        "--db",
+        &db,
+        "--clock",
+        "virtual",
+        "--until",
+        "2026-02-01T00:00:00Z",
+    ])
+    .status(0);
+    let (json, _) = cadence(&["report", "--db", &db, "--by-version", "--format", "json"]).status(0);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let by: HashMap<String, &serde_json::Value> = r["cadences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["cadence"].as_str().unwrap();
+            let version = name
+                .split(" (version ")
+                .nth(1)
+                .unwrap()
+                .chars()
+                .next()
+                .unwrap();
+            (version.to_string(), c)
+        })
+        .collect();
+    assert_eq!(by["1"]["enrolled"], 20, "{json}");
+    assert_eq!(by["1"]["moved_out"], 20, "{json}");
+    assert_eq!(by["1"]["active"], 0, "{json}");
+    assert_eq!(by["2"]["moved_in"], 20, "{json}");
+    assert_eq!(by["2"]["completed"], 20, "{json}");
+    // Without --by-version, one funnel: the versions together.
+    let (json, _) = cadence(&["report", "--db", &db, "--format", "json"]).status(0);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(r["cadences"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(r["cadences"][0]["enrolled"], 20, "{json}");
+    assert_eq!(r["cadences"][0]["completed"], 20, "{json}");
+    let (t, _) = cadence(&["timeline", "c3", "--db", &db, "--by-version"]).status(0);
+    assert!(t.contains("Trial (version 1, "), "{t}");
+    assert!(t.contains("Trial (version 2, "), "{t}");
+}

@@ -128,6 +128,56 @@ fn reload_keeps_state_when_the_step_still_exists_and_says_when_not() {
 }
 
 #[test]
+fn pause_and_resume_a_contact_a_cadence_and_an_owner() {
+    let dir = scratch("pause");
+    let path = dir.join("c.cadence");
+    let v = "cadence \"Calls\"\nstep 1: call \"First\" owner \"csm\"\n  on answered -> step 2\n  on overdue 2d -> step 2\nstep 2: call \"Second\" after 1d owner \"csm\"\n";
+    std::fs::write(&path, v).unwrap();
+    let p = path.display().to_string();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .timestamp();
+    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    text(s.execute("contact a email=a@example.test"));
+    text(s.execute("contact b email=b@example.test"));
+    text(s.execute("enroll a"));
+    let out = text(s.execute("pause a 1d"));
+    assert!(
+        out.contains("paused at step 1 until 2026-01-06 09:00:00Z"),
+        "{out}"
+    );
+    let out = text(s.execute("status a"));
+    assert!(out.contains("PAUSED until 2026-01-06 09:00:00Z"), "{out}");
+    let out = text(s.execute("agenda"));
+    assert!(out.contains("a  resumes at step 1"), "{out}");
+    // The overdue timeout (2 days after 09:00 Monday) moves a day later.
+    let out = text(s.execute("advance 2d"));
+    assert!(out.contains("resumed at step 1"), "{out}");
+    assert!(!out.contains("on overdue"), "{out}");
+    let out = text(s.execute("advance 1d"));
+    assert!(out.contains("step 1 -> step 2 on overdue"), "{out}");
+    // A whole cadence: b enrols paused.
+    let out = text(s.execute("pause cadence Calls"));
+    assert!(out.contains("1 contact(s) paused"), "{out}");
+    let out = text(s.execute("enroll b"));
+    assert!(out.contains("paused at step 1"), "{out}");
+    let out = text(s.execute("resume cadence Calls"));
+    assert!(out.contains("2 contact(s) resumed"), "{out}");
+    assert!(
+        out.contains("b  ") && out.contains("call \"First\" scheduled"),
+        "{out}"
+    );
+    // An owner away: a's second call waits for them.
+    text(s.execute("pause owner csm 5d"));
+    let out = text(s.execute("advance 2d"));
+    assert!(!out.contains("Second"), "{out}");
+    let out = text(s.execute("advance 4d"));
+    assert!(out.contains("call \"Second\" scheduled"), "{out}");
+    assert!(text(s.execute("resume a")).contains("has no paused enrolment"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn deploy_moves_the_sessions_contacts_as_the_migrate_block_says() {
     let dir = scratch("deploy");
     let v1 = dir.join("trial.cadence");

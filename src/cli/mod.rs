@@ -15,6 +15,7 @@ mod lint;
 pub(crate) mod live;
 mod log;
 mod outbox;
+mod pause;
 mod repl;
 mod report;
 mod run;
@@ -119,7 +120,7 @@ enum Command {
     Graph(graph::Args),
     /// Funnel and step statistics over a trace: text, JSON, or a self-contained HTML page
     #[command(
-        after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv --format jsonl > trace.jsonl\n  cadence report trace.jsonl examples/saas_onboarding.cadence\n  cadence report trace.jsonl examples/saas_onboarding.cadence --format html --out report.html\n  cadence report --db live.db              # the journal of `cadence run`"
+        after_help = "Examples:\n  cadence simulate examples/saas_onboarding.cadence --contacts examples/contacts.csv --events examples/saas_onboarding.events.csv --format jsonl > trace.jsonl\n  cadence report trace.jsonl examples/saas_onboarding.cadence\n  cadence report trace.jsonl examples/saas_onboarding.cadence --format html --out report.html\n  cadence report --db live.db              # the journal of `cadence run`\n  cadence report --db live.db --by-version # one funnel per version of each cadence"
     )]
     #[command(display_order = 8)]
     Report(report::Args),
@@ -177,6 +178,18 @@ enum Command {
     )]
     #[command(display_order = 15)]
     Log(log::Args),
+    /// Hold the timers of a contact or a whole cadence, or an owner's calls and tasks while they are away
+    #[command(
+        after_help = "Examples:\n  cadence pause --db live.db \"Trial onboarding\" --until 2026-12-28T09:00:00Z   # the whole cadence, over the holidays\n  cadence pause --db live.db --contact c013 --until 2w\n  cadence pause --db live.db --owner csm --until 2026-08-17T08:00:00Z          # the rep's time off\n\nA paused enrolment keeps its place: its step does not fall due and its timeouts do not fire, but a\nreply or an exit rule still ends it. On resume (`cadence resume`, or by itself at --until) each\nwait continues with the time it had left; with --catch-up what fell due meanwhile fires once, now.\nWhile a cadence is paused, contacts enrolled in it start paused. An owner's call and task steps\nthat fall due while they are away wait until --until (emails go on), and their open calls and\ntasks are due then. The runner applies it with the rest of its inputs, in order."
+    )]
+    #[command(display_order = 15)]
+    Pause(pause::PauseArgs),
+    /// End a pause: waits continue with the time they had left, or (--catch-up) what fell due fires now
+    #[command(
+        after_help = "Examples:\n  cadence resume --db live.db \"Trial onboarding\"\n  cadence resume --db live.db --contact c013 --catch-up\n  cadence resume --db live.db --owner csm"
+    )]
+    #[command(display_order = 15)]
+    Resume(pause::ResumeArgs),
     /// Queue an events or contacts file for a running instance (each row once)
     #[command(
         after_help = "Examples:\n  cadence ingest --db live.db crm-export.csv\n  cadence ingest --db live.db opens-2026-03-03.csv"
@@ -287,6 +300,8 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Deploy(args) => deploy::run(args),
         Command::Versions(args) => versions::run(args),
+        Command::Pause(args) => pause::pause(args),
+        Command::Resume(args) => pause::resume(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),

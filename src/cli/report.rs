@@ -31,6 +31,10 @@ pub struct Args {
     /// Read the journal of this `cadence run` database instead of a trace file
     #[arg(long, value_name = "DB")]
     db: Option<PathBuf>,
+    /// With --db: one funnel per version of each cadence (`Trial (version 2, 3f9a1c2b)`)
+    /// instead of one per cadence
+    #[arg(long, requires = "db")]
+    by_version: bool,
     /// How to print the report [default: text, or `format` under [report] in cadence.toml]
     #[arg(long, value_enum)]
     format: Option<Format>,
@@ -55,6 +59,9 @@ pub struct TimelineArgs {
     /// Read the journal of this `cadence run` database instead of a trace file
     #[arg(long, value_name = "DB")]
     db: Option<PathBuf>,
+    /// With --db: name each enrolment's cadence by its version
+    #[arg(long, requires = "db")]
+    by_version: bool,
 }
 
 /// Where the records come from, and the name a report gives them.
@@ -94,10 +101,11 @@ impl Source {
 fn load(
     source: &Source,
     files: &[String],
+    by_version: bool,
 ) -> Result<(Vec<TraceRecord>, Option<Program>, bool), Status> {
     let trace = match source {
         Source::Trace(p) => p,
-        Source::Db(db) => return load_db(db, files),
+        Source::Db(db) => return load_db(db, files, by_version),
     };
     let file = super::open_input(trace).map_err(|e| {
         eprintln!(
@@ -120,36 +128,42 @@ fn load(
 }
 
 /// The journal of a live database as records, and the program: the files given, else the
-/// cadences the database runs now.
+/// cadences the database runs now (every version, each named by its version, with
+/// `by_version`).
 fn load_db(
     db: &Path,
     files: &[String],
+    by_version: bool,
 ) -> Result<(Vec<TraceRecord>, Option<Program>, bool), Status> {
-    let mut store = super::live::open_db(db)?;
-    let mut jsonl = Vec::new();
-    if let Err(e) =
-        crate::runner::journal::write_trace(&mut store, crate::sim::TraceFormat::Jsonl, &mut jsonl)
-    {
+    let fail = |e: String| {
         eprintln!("error: {e}");
-        return Err(Status::Failure);
+        Status::Failure
+    };
+    let mut store = super::live::open_db(db)?;
+    let mut lp = crate::runner::program::LiveProgram::from_store(&mut store).map_err(fail)?;
+    if by_version {
+        lp.name_by_version(&mut store).map_err(fail)?;
     }
+    let mut jsonl = Vec::new();
+    crate::runner::journal::write_trace_with(
+        &mut store,
+        &lp,
+        crate::sim::TraceFormat::Jsonl,
+        &mut jsonl,
+        None,
+    )
+    .map_err(fail)?;
     let (records, bad) = read_trace(jsonl.as_slice());
     for (line, msg) in &bad {
         eprintln!("{}: journal record {line}: {msg}", db.display());
     }
-    let program = if files.is_empty() {
-        match crate::runner::program::LiveProgram::from_store(&mut store) {
-            Ok(lp) => {
-                let mut program = lp.program;
-                let mut current = lp.current.iter();
-                program.cadences.retain(|_| current.next() == Some(&true));
-                Some(program)
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Err(Status::Failure);
-            }
-        }
+    let program = if by_version {
+        Some(lp.program)
+    } else if files.is_empty() {
+        let mut program = lp.program;
+        let mut current = lp.current.iter();
+        program.cadences.retain(|_| current.next() == Some(&true));
+        Some(program)
     } else {
         Some(load_checked(files, "reporting")?.program)
     };
@@ -161,7 +175,7 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(x) => x,
         Err(s) => return s,
     };
-    let (records, program, bad) = match load(&source, &files) {
+    let (records, program, bad) = match load(&source, &files, args.by_version) {
         Ok(x) => x,
         Err(s) => return s,
     };
@@ -204,7 +218,7 @@ pub(crate) fn run_timeline(args: TimelineArgs) -> Status {
         Ok(x) => x,
         Err(s) => return s,
     };
-    let (records, program, bad) = match load(&source, &files) {
+    let (records, program, bad) = match load(&source, &files, args.by_version) {
         Ok(x) => x,
         Err(s) => return s,
     };

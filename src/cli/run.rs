@@ -161,7 +161,46 @@ fn options(args: &Args) -> Result<Options, String> {
         read_ahead: args.read_ahead,
         poll: Duration::from_millis(500),
         listen,
+        reload: Some(reload_check(args.files.clone())),
     })
+}
+
+/// On SIGHUP: the files are read and checked again, and deploying them must strand nobody.
+fn reload_check(files: Vec<String>) -> std::sync::Arc<runner::ReloadCheck> {
+    std::sync::Arc::new(move |store| {
+        let loaded = load_checked(&files, "reloading")
+            .map_err(|_| "the files do not check (their errors are above)".to_string())?;
+        if loaded.program.cadences.is_empty() {
+            return Err("the files hold no cadence".into());
+        }
+        let stranded = runner::program::stranded(store, &loaded.program)?;
+        if !stranded.is_empty() {
+            return Err(stranded.join("; "));
+        }
+        Ok(())
+    })
+}
+
+/// Starts `cadence run` again, in this process, with the same arguments: the files are read
+/// again and deployed, as at any start (the database holds everything else).
+fn start_again() -> Status {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: cannot start again after SIGHUP: {e}");
+                return Status::Failure;
+            }
+        };
+        eprintln!("reloading: starting again with the files as they are now");
+        let e = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .exec();
+        eprintln!("error: cannot start again after SIGHUP: {e}");
+    }
+    Status::Failure
 }
 
 /// The format of the runner's log.
@@ -314,6 +353,9 @@ pub(crate) fn run(args: Args) -> Status {
             "timing: {} batches: {:.2} s in all; read next {:.2} s, load contacts {:.2} s, encode {:.2} s, commit {:.2} s; ingest {:.2} s",
             s.batches, s.time_total, s.time_read, s.time_load, s.time_encode, s.time_commit, report.ingest_seconds
         );
+    }
+    if report.reload {
+        return start_again();
     }
     if report.bad.is_empty() {
         Status::Clean

@@ -18,7 +18,8 @@ use super::calendar::{self, add, date_instant, day_start, local_date, next_windo
 use super::eval::{truth, Ctx};
 use super::hash::FastHash;
 use super::state::{
-    Contact, ContactId, Enrolment, EnrolmentId, Exec, LastExec, Phase, Timer, ORPHAN,
+    Contact, ContactId, Enrolment, EnrolmentId, Exec, Held, LastExec, Phase, Timer, ORPHAN,
+    RESUME_SLOT,
 };
 use super::trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 use crate::check::{
@@ -138,6 +139,21 @@ pub enum Input {
         field: u16,
         value: Option<Value>,
     },
+    /// Pauses the contact's active enrolments (of one cadence, or all): their timers are held
+    /// until a `Resume`, or until `until` (then resumed as `catch_up` says).
+    Pause {
+        contact: ContactId,
+        cadence: Option<u32>,
+        until: Option<i64>,
+        catch_up: bool,
+    },
+    /// Resumes paused enrolments: each wait continues with the time it had left, or (with
+    /// `catch_up`) what became due while paused falls due now.
+    Resume {
+        contact: ContactId,
+        cadence: Option<u32>,
+        catch_up: bool,
+    },
 }
 
 impl Input {
@@ -147,7 +163,9 @@ impl Input {
             Input::Enroll { contact, .. }
             | Input::Unenroll { contact, .. }
             | Input::Event { contact, .. }
-            | Input::Set { contact, .. } => contact,
+            | Input::Set { contact, .. }
+            | Input::Pause { contact, .. }
+            | Input::Resume { contact, .. } => contact,
         }
     }
 }
@@ -194,6 +212,11 @@ pub enum Notice {
     NotDeployed {
         contact: ContactId,
         cadence: u32,
+    },
+    /// A `resume` for a contact none of whose enrolments (in the cadence) is paused.
+    NotPaused {
+        contact: ContactId,
+        cadence: Option<u32>,
     },
 }
 
@@ -308,6 +331,11 @@ pub trait Shared {
     fn suppressed(&mut self, address: &str) -> Option<Suppressed>;
     /// Suppresses an address (an [`address_key`]) for good; the first reason stays.
     fn suppress(&mut self, address: &str, why: Suppressed);
+    /// Whether cadence `family` (its newest version) is paused as a whole at `now`: a new
+    /// enrolment in it starts paused, with this pause's `until` and `catch_up`.
+    fn cadence_paused(&mut self, family: u32, now: i64) -> Option<Held>;
+    /// Until when an owner is away at `now` (`cadence pause --owner`), if they are.
+    fn owner_away(&mut self, owner: &str, now: i64) -> Option<i64>;
 }
 
 /// The daily counters, suppressed addresses and enrolment ids of one process (the simulator,
@@ -317,9 +345,29 @@ pub struct LocalShared {
     pub sent: HashMap<(u32, u32, i64), u32>,
     pub next_enrolment: EnrolmentId,
     pub suppressed: HashMap<String, Suppressed>,
+    /// Paused cadences, by family.
+    pub paused: HashMap<u32, Held>,
+    /// Owners away, and until when.
+    pub away: HashMap<String, i64>,
+}
+
+/// Whether a pause still holds at `now`.
+pub fn pause_holds(h: &Held, now: i64) -> bool {
+    h.since <= now && h.until.is_none_or(|u| now < u)
 }
 
 impl Shared for LocalShared {
+    fn cadence_paused(&mut self, family: u32, now: i64) -> Option<Held> {
+        self.paused
+            .get(&family)
+            .copied()
+            .filter(|h| pause_holds(h, now))
+    }
+
+    fn owner_away(&mut self, owner: &str, now: i64) -> Option<i64> {
+        self.away.get(owner).copied().filter(|&u| now < u)
+    }
+
     fn suppressed(&mut self, address: &str) -> Option<Suppressed> {
         self.suppressed.get(address).copied()
     }
@@ -546,6 +594,11 @@ impl<'p> Core<'p> {
         let Some(li) = c.local(timer.enrolment) else {
             return false;
         };
+        if timer.slot == RESUME_SLOT {
+            let catch_up = c.enrolments[li].held.is_some_and(|h| h.catch_up);
+            self.cx(c, cid, now, shared, fx).resume(li, catch_up);
+            return true;
+        }
         if timer.slot > 0 {
             c.enrolments[li].fired |= 1 << (timer.slot & 15);
         }
@@ -764,6 +817,12 @@ impl<'p> Core<'p> {
     pub fn live_timers(&self, c: &Contact) -> Vec<Timer> {
         let mut out = Vec::new();
         for en in &c.enrolments {
+            if let Some(h) = en.held {
+                if let (Some(u), true) = (h.until, en.is_active()) {
+                    out.push(resume_timer(en, u));
+                }
+                continue;
+            }
             match en.phase {
                 Phase::Ended => {}
                 Phase::Pending { due, since, .. } => out.push(Timer {
@@ -799,6 +858,8 @@ impl<'p> Core<'p> {
     ) {
         let cad = &self.program.cadences[en.cadence as usize];
         let tz = self.zone(en.cadence, c);
+        // Time spent paused at this step does not count.
+        let at = at + en.shift;
         for (h, handler) in cad.steps[en.step as usize].handlers.iter().enumerate() {
             if let HandlerEvent::Timeout(_, d) = handler.event {
                 let due = add(at, d, tz, &cad.holidays).max(armed);
@@ -863,6 +924,10 @@ impl<'p> Core<'p> {
                     in_cadence(cadence)
                 )
             }
+            Notice::NotPaused { cadence, .. } => format!(
+                "contact `{who}` has no paused enrolment{}; `resume` changes nothing",
+                in_cadence(cadence)
+            ),
             Notice::NotDeployed { cadence, .. } => format!(
                 "contact `{who}` is not enrolled in \"{}\": the cadence is not deployed (its file was not given to the last `cadence run`)",
                 name(cadence)
@@ -874,6 +939,17 @@ impl<'p> Core<'p> {
                 calendar::format_instant(*ended)
             ),
         }
+    }
+}
+
+/// The timer of a paused enrolment's automatic resume at `until`.
+fn resume_timer(en: &Enrolment, until: i64) -> Timer {
+    Timer {
+        due: until,
+        since: until,
+        enrolment: en.id,
+        slot: RESUME_SLOT,
+        generation: en.generation,
     }
 }
 
@@ -959,7 +1035,118 @@ impl<'p> Cx<'_, 'p> {
             Input::Set {
                 field, ref value, ..
             } => self.set(field, value.clone()),
+            Input::Pause {
+                cadence,
+                until,
+                catch_up,
+                ..
+            } => {
+                let active = self.active_of(cadence);
+                if active.is_empty() {
+                    self.fx.notices.push(Notice::NotEnrolled {
+                        contact: self.cid,
+                        cadence,
+                    });
+                }
+                for li in active {
+                    self.pause(li, until, catch_up);
+                }
+            }
+            Input::Resume {
+                cadence, catch_up, ..
+            } => {
+                let held: Vec<usize> = self
+                    .active_of(cadence)
+                    .into_iter()
+                    .filter(|&li| self.c.enrolments[li].held.is_some())
+                    .collect();
+                if held.is_empty() {
+                    self.fx.notices.push(Notice::NotPaused {
+                        contact: self.cid,
+                        cadence,
+                    });
+                }
+                for li in held {
+                    self.resume(li, catch_up);
+                }
+            }
         }
+    }
+
+    // ---- pause and resume -----------------------------------------------------------------
+
+    /// Pauses an enrolment now (or changes the pause it is in): its timers are held; with
+    /// `until`, it resumes by itself then.
+    fn pause(&mut self, li: usize, until: Option<i64>, catch_up: bool) {
+        let now = self.now;
+        let until = until.filter(|&u| u > now);
+        let en = &mut self.c.enrolments[li];
+        let since = en.held.map_or(now, |h| h.since);
+        en.held = Some(Held {
+            since,
+            until,
+            catch_up,
+        });
+        let step = en.step;
+        self.emit(li, Kind::Paused { step, until });
+        self.bump_keeping_fired(li);
+    }
+
+    /// Resumes a paused enrolment now. Without `catch_up`, the time it spent paused is taken
+    /// out of its wait: a step due 2 days after it was entered is due 2 days of unpaused time
+    /// after it; with `catch_up`, what fell due meanwhile is due now.
+    fn resume(&mut self, li: usize, catch_up: bool) {
+        let now = self.now;
+        let Some(h) = self.c.enrolments[li].held.take() else {
+            return;
+        };
+        let step = self.c.enrolments[li].step;
+        self.emit(li, Kind::Resumed { step, catch_up });
+        // How long the wait was held: from the pause, or from when the step was entered (or
+        // executed) during it.
+        let held_for = |from: i64| now - from.max(h.since);
+        match self.c.enrolments[li].phase {
+            Phase::Ended => {}
+            Phase::Pending {
+                entered,
+                due,
+                since,
+            } => {
+                if catch_up {
+                    self.bump(li);
+                    self.schedule_since(li, due.max(now), entered, since.min(due));
+                    return;
+                }
+                let moved = entered + held_for(entered);
+                match self.core.due_time(self.c, li, moved) {
+                    Ok(d) => {
+                        self.bump(li);
+                        let d = d.max(now);
+                        let since = (since + (moved - entered)).min(d);
+                        self.schedule_since(li, d, moved, since);
+                    }
+                    Err(reason) => self.skip(li, reason),
+                }
+            }
+            Phase::Waiting { exec, .. } => {
+                let en = &mut self.c.enrolments[li];
+                let at = en.execs[exec as usize].at;
+                if !catch_up {
+                    en.shift += held_for(at + en.shift);
+                }
+                en.phase = Phase::Waiting { exec, armed: now };
+                self.bump_keeping_fired(li);
+                self.schedule_timeouts(li, at);
+            }
+        }
+    }
+
+    /// [`Cx::bump`], keeping the record of the timeouts that fired without effect (the
+    /// enrolment did not move: they are not to fire again).
+    fn bump_keeping_fired(&mut self, li: usize) {
+        let fired = self.c.enrolments[li].fired;
+        self.bump(li);
+        self.c.enrolments[li].fired = fired;
     }
 
     /// Active enrolments, in order, of one cadence (any of its versions) or of all.
@@ -1009,11 +1196,15 @@ impl<'p> Cx<'_, 'p> {
         &self.program().cadences[en.cadence as usize].steps[en.step as usize]
     }
 
-    /// Moves an enrolment to a new generation: its timers so far are stale.
+    /// Moves an enrolment to a new generation: its timers so far are stale. A paused
+    /// enrolment's automatic resume is scheduled again in the new generation.
     fn bump(&mut self, li: usize) {
         let en = &mut self.c.enrolments[li];
         en.generation = en.generation.wrapping_add(1);
         en.fired = 0;
+        if let Some(Held { until: Some(u), .. }) = en.held {
+            self.fx.timers.push(resume_timer(en, u));
+        }
     }
 
     // ---- enrolment ----------------------------------------------------------------------------
@@ -1093,8 +1284,25 @@ impl<'p> Cx<'_, 'p> {
             execs: Vec::new(),
             fired: 0,
             spin: (i64::MIN, 0),
+            held: None,
+            shift: 0,
         });
         self.emit(li, Kind::Enrolled);
+        if let Some(h) = self.shared.cadence_paused(family, self.now) {
+            if !cad.steps.is_empty() {
+                self.c.enrolments[li].held = Some(Held {
+                    since: self.now,
+                    ..h
+                });
+                self.emit(
+                    li,
+                    Kind::Paused {
+                        step: 0,
+                        until: h.until,
+                    },
+                );
+            }
+        }
         if cad.steps.is_empty() {
             self.end(li, Kind::Completed);
         } else {
@@ -1115,6 +1323,8 @@ impl<'p> Cx<'_, 'p> {
                 task,
             });
         }
+        let en = &mut self.c.enrolments[li];
+        en.held = None;
         self.bump(li);
         let en = &mut self.c.enrolments[li];
         en.phase = Phase::Ended;
@@ -1245,22 +1455,33 @@ impl<'p> Cx<'_, 'p> {
                         }
                         None => midnight,
                     };
-                    self.emit(
+                    return self.defer(
                         li,
                         Kind::Deferred {
                             step: step_i,
                             until,
                         },
+                        until,
                     );
-                    let (entered, since) = match self.c.enrolments[li].phase {
-                        Phase::Pending { entered, since, .. } => (entered, since),
-                        _ => (self.now, self.now),
-                    };
-                    self.bump(li);
-                    self.schedule_since(li, until, entered, since);
-                    return;
                 }
             }
+        }
+        let owner = match step.action {
+            Action::Email { .. } => None,
+            _ => self.core.owner_of(cad_i, step_i, self.c),
+        };
+        if let Some(until) = owner
+            .as_deref()
+            .and_then(|o| self.shared.owner_away(o, self.now))
+        {
+            return self.defer(
+                li,
+                Kind::Held {
+                    step: step_i,
+                    until,
+                },
+                until,
+            );
         }
         // Execute.
         let variant = self
@@ -1270,9 +1491,7 @@ impl<'p> Cx<'_, 'p> {
         let (owner, due) = match step.action {
             Action::Email { .. } => (0, self.now),
             _ => (
-                self.core
-                    .owner_of(cad_i, step_i, self.c)
-                    .map_or(0, |o| self.fx.owner_id(&o)),
+                owner.map_or(0, |o| self.fx.owner_id(&o)),
                 self.core.task_due(cad_i, step_i, self.c, self.now),
             ),
         };
@@ -1287,6 +1506,7 @@ impl<'p> Cx<'_, 'p> {
         );
         let now = self.now;
         let en = &mut self.c.enrolments[li];
+        en.shift = 0;
         en.execs.push(Exec {
             step: step_i,
             at: now,
@@ -1311,6 +1531,18 @@ impl<'p> Cx<'_, 'p> {
         self.bump(li);
         self.c.enrolments[li].phase = Phase::Waiting { exec, armed: now };
         self.schedule_timeouts(li, now);
+    }
+
+    /// Moves a due step to `until` (the daily limit, an owner away), keeping its place among
+    /// the steps due then: `why` is the record that says so.
+    fn defer(&mut self, li: usize, why: Kind, until: i64) {
+        self.emit(li, why);
+        let (entered, since) = match self.c.enrolments[li].phase {
+            Phase::Pending { entered, since, .. } => (entered, since),
+            _ => (self.now, self.now),
+        };
+        self.bump(li);
+        self.schedule_since(li, until, entered, since);
     }
 
     /// Schedules the timeouts of the step an enrolment waits at, counted from its execution at

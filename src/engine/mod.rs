@@ -23,11 +23,13 @@ use chrono_tz::Tz;
 
 use crate::check::Program;
 pub use calendar::format_instant;
-pub use core::{zone_of, Act, Catalog, Core, Effects, Input, LocalShared, Notice, Shared};
+pub use core::{
+    pause_holds, zone_of, Act, Catalog, Core, Effects, Input, LocalShared, Notice, Shared,
+};
 use hash::FastHash;
 pub use state::{
-    Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, LastExec, Phase, Snapshot, Stamp,
-    Timer, ORPHAN,
+    Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, Held, LastExec, Phase, Snapshot,
+    Stamp, Timer, ORPHAN, RESUME_SLOT,
 };
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
@@ -276,6 +278,82 @@ impl<'p> Engine<'p> {
         notes
     }
 
+    /// Pauses cadence `cadence` as a whole at `at`: every active enrolment in it (any version)
+    /// pauses, and enrolments made while the pause holds start paused. Returns how many
+    /// contacts paused.
+    pub fn pause_cadence(
+        &mut self,
+        at: i64,
+        cadence: u32,
+        until: Option<i64>,
+        catch_up: bool,
+    ) -> usize {
+        self.run_until(at, false);
+        self.now = self.now.max(at);
+        let family = self.core.family(cadence);
+        self.shared.paused.insert(
+            family,
+            Held {
+                since: self.now,
+                until,
+                catch_up,
+            },
+        );
+        self.each_in(family, |contact| Input::Pause {
+            contact,
+            cadence: Some(family),
+            until,
+            catch_up,
+        })
+    }
+
+    /// Ends the pause of a whole cadence at `at`: its paused enrolments resume. Returns how
+    /// many contacts resumed.
+    pub fn resume_cadence(&mut self, at: i64, cadence: u32, catch_up: bool) -> usize {
+        self.run_until(at, false);
+        self.now = self.now.max(at);
+        let family = self.core.family(cadence);
+        self.shared.paused.remove(&family);
+        self.each_in(family, |contact| Input::Resume {
+            contact,
+            cadence: Some(family),
+            catch_up,
+        })
+    }
+
+    /// Applies an input to every contact with an active enrolment in cadence family `family`
+    /// (paused ones only for a resume); returns how many.
+    fn each_in(&mut self, family: u32, input: impl Fn(ContactId) -> Input) -> usize {
+        let resume = matches!(input(0), Input::Resume { .. });
+        let who: Vec<ContactId> = (0..self.contacts.len() as ContactId)
+            .filter(|&c| {
+                self.contacts[c as usize].enrolments.iter().any(|e| {
+                    e.is_active()
+                        && self.core.family(e.cadence) == family
+                        && (!resume || e.held.is_some())
+                })
+            })
+            .collect();
+        for &c in &who {
+            let i = input(c);
+            let contact = &mut self.contacts[c as usize];
+            self.core
+                .apply(contact, c, self.now, &i, &mut self.shared, &mut self.fx);
+            self.fx.notices.clear();
+            self.absorb(c);
+        }
+        who.len()
+    }
+
+    /// Marks an owner away until `until` (`None`: back now): their call and task steps that
+    /// fall due meanwhile wait until then; emails go on.
+    pub fn set_owner_away(&mut self, owner: &str, until: Option<i64>) {
+        match until {
+            Some(u) => self.shared.away.insert(owner.to_string(), u),
+            None => self.shared.away.remove(owner),
+        };
+    }
+
     /// Hints that contact `cid` is needed soon (the driver knows its next input): its memory is
     /// brought into cache while the engine works on something else.
     pub fn prefetch_contact(&self, cid: ContactId) {
@@ -314,12 +392,24 @@ impl<'p> Engine<'p> {
             .map(|(a, why)| (a.clone(), *why == core::Suppressed::Bounced))
             .collect();
         suppressed.sort();
+        let mut paused: Vec<(u32, Held)> =
+            self.shared.paused.iter().map(|(c, h)| (*c, *h)).collect();
+        paused.sort_by_key(|p| p.0);
+        let mut away: Vec<(String, i64)> = self
+            .shared
+            .away
+            .iter()
+            .map(|(o, u)| (o.clone(), *u))
+            .collect();
+        away.sort();
         Snapshot {
             now: self.now,
             contacts: self.contacts.clone(),
             sent,
             next_enrolment: self.shared.next_enrolment,
             suppressed,
+            paused,
+            away,
         }
     }
 
@@ -374,6 +464,8 @@ impl<'p> Engine<'p> {
                     (a, why)
                 })
                 .collect(),
+            paused: s.paused.into_iter().collect(),
+            away: s.away.into_iter().collect(),
         };
         e
     }
@@ -574,7 +666,8 @@ impl<'p> Engine<'p> {
             | Notice::NoActiveEnrolment { contact, .. }
             | Notice::NoMessage { contact, .. }
             | Notice::EnrolmentEnded { contact, .. }
-            | Notice::NotDeployed { contact, .. } => contact,
+            | Notice::NotDeployed { contact, .. }
+            | Notice::NotPaused { contact, .. } => contact,
         };
         self.core.describe(n, &self.contacts[contact as usize].id)
     }

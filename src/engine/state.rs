@@ -175,7 +175,28 @@ pub struct Enrolment {
     /// no time passes is stopped.
     #[serde(default)]
     pub spin: (i64, u32),
+    /// Paused (`cadence pause`): its timers are held until it is resumed.
+    #[serde(default)]
+    pub held: Option<Held>,
+    /// Time taken out of the current wait by pauses: the timeouts of the step it waits at
+    /// count from its execution plus this (0 when it never paused there).
+    #[serde(default)]
+    pub shift: i64,
 }
+
+/// A pause of an enrolment: since when, until when (`None`: until a `resume`), and whether the
+/// automatic resume at `until` fires what became due meanwhile (`--catch-up`) instead of
+/// continuing each wait with the time it had left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub since: i64,
+    pub until: Option<i64>,
+    pub catch_up: bool,
+}
+
+/// The timer slot of the automatic resume of a paused enrolment (slot 0 is the step falling
+/// due, slots 1 to 15 its timeouts).
+pub const RESUME_SLOT: u16 = 31;
 
 impl Enrolment {
     pub fn is_active(&self) -> bool {
@@ -184,10 +205,11 @@ impl Enrolment {
 
     /// Which of its timers are live.
     pub fn stamp(&self) -> Stamp {
-        let slots = match self.phase {
-            Phase::Pending { .. } => 1,
-            Phase::Waiting { .. } => !(u32::from(self.fired)) & !1,
-            Phase::Ended => 0,
+        let slots = match (self.phase, self.held) {
+            (Phase::Ended, _) => 0,
+            (_, Some(h)) => u32::from(h.until.is_some()) << RESUME_SLOT,
+            (Phase::Pending { .. }, None) => 1,
+            (Phase::Waiting { .. }, None) => !(u32::from(self.fired)) & !1 & !(1 << RESUME_SLOT),
         };
         Stamp {
             generation: self.generation,
@@ -223,4 +245,10 @@ pub struct Snapshot {
     /// unsubscribed).
     #[serde(default)]
     pub suppressed: Vec<(String, bool)>,
+    /// Cadences paused as a whole (by family): new enrolments start paused.
+    #[serde(default)]
+    pub paused: Vec<(u32, Held)>,
+    /// Owners away (`pause --owner`), and until when.
+    #[serde(default)]
+    pub away: Vec<(String, i64)>,
 }

@@ -118,6 +118,23 @@ pub enum Kind {
         from_step: u32,
         to: To,
     },
+    /// Paused at step `step` (`cadence pause`): its timers are held, until `until` when given.
+    Paused {
+        step: u32,
+        until: Option<i64>,
+    },
+    /// Resumed at step `step`: each wait continues with the time it had left, or (`catch_up`)
+    /// what became due meanwhile falls due now.
+    Resumed {
+        step: u32,
+        catch_up: bool,
+    },
+    /// A call or task step fell due while its owner is away (`cadence pause --owner`): moved to
+    /// `until`, when the owner is back (shown in the text timeline only).
+    Held {
+        step: u32,
+        until: i64,
+    },
 }
 
 /// One trace record. Steps are indices into the cadence's steps.
@@ -133,6 +150,12 @@ pub struct Record {
 }
 
 impl Kind {
+    /// Whether the record is shown in the text timeline only, not in JSON lines: a step moved
+    /// later by the daily limit or an owner's time off (the step's record says when it ran).
+    pub fn text_only(&self) -> bool {
+        matches!(self, Kind::Deferred { .. } | Kind::Held { .. })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Enrolled => "enrolled",
@@ -145,6 +168,9 @@ impl Kind {
             Kind::Goal { .. } => "goal",
             Kind::Completed => "completed",
             Kind::Migrated { .. } => "migrated",
+            Kind::Paused { .. } => "paused",
+            Kind::Resumed { .. } => "resumed",
+            Kind::Held { .. } => "held",
         }
     }
 }
@@ -338,7 +364,7 @@ impl Jsonl {
         zone: Option<Tz>,
     ) {
         let cadence = &program.cadences[r.cadence as usize];
-        if let Kind::Deferred { .. } = r.kind {
+        if r.kind.text_only() {
             return;
         }
         out.push_str("{\"at\":\"");
@@ -349,7 +375,21 @@ impl Jsonl {
         out.push_str(r.kind.name());
         out.push('"');
         match r.kind {
-            Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } => {}
+            Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } | Kind::Held { .. } => {}
+            Kind::Paused { step, until } => {
+                let _ = write!(out, ",\"step\":{}", step_number(cadence, step));
+                if let Some(u) = until {
+                    out.push_str(",\"until\":\"");
+                    push_instant(out, u);
+                    out.push('"');
+                }
+            }
+            Kind::Resumed { step, catch_up } => {
+                let _ = write!(out, ",\"step\":{}", step_number(cadence, step));
+                if catch_up {
+                    out.push_str(",\"catch_up\":true");
+                }
+            }
             Kind::Executed {
                 step, variant, due, ..
             } => {
@@ -415,6 +455,11 @@ impl Jsonl {
                     .unwrap_or(cadence);
                 let _ = write!(out, ",\"from\":{},\"to\":", step_number(old, from_step));
                 push_to(out, cadence, to);
+                // Cadences named apart by version: which one it left.
+                if old.name != cadence.name {
+                    out.push_str(",\"from_cadence\":");
+                    json_str(out, &old.name);
+                }
             }
             Kind::Goal { rule } => {
                 out.push_str(",\"name\":");
@@ -502,6 +547,28 @@ pub fn describe(program: &Program, r: &Record) -> String {
             "step {} deferred to {} (daily email limit reached)",
             step_number(cadence, step),
             format_instant(until).replace('T', " ")
+        ),
+        Kind::Held { step, until } => format!(
+            "step {} held to {} (its owner is away)",
+            step_number(cadence, step),
+            format_instant(until).replace('T', " ")
+        ),
+        Kind::Paused { step, until } => match until {
+            Some(u) => format!(
+                "paused at step {} until {}",
+                step_number(cadence, step),
+                format_instant(u).replace('T', " ")
+            ),
+            None => format!("paused at step {}", step_number(cadence, step)),
+        },
+        Kind::Resumed { step, catch_up } => format!(
+            "resumed at step {}{}",
+            step_number(cadence, step),
+            if catch_up {
+                " (catching up: what fell due meanwhile is due now)"
+            } else {
+                " (each wait continues with the time it had left)"
+            }
         ),
         Kind::Event {
             step,

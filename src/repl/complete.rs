@@ -33,6 +33,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "ID FIELD=VALUE...         change fields (re-evaluates enroll/exit/goal rules)",
     ),
     (
+        "pause",
+        "ID [UNTIL] [catch-up]   hold a record's timers; also `cadence NAME`, `owner NAME`",
+    ),
+    (
+        "resume",
+        "ID [catch-up]          continue: waits keep the time they had left",
+    ),
+    (
         "advance",
         "DURATION              move the clock forward (30m, 2h, 3d, 1w)",
     ),
@@ -115,9 +123,10 @@ pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>) {
     let candidates = match words.as_slice() {
         [] => pick(COMMANDS.iter().map(|(c, _)| c.to_string()).collect()),
         [cmd] => match command(cmd) {
-            Some("contact" | "enroll" | "unenroll" | "event" | "set" | "history" | "status") => {
-                pick(known.contacts.clone())
-            }
+            Some(
+                "contact" | "enroll" | "unenroll" | "event" | "set" | "history" | "status"
+                | "pause" | "resume",
+            ) => pick(known.contacts.clone()),
             Some("help") => pick(COMMANDS.iter().map(|(c, _)| c.to_string()).collect()),
             Some("advance") => pick(["1h", "1d", "2d", "3d", "1w"].map(String::from).to_vec()),
             _ => Vec::new(),

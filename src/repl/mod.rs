@@ -665,6 +665,79 @@ impl Session {
                 let out = self.settle();
                 format!("{out}{}", self.notes(&notes))
             }
+            "pause" | "resume" => {
+                need(1, "ID|cadence NAME|owner NAME [UNTIL] [catch-up]")?;
+                let now = self.engine.now();
+                // What is paused: a contact, a whole cadence, or an owner's calls and tasks.
+                let (scope, rest) = match args[0].as_str() {
+                    "cadence" | "owner" if args.len() > 1 => (Some(args[0].as_str()), &args[2..]),
+                    _ => (None, &args[1..]),
+                };
+                let mut until = None;
+                let mut catch_up = false;
+                for a in rest {
+                    if a.eq_ignore_ascii_case("catch-up") {
+                        catch_up = true;
+                    } else if name == "resume" {
+                        return Err(format!("`resume` takes only `catch-up`, not `{a}`"));
+                    } else if until.is_some() {
+                        return Err(format!("`{a}`: the pause already has an end"));
+                    } else {
+                        until = Some(repl_until(a, now)?);
+                    }
+                }
+                let what = args[..args.len() - rest.len()].join(" ");
+                let out = match scope {
+                    Some("owner") => {
+                        if name == "pause" && until.is_none() {
+                            return Err("`pause owner NAME UNTIL`: say when the owner is back (3d or an instant)".into());
+                        }
+                        self.engine
+                            .set_owner_away(&args[1], until.filter(|_| name == "pause"));
+                        self.record(format!("{name} {}", args.join(" ")));
+                        let back = until
+                            .map(|u| format!("; back {}", format_instant(u).replace('T', " ")))
+                            .unwrap_or_default();
+                        format!(
+                            "{what}: {}{back}\n",
+                            if name == "pause" { "away" } else { "back" }
+                        )
+                    }
+                    Some(_) => {
+                        let c = self.cadence(&args[1])?;
+                        let n = if name == "pause" {
+                            self.engine.pause_cadence(now, c, until, catch_up)
+                        } else {
+                            self.engine.resume_cadence(now, c, catch_up)
+                        };
+                        self.record(format!("{name} {}", args.join(" ")));
+                        let out = self.settle();
+                        format!("{out}{n} contact(s) {name}d\n")
+                    }
+                    None => {
+                        let c = self.contact(&args[0])?;
+                        let input = if name == "pause" {
+                            Input::Pause {
+                                contact: c,
+                                cadence: None,
+                                until,
+                                catch_up,
+                            }
+                        } else {
+                            Input::Resume {
+                                contact: c,
+                                cadence: None,
+                                catch_up,
+                            }
+                        };
+                        let notes = self.apply_all(vec![input]);
+                        self.record(format!("{name} {}", args.join(" ")));
+                        let out = self.settle();
+                        format!("{out}{}", self.notes(&notes))
+                    }
+                };
+                out
+            }
             "advance" | "at" => {
                 need(
                     1,
@@ -932,6 +1005,15 @@ impl Session {
                     )
                 }
             };
+            let state = match en.held {
+                Some(h) => format!(
+                    "PAUSED{}: {state}",
+                    h.until
+                        .map(|u| format!(" until {}", format_instant(u).replace('T', " ")))
+                        .unwrap_or_default()
+                ),
+                None => state,
+            };
             out.push_str(&format!("{who}{cad}  {state}\n"));
         }
         if out.is_empty() {
@@ -967,7 +1049,12 @@ impl Session {
             } else {
                 String::new()
             };
-            let what = if t.slot == 0 {
+            let what = if t.slot == crate::engine::RESUME_SLOT {
+                format!(
+                    "resumes at {}",
+                    self.step_name(en.cadence, en.step, Some(who))
+                )
+            } else if t.slot == 0 {
                 format!("{} due", self.step_name(en.cadence, en.step, Some(who)))
             } else {
                 let h = &cadence.steps[en.step as usize].handlers[t.slot as usize - 1];
@@ -1442,6 +1529,19 @@ fn trigger_text(program: &Program, t: &crate::check::EndTrigger) -> String {
             format!("on {}", program.custom_events[*i])
         }
         crate::check::EndTrigger::When(_) => "when its condition holds".into(),
+    }
+}
+
+/// When a pause typed in the REPL ends: a duration from now (`3d`) or an instant.
+fn repl_until(text: &str, now: i64) -> Result<i64, String> {
+    if let Ok(DateValue::Instant(t)) = parse_date(text) {
+        return Ok(t.timestamp());
+    }
+    match Duration::parse(text) {
+        Ok(d) if d.business_days == 0 => Ok(now + d.seconds),
+        _ => Err(format!(
+            "`{text}` is not a duration (3d) or an instant (2026-01-08T09:00:00Z): when the pause ends"
+        )),
     }
 }
 

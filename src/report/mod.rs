@@ -32,6 +32,9 @@ pub struct TraceRecord {
     pub from: Option<u32>,
     pub to: Option<String>,
     pub on: Option<String>,
+    /// A `migrated` record: the version it came from, when the trace names cadences by
+    /// version (`cadence report --db --by-version`).
+    pub from_cadence: Option<String>,
     /// An open or a click made by a machine (`"machine": true`).
     pub machine: bool,
     /// The template an A/B step sent (`executed` records).
@@ -164,6 +167,7 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             from: u("from"),
             to,
             on: s("on"),
+            from_cadence: s("from_cadence"),
             machine: v.get("machine").and_then(|m| m.as_bool()).unwrap_or(false),
             variant: s("variant"),
             owner: s("owner"),
@@ -243,6 +247,12 @@ pub struct OwnerReport {
 pub struct CadenceReport {
     pub cadence: String,
     pub enrolled: usize,
+    /// Enrolments a deploy moved into this version, and out of it into a newer one (a report
+    /// by version).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub moved_in: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub moved_out: usize,
     pub active: usize,
     pub completed: usize,
     pub exited: BTreeMap<String, usize>,
@@ -287,6 +297,10 @@ impl Report {
             [a, b, c, rest @ ..] => format!("{a}, {b}, {c} and {} more", rest.len()),
         })
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn share(n: usize, of: usize) -> f64 {
@@ -334,7 +348,7 @@ pub fn report(records: &[TraceRecord], program: Option<&Program>) -> Report {
                 .collect()
         })
         .unwrap_or_default();
-    let cadences = names
+    let mut cadences: Vec<CadenceReport> = names
         .iter()
         .zip(&mine)
         .map(|(name, recs)| {
@@ -342,6 +356,23 @@ pub fn report(records: &[TraceRecord], program: Option<&Program>) -> Report {
             cadence_report(name, recs, def)
         })
         .collect();
+    // Contacts a deploy moved from one version to another (named apart by version).
+    for r in records.iter().filter(|r| r.kind == "migrated") {
+        let Some(from) = r.from_cadence.as_deref().filter(|f| *f != r.cadence) else {
+            continue;
+        };
+        if let Some(&i) = index.get(from) {
+            cadences[i].moved_out += 1;
+        }
+        if let Some(&i) = index.get(r.cadence.as_str()) {
+            cadences[i].moved_in += 1;
+        }
+    }
+    for c in &mut cadences {
+        let ended =
+            c.completed + c.exited.values().sum::<usize>() + c.goals.values().sum::<usize>();
+        c.active = (c.enrolled + c.moved_in).saturating_sub(ended + c.moved_out);
+    }
     let period = match (records.first(), records.last()) {
         (Some(a), Some(b)) => Some((a.at, b.at)),
         _ => None,
@@ -571,6 +602,8 @@ fn cadence_report(
     CadenceReport {
         cadence: name.to_string(),
         enrolled,
+        moved_in: 0,
+        moved_out: 0,
         active: enrolled.saturating_sub(ended),
         completed,
         exited,
@@ -703,8 +736,12 @@ pub fn text(report: &Report) -> String {
             c.cadence,
             "=".repeat(c.cadence.chars().count())
         ));
+        let moved = match (c.moved_in, c.moved_out) {
+            (0, 0) => String::new(),
+            (i, o) => format!("moved in {i}   moved out {o}   "),
+        };
         out.push_str(&format!(
-            "enrolled {}   active {}   completed {}   exited {}   goals {}   conversion {}\n",
+            "enrolled {}   {moved}active {}   completed {}   exited {}   goals {}   conversion {}\n",
             c.enrolled,
             c.active,
             c.completed,

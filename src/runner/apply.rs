@@ -19,13 +19,15 @@ use crate::check::{Action, Value};
 
 use crate::engine::core::Suppressed;
 use crate::engine::hash::FastHash;
-use crate::engine::{Act, Contact, ContactId, Core, Effects, Input, Shared, Timer};
+use crate::engine::{
+    pause_holds, Act, Contact, ContactId, Core, Effects, Held, Input, Shared, Timer,
+};
 use crate::mail::render::{domain_of, render, value_text, Links};
 use crate::mail::token::Signer;
 use crate::sim::csvin::{event_input, mark_machine};
 use crate::store::live::{
-    Applied, Batch, ContactWrite, InboxRow, InputKind, LiveError, LiveStore, NewMessage, NewTask,
-    TaskUpdate,
+    Applied, Batch, ContactWrite, HoldRow, InboxRow, InputKind, LiveError, LiveStore, NewMessage,
+    NewTask, TaskUpdate,
 };
 
 /// How emails are addressed and signed.
@@ -156,6 +158,9 @@ pub struct Applier<'p> {
     /// this runner adds to it), and those suppressed in this batch, to write with it.
     suppressed: HashMap<String, Suppressed>,
     new_suppressed: Vec<(String, bool)>,
+    /// Cadences paused as a whole and owners away: read at every batch (`cadence pause`
+    /// writes them while the runner runs).
+    holds: Vec<HoldRow>,
     batch_no: u64,
     phone: Option<u16>,
     pub stats: Stats,
@@ -186,6 +191,7 @@ impl<'p> Applier<'p> {
             sends: HashMap::new(),
             suppressed: HashMap::new(),
             new_suppressed: Vec::new(),
+            holds: Vec::new(),
             batch_no: 0,
             phone,
             stats: Stats::default(),
@@ -274,6 +280,7 @@ impl<'p> Applier<'p> {
         // No more read ahead than the batch can use.
         let k = self.read_ahead.min(max).max(1);
         let t0 = std::time::Instant::now();
+        self.holds = store.holds().map_err(db)?;
         let inputs = store.next_inputs(k).map_err(db)?;
         let due = store.next_due(k).map_err(db)?;
         self.stats.time_read += t0.elapsed().as_secs_f64();
@@ -421,6 +428,7 @@ impl<'p> Applier<'p> {
                 suppressed: &mut self.suppressed,
                 new_suppressed: &mut self.new_suppressed,
                 next_enrolment: &mut self.next_enrolment,
+                holds: &self.holds,
                 error: None,
             };
             let Some(e) = self.cache.get_mut(cid) else {
@@ -539,6 +547,7 @@ impl<'p> Applier<'p> {
             suppressed: &mut self.suppressed,
             new_suppressed: &mut self.new_suppressed,
             next_enrolment: &mut self.next_enrolment,
+            holds: &self.holds,
             error: None,
         };
         let Some(e) = self.cache.get_mut(cid) else {
@@ -680,6 +689,7 @@ impl<'p> Applier<'p> {
             suppressed: &mut self.suppressed,
             new_suppressed: &mut self.new_suppressed,
             next_enrolment: &mut self.next_enrolment,
+            holds: &self.holds,
             error: None,
         };
         let Some(e) = self.cache.get_mut(cid) else {
@@ -1041,10 +1051,31 @@ struct BatchShared<'a, 'p> {
     suppressed: &'a mut HashMap<String, Suppressed>,
     new_suppressed: &'a mut Vec<(String, bool)>,
     next_enrolment: &'a mut u64,
+    holds: &'a [HoldRow],
     error: Option<String>,
 }
 
 impl Shared for BatchShared<'_, '_> {
+    fn cadence_paused(&mut self, family: u32, now: i64) -> Option<Held> {
+        let name = &self.lp.program.cadences[family as usize].name;
+        self.holds
+            .iter()
+            .filter(|h| !h.owner && &h.name == name)
+            .map(|h| Held {
+                since: h.since,
+                until: h.until,
+                catch_up: h.catch_up,
+            })
+            .find(|h| pause_holds(h, now))
+    }
+
+    fn owner_away(&mut self, owner: &str, now: i64) -> Option<i64> {
+        self.holds
+            .iter()
+            .filter(|h| h.owner && h.name == owner && h.since <= now)
+            .find_map(|h| h.until.filter(|&u| now < u))
+    }
+
     fn suppressed(&mut self, address: &str) -> Option<Suppressed> {
         self.suppressed.get(address).copied()
     }

@@ -160,6 +160,20 @@ pub fn events<R: Read>(
                     message: None,
                 },
             ),
+            Input::Pause {
+                contact,
+                cadence: c,
+                until,
+                catch_up,
+            } => (
+                *contact,
+                pause_kind("pause", cadence(*c), *until, *catch_up),
+            ),
+            Input::Resume {
+                contact,
+                cadence: c,
+                catch_up,
+            } => (*contact, pause_kind("resume", cadence(*c), None, *catch_up)),
             Input::Set {
                 contact,
                 field,
@@ -207,4 +221,22 @@ pub fn events<R: Read>(
         });
     }
     Ok(out)
+}
+
+/// A `pause` or `resume` input of the inbox.
+pub fn pause_kind(
+    event: &str,
+    cadence: Option<String>,
+    until: Option<i64>,
+    catch_up: bool,
+) -> InputKind {
+    InputKind::Event {
+        event: event.into(),
+        step: None,
+        cadence,
+        field: None,
+        value: crate::sim::csvin::pause_value(until, catch_up),
+        machine: false,
+        message: None,
+    }
 }

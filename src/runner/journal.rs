@@ -22,6 +22,9 @@ const EXITED: i64 = 6;
 const GOAL: i64 = 7;
 const COMPLETED: i64 = 8;
 const MIGRATED: i64 = 9;
+const PAUSED: i64 = 10;
+const RESUMED: i64 = 11;
+const HELD: i64 = 12;
 
 /// The kind of a journal row, in the words of the trace (`transition`, `executed`, ...).
 pub fn kind_name(kind: i64) -> &'static str {
@@ -36,6 +39,9 @@ pub fn kind_name(kind: i64) -> &'static str {
         GOAL => "goal",
         COMPLETED => "completed",
         MIGRATED => "migrated",
+        PAUSED => "paused",
+        RESUMED => "resumed",
+        HELD => "held",
         _ => "other",
     }
 }
@@ -156,6 +162,21 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
             row.a = lp.versions.get(from_cadence as usize).copied();
             row.b = Some(to_code(to));
         }
+        Kind::Paused { step, until } => {
+            row.kind = PAUSED;
+            row.step = Some(step as i64);
+            row.a = until;
+        }
+        Kind::Resumed { step, catch_up } => {
+            row.kind = RESUMED;
+            row.step = Some(step as i64);
+            row.a = Some(i64::from(catch_up));
+        }
+        Kind::Held { step, until } => {
+            row.kind = HELD;
+            row.step = Some(step as i64);
+            row.a = Some(until);
+        }
     }
     row
 }
@@ -221,6 +242,18 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
             from_cadence: lp.index_of(row.a?)?,
             from_step: step()?,
             to: code_to(row.b?),
+        },
+        PAUSED => Kind::Paused {
+            step: step()?,
+            until: row.a,
+        },
+        RESUMED => Kind::Resumed {
+            step: step()?,
+            catch_up: row.a == Some(1),
+        },
+        HELD => Kind::Held {
+            step: step()?,
+            until: row.a?,
         },
         _ => Kind::Completed,
     };
@@ -347,7 +380,19 @@ pub fn write_trace_of(
     only: Option<&str>,
 ) -> Result<usize, String> {
     let lp = LiveProgram::from_store(store)?;
-    let mut w = TraceWriter::new(&lp, format);
+    write_trace_with(store, &lp, format, out, only)
+}
+
+/// [`write_trace_of`] with the program of the database already read (its cadences may be
+/// named by version: [`LiveProgram::name_by_version`]).
+pub fn write_trace_with(
+    store: &mut dyn LiveStore,
+    lp: &LiveProgram,
+    format: TraceFormat,
+    out: &mut dyn Write,
+    only: Option<&str>,
+) -> Result<usize, String> {
+    let mut w = TraceWriter::new(lp, format);
     w.load_zones(store, only).map_err(|e| e.to_string())?;
     let mut buf = String::with_capacity(1 << 16);
     let mut count = 0;

@@ -41,12 +41,23 @@ use program::LiveProgram;
 /// Set by SIGINT or SIGTERM: finish the transaction in hand and stop.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Makes SIGINT and SIGTERM set [`STOP`] instead of killing the process.
+/// Set by SIGHUP: read the cadence files again and, when they check and strand nobody, stop
+/// after the transaction in hand so that `cadence run` starts again with them.
+pub static RELOAD: AtomicBool = AtomicBool::new(false);
+
+/// Makes SIGINT and SIGTERM set [`STOP`], and SIGHUP [`RELOAD`], instead of killing the
+/// process.
 pub fn stop_on_signals() {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(sig, &STOP);
     }
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, &RELOAD);
 }
+
+/// What a wall-clock run does on SIGHUP before it stops to start again: reads the files
+/// again and checks them, and that deploying them strands nobody. `Err` says why the reload
+/// is refused (the run then goes on with the versions it has).
+pub type ReloadCheck = dyn Fn(&mut dyn LiveStore) -> Result<(), String> + Send + Sync;
 
 /// When a virtual run stops.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,6 +92,8 @@ pub struct Options {
     pub poll: Duration,
     /// Serve the HTTP side on this address (wall clock only).
     pub listen: Option<String>,
+    /// How a SIGHUP is checked (wall clock only); without it, SIGHUP is ignored.
+    pub reload: Option<std::sync::Arc<ReloadCheck>>,
 }
 
 /// Why a run could not go on.
@@ -140,6 +153,8 @@ pub struct Report {
     pub migrated: usize,
     /// Seconds spent queueing the files.
     pub ingest_seconds: f64,
+    /// The run stopped for a reload (SIGHUP): `cadence run` starts again with the files.
+    pub reload: bool,
 }
 
 /// Holds `DB.lock` for as long as it lives: one `cadence run` per database.
@@ -602,6 +617,24 @@ fn engine_loop(
             // runner was stopped, and rows dated in the past, at their own times); the clock
             // then follows the wall, durably once a minute when nothing happens.
             while !STOP.load(Ordering::SeqCst) {
+                if RELOAD.swap(false, Ordering::SeqCst) {
+                    if let Some(check) = &opts.reload {
+                        match check(store) {
+                            Ok(()) => {
+                                tracing::info!(
+                                    "reloading: the files check; starting again with them"
+                                );
+                                report.reload = true;
+                                STOP.store(true, Ordering::SeqCst);
+                                break;
+                            }
+                            Err(e) => {
+                                eprintln!("error: reload refused, the running versions go on: {e}");
+                                tracing::error!(error = %e, "reload refused");
+                            }
+                        }
+                    }
+                }
                 let now = wall_now();
                 let p = applier.step(store, now, batch)?;
                 if !p.idle {
@@ -615,7 +648,17 @@ fn engine_loop(
                     .map(|t| Duration::from_secs((t - wall_now()).max(0) as u64))
                     .unwrap_or(opts.poll)
                     .min(opts.poll);
-                clock::sleep_until(Instant::now() + wait, &STOP);
+                let deadline = Instant::now() + wait;
+                // A SIGHUP wakes the loop too.
+                while Instant::now() < deadline
+                    && !STOP.load(Ordering::SeqCst)
+                    && !RELOAD.load(Ordering::SeqCst)
+                {
+                    clock::sleep_until(
+                        deadline.min(Instant::now() + Duration::from_millis(100)),
+                        &STOP,
+                    );
+                }
             }
             Ok(())
         }

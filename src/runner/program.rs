@@ -273,24 +273,70 @@ impl Checked {
     }
 }
 
+impl LiveProgram {
+    /// Names each cadence by its version, `Trial (version 2, 3f9a1c2b)`, so that a trace or
+    /// a report tells the versions apart.
+    pub fn name_by_version(&mut self, store: &mut dyn LiveStore) -> Result<(), String> {
+        let rows = store.versions().map_err(|e| e.to_string())?;
+        for (i, c) in self.program.cadences.iter_mut().enumerate() {
+            if let Some(v) = rows.iter().find(|v| Some(&v.id) == self.versions.get(i)) {
+                let hash: String = v.hash.chars().take(8).collect();
+                c.name = format!("{} (version {}, {hash})", c.name, v.id);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Live enrolments (not ended) per (cadence index, step index) of a [`LiveProgram`].
 type LiveAt = HashMap<(u32, u32), u64>;
 
-/// The program of the database, and its live enrolments: every contact read and decoded once.
-fn live_enrolments(store: &mut dyn LiveStore) -> Result<(LiveProgram, LiveAt), String> {
+/// The program of the database, with every contact read and decoded once, in turn.
+fn each_contact(
+    store: &mut dyn LiveStore,
+    visit: &mut dyn FnMut(&LiveProgram, &crate::engine::Contact),
+) -> Result<LiveProgram, String> {
     let lp = LiveProgram::from_store(store)?;
     let catalog = crate::engine::Catalog::new(&lp.program);
-    let mut live = LiveAt::new();
     for id in store.contact_ids().map_err(|e| e.to_string())? {
         let Some(row) = store.contact_by_id(&id).map_err(|e| e.to_string())? else {
             continue;
         };
         let d = super::state::decode(&lp, &catalog, row.rowid, &row.id, &row.state)?;
-        for e in d.contact.enrolments.iter().filter(|e| e.ended.is_none()) {
+        visit(&lp, &d.contact);
+    }
+    Ok(lp)
+}
+
+/// The program of the database, and its live enrolments.
+fn live_enrolments(store: &mut dyn LiveStore) -> Result<(LiveProgram, LiveAt), String> {
+    let mut live = LiveAt::new();
+    let lp = each_contact(store, &mut |_, c| {
+        for e in c.enrolments.iter().filter(|e| e.ended.is_none()) {
             *live.entry((e.cadence, e.step)).or_default() += 1;
         }
-    }
+    })?;
     Ok((lp, live))
+}
+
+/// The ids of the contacts with a live enrolment in cadence `name` (any version; only paused
+/// ones with `paused_only`), in the order of the database.
+pub fn contacts_in(
+    store: &mut dyn LiveStore,
+    name: &str,
+    paused_only: bool,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    each_contact(store, &mut |lp, c| {
+        if c.enrolments.iter().any(|e| {
+            e.ended.is_none()
+                && lp.program.cadences[e.cadence as usize].name == name
+                && (!paused_only || e.held.is_some())
+        }) {
+            out.push(c.id.clone());
+        }
+    })?;
+    Ok(out)
 }
 
 /// Live enrolments (not ended) per cadence name and step number, over every version: where the

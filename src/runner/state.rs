@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use super::program::LiveProgram;
 use crate::check::Value;
-use crate::engine::{Catalog, Contact, Enrolment, Exec, Fields, LastExec, Phase};
+use crate::engine::{Catalog, Contact, Enrolment, Exec, Fields, Held, LastExec, Phase};
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -91,6 +91,31 @@ pub struct Decoded {
 
 /// The format byte of the stored state.
 const FORMAT: u8 = 1;
+/// Format 1 followed by the pauses of its enrolments ([`Pauses`]): written only for a contact
+/// with one, so that a database without pauses stays readable by a cadence that knows only
+/// format 1.
+const FORMAT_PAUSES: u8 = 2;
+
+/// Per enrolment that is paused, or whose wait was shortened by a pause: (enrolment id, the
+/// pause, the time taken out of its wait).
+type Pauses = Vec<(u64, Option<Held>, i64)>;
+
+/// The stored fields of a contact and the pauses of its enrolments.
+fn parse(id: &str, bytes: &[u8]) -> Result<(Stored, Pauses), String> {
+    let bad =
+        |e: postcard::Error| format!("the stored state of contact `{id}` does not decode: {e}");
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => Ok((postcard::from_bytes(rest).map_err(bad)?, Vec::new())),
+        Some((&FORMAT_PAUSES, rest)) => {
+            let (s, rest) = postcard::take_from_bytes::<Stored>(rest).map_err(bad)?;
+            Ok((s, postcard::from_bytes(rest).map_err(bad)?))
+        }
+        Some((f, _)) => Err(format!(
+            "the state of contact `{id}` was stored in format {f}, which this cadence does not know (a newer cadence wrote it)"
+        )),
+        None => Err(format!("the stored state of contact `{id}` is empty")),
+    }
+}
 
 /// Reads a stored contact.
 pub fn decode(
@@ -100,16 +125,7 @@ pub fn decode(
     id: &str,
     bytes: &[u8],
 ) -> Result<Decoded, String> {
-    let s: Stored = match bytes.split_first() {
-        Some((&FORMAT, rest)) => postcard::from_bytes(rest)
-            .map_err(|e| format!("the stored state of contact `{id}` does not decode: {e}"))?,
-        Some((f, _)) => {
-            return Err(format!(
-                "the state of contact `{id}` was stored in format {f}, which this cadence does not know (a newer cadence wrote it)"
-            ))
-        }
-        None => return Err(format!("the stored state of contact `{id}` is empty")),
-    };
+    let (s, pauses) = parse(id, bytes)?;
     let mut fields = Fields::default();
     let mut extra = BTreeMap::new();
     for (name, v) in s.fields {
@@ -130,6 +146,10 @@ pub fn decode(
                 e.version
             )
         })?;
+        let (held, shift) = pauses
+            .iter()
+            .find(|p| p.0 == e.id)
+            .map_or((None, 0), |p| (p.1, p.2));
         enrolments.push(Enrolment {
             id: e.id,
             contact: rowid,
@@ -142,6 +162,8 @@ pub fn decode(
             execs: e.execs,
             fired: e.fired,
             spin: e.spin,
+            held,
+            shift,
         });
     }
     let enroll_cond = lp
@@ -207,17 +229,37 @@ pub fn encode(
         last_exec: &c.last_exec,
         exec_seq: c.exec_seq,
     };
-    let mut out = vec![FORMAT];
+    let pauses: Pauses = c
+        .enrolments
+        .iter()
+        .filter(|e| e.held.is_some() || e.shift != 0)
+        .map(|e| (e.id, e.held, e.shift))
+        .collect();
+    let mut out = vec![if pauses.is_empty() {
+        FORMAT
+    } else {
+        FORMAT_PAUSES
+    }];
     // Serialising plain data into a vector cannot fail.
     out.extend(postcard::to_allocvec(&s).unwrap_or_default());
+    if !pauses.is_empty() {
+        out.extend(postcard::to_allocvec(&pauses).unwrap_or_default());
+    }
     out
 }
 
 /// A stored state as JSON, for people (`cadence contact`, the HTTP API).
 pub fn to_json(bytes: &[u8]) -> Option<serde_json::Value> {
-    let (&FORMAT, rest) = bytes.split_first()? else {
-        return None;
-    };
-    let s: Stored = postcard::from_bytes(rest).ok()?;
-    serde_json::to_value(&s).ok()
+    let (s, pauses) = parse("", bytes).ok()?;
+    let mut v = serde_json::to_value(&s).ok()?;
+    if let Some(list) = v.get_mut("enrolments").and_then(|e| e.as_array_mut()) {
+        for e in list {
+            let id = e.get("id").and_then(|i| i.as_u64());
+            if let Some(p) = pauses.iter().find(|p| Some(p.0) == id) {
+                e["held"] = serde_json::to_value(p.1).ok()?;
+                e["shift"] = p.2.into();
+            }
+        }
+    }
+    Some(v)
 }

@@ -429,9 +429,45 @@ fn event_row(
     ))
 }
 
+/// The `value` of a `pause` or `resume` row: an RFC 3339 instant (`pause` only: when it
+/// resumes by itself) and the word `catch-up`, in any order, separated by spaces.
+pub fn parse_pause(value: &str) -> Result<(Option<i64>, bool), String> {
+    let mut until = None;
+    let mut catch_up = false;
+    for word in value.split_whitespace() {
+        if word.eq_ignore_ascii_case("catch-up") {
+            catch_up = true;
+            continue;
+        }
+        match crate::time::parse_date(word) {
+            Ok(crate::check::DateValue::Instant(t)) if until.is_none() => {
+                until = Some(t.timestamp())
+            }
+            _ => {
+                return Err(format!(
+                    "`value` \"{value}\" of a pause is not an RFC 3339 instant (when it resumes) and `catch-up`"
+                ))
+            }
+        }
+    }
+    Ok((until, catch_up))
+}
+
+/// The `value` of a `pause` or `resume` row (see [`parse_pause`]).
+pub fn pause_value(until: Option<i64>, catch_up: bool) -> Option<String> {
+    let mut words: Vec<String> = until
+        .map(crate::engine::format_instant)
+        .into_iter()
+        .collect();
+    if catch_up {
+        words.push("catch-up".into());
+    }
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
 /// The input an events row names for contact `cid`: `event` is an outcome, a declared custom
-/// event, `enroll`, `unenroll` or `set` (with `field` and `value`); `step` and `cadence` are
-/// optional (empty).
+/// event, `enroll`, `unenroll`, `set` (with `field` and `value`), `pause` or `resume` (with
+/// `value`, see [`parse_pause`]); `step` and `cadence` are optional (empty).
 #[allow(clippy::too_many_arguments)]
 pub fn event_input(
     program: &Program,
@@ -490,6 +526,25 @@ pub fn event_input(
             contact: cid,
             cadence: cad,
         },
+        "pause" | "resume" => {
+            let (until, catch_up) = parse_pause(value)?;
+            if event == "pause" {
+                Input::Pause {
+                    contact: cid,
+                    cadence: cad,
+                    until,
+                    catch_up,
+                }
+            } else if until.is_some() {
+                return Err("`resume` takes no time: it resumes at the row's time; `value` may say `catch-up`".into());
+            } else {
+                Input::Resume {
+                    contact: cid,
+                    cadence: cad,
+                    catch_up,
+                }
+            }
+        }
         "set" => {
             if field.is_empty() {
                 return Err("`set` needs a `field` column naming the field".into());
@@ -533,11 +588,11 @@ pub fn event_input(
                     .iter()
                     .map(|o| o.name())
                     .chain(program.custom_events.iter().map(String::as_str))
-                    .chain(["enroll", "unenroll", "set"])
+                    .chain(["enroll", "unenroll", "set", "pause", "resume"])
                     .collect();
                 return Err(match closest(name, known.iter().copied()) {
                     Some(c) => format!("unknown event `{name}`; did you mean `{c}`?"),
-                    None => format!("unknown event `{name}`; events are outcomes ({}), declared custom events, enroll, unenroll or set", crate::check::Outcome::ALL.map(|o| o.name()).join(", ")),
+                    None => format!("unknown event `{name}`; events are outcomes ({}), declared custom events, enroll, unenroll, set, pause or resume", crate::check::Outcome::ALL.map(|o| o.name()).join(", ")),
                 });
             };
             Input::Event {

@@ -206,7 +206,7 @@ fn write_records(
             }
             TraceFormat::Text => write_text(buf, program, contact, r, zone),
         }
-        if format == TraceFormat::Text || !matches!(r.kind, crate::engine::Kind::Deferred { .. }) {
+        if format == TraceFormat::Text || !r.kind.text_only() {
             count += 1;
         }
     }
@@ -307,6 +307,26 @@ impl Remap {
                 contact,
                 field: self.fields.get(field as usize).copied().flatten()?,
                 value,
+            },
+            Input::Pause {
+                contact,
+                cadence,
+                until,
+                catch_up,
+            } => Input::Pause {
+                contact,
+                cadence: cad(cadence)?,
+                until,
+                catch_up,
+            },
+            Input::Resume {
+                contact,
+                cadence,
+                catch_up,
+            } => Input::Resume {
+                contact,
+                cadence: cad(cadence)?,
+                catch_up,
             },
             Input::Event {
                 contact,

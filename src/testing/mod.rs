@@ -161,7 +161,7 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
             let many = program.cadences.len() > 1;
             let trace = records
                 .iter()
-                .filter(|r| r.contact == contact && !matches!(r.kind, Kind::Deferred { .. }))
+                .filter(|r| r.contact == contact && !r.kind.text_only())
                 .map(|r| {
                     let at = format_instant(r.at).replace('T', " ");
                     let what = describe(program, r);

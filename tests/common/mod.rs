@@ -103,6 +103,7 @@ pub fn live(s: &Sim, cuts: &[i64]) -> String {
             read_ahead: 3,
             poll: std::time::Duration::from_millis(100),
             listen: None,
+            reload: None,
         };
         runner::run(&opts, &sources, &ids, program).unwrap();
     }
@@ -170,6 +171,12 @@ pub fn compact(jsonl: &str) -> Vec<String> {
                 "transition" => format!(" {}->{} on {}", s("from"), s("to"), s("on")),
                 "exited" => format!(" {}", s("reason")),
                 "goal" => format!(" {}", s("name")),
+                "paused" if v.get("until").is_some() => {
+                    format!(" {} until {}", s("step"), s("until"))
+                }
+                "paused" => format!(" {}", s("step")),
+                "resumed" if v["catch_up"] == true => format!(" {} catch-up", s("step")),
+                "resumed" => format!(" {}", s("step")),
                 k => panic!("unknown kind {k}"),
             };
             format!("{} {} {}{rest}", s("at"), s("contact"), s("kind"))

@@ -133,6 +133,18 @@ pub enum InputKind {
     },
 }
 
+/// A cadence paused as a whole (new enrolments start paused), or an owner away (their calls
+/// and tasks wait until `until`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HoldRow {
+    /// An owner's time off; otherwise a cadence (by name).
+    pub owner: bool,
+    pub name: String,
+    pub since: i64,
+    pub until: Option<i64>,
+    pub catch_up: bool,
+}
+
 /// An input waiting in the inbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxRow {
@@ -541,6 +553,19 @@ pub trait LiveStore {
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
     /// Every suppressed address: (address, true when it bounced, false when it unsubscribed).
     fn suppressions(&mut self) -> Result<Vec<(String, bool)>>;
+    /// The cadences paused as a whole and the owners away.
+    fn holds(&mut self) -> Result<Vec<HoldRow>>;
+    /// Stores (`keep`) or removes a hold, and queues `inputs` (the pauses or resumes of the
+    /// contacts it concerns), in one transaction. A hold of an owner with `until` also moves
+    /// the due time of the owner's open calls and tasks to `until`. Returns whether a hold was
+    /// stored or removed.
+    fn set_hold(
+        &mut self,
+        hold: &HoldRow,
+        keep: bool,
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<bool>;
     /// Queues inputs in one transaction, unless `nonce` was seen before (a replayed request):
     /// then nothing, and `None`.
     fn enqueue_once(

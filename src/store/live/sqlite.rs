@@ -9,9 +9,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::{
-    Batch, ContactRow, Counts, Delivery, HeldHit, Hit, InboxRow, InputKind, JournalRow, LiveError,
-    LiveStore, MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState, Result,
-    TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
+    Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputKind, JournalRow,
+    LiveError, LiveStore, MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState,
+    Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
 };
 use crate::engine::{ContactId, Timer};
 
@@ -155,6 +155,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE suppressions (
          address TEXT PRIMARY KEY,
          bounced INTEGER NOT NULL
+     ) WITHOUT ROWID;",
+    // 4: cadences paused as a whole, and owners away (`cadence pause`).
+    "CREATE TABLE holds (
+         kind TEXT NOT NULL,
+         name TEXT NOT NULL,
+         since INTEGER NOT NULL,
+         until INTEGER,
+         catch_up INTEGER NOT NULL DEFAULT 0,
+         PRIMARY KEY (kind, name)
      ) WITHOUT ROWID;",
 ];
 
@@ -1060,6 +1069,57 @@ impl LiveStore for SqliteLive {
             .query_row(params![enrolment, exec], message_ref)
             .optional()?;
         Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
+    }
+
+    fn holds(&mut self) -> Result<Vec<HoldRow>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT kind, name, since, until, catch_up FROM holds ORDER BY kind, name",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(HoldRow {
+                owner: r.get::<_, String>(0)? == "owner",
+                name: r.get(1)?,
+                since: r.get(2)?,
+                until: r.get(3)?,
+                catch_up: r.get::<_, i64>(4)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    fn set_hold(
+        &mut self,
+        hold: &HoldRow,
+        keep: bool,
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<bool> {
+        let tx = self.tx()?;
+        let kind = if hold.owner { "owner" } else { "cadence" };
+        let changed = if keep {
+            tx.execute(
+                "INSERT INTO holds (kind, name, since, until, catch_up) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, catch_up = excluded.catch_up",
+                params![kind, hold.name, hold.since, hold.until, i64::from(hold.catch_up)],
+            )?
+        } else {
+            tx.execute(
+                "DELETE FROM holds WHERE kind = ?1 AND name = ?2",
+                params![kind, hold.name],
+            )?
+        };
+        if hold.owner {
+            if let (true, Some(until)) = (keep, hold.until) {
+                // The owner's open calls and tasks wait for them: none is overdue on return.
+                tx.execute(
+                    "UPDATE tasks SET due = ?2 WHERE owner = ?1 AND state = 'open' AND due < ?2",
+                    params![hold.name, until],
+                )?;
+            }
+        }
+        insert_inputs(&tx, inputs, now)?;
+        tx.commit()?;
+        Ok(changed > 0)
     }
 
     fn suppressions(&mut self) -> Result<Vec<(String, bool)>> {

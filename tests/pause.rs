@@ -1,0 +1,401 @@
+//! Pause and resume: a paused enrolment's timers are held; on resume each wait continues with
+//! the time it had left, or (catch-up) what fell due fires once, now. The same in the
+//! simulator (events rows `pause` and `resume`) and in `cadence run`, with `cadence pause` and
+//! `cadence resume` for a contact, a whole cadence and an owner's time off. 2026-01-05 is a
+//! Monday.
+
+mod common;
+
+use common::bin::cadence;
+use common::{compact, run, TEMPLATES};
+
+fn cad(body: &str) -> String {
+    format!("cadence \"Trial\"\n{TEMPLATES}\n{body}")
+}
+
+const ONE: &str = "id,first_name,email\nc1,Ann,ann@example.test\n";
+
+const WAIT: &str = "step 1: email welcome\n  on no_reply 3d -> step 2\nstep 2: email reminder";
+
+fn events(rows: &[&str]) -> String {
+    let mut s = String::from("at,contact,event,value\n");
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn a_paused_wait_continues_with_the_time_it_had_left() {
+    // Sent Monday 09:00, no_reply after 3 days; paused Tuesday 09:00 (2 days left), resumed
+    // Friday 09:00: the timeout falls due Sunday 09:00.
+    let t = run(
+        &cad(WAIT),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,",
+            "2026-01-09T09:00:00Z,c1,resume,",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-05T09:00:00Z c1 executed 1 welcome",
+            "2026-01-06T09:00:00Z c1 paused 1",
+            "2026-01-09T09:00:00Z c1 resumed 1",
+            "2026-01-11T09:00:00Z c1 transition 1->2 on no_reply",
+            "2026-01-11T09:00:00Z c1 executed 2 reminder",
+            "2026-01-11T09:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn resume_with_catch_up_fires_what_fell_due_once_now() {
+    let t = run(
+        &cad(WAIT),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,",
+            "2026-01-12T09:00:00Z,c1,resume,catch-up",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-05T09:00:00Z c1 executed 1 welcome",
+            "2026-01-06T09:00:00Z c1 paused 1",
+            "2026-01-12T09:00:00Z c1 resumed 1 catch-up",
+            "2026-01-12T09:00:00Z c1 transition 1->2 on no_reply",
+            "2026-01-12T09:00:00Z c1 executed 2 reminder",
+            "2026-01-12T09:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn a_pause_with_an_end_resumes_by_itself_and_a_pending_step_keeps_its_remaining_delay() {
+    // Due Wednesday 09:00 (2 days after Monday); paused Tuesday 09:00 until Thursday 09:00:
+    // one day was left, so it is due Friday 09:00.
+    let t = run(
+        &cad("step 1: email welcome after 2d"),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,2026-01-08T09:00:00Z",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t,
+        [
+            "2026-01-05T09:00:00Z c1 enrolled",
+            "2026-01-06T09:00:00Z c1 paused 1 until 2026-01-08T09:00:00Z",
+            "2026-01-08T09:00:00Z c1 resumed 1",
+            "2026-01-09T09:00:00Z c1 executed 1 welcome",
+            "2026-01-09T09:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn a_reply_while_paused_still_ends_the_enrolment() {
+    let t = run(
+        &cad(&format!("exit on replied\n{WAIT}")),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,",
+            "2026-01-07T09:00:00Z,c1,replied,",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        &t[2..],
+        [
+            "2026-01-06T09:00:00Z c1 paused 1",
+            "2026-01-07T09:00:00Z c1 event 1 replied",
+            "2026-01-07T09:00:00Z c1 exited replied",
+        ]
+    );
+}
+
+#[test]
+fn a_step_entered_while_paused_waits_its_whole_delay_after_the_resume() {
+    // Opened during the pause: step 2 is entered then, and falls due an hour after the resume.
+    let t = run(
+        &cad("step 1: email welcome\n  on opened -> step 2\nstep 2: email tips after 1h"),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,",
+            "2026-01-06T10:00:00Z,c1,opened,",
+            "2026-01-07T09:00:00Z,c1,resume,",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        &t[2..],
+        [
+            "2026-01-06T09:00:00Z c1 paused 1",
+            "2026-01-06T10:00:00Z c1 event 1 opened",
+            "2026-01-06T10:00:00Z c1 transition 1->2 on opened",
+            "2026-01-07T09:00:00Z c1 resumed 2",
+            "2026-01-07T10:00:00Z c1 executed 2 tips",
+            "2026-01-07T10:00:00Z c1 completed",
+        ]
+    );
+}
+
+#[test]
+fn bad_pause_rows_are_reported_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(p("t.cadence"), cad(WAIT)).unwrap();
+    std::fs::write(p("contacts.csv"), ONE).unwrap();
+    std::fs::write(
+        p("events.csv"),
+        events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,next tuesday",
+            "2026-01-07T09:00:00Z,c1,resume,2026-01-08T09:00:00Z",
+        ]),
+    )
+    .unwrap();
+    let (_, err) = cadence(&[
+        "simulate",
+        &p("t.cadence"),
+        "--contacts",
+        &p("contacts.csv"),
+        "--events",
+        &p("events.csv"),
+    ])
+    .status(1);
+    assert!(err.contains("events.csv:3"), "{err}");
+    assert!(err.contains("not an RFC 3339 instant"), "{err}");
+    assert!(err.contains("events.csv:4"), "{err}");
+    assert!(err.contains("`resume` takes no time"), "{err}");
+}
+
+// ---- the runner ------------------------------------------------------------------------------
+
+struct Db {
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn new(cadence_text: &str, contacts: &str, events: &str) -> Db {
+        let db = Db {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(db.path("t.cadence"), cadence_text).unwrap();
+        std::fs::write(db.path("contacts.csv"), contacts).unwrap();
+        std::fs::write(db.path("events.csv"), events).unwrap();
+        db
+    }
+
+    fn path(&self, f: &str) -> String {
+        self.dir.path().join(f).display().to_string()
+    }
+
+    /// Runs the virtual clock from Monday 09:00 to `until`.
+    fn run_to(&self, until: &str) {
+        cadence(&[
+            "run",
+            &self.path("t.cadence"),
+            "--db",
+            &self.path("live.db"),
+            "--contacts",
+            &self.path("contacts.csv"),
+            "--events",
+            &self.path("events.csv"),
+            "--clock",
+            "virtual",
+            "--start",
+            "2026-01-05T09:00:00Z",
+            "--until",
+            until,
+        ])
+        .status(0);
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let mut all: Vec<&str> = args.to_vec();
+        let db = self.path("live.db");
+        all.extend(["--db", &db]);
+        cadence(&all).status(0).1
+    }
+
+    fn trace(&self) -> Vec<String> {
+        let (out, _) =
+            cadence(&["trace", "--db", &self.path("live.db"), "--format", "jsonl"]).status(0);
+        compact(&out)
+    }
+}
+
+#[test]
+fn the_runner_pauses_and_resumes_as_the_simulator_does() {
+    let contacts = "id,first_name,email\nc1,Ann,ann@example.test\nc2,Bo,bo@example.test\nc3,Cy,cy@example.test\n";
+    let ev = events(&[
+        "2026-01-05T09:00:00Z,c1,enroll,",
+        "2026-01-05T09:00:00Z,c2,enroll,",
+        "2026-01-05T09:00:00Z,c3,enroll,",
+        "2026-01-06T09:00:00Z,c1,pause,",
+        "2026-01-06T09:00:00Z,c2,pause,2026-01-09T09:00:00Z catch-up",
+        "2026-01-06T09:00:00Z,c3,pause,",
+        "2026-01-09T09:00:00Z,c1,resume,",
+        "2026-01-12T09:00:00Z,c3,resume,catch-up",
+    ]);
+    let text = cad(WAIT);
+    let mut sim = run(&text, contacts, &ev, "2026-01-05T09:00:00Z");
+    let db = Db::new(&text, contacts, &ev);
+    // Stopped and started again in the middle of the pause: the paused state is read back from
+    // the database.
+    db.run_to("2026-01-07T00:00:00Z");
+    db.run_to("2026-02-01T00:00:00Z");
+    let mut live = db.trace();
+    sim.sort();
+    live.sort();
+    assert_eq!(live, sim);
+    assert!(sim.contains(&"2026-01-11T09:00:00Z c1 executed 2 reminder".to_string()));
+    assert!(sim.contains(&"2026-01-09T09:00:00Z c2 executed 2 reminder".to_string()));
+    assert!(sim.contains(&"2026-01-12T09:00:00Z c3 executed 2 reminder".to_string()));
+    assert_eq!(
+        sim.iter().filter(|l| l.contains("executed 2")).count(),
+        3,
+        "each reminder once: {sim:#?}"
+    );
+}
+
+#[test]
+fn cadence_pause_and_resume_for_one_contact() {
+    let db = Db::new(
+        &cad(WAIT),
+        ONE,
+        &events(&["2026-01-05T09:00:00Z,c1,enroll,"]),
+    );
+    db.run_to("2026-01-06T09:00:00Z");
+    let err = db.cli(&["pause", "--contact", "c1"]);
+    assert!(
+        err.contains("queued: pause `c1` at 2026-01-06T09:00:00Z"),
+        "{err}"
+    );
+    db.run_to("2026-01-09T09:00:00Z");
+    assert!(
+        !db.trace().iter().any(|l| l.contains("reminder")),
+        "held through Thursday"
+    );
+    db.cli(&["resume", "--contact", "c1"]);
+    db.run_to("2026-02-01T00:00:00Z");
+    let t = db.trace();
+    assert_eq!(
+        &t[2..],
+        [
+            "2026-01-06T09:00:00Z c1 paused 1",
+            "2026-01-09T09:00:00Z c1 resumed 1",
+            "2026-01-11T09:00:00Z c1 transition 1->2 on no_reply",
+            "2026-01-11T09:00:00Z c1 executed 2 reminder",
+            "2026-01-11T09:00:00Z c1 completed",
+        ]
+    );
+    // Unknown contacts and resumes of what is not paused say so.
+    let (_, err) = cadence(&["pause", "--db", &db.path("live.db"), "--contact", "c9"]).status(2);
+    assert!(err.contains("unknown contact `c9`"), "{err}");
+}
+
+#[test]
+fn a_paused_cadence_holds_its_contacts_and_enrols_new_ones_paused() {
+    let contacts = "id,first_name,email\nc1,Ann,ann@example.test\nc2,Bo,bo@example.test\n";
+    let db = Db::new(
+        &cad(WAIT),
+        contacts,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-07T09:00:00Z,c2,enroll,",
+        ]),
+    );
+    db.run_to("2026-01-06T09:00:00Z");
+    let err = db.cli(&["pause", "Trial", "--until", "3d"]);
+    assert!(
+        err.contains("paused \"Trial\" at 2026-01-06T09:00:00Z until 2026-01-09T09:00:00Z: 1 contact(s) in flight"),
+        "{err}"
+    );
+    db.run_to("2026-02-01T00:00:00Z");
+    let t = db.trace();
+    for line in [
+        "2026-01-06T09:00:00Z c1 paused 1 until 2026-01-09T09:00:00Z",
+        "2026-01-09T09:00:00Z c1 resumed 1",
+        "2026-01-11T09:00:00Z c1 executed 2 reminder",
+        // Enrolled during the pause: step 1 waits for its end.
+        "2026-01-07T09:00:00Z c2 enrolled",
+        "2026-01-07T09:00:00Z c2 paused 1 until 2026-01-09T09:00:00Z",
+        "2026-01-09T09:00:00Z c2 resumed 1",
+        "2026-01-09T09:00:00Z c2 executed 1 welcome",
+        "2026-01-12T09:00:00Z c2 executed 2 reminder",
+    ] {
+        assert!(t.contains(&line.to_string()), "no `{line}` in {t:#?}");
+    }
+    // Resuming a cadence that is not paused changes nothing, and says so.
+    let err = db.cli(&["resume", "Trial"]);
+    assert!(err.contains("\"Trial\" was not paused"), "{err}");
+    let (_, err) = cadence(&["pause", "--db", &db.path("live.db"), "Trail"]).status(2);
+    assert!(err.contains("did you mean \"Trial\""), "{err}");
+}
+
+#[test]
+fn an_owner_away_holds_their_calls_and_emails_go_on() {
+    // c1's call is on the list before the time off; c2's falls due during it.
+    let text = cad("step 1: email welcome\nstep 2: call \"Intro call\" after 1d owner \"csm\"\nstep 3: email tips after 1d");
+    let db = Db::new(
+        &text,
+        "id,first_name,email\nc1,Ann,ann@example.test\nc2,Bo,bo@example.test\n",
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T12:00:00Z,c2,enroll,",
+        ]),
+    );
+    db.run_to("2026-01-06T10:00:00Z");
+    let err = db.cli(&["pause", "--owner", "csm", "--until", "2026-01-08T08:00:00Z"]);
+    assert!(err.contains("`csm` is away"), "{err}");
+    let (_, err) = cadence(&["pause", "--db", &db.path("live.db"), "--owner", "csm"]).status(2);
+    assert!(err.contains("--owner needs --until"), "{err}");
+    // The open call is due when the owner is back.
+    let (tasks, _) = cadence(&["tasks", "--db", &db.path("live.db"), "--format", "json"]).status(0);
+    let tasks: serde_json::Value = serde_json::from_str(&tasks).unwrap();
+    assert_eq!(
+        tasks[0]["due"], 1_767_859_200,
+        "2026-01-08T08:00:00Z: {tasks}"
+    );
+    db.run_to("2026-02-01T00:00:00Z");
+    let t: Vec<String> = db
+        .trace()
+        .into_iter()
+        .filter(|l| l.contains(" c2 "))
+        .collect();
+    assert_eq!(
+        t,
+        [
+            "2026-01-06T12:00:00Z c2 enrolled",
+            "2026-01-06T12:00:00Z c2 executed 1 welcome",
+            "2026-01-08T08:00:00Z c2 executed 2 Intro call",
+            "2026-01-09T08:00:00Z c2 executed 3 tips",
+            "2026-01-09T08:00:00Z c2 completed",
+        ]
+    );
+    // Emails go on: c1's tips email is not held.
+    assert!(db
+        .trace()
+        .contains(&"2026-01-07T09:00:00Z c1 executed 3 tips".to_string()));
+    let (text_trace, _) = cadence(&["trace", "--db", &db.path("live.db")]).status(0);
+    assert!(
+        text_trace.contains("step 2 held to 2026-01-08 08:00:00Z (its owner is away)"),
+        "{text_trace}"
+    );
+}
