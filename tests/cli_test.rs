@@ -137,3 +137,58 @@ fn a_test_of_a_short_loop_is_stopped_and_failed_instead_of_filling_the_memory() 
     assert!(!stdout.contains("what happened to"), "{stdout}");
     assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_test_can_deploy_a_new_version_and_pause_and_resume() {
+    let (code, stdout, stderr) = cadence(&[
+        "test",
+        "tests/fixtures/deploy_test/trial.cadence",
+        "--coverage",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    // Coverage is of the version the tests are written for.
+    assert!(stdout.contains("Trial: steps 4/4"), "{stdout}");
+}
+
+#[test]
+fn a_deploy_in_a_test_that_would_strand_contacts_or_leaves_its_folder_fails_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/deploy_test/trial.cadence"
+    ))
+    .unwrap();
+    let v1 = v1[..v1.find("test \"").unwrap()].to_string();
+    let next = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/deploy_test/next/trial.cadence"
+    ))
+    .unwrap();
+    // Without `step 2` in its `migrate` block, the new version would strand the contact at
+    // the call.
+    let unmapped = next.replace("step 2 -> step 3", "");
+    std::fs::create_dir(dir.path().join("next")).unwrap();
+    std::fs::write(dir.path().join("next/trial.cadence"), unmapped).unwrap();
+    let test = format!(
+        "{v1}\ntest \"strands\" {{\n  contact ann email = \"ann@example.test\"\n  at 2026-01-05T09:00:00Z: enroll ann\n  at 2026-01-05T10:00:00Z: ann opened\n  at 2026-01-06T09:00:00Z: deploy \"next/trial.cadence\"\n  expect ann at step 2\n}}\n\ntest \"leaves\" {{\n  contact ann email = \"ann@example.test\"\n  at 2026-01-05T09:00:00Z: enroll ann\n  at 2026-01-06T09:00:00Z: deploy \"../trial.cadence\"\n}}\n"
+    );
+    let file = dir.path().join("trial.cadence");
+    std::fs::write(&file, test).unwrap();
+    let (code, stdout, _) = cadence(&["test", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    let flat = stdout
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("was refused: it would strand 1 contact at step 2 of \"Trial\" (ann)"),
+        "{stdout}"
+    );
+    assert!(
+        flat.contains("the file must be in the test's folder or below it"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 2 failed"), "{stdout}");
+}

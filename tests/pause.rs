@@ -399,3 +399,42 @@ fn an_owner_away_holds_their_calls_and_emails_go_on() {
         "{text_trace}"
     );
 }
+
+#[test]
+fn report_timeline_and_why_read_pauses() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(p("t.cadence"), cad("step 1: email welcome after 2d")).unwrap();
+    std::fs::write(p("contacts.csv"), ONE).unwrap();
+    std::fs::write(
+        p("events.csv"),
+        events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,",
+            "2026-01-08T09:00:00Z,c1,resume,",
+        ]),
+    )
+    .unwrap();
+    let (trace, _) = cadence(&[
+        "simulate",
+        &p("t.cadence"),
+        "--contacts",
+        &p("contacts.csv"),
+        "--events",
+        &p("events.csv"),
+        "--format",
+        "jsonl",
+    ])
+    .status(0);
+    std::fs::write(p("trace.jsonl"), &trace).unwrap();
+    let (report, _) = cadence(&["report", &p("trace.jsonl"), &p("t.cadence")]).status(0);
+    assert!(report.contains("completed 1"), "{report}");
+    let (t, _) = cadence(&["timeline", "c1", &p("trace.jsonl")]).status(0);
+    assert!(t.contains("paused at step 1"), "{t}");
+    assert!(t.contains("resumed at step 1"), "{t}");
+    let (why, _) = cadence(&["why", "c1", &p("trace.jsonl"), &p("t.cadence")]).status(0);
+    assert!(why.contains("paused by hand"), "{why}");
+    assert!(why.contains("resumed: the wait went on"), "{why}");
+    // Due 2 days after Monday 09:00 with 2 days paused: Friday 09:00, as the engine says.
+    assert!(why.contains("became due Fri 9 Jan 09:00"), "{why}");
+}

@@ -452,3 +452,59 @@ fn advancing_a_short_loop_for_ten_years_prints_and_keeps_a_bounded_amount() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn save_test_keeps_a_deploy_and_a_pause_and_the_saved_test_passes() {
+    let dir = scratch("save-deploy");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/deploy_test");
+    let v1 = std::fs::read_to_string(format!("{fixture}/trial.cadence")).unwrap();
+    let v1 = &v1[..v1.find("test \"").unwrap()];
+    std::fs::create_dir_all(dir.join("next")).unwrap();
+    std::fs::write(dir.join("trial.cadence"), v1).unwrap();
+    std::fs::copy(
+        format!("{fixture}/next/trial.cadence"),
+        dir.join("next/trial.cadence"),
+    )
+    .unwrap();
+    let file = dir.join("trial.cadence").display().to_string();
+    let (mut s, _) = Session::load(
+        std::slice::from_ref(&file),
+        None,
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .unwrap()
+            .timestamp(),
+    )
+    .unwrap();
+    for line in [
+        "contact ann email=ann@example.test",
+        "contact bo email=bo@example.test",
+        "enroll ann",
+        "enroll bo",
+        "advance 1h",
+        "event ann opened",
+        "advance 23h",
+        &format!("deploy {}", dir.join("next/trial.cadence").display()),
+        "pause bo 2d",
+        "advance 5d",
+    ] {
+        let out = text(s.execute(line));
+        assert!(!out.starts_with("error"), "{line}: {out}");
+    }
+    let out = text(s.execute(&format!("save-test \"deploy and pause\" {file}")));
+    assert!(out.contains("appended test"), "{out}");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.contains("at 2026-01-06T09:00:00Z: deploy \"next/trial.cadence\""),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("at 2026-01-06T09:00:00Z: pause bo until 2026-01-08T09:00:00Z"),
+        "{saved}"
+    );
+    one_test_passes(&["test", &file], &saved);
+    // A pause of a whole cadence cannot be written in a test: save-test says so.
+    text(s.execute("pause cadence Trial"));
+    let out = text(s.execute(&format!("save-test \"whole\" {file}")));
+    assert!(out.contains("a test pauses contacts only"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -765,6 +765,19 @@ pub enum TestAction {
         contact: usize,
         event: usize,
     },
+    /// A new version from a file, as written (relative to the test's file).
+    Deploy {
+        file: String,
+    },
+    Pause {
+        contact: usize,
+        until: Option<DateTime<Utc>>,
+        catch_up: bool,
+    },
+    Resume {
+        contact: usize,
+        catch_up: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

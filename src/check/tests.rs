@@ -22,6 +22,9 @@ struct Cx<'a> {
     fields: HashMap<&'a str, &'a Type>,
     /// The cadence of the test's own file.
     scope: Option<usize>,
+    /// The test deploys a new version: step numbers may be the new version's (they are
+    /// checked when the test runs).
+    deploys: bool,
     contacts: Vec<(String, Span)>,
 }
 
@@ -74,6 +77,9 @@ pub(crate) fn check_test(
         custom,
         fields,
         scope,
+        deploys: t.items.iter().any(|i| {
+            matches!(&i.node, ast::TestItem::At { input, .. } if matches!(input.node, ast::TestInput::Deploy { .. }))
+        }),
         contacts: Vec::new(),
     };
 
@@ -193,7 +199,14 @@ pub(crate) fn check_test(
             ast::TestItem::Until(when) => until = at_of(&mut cx, when),
             ast::TestItem::At { when, input } => {
                 let at = at_of(&mut cx, when);
-                let action = action(&mut cx, input);
+                let mut action = action(&mut cx, input);
+                if let (
+                    Some(TestAction::Pause { until, .. }),
+                    ast::TestInput::Pause { until: Some(u), .. },
+                ) = (&mut action, &input.node)
+                {
+                    *until = at_of(&mut cx, u);
+                }
                 if let (Some(at), Some(action)) = (at, action) {
                     inputs.push(TestInput {
                         at,
@@ -435,7 +448,7 @@ fn in_scope<'a>(cx: &Cx<'a>) -> impl Iterator<Item = &'a Cadence> + 'a {
 fn step_number(cx: &mut Cx, n: &Spanned<String>) -> Option<u32> {
     let number = n.node.parse::<u32>().ok();
     if let Some(k) = number {
-        if in_scope(cx).any(|c| c.step_index(k).is_some()) {
+        if cx.deploys || in_scope(cx).any(|c| c.step_index(k).is_some()) {
             return Some(k);
         }
     }
@@ -457,6 +470,25 @@ fn step_number(cx: &mut Cx, n: &Spanned<String>) -> Option<u32> {
 
 fn action(cx: &mut Cx, input: &Spanned<ast::TestInput>) -> Option<TestAction> {
     match &input.node {
+        ast::TestInput::Deploy { file } => Some(TestAction::Deploy {
+            file: file.node.clone(),
+        }),
+        ast::TestInput::Pause {
+            contact: c,
+            catch_up,
+            ..
+        } => Some(TestAction::Pause {
+            contact: contact(cx, c)?,
+            until: None,
+            catch_up: *catch_up,
+        }),
+        ast::TestInput::Resume {
+            contact: c,
+            catch_up,
+        } => Some(TestAction::Resume {
+            contact: contact(cx, c)?,
+            catch_up: *catch_up,
+        }),
         ast::TestInput::Enroll {
             contact: c,
             cadence: cad,

@@ -4,7 +4,38 @@
 use super::input::{load_checked, or_here, stdout_style};
 use super::Status;
 use crate::diagnostic::{render_human, Diagnostic};
-use crate::testing::{coverage, junit, run};
+use crate::testing::{coverage, junit, run_with, FailureKind, NewVersion};
+
+/// The new version a test's `deploy "FILE"` names: FILE, in the test file's folder (or below
+/// it), checked with the files that run before it (in place of the one of the same cadence).
+fn deploy_version(
+    dir: &std::path::Path,
+    file: &str,
+    base: &crate::check::Program,
+    paths: &mut Vec<String>,
+) -> Result<NewVersion, String> {
+    let rel = std::path::Path::new(file);
+    if file.is_empty()
+        || rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(format!(
+            "the file must be in the test's folder or below it, named without `..` (it was \"{}\")",
+            crate::diagnostic::printable(file)
+        ));
+    }
+    let path = dir.join(rel).display().to_string();
+    let next = super::input::with_new_version(paths, base, &path)?;
+    let loaded = load_checked(&next, "deploying it")
+        .map_err(|_| format!("`{path}` does not check (its errors are above)"))?;
+    *paths = next;
+    Ok(NewVersion {
+        hashes: crate::runner::program::cadence_hashes(&loaded.sources, &loaded.program),
+        program: Box::leak(Box::new(loaded.program)),
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Format {
@@ -62,8 +93,15 @@ pub(crate) fn run_cmd(args: Args) -> Status {
         Err(s) => return s,
     };
     let fail_under = args.fail_under.or(config.file.test.fail_under);
-    let (sources, program) = match load_checked(&or_here(&args.files), "running tests") {
-        Ok(l) => (l.sources, l.program),
+    let (sources, program, files) = match load_checked(&or_here(&args.files), "running tests") {
+        Ok(l) => {
+            let files: Vec<String> = l
+                .files
+                .iter()
+                .map(|(id, _)| l.sources.get(*id).name.clone())
+                .collect();
+            (l.sources, l.program, files)
+        }
         Err(status) => return status,
     };
     let style = stdout_style();
@@ -71,7 +109,22 @@ pub(crate) fn run_cmd(args: Args) -> Status {
         eprintln!("no tests found: add a `test \"...\" {{ ... }}` block (see docs/testing.md)");
         return Status::Clean;
     }
-    let results: Vec<_> = program.tests.iter().map(|t| run(&program, t)).collect();
+    let hashes = crate::runner::program::cadence_hashes(&sources, &program);
+    let results: Vec<_> = program
+        .tests
+        .iter()
+        .map(|t| {
+            let dir = std::path::Path::new(&sources.get(t.file).name)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            let mut paths = files.clone();
+            let mut load = |file: &str, base: &crate::check::Program| {
+                deploy_version(&dir, file, base, &mut paths)
+            };
+            run_with(&program, &hashes, t, &mut load)
+        })
+        .collect();
     let failed = results.iter().filter(|r| !r.passed()).count();
     let passed = results.len() - failed;
 
@@ -109,18 +162,20 @@ pub(crate) fn run_cmd(args: Args) -> Status {
                 out!("---- \"{}\" ----", r.name);
                 let mut shown: Vec<&str> = Vec::new();
                 for f in &r.failures {
-                    // A failure of the whole test (it ran too long) names no contact.
-                    let (label, help) = if f.contact.is_empty() {
-                        (
+                    let (label, help) = match f.kind {
+                        FailureKind::Stopped => (
                             "this test was stopped",
                             "`cadence simulate` streams a long run's trace to a file instead"
                                 .to_string(),
-                        )
-                    } else {
-                        (
+                        ),
+                        FailureKind::Deploy => (
+                            "this deploy was refused",
+                            "map the steps the contacts wait at in the new version's `migrate` block (`cadence diff` shows them)".to_string(),
+                        ),
+                        FailureKind::Expectation => (
                             "this expectation failed",
                             format!("the trace of `{}` follows; fix the cadence, or the expectation if the cadence is right", f.contact),
-                        )
+                        ),
                     };
                     let d = Diagnostic::error("T001", r.file, f.span, f.message.clone(), label)
                         .with_help(help);

@@ -257,6 +257,28 @@ fn test_item(t: &TestItem) -> String {
                     Some(n) => format!("{} {} step {}", contact.node, event.node, n.node),
                     None => format!("{} {}", contact.node, event.node),
                 },
+                TestInput::Deploy { file } => format!("deploy {}", quote(&file.node)),
+                TestInput::Pause {
+                    contact,
+                    until,
+                    catch_up,
+                } => {
+                    let mut i = format!("pause {}", contact.node);
+                    if let Some(u) = until {
+                        i.push_str(&format!(" until {}", when(&u.node)));
+                    }
+                    if *catch_up {
+                        i.push_str(" catch-up");
+                    }
+                    i
+                }
+                TestInput::Resume { contact, catch_up } => {
+                    if *catch_up {
+                        format!("resume {} catch-up", contact.node)
+                    } else {
+                        format!("resume {}", contact.node)
+                    }
+                }
             };
             format!("at {}: {i}", when(&w.node))
         }

@@ -731,7 +731,15 @@ impl Session {
                             }
                         };
                         let notes = self.apply_all(vec![input]);
-                        self.record(format!("{name} {}", args.join(" ")));
+                        // As a test writes it.
+                        let mut line = format!("{name} {}", args[0]);
+                        if let Some(u) = until {
+                            line.push_str(&format!(" until {}", format_instant(u)));
+                        }
+                        if catch_up {
+                            line.push_str(" catch-up");
+                        }
+                        self.record(line);
                         let out = self.settle();
                         format!("{out}{}", self.notes(&notes))
                     }
@@ -1301,6 +1309,9 @@ impl Session {
         self.engine = engine;
         self.program = combined;
         self.paths = paths;
+        let full = std::fs::canonicalize(file)
+            .map_or_else(|_| file.to_string(), |p| p.display().to_string());
+        self.record(format!("deploy {}", crate::fmt::quote(&full)));
         let out = self.flush();
         Ok(format!(
             "deployed {file}: {moved} contact{} moved into the new version{}\n{out}",
@@ -1388,7 +1399,19 @@ impl Session {
         if self.log.iter().any(|r| r.at == self.start) && first_input != Some(self.start) {
             t.push_str(&format!("  start {}\n", format_instant(self.start)));
         }
+        let dir = std::path::Path::new(file)
+            .parent()
+            .map(|d| {
+                std::fs::canonicalize(if d.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    d
+                })
+            })
+            .transpose()
+            .map_err(|e| format!("cannot find the folder of `{file}`: {e}"))?;
         for (at, line) in &inputs {
+            let line = saved_line(line, dir.as_deref())?;
             t.push_str(&format!("  at {}: {line}\n", format_instant(*at)));
         }
         t.push_str(&format!("  until {}\n", format_instant(self.engine.now())));
@@ -1530,6 +1553,33 @@ fn trigger_text(program: &Program, t: &crate::check::EndTrigger) -> String {
         }
         crate::check::EndTrigger::When(_) => "when its condition holds".into(),
     }
+}
+
+/// A line of the session as a test writes it: a deployed file relative to the test file's
+/// folder; a pause of a whole cadence or an owner cannot be written in a test.
+fn saved_line(line: &str, dir: Option<&std::path::Path>) -> Result<String, String> {
+    if let Some(rest) = line.strip_prefix("deploy ") {
+        let path = rest.trim_matches('"');
+        let rel = dir
+            .and_then(|d| std::path::Path::new(path).strip_prefix(d).ok())
+            .ok_or_else(|| {
+                format!("the session deployed `{path}`, outside the test file's folder: a test deploys files beside it or below it; save the test next to the new version")
+            })?;
+        return Ok(format!(
+            "deploy {}",
+            crate::fmt::quote(&rel.display().to_string())
+        ));
+    }
+    if line.starts_with("pause cadence ")
+        || line.starts_with("pause owner ")
+        || line.starts_with("resume cadence ")
+        || line.starts_with("resume owner ")
+    {
+        return Err(format!(
+            "`{line}`: a test pauses contacts only (`pause ID`), not a whole cadence or an owner"
+        ));
+    }
+    Ok(line.to_string())
 }
 
 /// When a pause typed in the REPL ends: a duration from now (`3d`) or an instant.

@@ -37,6 +37,10 @@ pub struct TraceRecord {
     pub from_cadence: Option<String>,
     /// An open or a click made by a machine (`"machine": true`).
     pub machine: bool,
+    /// A `resumed` record that caught up (`"catch_up": true`).
+    pub catch_up: bool,
+    /// When a `paused` record's pause ends by itself.
+    pub until: Option<i64>,
     /// The template an A/B step sent (`executed` records).
     pub variant: Option<String>,
     /// Who an executed call or task is for, its priority and when it is due.
@@ -104,6 +108,7 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             "event" => &["event"],
             "transition" => &["from", "to", "on"],
             "migrated" => &["from", "to"],
+            "paused" | "resumed" => &["step"],
             "exited" => &["reason"],
             "goal" => &["name"],
             other => {
@@ -169,6 +174,10 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
             on: s("on"),
             from_cadence: s("from_cadence"),
             machine: v.get("machine").and_then(|m| m.as_bool()).unwrap_or(false),
+            catch_up: v.get("catch_up").and_then(|m| m.as_bool()).unwrap_or(false),
+            until: s("until")
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                .map(|d| d.timestamp()),
             variant: s("variant"),
             owner: s("owner"),
             priority: s("priority"),
@@ -1036,6 +1045,19 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                 r.from.unwrap_or(0),
                 r.to.clone().unwrap_or_default()
             ),
+            "paused" => match r.until {
+                Some(u) => format!(
+                    "paused at step {} until {}",
+                    r.step.unwrap_or(0),
+                    moment(u, r.tz)
+                ),
+                None => format!("paused at step {}", r.step.unwrap_or(0)),
+            },
+            "resumed" if r.catch_up => format!(
+                "resumed at step {}, catching up",
+                r.step.unwrap_or(0)
+            ),
+            "resumed" => format!("resumed at step {}", r.step.unwrap_or(0)),
             k => k.to_string(),
         };
         let cad = if cadences.len() > 1 {

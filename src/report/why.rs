@@ -244,6 +244,8 @@ impl Explainer<'_> {
         let mut at: Option<At0> = None;
         // The `on` line that just sent the contact to `exit` or `done`: (step, event).
         let mut ended_by: Option<(usize, String)> = None;
+        // Since when the enrolment is paused.
+        let mut paused: Option<i64> = None;
         let mut enrolments = 0;
         for r in recs {
             let r: &TraceRecord = r;
@@ -347,6 +349,28 @@ impl Explainer<'_> {
                     // An end by the block: said with the exit or completion that follows.
                     ended_by = matches!(to.as_str(), "exit" | "done")
                         .then(|| (usize::MAX, "migrate".to_string()));
+                }
+                "paused" => {
+                    paused.get_or_insert(r.at);
+                    let until = r
+                        .until
+                        .map(|u| format!(" until {}", when(u, r.tz)))
+                        .unwrap_or_default();
+                    self.say(r, r.step, format!("paused by hand{until}: its timers were held"));
+                }
+                "resumed" => {
+                    let since = paused.take().unwrap_or(r.at);
+                    let text = if r.catch_up {
+                        "resumed, catching up: what fell due while paused was due at once".to_string()
+                    } else {
+                        // The wait goes on with the time it had left: as if entered later.
+                        at = at.map(|a| At0 {
+                            step: a.step,
+                            entered: a.entered + (r.at - a.entered.max(since)),
+                        });
+                        "resumed: the wait went on with the time it had left".to_string()
+                    };
+                    self.say(r, r.step, text);
                 }
                 "exited" => {
                     let reason = r.reason.clone().unwrap_or_default();

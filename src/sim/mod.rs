@@ -141,7 +141,7 @@ pub fn load_engine_of<'p>(
 /// Runs everything due before `t`, then deploys `new` at `t`: the engine is replaced by one over
 /// every version, and the contacts move as the `migrate` blocks say. `flush` writes the records
 /// made so far (with the program they were made in).
-fn deploy(
+pub(crate) fn deploy(
     engine: &mut Engine,
     d: &Deployment,
     hashes: &mut Vec<String>,

@@ -442,6 +442,19 @@ pub enum TestInput {
         event: Spanned<String>,
         step: Option<Spanned<String>>,
     },
+    /// `deploy "FILE"`: a new version of a cadence, from a file beside the test's.
+    Deploy { file: Spanned<String> },
+    /// `pause ID [until WHEN] [catch-up]`
+    Pause {
+        contact: Spanned<String>,
+        until: Option<Spanned<When>>,
+        catch_up: bool,
+    },
+    /// `resume ID [catch-up]`
+    Resume {
+        contact: Spanned<String>,
+        catch_up: bool,
+    },
 }
 
 /// `expect ID WHAT [at T] [by T]`

@@ -739,7 +739,15 @@ fn build_when(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Spanned<When>> {
 fn build_test_input(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Spanned<TestInput>> {
     let span = ctx.span(&pair);
     let rule = pair.as_rule();
+    let catch_up = pair
+        .clone()
+        .into_inner()
+        .any(|p| p.as_rule() == Rule::kw_catch_up);
     let mut parts = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
+    if rule == Rule::deploy_input {
+        let file = build_plain(ctx, parts.next()?);
+        return Some(Spanned::new(TestInput::Deploy { file }, span));
+    }
     let contact = ctx.spanned(&parts.next()?);
     let input = match rule {
         Rule::enroll_input | Rule::unenroll_input => {
@@ -756,6 +764,15 @@ fn build_test_input(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Spanned<TestInput
                 .map(|p| build_assignment(ctx, p))
                 .collect::<Option<Vec<_>>>()?,
         },
+        Rule::pause_input => TestInput::Pause {
+            contact,
+            until: match parts.next() {
+                Some(w) => Some(build_when(ctx, w)?),
+                None => None,
+            },
+            catch_up,
+        },
+        Rule::resume_input => TestInput::Resume { contact, catch_up },
         _ => {
             let event = ctx.spanned(&parts.next()?);
             let step = parts.next().map(|n| ctx.spanned(&n));

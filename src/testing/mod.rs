@@ -10,9 +10,21 @@ use crate::engine::{Engine, Phase};
 use crate::sim::HORIZON;
 use crate::syntax::{FileId, Span};
 
-/// One expectation that did not hold.
+/// What failed a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// An expectation did not hold.
+    Expectation,
+    /// The test made too many records and was stopped.
+    Stopped,
+    /// A `deploy` was refused (it would strand contacts) or its file could not be used.
+    Deploy,
+}
+
+/// One expectation that did not hold, or why the test could not run to its end.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
+    pub kind: FailureKind,
     pub span: Span,
     /// What was expected and what happened instead, in words.
     pub message: String,
@@ -44,8 +56,34 @@ impl TestResult {
 /// The most records one test may make before it is stopped and failed.
 pub const MAX_RECORDS: usize = 1_000_000;
 
-/// Runs one test.
+/// A new version a test's `deploy` names: the program with it (the files of the program
+/// before, with that file in place of the one of the same cadence), and the version hash of
+/// each of its cadences.
+pub struct NewVersion {
+    pub program: &'static Program,
+    pub hashes: Vec<String>,
+}
+
+/// Reads the file a `deploy` of a test names (as written), given the program it replaces.
+pub type DeployLoader<'a> = dyn FnMut(&str, &Program) -> Result<NewVersion, String> + 'a;
+
+/// Runs one test that deploys nothing (a `deploy` fails it: see [`run_with`]).
 pub fn run(program: &Program, test: &TestCase) -> TestResult {
+    run_with(program, &[], test, &mut |file, _| {
+        Err(format!(
+            "`deploy \"{file}\"` reads a file: run the test with `cadence test`"
+        ))
+    })
+}
+
+/// Runs one test; `hashes` are the version hashes of `program`'s cadences, and `load` reads
+/// the new versions its `deploy` inputs name.
+pub fn run_with(
+    program: &Program,
+    hashes: &[String],
+    test: &TestCase,
+    load: &mut DeployLoader,
+) -> TestResult {
     let mut engine = Engine::new(program);
     let catalog = engine.catalog().clone();
     for c in &test.contacts {
@@ -80,6 +118,14 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
     let start = test.start.timestamp();
     engine.start(start);
     let mut records: Vec<Record> = engine.take_records();
+    // The cadence the test is about, by name: after a deploy it is the new version.
+    let scope = test.scope.map(|s| program.cadences[s].name.as_str());
+    // Deploys put the new versions first: a cadence of `program` is then at its index plus
+    // this.
+    let mut shift = 0u32;
+    let mut hashes: Vec<String> = hashes.to_vec();
+    hashes.resize(program.cadences.len(), String::new());
+    let mut deploy_failures: Vec<Failure> = Vec::new();
 
     let mut order: Vec<usize> = (0..test.inputs.len()).collect();
     order.sort_by_key(|&i| test.inputs[i].at);
@@ -91,7 +137,46 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         if until.is_some_and(|u| at > u) {
             break;
         }
-        for inp in engine_inputs(&catalog, &input.action, test.scope) {
+        if let TestAction::Deploy { file } = &input.action {
+            let refused = match load(file, engine.program()) {
+                Ok(v) => {
+                    let mut summary = crate::sim::Summary::default();
+                    let d = crate::sim::Deployment {
+                        at,
+                        program: v.program,
+                        hashes: v.hashes,
+                    };
+                    let _ = crate::sim::deploy(&mut engine, &d, &mut hashes, &mut summary, |e| {
+                        records.extend(e.take_records());
+                        Ok(0)
+                    });
+                    if summary.refused.is_empty() {
+                        let n = v.program.cadences.len() as u32;
+                        shift += n;
+                        let before = records.len();
+                        for r in &mut records[..before] {
+                            r.cadence += n;
+                        }
+                        records.extend(engine.take_records());
+                    }
+                    summary.refused.pop()
+                }
+                Err(e) => Some(format!("`deploy \"{file}\"`: {e}")),
+            };
+            if let Some(message) = refused {
+                deploy_failures.push(Failure {
+                    kind: FailureKind::Deploy,
+                    span: input.span,
+                    message,
+                    contact: String::new(),
+                    trace: Vec::new(),
+                });
+            }
+            last = at;
+            continue;
+        }
+        let current = engine.program();
+        for inp in engine_inputs(program, current, engine.catalog(), &input.action, scope) {
             engine.apply(at, &inp);
         }
         last = at;
@@ -127,23 +212,29 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         name: test.name.clone(),
         file: test.file,
         span: test.span,
-        failures: Vec::new(),
+        failures: deploy_failures,
         steps: BTreeSet::new(),
         branches: BTreeSet::new(),
     };
+    // Coverage is of the cadences of `program` (not of the versions a test deploys).
     for r in &records {
+        let Some(c) = r.cadence.checked_sub(shift) else {
+            continue;
+        };
         match r.kind {
             Kind::Executed { step, .. } => {
-                result.steps.insert((r.cadence, step));
+                result.steps.insert((c, step));
             }
             Kind::Transition { from, handler, .. } => {
-                result.branches.insert((r.cadence, from, handler));
+                result.branches.insert((c, from, handler));
             }
             _ => {}
         }
     }
+    let program = engine.program();
     if let Some(at) = overflow {
         result.failures.push(Failure {
+            kind: FailureKind::Stopped,
             span: test.span,
             message: format!(
                 "the test stopped at {}: it had made more than {MAX_RECORDS} records (a cadence \
@@ -156,7 +247,7 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
         return result;
     }
     for e in &test.expects {
-        if let Some(message) = check(program, &engine, &records, e, test.scope) {
+        if let Some(message) = check(program, &engine, &records, e, scope) {
             let contact = e.contact as u32;
             let many = program.cadences.len() > 1;
             let trace = records
@@ -176,6 +267,7 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
                 })
                 .collect();
             result.failures.push(Failure {
+                kind: FailureKind::Expectation,
                 span: e.span,
                 message,
                 contact: engine.contact(contact).id.clone(),
@@ -186,20 +278,43 @@ pub fn run(program: &Program, test: &TestCase) -> TestResult {
     result
 }
 
+/// The engine's inputs for a test's action. The action names cadences and events of
+/// `program` (the test's); the engine runs `current` (with the versions deployed since).
 fn engine_inputs(
+    program: &Program,
+    current: &Program,
     catalog: &crate::engine::Catalog,
     action: &TestAction,
-    scope: Option<usize>,
+    scope: Option<&str>,
 ) -> Vec<Input> {
-    let scope = scope.map(|s| s as u32);
+    let by_name = |name: &str| current.cadence_by_name(name).map(|c| c as u32);
+    let scope = scope.and_then(by_name);
+    let cadence_of =
+        |c: &Option<usize>| c.and_then(|c| by_name(&program.cadences[c].name)).or(scope);
     match action {
+        TestAction::Deploy { .. } => Vec::new(),
+        TestAction::Pause {
+            contact,
+            until,
+            catch_up,
+        } => vec![Input::Pause {
+            contact: *contact as u32,
+            cadence: scope,
+            until: until.map(|u| u.timestamp()),
+            catch_up: *catch_up,
+        }],
+        TestAction::Resume { contact, catch_up } => vec![Input::Resume {
+            contact: *contact as u32,
+            cadence: scope,
+            catch_up: *catch_up,
+        }],
         TestAction::Enroll { contact, cadence } => vec![Input::Enroll {
             contact: *contact as u32,
-            cadence: cadence.map(|c| c as u32).or(scope),
+            cadence: cadence_of(cadence),
         }],
         TestAction::Unenroll { contact, cadence } => vec![Input::Unenroll {
             contact: *contact as u32,
-            cadence: cadence.map(|c| c as u32).or(scope),
+            cadence: cadence_of(cadence),
         }],
         TestAction::Set { contact, fields } => fields
             .iter()
@@ -223,14 +338,23 @@ fn engine_inputs(
             machine: false,
             message: None,
         }],
-        TestAction::Custom { contact, event } => vec![Input::Event {
-            contact: *contact as u32,
-            event: EventKey::Custom(*event as u32),
-            step: None,
-            cadence: scope,
-            machine: false,
-            message: None,
-        }],
+        TestAction::Custom { contact, event } => {
+            let Some(event) = current
+                .custom_events
+                .iter()
+                .position(|e| *e == program.custom_events[*event])
+            else {
+                return Vec::new();
+            };
+            vec![Input::Event {
+                contact: *contact as u32,
+                event: EventKey::Custom(event as u32),
+                step: None,
+                cadence: scope,
+                machine: false,
+                message: None,
+            }]
+        }
     }
 }
 
@@ -240,13 +364,16 @@ fn check(
     engine: &Engine,
     records: &[Record],
     e: &TestExpect,
-    scope: Option<usize>,
+    scope: Option<&str>,
 ) -> Option<String> {
     let contact = e.contact as u32;
     let who = &engine.contact(contact).id;
     let mine: Vec<&Record> = records
         .iter()
-        .filter(|r| r.contact == contact && scope.is_none_or(|s| r.cadence as usize == s))
+        .filter(|r| {
+            r.contact == contact
+                && scope.is_none_or(|s| program.cadences[r.cadence as usize].name == s)
+        })
         .collect();
     let number =
         |r: &Record, step: u32| program.cadences[r.cadence as usize].steps[step as usize].number;
@@ -432,11 +559,11 @@ fn current_step(
     program: &Program,
     engine: &Engine,
     contact: u32,
-    scope: Option<usize>,
+    scope: Option<&str>,
 ) -> Option<u32> {
     let c = engine.contact(contact);
     c.enrolments.iter().rev().find_map(|en| {
-        let in_scope = scope.is_none_or(|s| en.cadence as usize == s);
+        let in_scope = scope.is_none_or(|s| program.cadences[en.cadence as usize].name == s);
         (en.phase != Phase::Ended && in_scope)
             .then(|| program.cadences[en.cadence as usize].steps[en.step as usize].number)
     })
