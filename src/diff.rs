@@ -64,6 +64,14 @@ pub struct StepDiff {
     pub line: usize,
 }
 
+impl StepDiff {
+    /// Whether deploying the new version would be refused for this step: contacts can be at
+    /// it (or are, with a database) and the `migrate` block neither maps nor keeps it.
+    pub fn strands(&self) -> bool {
+        self.goes.as_deref() == Some("stranded") && self.live != Some(0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CadenceDiff {
     pub cadence: String,

@@ -192,3 +192,33 @@ fn a_deploy_in_a_test_that_would_strand_contacts_or_leaves_its_folder_fails_the_
     );
     assert!(stdout.contains("0 passed, 2 failed"), "{stdout}");
 }
+
+#[test]
+fn a_deploy_in_a_test_does_not_follow_a_link_out_of_its_folder() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret.cadence"),
+        "SECRET_TOKEN=hunter2\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("next")).unwrap();
+    let test = "template welcome { subject \"Welcome\"; body \"Hi {{unsubscribe_link}}\" }\nstep 1: email welcome\n\ntest \"links\" {\n  contact ann email = \"ann@example.test\"\n  at 2026-01-05T09:00:00Z: enroll ann\n  at 2026-01-06T09:00:00Z: deploy \"next/secret.cadence\"\n}\n";
+    let file = dir.path().join("t.cadence");
+    std::fs::write(&file, test).unwrap();
+    let (code, stdout, stderr) = cadence(&["test", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+        "{stdout}{stderr}"
+    );
+    let flat = stdout
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("is not a file in the test's folder or below it"),
+        "{stdout}"
+    );
+}

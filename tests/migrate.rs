@@ -310,8 +310,8 @@ fn a_deploy_that_would_strand_contacts_is_refused_naming_the_step() {
     );
     assert!(err.contains("add `step 2 -> step N`"), "{err}");
     assert_eq!(case.trace().len(), before, "nothing written");
-    // `cadence diff` says the same before anyone deploys.
-    let (gh, _) = cadence(&[
+    // `cadence diff` says the same before anyone deploys, and fails (CI fails the change).
+    let (gh, err) = cadence(&[
         "diff",
         &case.path("v1.cadence"),
         &case.path("v3.cadence"),
@@ -320,12 +320,25 @@ fn a_deploy_that_would_strand_contacts_is_refused_naming_the_step() {
         "--format",
         "github",
     ])
-    .status(0);
+    .status(1);
     assert!(
         gh.lines()
             .any(|l| l.starts_with("::error ") && l.contains("step 2 removed")),
         "{gh}"
     );
+    assert!(
+        err.contains("deploying this would strand the contacts at 1 step"),
+        "{err}"
+    );
+    // The change with its mapping passes.
+    cadence(&[
+        "diff",
+        &case.path("v1.cadence"),
+        &case.path("v2.cadence"),
+        "--db",
+        &case.path("live.db"),
+    ])
+    .status(0);
 }
 
 #[test]

@@ -324,7 +324,7 @@ fn a_paused_cadence_holds_its_contacts_and_enrols_new_ones_paused() {
     db.run_to("2026-01-06T09:00:00Z");
     let err = db.cli(&["pause", "Trial", "--until", "3d"]);
     assert!(
-        err.contains("paused \"Trial\" at 2026-01-06T09:00:00Z until 2026-01-09T09:00:00Z: 1 contact(s) in flight"),
+        err.contains("queued: pause \"Trial\" at 2026-01-06T09:00:00Z until 2026-01-09T09:00:00Z"),
         "{err}"
     );
     db.run_to("2026-02-01T00:00:00Z");
@@ -342,9 +342,6 @@ fn a_paused_cadence_holds_its_contacts_and_enrols_new_ones_paused() {
     ] {
         assert!(t.contains(&line.to_string()), "no `{line}` in {t:#?}");
     }
-    // Resuming a cadence that is not paused changes nothing, and says so.
-    let err = db.cli(&["resume", "Trial"]);
-    assert!(err.contains("\"Trial\" was not paused"), "{err}");
     let (_, err) = cadence(&["pause", "--db", &db.path("live.db"), "Trail"]).status(2);
     assert!(err.contains("did you mean \"Trial\""), "{err}");
 }
@@ -366,7 +363,8 @@ fn an_owner_away_holds_their_calls_and_emails_go_on() {
     assert!(err.contains("`csm` is away"), "{err}");
     let (_, err) = cadence(&["pause", "--db", &db.path("live.db"), "--owner", "csm"]).status(2);
     assert!(err.contains("--owner needs --until"), "{err}");
-    // The open call is due when the owner is back.
+    // The open call is due when the owner is back (once the runner has applied the pause).
+    db.run_to("2026-01-06T10:00:00Z");
     let (tasks, _) = cadence(&["tasks", "--db", &db.path("live.db"), "--format", "json"]).status(0);
     let tasks: serde_json::Value = serde_json::from_str(&tasks).unwrap();
     assert_eq!(
@@ -437,4 +435,148 @@ fn report_timeline_and_why_read_pauses() {
     assert!(why.contains("resumed: the wait went on"), "{why}");
     // Due 2 days after Monday 09:00 with 2 days paused: Friday 09:00, as the engine says.
     assert!(why.contains("became due Fri 9 Jan 09:00"), "{why}");
+}
+
+#[test]
+fn a_cadence_paused_and_resumed_before_the_runner_runs_again_leaves_nobody_paused() {
+    let contacts = "id,first_name,email\nc1,Ann,ann@example.test\nc2,Bo,bo@example.test\n";
+    let db = Db::new(
+        &cad(WAIT),
+        contacts,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-05T12:00:00Z,c2,enroll,",
+        ]),
+    );
+    db.run_to("2026-01-05T10:00:00Z");
+    // Queued before c2 is enrolled (at 12:00), taking effect after it.
+    db.cli(&["pause", "Trial", "--at", "2026-01-06T09:00:00Z"]);
+    db.cli(&["resume", "Trial", "--at", "2026-01-07T09:00:00Z"]);
+    db.run_to("2026-02-01T00:00:00Z");
+    let t = db.trace();
+    for line in [
+        "2026-01-06T09:00:00Z c1 paused 1",
+        "2026-01-06T09:00:00Z c2 paused 1",
+        "2026-01-07T09:00:00Z c1 resumed 1",
+        "2026-01-07T09:00:00Z c2 resumed 1",
+        // A day later than without the pause.
+        "2026-01-09T09:00:00Z c1 executed 2 reminder",
+        "2026-01-09T12:00:00Z c2 executed 2 reminder",
+    ] {
+        assert!(t.contains(&line.to_string()), "no `{line}` in {t:#?}");
+    }
+    // A later pause of the same cadence starts then, not at the first one's start.
+    let db = Db::new(
+        &cad(WAIT),
+        contacts,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-12T09:00:00Z,c2,enroll,",
+        ]),
+    );
+    db.run_to("2026-01-05T10:00:00Z");
+    db.cli(&["pause", "Trial", "--until", "2026-01-06T00:00:00Z"]);
+    db.cli(&[
+        "pause",
+        "Trial",
+        "--at",
+        "2026-01-20T00:00:00Z",
+        "--until",
+        "2026-01-25T00:00:00Z",
+    ]);
+    db.run_to("2026-02-01T00:00:00Z");
+    let t = db.trace();
+    assert!(
+        t.contains(&"2026-01-12T09:00:00Z c2 executed 1 welcome".to_string()),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn catching_up_fires_the_timeout_that_fell_due_first() {
+    // no_open falls due after 2 days, before no_reply (5 days): it wins, as it would have.
+    let t = run(
+        &cad("step 1: email welcome\n  on no_reply 5d -> step 2\n  on no_open 2d -> step 3\nstep 2: email reminder\nstep 3: email tips"),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,",
+            "2026-01-20T09:00:00Z,c1,resume,catch-up",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t[4], "2026-01-20T09:00:00Z c1 transition 1->3 on no_open",
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn a_pause_whose_end_has_passed_holds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(p("t.cadence"), cad(WAIT)).unwrap();
+    std::fs::write(p("contacts.csv"), ONE).unwrap();
+    std::fs::write(
+        p("events.csv"),
+        events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T09:00:00Z,c1,pause,2026-01-06T08:00:00Z",
+        ]),
+    )
+    .unwrap();
+    let (out, err) = cadence(&[
+        "simulate",
+        &p("t.cadence"),
+        "--contacts",
+        &p("contacts.csv"),
+        "--events",
+        &p("events.csv"),
+        "--format",
+        "jsonl",
+    ])
+    .status(0);
+    assert!(!out.contains("paused"), "{out}");
+    assert!(out.contains("reminder"), "{out}");
+    assert!(
+        err.contains("events.csv:3") && err.contains("nothing is paused"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_owner_back_early_gets_their_held_calls_at_once() {
+    let text = cad("step 1: email welcome\nstep 2: call \"Intro call\" after 1d owner \"csm\"");
+    let db = Db::new(&text, ONE, &events(&["2026-01-05T09:00:00Z,c1,enroll,"]));
+    db.run_to("2026-01-05T12:00:00Z");
+    db.cli(&["pause", "--owner", "csm", "--until", "2026-01-20T09:00:00Z"]);
+    db.run_to("2026-01-08T09:00:00Z");
+    assert!(!db.trace().iter().any(|l| l.contains("Intro call")));
+    let err = db.cli(&["resume", "--owner", "csm"]);
+    assert!(
+        err.contains("queued: `csm` is back at 2026-01-08T09:00:00Z"),
+        "{err}"
+    );
+    db.run_to("2026-02-01T00:00:00Z");
+    assert!(
+        db.trace()
+            .contains(&"2026-01-08T09:00:00Z c1 executed 2 Intro call".to_string()),
+        "{:#?}",
+        db.trace()
+    );
+    let (_, err) = cadence(&[
+        "pause",
+        "--db",
+        &db.path("live.db"),
+        "--owner",
+        "csm",
+        "--until",
+        "3d",
+        "--catch-up",
+    ])
+    .status(2);
+    assert!(
+        err.contains("--catch-up is for contacts and cadences"),
+        "{err}"
+    );
 }

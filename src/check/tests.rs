@@ -206,6 +206,24 @@ pub(crate) fn check_test(
                 ) = (&mut action, &input.node)
                 {
                     *until = at_of(&mut cx, u);
+                    if let (Some(end), Some(from)) = (*until, at) {
+                        if end <= from {
+                            cx.diags.push(
+                                Diagnostic::error(
+                                    "E134",
+                                    cx.file,
+                                    u.span,
+                                    "this pause ends before it starts",
+                                    "at or before the input's own time",
+                                )
+                                .with_help(format!(
+                                    "give an end after {} (a `+DURATION` counts from the test's first instant)",
+                                    from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                                )),
+                            );
+                            action = None;
+                        }
+                    }
                 }
                 if let (Some(at), Some(action)) = (at, action) {
                     inputs.push(TestInput {

@@ -82,5 +82,19 @@ pub(crate) fn run(args: Args) -> Status {
         Format::Github => github(&diffs),
     };
     print!("{text}");
+    // A change that a deploy would refuse fails the command, so that CI fails the pull request.
+    let stranded = diffs
+        .iter()
+        .flat_map(|d| &d.steps)
+        .filter(|s| s.strands())
+        .count();
+    if stranded > 0 {
+        eprintln!(
+            "error: deploying this would strand the contacts at {stranded} step{}: map {} in the `migrate` block",
+            if stranded == 1 { "" } else { "s" },
+            if stranded == 1 { "it" } else { "them" }
+        );
+        return Status::Findings;
+    }
     Status::Clean
 }

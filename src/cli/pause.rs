@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use super::live::{instant, open_live};
 use super::Status;
 use crate::runner::ingest::pause_kind;
-use crate::runner::program::{contacts_in, LiveProgram};
-use crate::store::live::{HoldRow, LiveStore, NewInput};
+use crate::runner::program::LiveProgram;
+use crate::store::live::{InputKind, LiveStore, NewInput};
 
 /// What is paused or resumed.
 #[derive(Debug, clap::Args)]
@@ -83,7 +83,10 @@ fn finish(r: Result<String, (Status, String)>) -> Status {
             Status::Clean
         }
         Err((status, e)) => {
-            eprintln!("error: {e}");
+            // An empty message: it was said already (the database could not be opened).
+            if !e.is_empty() {
+                eprintln!("error: {e}");
+            }
             status
         }
     }
@@ -169,29 +172,42 @@ fn act(
         origin: format!("cadence {verb}"),
     };
     let now = crate::runner::wall_now();
+    let hold = |owner: bool, name: &str| NewInput {
+        key: format!(
+            "{verb}:{at}:{nonce}:{}:{name}",
+            if owner { "owner" } else { "cadence" }
+        ),
+        at,
+        contact: String::new(),
+        what: InputKind::Hold {
+            owner,
+            name: name.to_string(),
+            pause,
+            until,
+            catch_up,
+        },
+        origin: format!("cadence {verb}"),
+    };
     if let Some(owner) = &t.owner {
-        let Some(u) = until.or(if pause { None } else { Some(at) }) else {
-            return Err((
-                Status::Failure,
+        if catch_up {
+            return Err(fail(
+                "--catch-up is for contacts and cadences: an owner's calls and tasks are due when they are back".into(),
+            ));
+        }
+        if pause && until.is_none() {
+            return Err(fail(
                 "--owner needs --until: when the owner is back (their calls and tasks wait until then)".into(),
             ));
-        };
-        let hold = HoldRow {
-            owner: true,
-            name: owner.clone(),
-            since: at,
-            until: Some(u),
-            catch_up: false,
-        };
-        let changed = store
-            .set_hold(&hold, pause, &[], now)
+        }
+        store
+            .enqueue(&[hold(true, owner)], now)
             .map_err(|e| fail(e.to_string()))?;
         return Ok(if pause {
-            format!("`{owner}` is away from {when}{until_text}: their call and task steps wait until then, and their open ones are due then; emails go on")
-        } else if changed {
-            format!("`{owner}` is back: their calls and tasks are due as usual again")
+            format!("queued: `{owner}` is away from {when}{until_text}; their call and task steps wait until then, and their open ones are due then; emails go on")
         } else {
-            format!("`{owner}` was not away: nothing changes")
+            format!(
+                "queued: `{owner}` is back at {when}; their calls and tasks are due as usual again"
+            )
         });
     }
     if let Some(contact) = &t.contact {
@@ -214,39 +230,21 @@ fn act(
         ));
     }
     let name = cadence_name(t.cadence.as_deref().unwrap_or_default())?;
-    let was_paused = store
-        .holds()
-        .map_err(|e| fail(e.to_string()))?
-        .iter()
-        .any(|h| !h.owner && h.name == name && h.since <= at && h.until.is_none_or(|u| at < u));
-    let who = contacts_in(&mut store, &name, !pause).map_err(fail)?;
-    let inputs: Vec<NewInput> = who.iter().map(|c| input(c, Some(name.clone()))).collect();
-    let hold = HoldRow {
-        owner: false,
-        name: name.clone(),
-        since: at,
-        until,
-        catch_up,
-    };
     store
-        .set_hold(&hold, pause, &inputs, now)
+        .enqueue(&[hold(false, &name)], now)
         .map_err(|e| fail(e.to_string()))?;
     Ok(if pause {
         format!(
-            "paused \"{name}\" at {when}{until_text}: {} contact(s) in flight hold their timers, and contacts enrolled meanwhile start paused",
-            who.len()
-        )
-    } else if was_paused || !who.is_empty() {
-        format!(
-            "resumed \"{name}\" at {when}: {} paused contact(s) continue{}",
-            who.len(),
-            if catch_up {
-                ", and what fell due meanwhile is due now"
-            } else {
-                " with the time their waits had left"
-            }
+            "queued: pause \"{name}\" at {when}{until_text}; the runner holds the timers of its contacts in flight then, and contacts enrolled while it is paused start paused"
         )
     } else {
-        format!("\"{name}\" was not paused: nothing changes")
+        format!(
+            "queued: resume \"{name}\" at {when}; its paused contacts continue {}",
+            if catch_up {
+                "and what fell due meanwhile is due then"
+            } else {
+                "with the time their waits had left"
+            }
+        )
     })
 }

@@ -187,7 +187,15 @@ fn start_again() -> Status {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        let exe = match std::env::current_exe() {
+        // The running program's own file, even when a newer binary has replaced it on disk
+        // (then `current_exe` names a deleted path).
+        let proc_exe = std::path::Path::new("/proc/self/exe");
+        let exe = if proc_exe.exists() {
+            Ok(proc_exe.to_path_buf())
+        } else {
+            std::env::current_exe()
+        };
+        let exe = match exe {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: cannot start again after SIGHUP: {e}");
@@ -230,6 +238,9 @@ fn init_log(format: LogFormat) {
 }
 
 pub(crate) fn run(args: Args) -> Status {
+    // First: a SIGHUP or SIGTERM during the start (a reload that follows another) must not
+    // kill the process.
+    runner::stop_on_signals();
     init_log(args.log_format);
     let opts = match options(&args) {
         Ok(o) => o,
@@ -248,7 +259,6 @@ pub(crate) fn run(args: Args) -> Status {
         );
         return Status::Failure;
     }
-    runner::stop_on_signals();
     let given: Vec<_> = loaded.files.iter().map(|(id, _)| *id).collect();
     match &opts.smtp {
         Some(url) => eprintln!("sending email through {}", redact(url)),

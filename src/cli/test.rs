@@ -26,6 +26,24 @@ fn deploy_version(
             crate::diagnostic::printable(file)
         ));
     }
+    // Through the file system too: a link inside the folder may point anywhere.
+    let inside = std::fs::canonicalize(dir.join(rel))
+        .ok()
+        .zip(
+            std::fs::canonicalize(if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            })
+            .ok(),
+        )
+        .is_some_and(|(f, d)| f.starts_with(d) && f.is_file());
+    if !inside {
+        return Err(format!(
+            "\"{}\" is not a file in the test's folder or below it",
+            crate::diagnostic::printable(file)
+        ));
+    }
     let path = dir.join(rel).display().to_string();
     let next = super::input::with_new_version(paths, base, &path)?;
     let loaded = load_checked(&next, "deploying it")
@@ -171,6 +189,10 @@ pub(crate) fn run_cmd(args: Args) -> Status {
                         FailureKind::Deploy => (
                             "this deploy was refused",
                             "map the steps the contacts wait at in the new version's `migrate` block (`cadence diff` shows them)".to_string(),
+                        ),
+                        FailureKind::DeployFile => (
+                            "this file cannot be deployed",
+                            "name a .cadence file beside the test's file or in a folder below it".to_string(),
                         ),
                         FailureKind::Expectation => (
                             "this expectation failed",

@@ -55,6 +55,7 @@ pub const CODES: &[CodeInfo] = &[
     c("E131", "unknown variant"),
     c("E132", "invalid send window hours"),
     c("E133", "invalid migration"),
+    c("E134", "pause ends before it starts"),
     c("T001", "failed expectation"),
 ];
 

@@ -218,6 +218,11 @@ pub enum Notice {
         contact: ContactId,
         cadence: Option<u32>,
     },
+    /// A `pause` whose end is not after its own time: nothing is held.
+    PauseOver {
+        contact: ContactId,
+        until: i64,
+    },
 }
 
 /// Something a driver carries out for the contact just processed. Enrolments are positions in
@@ -772,6 +777,38 @@ impl<'p> Core<'p> {
         }
     }
 
+    /// An owner is back earlier than planned: the call and task steps of theirs that wait for
+    /// them (pending, not paused) fall due again from their own rules (at once when that time
+    /// has passed). Returns whether any did.
+    pub fn owner_back(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        owner: &str,
+        now: i64,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) -> bool {
+        let mut any = false;
+        for li in 0..c.enrolments.len() {
+            let en = &c.enrolments[li];
+            let Phase::Pending { due, .. } = en.phase else {
+                continue;
+            };
+            let step = &self.program.cadences[en.cadence as usize].steps[en.step as usize];
+            if en.held.is_some()
+                || due <= now
+                || step.action.channel() == Channel::Email
+                || self.owner_of(en.cadence, en.step, c).as_deref() != Some(owner)
+            {
+                continue;
+            }
+            self.rebuild_enrolment(c, cid, li, now, shared, fx);
+            any = true;
+        }
+        any
+    }
+
     /// A deploy of version `to`, which has a `migrate` block: moves the contact's active
     /// enrolments on older versions of the same cadence (those `applies` accepts: the block's
     /// `from` hash) into it. A step the block maps goes where it says (entered now, or the
@@ -862,14 +899,17 @@ impl<'p> Core<'p> {
         let at = at + en.shift;
         for (h, handler) in cad.steps[en.step as usize].handlers.iter().enumerate() {
             if let HandlerEvent::Timeout(_, d) = handler.event {
-                let due = add(at, d, tz, &cad.holidays).max(armed);
+                let fell = add(at, d, tz, &cad.holidays);
+                let due = fell.max(armed);
                 if due > LAST_INSTANT {
                     // Past the last instant that can be written: it never comes.
                     continue;
                 }
+                // A timeout that fell due before it was armed (a resume that catches up) keeps
+                // its place: the first to fall due fires first.
                 push(Timer {
                     due,
-                    since: due,
+                    since: fell,
                     enrolment: en.id,
                     slot: h as u16 + 1,
                     generation: en.generation,
@@ -924,6 +964,10 @@ impl<'p> Core<'p> {
                     in_cadence(cadence)
                 )
             }
+            Notice::PauseOver { until, .. } => format!(
+                "the pause of contact `{who}` would end at {}, which is not after it starts: nothing is paused",
+                calendar::format_instant(*until)
+            ),
             Notice::NotPaused { cadence, .. } => format!(
                 "contact `{who}` has no paused enrolment{}; `resume` changes nothing",
                 in_cadence(cadence)
@@ -1079,8 +1123,22 @@ impl<'p> Cx<'_, 'p> {
     /// `until`, it resumes by itself then.
     fn pause(&mut self, li: usize, until: Option<i64>, catch_up: bool) {
         let now = self.now;
-        let until = until.filter(|&u| u > now);
+        if until.is_some_and(|u| u <= now) {
+            // Its end has passed: nothing to hold.
+            self.fx.notices.push(Notice::PauseOver {
+                contact: self.cid,
+                until: until.unwrap_or(now),
+            });
+            return;
+        }
         let en = &mut self.c.enrolments[li];
+        if en
+            .held
+            .is_some_and(|h| h.until == until && h.catch_up == catch_up)
+        {
+            // The same pause again (an input applied twice): nothing changes.
+            return;
+        }
         let since = en.held.map_or(now, |h| h.since);
         en.held = Some(Held {
             since,
@@ -1325,6 +1383,7 @@ impl<'p> Cx<'_, 'p> {
         }
         let en = &mut self.c.enrolments[li];
         en.held = None;
+        en.shift = 0;
         self.bump(li);
         let en = &mut self.c.enrolments[li];
         en.phase = Phase::Ended;

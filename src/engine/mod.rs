@@ -603,6 +603,15 @@ impl<'p> Engine<'p> {
                 Some(((fam, snd, day), count))
             })
             .collect();
+        // Paused cadences, by name.
+        snapshot.paused = snapshot
+            .paused
+            .iter()
+            .filter_map(|&(cad, h)| {
+                let name = &old.cadences.get(cad as usize)?.name;
+                Some((new.cadence_by_name(name)? as u32, h))
+            })
+            .collect();
         let apply: Vec<bool> = same.iter().map(|s| s.is_none()).collect();
         Ok(Deploy {
             program,
@@ -667,7 +676,8 @@ impl<'p> Engine<'p> {
             | Notice::NoMessage { contact, .. }
             | Notice::EnrolmentEnded { contact, .. }
             | Notice::NotDeployed { contact, .. }
-            | Notice::NotPaused { contact, .. } => contact,
+            | Notice::NotPaused { contact, .. }
+            | Notice::PauseOver { contact, .. } => contact,
         };
         self.core.describe(n, &self.contacts[contact as usize].id)
     }

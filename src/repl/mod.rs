@@ -47,6 +47,8 @@ struct Entry {
 
 pub struct Session {
     paths: Vec<String>,
+    /// The files the session started with (a saved test runs on them, and deploys the rest).
+    first_paths: Vec<String>,
     program: &'static Program,
     /// The version hash of each cadence of `program` (for `deploy`).
     hashes: Vec<String>,
@@ -195,6 +197,7 @@ impl Session {
         }
         let mut s = Session {
             paths: paths.to_vec(),
+            first_paths: paths.to_vec(),
             program,
             hashes,
             engine,
@@ -1264,6 +1267,23 @@ impl Session {
         }
         snap.next_enrolment = next;
         snap.sent.clear();
+        // Paused cadences, by name; an ended enrolment is not paused.
+        snap.paused = snap
+            .paused
+            .iter()
+            .filter_map(|&(c, h)| {
+                let name = &old.cadences.get(c as usize)?.name;
+                Some((new.cadence_by_name(name)? as u32, h))
+            })
+            .collect();
+        for c in &mut snap.contacts {
+            for en in &mut c.enrolments {
+                if en.phase == Phase::Ended {
+                    en.held = None;
+                    en.shift = 0;
+                }
+            }
+        }
         let mut engine = Engine::restore(new, snap);
         engine.rebuild_timers();
         self.engine = engine;
@@ -1452,8 +1472,8 @@ impl Session {
             let canon = |x: &str| std::fs::canonicalize(x).unwrap_or_else(|_| x.into());
             canon(p) == canon(file)
         };
-        let mut args: Vec<String> = self.paths.iter().map(|p| shell_word(p)).collect();
-        if !self.paths.iter().any(|p| same(p)) {
+        let mut args: Vec<String> = self.first_paths.iter().map(|p| shell_word(p)).collect();
+        if !self.first_paths.iter().any(|p| same(p)) {
             args.push(shell_word(file));
         }
         Ok(format!(
@@ -1585,6 +1605,13 @@ fn saved_line(line: &str, dir: Option<&std::path::Path>) -> Result<String, Strin
 /// When a pause typed in the REPL ends: a duration from now (`3d`) or an instant.
 fn repl_until(text: &str, now: i64) -> Result<i64, String> {
     if let Ok(DateValue::Instant(t)) = parse_date(text) {
+        if t.timestamp() <= now {
+            return Err(format!(
+                "the pause would end at {}, which is not after the clock ({}): give a later end",
+                format_instant(t.timestamp()),
+                format_instant(now)
+            ));
+        }
         return Ok(t.timestamp());
     }
     match Duration::parse(text) {

@@ -934,42 +934,83 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
         let ending = current
             .iter()
             .find(|r| matches!(r.kind.as_str(), "completed" | "exited" | "goal"));
-        let status = match ending {
-            Some(r) => match r.kind.as_str() {
-                "completed" => format!("completed at {}", when(r.at)),
-                "exited" => format!(
-                    "exited at {} (reason \"{}\")",
-                    when(r.at),
-                    r.reason.clone().unwrap_or_default()
-                ),
-                _ => format!(
-                    "reached goal \"{}\" at {}",
-                    r.name.clone().unwrap_or_default(),
-                    when(r.at)
-                ),
-            },
-            None => {
-                let last_step = current.iter().rev().find_map(|r| match r.kind.as_str() {
-                    "executed" | "skipped" => r.step.map(|s| (s, r.kind.clone(), r.at)),
-                    "transition" => {
-                        r.to.as_ref()
-                            .and_then(|t| t.parse::<u32>().ok())
-                            .map(|s| (s, "entered".to_string(), r.at))
-                    }
-                    _ => None,
-                });
-                match last_step {
-                    Some((s, how, at)) => {
-                        let next = program.and_then(|p| next_due(p, cad, s, &how, at, tz));
-                        let mut text = format!("active: step {s} ({how} {})", when(at));
-                        if let Some(n) = next {
-                            text.push_str(&format!("; next: {n}"));
+        // Named by version: a deploy moved the enrolment into another version.
+        let since = current.first().map_or(i64::MIN, |r| r.at);
+        let moved = mine.iter().find(|r| {
+            r.kind == "migrated" && r.from_cadence.as_deref() == Some(*cad) && r.at >= since
+        });
+        let status = match (ending, moved) {
+            (None, Some(m)) => format!("moved into \"{}\" at {}", m.cadence, when(m.at)),
+            (ending, _) => match ending {
+                Some(r) => match r.kind.as_str() {
+                    "completed" => format!("completed at {}", when(r.at)),
+                    "exited" => format!(
+                        "exited at {} (reason \"{}\")",
+                        when(r.at),
+                        r.reason.clone().unwrap_or_default()
+                    ),
+                    _ => format!(
+                        "reached goal \"{}\" at {}",
+                        r.name.clone().unwrap_or_default(),
+                        when(r.at)
+                    ),
+                },
+                None => {
+                    let last_step = current.iter().rev().find_map(|r| match r.kind.as_str() {
+                        "executed" | "skipped" => r.step.map(|s| (s, r.kind.clone(), r.at)),
+                        "transition" => {
+                            r.to.as_ref()
+                                .and_then(|t| t.parse::<u32>().ok())
+                                .map(|s| (s, "entered".to_string(), r.at))
                         }
-                        text
+                        _ => None,
+                    });
+                    // Pauses since: time spent paused is taken out of the wait, as the engine
+                    // does (a resume that caught up takes nothing out).
+                    let mut paused: Option<(i64, Option<i64>)> = None;
+                    let from = last_step.as_ref().map(|l| l.2);
+                    let mut base = from;
+                    for r in current.iter().filter(|r| from.is_some_and(|b| r.at >= b)) {
+                        match r.kind.as_str() {
+                            "paused" => {
+                                let since = paused.map_or(r.at, |p| p.0);
+                                paused = Some((since, r.until));
+                            }
+                            "resumed" => {
+                                if let (Some((since, _)), Some(b)) = (paused.take(), base) {
+                                    if !r.catch_up {
+                                        base = Some(b + (r.at - b.max(since)));
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
                     }
-                    None => "active: enrolled".to_string(),
+                    match last_step {
+                        Some((s, how, at)) if paused.is_some() => {
+                            let (since, until) = paused.unwrap_or((at, None));
+                            let until = until
+                                .map(|u| format!(", until {}", when(u)))
+                                .unwrap_or_default();
+                            format!(
+                                "paused at step {s} ({how} {}) since {}{until}",
+                                when(at),
+                                when(since)
+                            )
+                        }
+                        Some((s, how, at)) => {
+                            let moved = base.unwrap_or(at);
+                            let next = program.and_then(|p| next_due(p, cad, s, &how, moved, tz));
+                            let mut text = format!("active: step {s} ({how} {})", when(at));
+                            if let Some(n) = next {
+                                text.push_str(&format!("; next: {n}"));
+                            }
+                            text
+                        }
+                        None => "active: enrolled".to_string(),
+                    }
                 }
-            }
+            },
         };
         let times = if current.len() < recs.len() {
             " (enrolled again)"
@@ -1053,10 +1094,9 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                 ),
                 None => format!("paused at step {}", r.step.unwrap_or(0)),
             },
-            "resumed" if r.catch_up => format!(
-                "resumed at step {}, catching up",
-                r.step.unwrap_or(0)
-            ),
+            "resumed" if r.catch_up => {
+                format!("resumed at step {}, catching up", r.step.unwrap_or(0))
+            }
             "resumed" => format!("resumed at step {}", r.step.unwrap_or(0)),
             k => k.to_string(),
         };

@@ -356,12 +356,17 @@ impl Explainer<'_> {
                         .until
                         .map(|u| format!(" until {}", when(u, r.tz)))
                         .unwrap_or_default();
-                    self.say(r, r.step, format!("paused by hand{until}: its timers were held"));
+                    self.say(
+                        r,
+                        r.step,
+                        format!("paused by hand{until}: its timers were held"),
+                    );
                 }
                 "resumed" => {
                     let since = paused.take().unwrap_or(r.at);
                     let text = if r.catch_up {
-                        "resumed, catching up: what fell due while paused was due at once".to_string()
+                        "resumed, catching up: what fell due while paused was due at once"
+                            .to_string()
                     } else {
                         // The wait goes on with the time it had left: as if entered later.
                         at = at.map(|a| At0 {

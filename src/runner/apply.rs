@@ -158,8 +158,8 @@ pub struct Applier<'p> {
     /// this runner adds to it), and those suppressed in this batch, to write with it.
     suppressed: HashMap<String, Suppressed>,
     new_suppressed: Vec<(String, bool)>,
-    /// Cadences paused as a whole and owners away: read at every batch (`cadence pause`
-    /// writes them while the runner runs).
+    /// Cadences paused as a whole and owners away (only the runner writes them, when it
+    /// applies a `cadence pause` or `cadence resume` of a cadence or an owner).
     holds: Vec<HoldRow>,
     batch_no: u64,
     phone: Option<u16>,
@@ -224,6 +224,7 @@ impl<'p> Applier<'p> {
             })
             .collect();
         self.new_suppressed.clear();
+        self.holds = store.holds()?;
         Ok(())
     }
 
@@ -280,7 +281,6 @@ impl<'p> Applier<'p> {
         // No more read ahead than the batch can use.
         let k = self.read_ahead.min(max).max(1);
         let t0 = std::time::Instant::now();
-        self.holds = store.holds().map_err(db)?;
         let inputs = store.next_inputs(k).map_err(db)?;
         let due = store.next_due(k).map_err(db)?;
         self.stats.time_read += t0.elapsed().as_secs_f64();
@@ -575,6 +575,9 @@ impl<'p> Applier<'p> {
         tq: &mut BinaryHeap<Reverse<(Timer, ContactId)>>,
         sends_dirty: &mut Vec<(u32, u32, i64)>,
     ) -> Result<(), String> {
+        if let InputKind::Hold { .. } = &row.input.what {
+            return self.apply_hold(store, row, batch, fx, tq, sends_dirty);
+        }
         self.clock = self.clock.max(row.input.at);
         let now = self.clock;
         self.stats.inputs += 1;
@@ -646,6 +649,8 @@ impl<'p> Applier<'p> {
                 }
                 cid
             }
+            // Applied by `apply_hold` before it gets here.
+            (InputKind::Hold { .. }, _) => return Ok(()),
             (InputKind::Event { .. }, None) => {
                 notes.push(format!("unknown contact `{who}`: nothing changes"));
                 self.note(&row.input.origin, &notes);
@@ -717,6 +722,153 @@ impl<'p> Applier<'p> {
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         });
         self.absorb(cid, now, batch, fx, tq);
+        Ok(())
+    }
+
+    /// A pause or resume of a whole cadence, or an owner's time off or return: kept as a
+    /// hold (new enrolments in a paused cadence start paused; an away owner's steps wait),
+    /// and applied now to every contact it concerns, in this batch.
+    fn apply_hold(
+        &mut self,
+        store: &mut dyn LiveStore,
+        row: &InboxRow,
+        batch: &mut Batch,
+        fx: &mut Effects,
+        tq: &mut BinaryHeap<Reverse<(Timer, ContactId)>>,
+        sends_dirty: &mut Vec<(u32, u32, i64)>,
+    ) -> Result<(), String> {
+        let InputKind::Hold {
+            owner,
+            name,
+            pause,
+            until,
+            catch_up,
+        } = row.input.what.clone()
+        else {
+            return Ok(());
+        };
+        self.clock = self.clock.max(row.input.at);
+        let now = self.clock;
+        self.stats.inputs += 1;
+        let lp = self.lp;
+        let family = match (owner, lp.program.cadence_by_name(&name)) {
+            (true, _) => None,
+            (false, Some(c)) => Some(self.core.family(c as u32)),
+            (false, None) => {
+                let note = format!("no cadence \"{name}\" runs: nothing is paused or resumed");
+                self.note(&row.input.origin, std::slice::from_ref(&note));
+                batch.applied.push(Applied {
+                    seq: row.seq,
+                    at: row.input.at,
+                    applied: now,
+                    note: Some(note),
+                });
+                return Ok(());
+            }
+        };
+        // A pause that already holds keeps its start; a new one starts now.
+        let held = self
+            .holds
+            .iter()
+            .position(|h| h.owner == owner && h.name == name);
+        let since = held
+            .map(|i| &self.holds[i])
+            .filter(|h| h.since <= now && h.until.is_none_or(|u| now < u))
+            .map_or(now, |h| h.since);
+        let hold = HoldRow {
+            owner,
+            name: name.clone(),
+            since,
+            until,
+            catch_up,
+        };
+        if let Some(i) = held {
+            self.holds.remove(i);
+        }
+        if pause {
+            self.holds.push(hold.clone());
+        }
+        batch.holds.push((hold, pause));
+        // An owner's time off changes nothing now: their steps wait when they fall due.
+        if owner && pause {
+            batch.applied.push(Applied {
+                seq: row.seq,
+                at: row.input.at,
+                applied: now,
+                note: None,
+            });
+            return Ok(());
+        }
+        let mut touched = 0usize;
+        for id in store.contact_ids().map_err(|e| e.to_string())? {
+            let Some(cid) = self.find(store, &id)? else {
+                continue;
+            };
+            if !self.load(store, cid)? {
+                continue;
+            }
+            let mut shared = BatchShared {
+                store,
+                core: &self.core,
+                lp,
+                sends: &mut self.sends,
+                dirty: &mut *sends_dirty,
+                suppressed: &mut self.suppressed,
+                new_suppressed: &mut self.new_suppressed,
+                next_enrolment: &mut self.next_enrolment,
+                holds: &self.holds,
+                error: None,
+            };
+            let Some(e) = self.cache.get_mut(cid) else {
+                continue;
+            };
+            let changed = match family {
+                None => self
+                    .core
+                    .owner_back(&mut e.c, cid, &name, now, &mut shared, fx),
+                Some(f) => {
+                    let concerned = e.c.enrolments.iter().any(|en| {
+                        en.is_active()
+                            && self.core.family(en.cadence) == f
+                            && (pause || en.held.is_some())
+                    });
+                    if concerned {
+                        let input = if pause {
+                            Input::Pause {
+                                contact: cid,
+                                cadence: Some(f),
+                                until,
+                                catch_up,
+                            }
+                        } else {
+                            Input::Resume {
+                                contact: cid,
+                                cadence: Some(f),
+                                catch_up,
+                            }
+                        };
+                        self.core.apply(&mut e.c, cid, now, &input, &mut shared, fx);
+                    }
+                    concerned
+                }
+            };
+            if let Some(err) = shared.error.take() {
+                return Err(err);
+            }
+            fx.notices.clear();
+            if changed {
+                e.dirty = true;
+                touched += 1;
+            }
+            self.absorb(cid, now, batch, fx, tq);
+        }
+        tracing::info!(hold = %name, owner, pause, contacts = touched, "hold applied");
+        batch.applied.push(Applied {
+            seq: row.seq,
+            at: row.input.at,
+            applied: now,
+            note: None,
+        });
         Ok(())
     }
 

@@ -210,7 +210,7 @@ pub fn events<R: Read>(
                 value.as_deref().unwrap_or(""),
                 if *machine { "\x1fmachine" } else { "" },
             ),
-            InputKind::Contact { .. } => contact.clone(),
+            InputKind::Contact { .. } | InputKind::Hold { .. } => contact.clone(),
         };
         out.inputs.push(NewInput {
             key: keys.key("event", &content),

@@ -319,26 +319,6 @@ fn live_enrolments(store: &mut dyn LiveStore) -> Result<(LiveProgram, LiveAt), S
     Ok((lp, live))
 }
 
-/// The ids of the contacts with a live enrolment in cadence `name` (any version; only paused
-/// ones with `paused_only`), in the order of the database.
-pub fn contacts_in(
-    store: &mut dyn LiveStore,
-    name: &str,
-    paused_only: bool,
-) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    each_contact(store, &mut |lp, c| {
-        if c.enrolments.iter().any(|e| {
-            e.ended.is_none()
-                && lp.program.cadences[e.cadence as usize].name == name
-                && (!paused_only || e.held.is_some())
-        }) {
-            out.push(c.id.clone());
-        }
-    })?;
-    Ok(out)
-}
-
 /// Live enrolments (not ended) per cadence name and step number, over every version: where the
 /// contacts of a database are now.
 pub fn live_counts(store: &mut dyn LiveStore) -> Result<HashMap<(String, u32), u64>, String> {

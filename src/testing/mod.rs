@@ -17,8 +17,10 @@ pub enum FailureKind {
     Expectation,
     /// The test made too many records and was stopped.
     Stopped,
-    /// A `deploy` was refused (it would strand contacts) or its file could not be used.
+    /// A `deploy` was refused: it would strand contacts.
     Deploy,
+    /// The file a `deploy` names could not be read or does not check.
+    DeployFile,
 }
 
 /// One expectation that did not hold, or why the test could not run to its end.
@@ -96,35 +98,18 @@ pub fn run_with(
         // Contact ids are unique within a test (the checker says so).
         let _ = engine.add_contact(&c.id, fields);
     }
-    for pin in &test.pins {
-        let id = &test.contacts[pin.contact].id;
-        for (ci, c) in program.cadences.iter().enumerate() {
-            if test.scope.is_some_and(|s| s != ci) {
-                continue;
-            }
-            let Some(si) = c.step_index(pin.step) else {
-                continue;
-            };
-            if let Action::Email { variants, .. } = &c.steps[si].action {
-                if let Some(v) = variants
-                    .iter()
-                    .position(|v| program.templates[v.template.0].name == pin.variant)
-                {
-                    engine.pin_variant(id, ci as u32, si as u32, v as u8);
-                }
-            }
-        }
-    }
+    // The cadence the test is about, by name: after a deploy it is the new version.
+    let scope = test.scope.map(|s| program.cadences[s].name.as_str());
+    pin_variants(&mut engine, test, scope);
     let start = test.start.timestamp();
     engine.start(start);
     let mut records: Vec<Record> = engine.take_records();
-    // The cadence the test is about, by name: after a deploy it is the new version.
-    let scope = test.scope.map(|s| program.cadences[s].name.as_str());
-    // Deploys put the new versions first: a cadence of `program` is then at its index plus
-    // this.
-    let mut shift = 0u32;
+    // Per cadence of the engine's program: the cadence of `program` it is, for coverage (a
+    // version a test deploys is not; a cadence it deploys unchanged still is).
+    let mut original: Vec<Option<u32>> = (0..program.cadences.len() as u32).map(Some).collect();
     let mut hashes: Vec<String> = hashes.to_vec();
     hashes.resize(program.cadences.len(), String::new());
+    let base_hashes = hashes.clone();
     let mut deploy_failures: Vec<Failure> = Vec::new();
 
     let mut order: Vec<usize> = (0..test.inputs.len()).collect();
@@ -138,6 +123,7 @@ pub fn run_with(
             break;
         }
         if let TestAction::Deploy { file } = &input.action {
+            let mut kind = FailureKind::Deploy;
             let refused = match load(file, engine.program()) {
                 Ok(v) => {
                     let mut summary = crate::sim::Summary::default();
@@ -151,8 +137,25 @@ pub fn run_with(
                         Ok(0)
                     });
                     if summary.refused.is_empty() {
+                        // The new versions come first: the cadences before them move up.
                         let n = v.program.cadences.len() as u32;
-                        shift += n;
+                        let mut now: Vec<Option<u32>> = v
+                            .program
+                            .cadences
+                            .iter()
+                            .zip(&d.hashes)
+                            .map(|(c, h)| {
+                                program
+                                    .cadences
+                                    .iter()
+                                    .zip(&base_hashes)
+                                    .position(|(o, oh)| o.name == c.name && oh == h)
+                                    .map(|i| i as u32)
+                            })
+                            .collect();
+                        now.extend(original.iter().copied());
+                        original = now;
+                        pin_variants(&mut engine, test, scope);
                         let before = records.len();
                         for r in &mut records[..before] {
                             r.cadence += n;
@@ -161,11 +164,14 @@ pub fn run_with(
                     }
                     summary.refused.pop()
                 }
-                Err(e) => Some(format!("`deploy \"{file}\"`: {e}")),
+                Err(e) => {
+                    kind = FailureKind::DeployFile;
+                    Some(format!("`deploy \"{file}\"`: {e}"))
+                }
             };
             if let Some(message) = refused {
                 deploy_failures.push(Failure {
-                    kind: FailureKind::Deploy,
+                    kind,
                     span: input.span,
                     message,
                     contact: String::new(),
@@ -218,7 +224,7 @@ pub fn run_with(
     };
     // Coverage is of the cadences of `program` (not of the versions a test deploys).
     for r in &records {
-        let Some(c) = r.cadence.checked_sub(shift) else {
+        let Some(c) = original.get(r.cadence as usize).copied().flatten() else {
             continue;
         };
         match r.kind {
@@ -354,6 +360,31 @@ fn engine_inputs(
                 machine: false,
                 message: None,
             }]
+        }
+    }
+}
+
+/// Gives the test's contacts the variants its `pin` lines name, in the cadences of the engine's
+/// program that the test is about.
+fn pin_variants(engine: &mut Engine, test: &TestCase, scope: Option<&str>) {
+    let program = engine.program();
+    for pin in &test.pins {
+        let id = &test.contacts[pin.contact].id;
+        for (ci, c) in program.cadences.iter().enumerate() {
+            if scope.is_some_and(|s| s != c.name) {
+                continue;
+            }
+            let Some(si) = c.step_index(pin.step) else {
+                continue;
+            };
+            if let Action::Email { variants, .. } = &c.steps[si].action {
+                if let Some(v) = variants
+                    .iter()
+                    .position(|v| program.templates[v.template.0].name == pin.variant)
+                {
+                    engine.pin_variant(id, ci as u32, si as u32, v as u8);
+                }
+            }
         }
     }
 }

@@ -131,6 +131,15 @@ pub enum InputKind {
     Contact {
         fields: Vec<(String, Option<crate::check::Value>)>,
     },
+    /// `cadence pause` / `cadence resume` of a whole cadence (by name) or an owner: applied
+    /// at its time to every contact it concerns, and kept as a hold.
+    Hold {
+        owner: bool,
+        name: String,
+        pause: bool,
+        until: Option<i64>,
+        catch_up: bool,
+    },
 }
 
 /// A cadence paused as a whole (new enrolments start paused), or an owner away (their calls
@@ -445,6 +454,8 @@ pub struct Batch {
     pub suppressions: Vec<(String, bool)>,
     /// Meta values (the clock, the id counters).
     pub meta: Vec<(&'static str, i64)>,
+    /// Holds stored (`true`) or removed.
+    pub holds: Vec<(HoldRow, bool)>,
 }
 
 impl Batch {
@@ -458,6 +469,7 @@ impl Batch {
             && self.sends.is_empty()
             && self.suppressions.is_empty()
             && self.meta.is_empty()
+            && self.holds.is_empty()
     }
 }
 
@@ -555,17 +567,6 @@ pub trait LiveStore {
     fn suppressions(&mut self) -> Result<Vec<(String, bool)>>;
     /// The cadences paused as a whole and the owners away.
     fn holds(&mut self) -> Result<Vec<HoldRow>>;
-    /// Stores (`keep`) or removes a hold, and queues `inputs` (the pauses or resumes of the
-    /// contacts it concerns), in one transaction. A hold of an owner with `until` also moves
-    /// the due time of the owner's open calls and tasks to `until`. Returns whether a hold was
-    /// stored or removed.
-    fn set_hold(
-        &mut self,
-        hold: &HoldRow,
-        keep: bool,
-        inputs: &[NewInput],
-        now: i64,
-    ) -> Result<bool>;
     /// Queues inputs in one transaction, unless `nonce` was seen before (a replayed request):
     /// then nothing, and `None`.
     fn enqueue_once(

@@ -156,7 +156,8 @@ const MIGRATIONS: &[&str] = &[
          address TEXT PRIMARY KEY,
          bounced INTEGER NOT NULL
      ) WITHOUT ROWID;",
-    // 4: cadences paused as a whole, and owners away (`cadence pause`).
+    // 4: cadences paused as a whole, and owners away (`cadence pause`); the due time an open
+    // call or task had before its owner's time off moved it.
     "CREATE TABLE holds (
          kind TEXT NOT NULL,
          name TEXT NOT NULL,
@@ -164,7 +165,8 @@ const MIGRATIONS: &[&str] = &[
          until INTEGER,
          catch_up INTEGER NOT NULL DEFAULT 0,
          PRIMARY KEY (kind, name)
-     ) WITHOUT ROWID;",
+     ) WITHOUT ROWID;
+     ALTER TABLE tasks ADD COLUMN held_from INTEGER;",
 ];
 
 /// The live store on one SQLite file.
@@ -407,6 +409,20 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
         InputKind::Contact {
             fields: postcard::from_bytes(&blob).unwrap_or_default(),
         }
+    } else if kind == "hold" {
+        let event: String = r.get(6)?;
+        let cadence: Option<String> = r.get(8)?;
+        let owner: Option<String> = r.get(9)?;
+        let value: Option<String> = r.get(10)?;
+        let (until, catch_up) =
+            crate::sim::csvin::parse_pause(value.as_deref().unwrap_or("")).unwrap_or((None, false));
+        InputKind::Hold {
+            owner: owner.is_some(),
+            name: owner.or(cadence).unwrap_or_default(),
+            pause: event == "pause",
+            until,
+            catch_up,
+        }
     } else {
         InputKind::Event {
             event: r.get(6)?,
@@ -534,6 +550,29 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
                 *machine as i64,
                 message.map(|m| m.0 as i64),
                 message.map(|m| m.1 as i64)
+            ])?,
+            InputKind::Hold {
+                owner,
+                name,
+                pause,
+                until,
+                catch_up,
+            } => st.execute(params![
+                key,
+                i.at,
+                i.contact,
+                "hold",
+                if *pause { "pause" } else { "resume" },
+                None::<i64>,
+                (!owner).then_some(name),
+                owner.then_some(name),
+                crate::sim::csvin::pause_value(*until, *catch_up),
+                None::<Vec<u8>>,
+                i.origin,
+                now,
+                0i64,
+                None::<i64>,
+                None::<i64>
             ])?,
             InputKind::Contact { fields } => st.execute(params![
                 key,
@@ -881,6 +920,46 @@ impl LiveStore for SqliteLive {
                 "UPDATE tasks SET state = ?3, closed = ?4
                  WHERE enrolment = ?1 AND exec = ?2 AND +state = 'open'",
             )?;
+            let mut hold = tx.prepare_cached(
+                "INSERT INTO holds (kind, name, since, until, catch_up) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (kind, name) DO UPDATE SET since = excluded.since,
+                     until = excluded.until, catch_up = excluded.catch_up",
+            )?;
+            let mut unhold =
+                tx.prepare_cached("DELETE FROM holds WHERE kind = ?1 AND name = ?2")?;
+            // An owner's open calls and tasks are due when they are back; what they were due
+            // at before is kept, and given back when the time off ends early.
+            let mut away = tx.prepare_cached(
+                "UPDATE tasks SET held_from = COALESCE(held_from, due), due = ?2
+                 WHERE owner = ?1 AND state = 'open' AND due < ?2",
+            )?;
+            let mut back = tx.prepare_cached(
+                "UPDATE tasks SET due = held_from, held_from = NULL
+                 WHERE owner = ?1 AND state = 'open' AND held_from IS NOT NULL",
+            )?;
+            for (h, keep) in &b.holds {
+                let kind = if h.owner { "owner" } else { "cadence" };
+                if *keep {
+                    hold.execute(params![
+                        kind,
+                        h.name,
+                        h.since,
+                        h.until,
+                        i64::from(h.catch_up)
+                    ])?;
+                } else {
+                    unhold.execute(params![kind, h.name])?;
+                }
+                match (h.owner, keep, h.until) {
+                    (true, true, Some(u)) => {
+                        away.execute(params![h.name, u])?;
+                    }
+                    (true, false, _) => {
+                        back.execute(params![h.name])?;
+                    }
+                    _ => {}
+                }
+            }
             for u in &b.task_updates {
                 match u {
                     TaskUpdate::Done {
@@ -1085,41 +1164,6 @@ impl LiveStore for SqliteLive {
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
-    }
-
-    fn set_hold(
-        &mut self,
-        hold: &HoldRow,
-        keep: bool,
-        inputs: &[NewInput],
-        now: i64,
-    ) -> Result<bool> {
-        let tx = self.tx()?;
-        let kind = if hold.owner { "owner" } else { "cadence" };
-        let changed = if keep {
-            tx.execute(
-                "INSERT INTO holds (kind, name, since, until, catch_up) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (kind, name) DO UPDATE SET until = excluded.until, catch_up = excluded.catch_up",
-                params![kind, hold.name, hold.since, hold.until, i64::from(hold.catch_up)],
-            )?
-        } else {
-            tx.execute(
-                "DELETE FROM holds WHERE kind = ?1 AND name = ?2",
-                params![kind, hold.name],
-            )?
-        };
-        if hold.owner {
-            if let (true, Some(until)) = (keep, hold.until) {
-                // The owner's open calls and tasks wait for them: none is overdue on return.
-                tx.execute(
-                    "UPDATE tasks SET due = ?2 WHERE owner = ?1 AND state = 'open' AND due < ?2",
-                    params![hold.name, until],
-                )?;
-            }
-        }
-        insert_inputs(&tx, inputs, now)?;
-        tx.commit()?;
-        Ok(changed > 0)
     }
 
     fn suppressions(&mut self) -> Result<Vec<(String, bool)>> {
