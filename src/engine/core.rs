@@ -363,6 +363,9 @@ pub fn pause_holds(h: &Held, now: i64) -> bool {
 
 impl Shared for LocalShared {
     fn cadence_paused(&mut self, family: u32, now: i64) -> Option<Held> {
+        if self.paused.is_empty() {
+            return None;
+        }
         self.paused
             .get(&family)
             .copied()
@@ -370,6 +373,9 @@ impl Shared for LocalShared {
     }
 
     fn owner_away(&mut self, owner: &str, now: i64) -> Option<i64> {
+        if self.away.is_empty() {
+            return None;
+        }
         self.away.get(owner).copied().filter(|&u| now < u)
     }
 
@@ -600,7 +606,7 @@ impl<'p> Core<'p> {
             return false;
         };
         if timer.slot == RESUME_SLOT {
-            let catch_up = c.enrolments[li].held.is_some_and(|h| h.catch_up);
+            let catch_up = c.enrolments[li].held().is_some_and(|h| h.catch_up);
             self.cx(c, cid, now, shared, fx).resume(li, catch_up);
             return true;
         }
@@ -796,7 +802,7 @@ impl<'p> Core<'p> {
                 continue;
             };
             let step = &self.program.cadences[en.cadence as usize].steps[en.step as usize];
-            if en.held.is_some()
+            if en.held().is_some()
                 || due <= now
                 || step.action.channel() == Channel::Email
                 || self.owner_of(en.cadence, en.step, c).as_deref() != Some(owner)
@@ -854,7 +860,7 @@ impl<'p> Core<'p> {
     pub fn live_timers(&self, c: &Contact) -> Vec<Timer> {
         let mut out = Vec::new();
         for en in &c.enrolments {
-            if let Some(h) = en.held {
+            if let Some(h) = en.held() {
                 if let (Some(u), true) = (h.until, en.is_active()) {
                     out.push(resume_timer(en, u));
                 }
@@ -896,7 +902,7 @@ impl<'p> Core<'p> {
         let cad = &self.program.cadences[en.cadence as usize];
         let tz = self.zone(en.cadence, c);
         // Time spent paused at this step does not count.
-        let at = at + en.shift;
+        let at = at + en.shift();
         for (h, handler) in cad.steps[en.step as usize].handlers.iter().enumerate() {
             if let HandlerEvent::Timeout(_, d) = handler.event {
                 let fell = add(at, d, tz, &cad.holidays);
@@ -1052,14 +1058,7 @@ impl<'p> Cx<'_, 'p> {
                 }
             }
             Input::Unenroll { cadence, .. } => {
-                let active = self.active_of(cadence);
-                if active.is_empty() {
-                    self.fx.notices.push(Notice::NotEnrolled {
-                        contact: self.cid,
-                        cadence,
-                    });
-                }
-                for li in active {
+                for li in self.active_or_note(cadence) {
                     self.end(
                         li,
                         Kind::Exited {
@@ -1085,14 +1084,7 @@ impl<'p> Cx<'_, 'p> {
                 catch_up,
                 ..
             } => {
-                let active = self.active_of(cadence);
-                if active.is_empty() {
-                    self.fx.notices.push(Notice::NotEnrolled {
-                        contact: self.cid,
-                        cadence,
-                    });
-                }
-                for li in active {
+                for li in self.active_or_note(cadence) {
                     self.pause(li, until, catch_up);
                 }
             }
@@ -1102,7 +1094,7 @@ impl<'p> Cx<'_, 'p> {
                 let held: Vec<usize> = self
                     .active_of(cadence)
                     .into_iter()
-                    .filter(|&li| self.c.enrolments[li].held.is_some())
+                    .filter(|&li| self.c.enrolments[li].held().is_some())
                     .collect();
                 if held.is_empty() {
                     self.fx.notices.push(Notice::NotPaused {
@@ -1132,19 +1124,17 @@ impl<'p> Cx<'_, 'p> {
             return;
         }
         let en = &mut self.c.enrolments[li];
-        if en
-            .held
-            .is_some_and(|h| h.until == until && h.catch_up == catch_up)
-        {
+        let held = en.held();
+        if held.is_some_and(|h| h.until == until && h.catch_up == catch_up) {
             // The same pause again (an input applied twice): nothing changes.
             return;
         }
-        let since = en.held.map_or(now, |h| h.since);
-        en.held = Some(Held {
+        let since = held.map_or(now, |h| h.since);
+        en.set_held(Some(Held {
             since,
             until,
             catch_up,
-        });
+        }));
         let step = en.step;
         self.emit(li, Kind::Paused { step, until });
         self.bump_keeping_fired(li);
@@ -1155,9 +1145,10 @@ impl<'p> Cx<'_, 'p> {
     /// after it; with `catch_up`, what fell due meanwhile is due now.
     fn resume(&mut self, li: usize, catch_up: bool) {
         let now = self.now;
-        let Some(h) = self.c.enrolments[li].held.take() else {
+        let Some(h) = self.c.enrolments[li].held() else {
             return;
         };
+        self.c.enrolments[li].set_held(None);
         let step = self.c.enrolments[li].step;
         self.emit(li, Kind::Resumed { step, catch_up });
         // How long the wait was held: from the pause, or from when the step was entered (or
@@ -1190,7 +1181,8 @@ impl<'p> Cx<'_, 'p> {
                 let en = &mut self.c.enrolments[li];
                 let at = en.execs[exec as usize].at;
                 if !catch_up {
-                    en.shift += held_for(at + en.shift);
+                    let shift = en.shift();
+                    en.set_shift(shift + held_for(at + shift));
                 }
                 en.phase = Phase::Waiting { exec, armed: now };
                 self.bump_keeping_fired(li);
@@ -1205,6 +1197,18 @@ impl<'p> Cx<'_, 'p> {
         let fired = self.c.enrolments[li].fired;
         self.bump(li);
         self.c.enrolments[li].fired = fired;
+    }
+
+    /// [`Cx::active_of`]; when there is none, the input is noted as changing nothing.
+    fn active_or_note(&mut self, cadence: Option<u32>) -> Vec<usize> {
+        let active = self.active_of(cadence);
+        if active.is_empty() {
+            self.fx.notices.push(Notice::NotEnrolled {
+                contact: self.cid,
+                cadence,
+            });
+        }
+        active
     }
 
     /// Active enrolments, in order, of one cadence (any of its versions) or of all.
@@ -1260,7 +1264,7 @@ impl<'p> Cx<'_, 'p> {
         let en = &mut self.c.enrolments[li];
         en.generation = en.generation.wrapping_add(1);
         en.fired = 0;
-        if let Some(Held { until: Some(u), .. }) = en.held {
+        if let Some(Held { until: Some(u), .. }) = en.held() {
             self.fx.timers.push(resume_timer(en, u));
         }
     }
@@ -1342,16 +1346,15 @@ impl<'p> Cx<'_, 'p> {
             execs: Vec::new(),
             fired: 0,
             spin: (i64::MIN, 0),
-            held: None,
-            shift: 0,
+            pause: None,
         });
         self.emit(li, Kind::Enrolled);
         if let Some(h) = self.shared.cadence_paused(family, self.now) {
             if !cad.steps.is_empty() {
-                self.c.enrolments[li].held = Some(Held {
+                self.c.enrolments[li].set_held(Some(Held {
                     since: self.now,
                     ..h
-                });
+                }));
                 self.emit(
                     li,
                     Kind::Paused {
@@ -1381,9 +1384,7 @@ impl<'p> Cx<'_, 'p> {
                 task,
             });
         }
-        let en = &mut self.c.enrolments[li];
-        en.held = None;
-        en.shift = 0;
+        self.c.enrolments[li].pause = None;
         self.bump(li);
         let en = &mut self.c.enrolments[li];
         en.phase = Phase::Ended;
@@ -1565,7 +1566,7 @@ impl<'p> Cx<'_, 'p> {
         );
         let now = self.now;
         let en = &mut self.c.enrolments[li];
-        en.shift = 0;
+        en.set_shift(0);
         en.execs.push(Exec {
             step: step_i,
             at: now,

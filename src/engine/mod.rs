@@ -28,8 +28,8 @@ pub use core::{
 };
 use hash::FastHash;
 pub use state::{
-    Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, Held, LastExec, Phase, Snapshot,
-    Stamp, Timer, ORPHAN, RESUME_SLOT,
+    Contact, ContactId, Enrolment, EnrolmentId, Exec, Fields, Held, LastExec, PauseState, Phase,
+    Snapshot, Stamp, Timer, ORPHAN, RESUME_SLOT,
 };
 pub use trace::{EventKey, ExitReason, Kind, Record, SkipReason, To};
 
@@ -330,7 +330,7 @@ impl<'p> Engine<'p> {
                 self.contacts[c as usize].enrolments.iter().any(|e| {
                     e.is_active()
                         && self.core.family(e.cadence) == family
-                        && (!resume || e.held.is_some())
+                        && (!resume || e.held().is_some())
                 })
             })
             .collect();

@@ -175,12 +175,19 @@ pub struct Enrolment {
     /// no time passes is stopped.
     #[serde(default)]
     pub spin: (i64, u32),
-    /// Paused (`cadence pause`): its timers are held until it is resumed.
+    /// Its pause (`cadence pause`), boxed: few enrolments ever pause, and every enrolment is
+    /// in memory. Read and written through [`Enrolment::held`] and [`Enrolment::shift`].
     #[serde(default)]
+    pub pause: Option<Box<PauseState>>,
+}
+
+/// The pause of an enrolment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PauseState {
+    /// Paused: its timers are held until it is resumed.
     pub held: Option<Held>,
     /// Time taken out of the current wait by pauses: the timeouts of the step it waits at
     /// count from its execution plus this (0 when it never paused there).
-    #[serde(default)]
     pub shift: i64,
 }
 
@@ -199,13 +206,41 @@ pub struct Held {
 pub const RESUME_SLOT: u16 = 31;
 
 impl Enrolment {
+    /// Its pause, if it is paused.
+    pub fn held(&self) -> Option<Held> {
+        self.pause.as_ref().and_then(|p| p.held)
+    }
+
+    /// The time pauses took out of its current wait.
+    pub fn shift(&self) -> i64 {
+        self.pause.as_ref().map_or(0, |p| p.shift)
+    }
+
+    pub fn set_held(&mut self, held: Option<Held>) {
+        self.set_pause(PauseState {
+            held,
+            shift: self.shift(),
+        });
+    }
+
+    pub fn set_shift(&mut self, shift: i64) {
+        self.set_pause(PauseState {
+            held: self.held(),
+            shift,
+        });
+    }
+
+    fn set_pause(&mut self, p: PauseState) {
+        self.pause = (p != PauseState::default()).then(|| Box::new(p));
+    }
+
     pub fn is_active(&self) -> bool {
         self.phase != Phase::Ended
     }
 
     /// Which of its timers are live.
     pub fn stamp(&self) -> Stamp {
-        let slots = match (self.phase, self.held) {
+        let slots = match (self.phase, self.held()) {
             (Phase::Ended, _) => 0,
             (_, Some(h)) => u32::from(h.until.is_some()) << RESUME_SLOT,
             (Phase::Pending { .. }, None) => 1,

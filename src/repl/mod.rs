@@ -1016,7 +1016,7 @@ impl Session {
                     )
                 }
             };
-            let state = match en.held {
+            let state = match en.held() {
                 Some(h) => format!(
                     "PAUSED{}: {state}",
                     h.until
@@ -1279,8 +1279,7 @@ impl Session {
         for c in &mut snap.contacts {
             for en in &mut c.enrolments {
                 if en.phase == Phase::Ended {
-                    en.held = None;
-                    en.shift = 0;
+                    en.pause = None;
                 }
             }
         }

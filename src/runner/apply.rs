@@ -406,12 +406,53 @@ impl<'p> Applier<'p> {
             return Ok(0);
         }
         let now = self.clock;
-        let ids = store.contact_ids().map_err(|e| e.to_string())?;
-        let mut moved = 0;
         let mut batch = Batch::default();
         let mut fx = Effects::default();
         let mut tq: BinaryHeap<Reverse<(Timer, ContactId)>> = BinaryHeap::new();
         let mut sends_dirty: Vec<(u32, u32, i64)> = Vec::new();
+        let moved = self.each_contact(
+            store,
+            now,
+            Walk {
+                batch: &mut batch,
+                fx: &mut fx,
+                tq: &mut tq,
+                sends_dirty: &mut sends_dirty,
+                commit_every: Some(1000),
+            },
+            &mut |core, c, cid, shared, fx| {
+                let mut any = false;
+                for &to in &targets {
+                    let Some(m) = &lp.program.cadences[to as usize].migration else {
+                        continue;
+                    };
+                    let applies = |cad: u32| {
+                        lp.versions
+                            .get(cad as usize)
+                            .and_then(|v| hashes.get(v))
+                            .is_some_and(|h| m.applies_to(h))
+                    };
+                    any |= core.migrate(c, cid, to, &applies, now, shared, fx);
+                }
+                any
+            },
+        )?;
+        self.finish(store, &mut batch, &sends_dirty)?;
+        Ok(moved)
+    }
+
+    /// Applies `f` to every contact of the store in turn (loaded into memory), and takes in
+    /// what the core produced; `f` says whether it changed the contact. Commits the batch
+    /// every `commit_every` contacts, when given. Returns how many contacts changed.
+    fn each_contact(
+        &mut self,
+        store: &mut dyn LiveStore,
+        now: i64,
+        w: Walk,
+        f: &mut ContactFn<'_, 'p>,
+    ) -> Result<usize, String> {
+        let ids = store.contact_ids().map_err(|e| e.to_string())?;
+        let mut changed = 0;
         for (n, id) in ids.iter().enumerate() {
             let Some(cid) = self.find(store, id)? else {
                 continue;
@@ -422,9 +463,9 @@ impl<'p> Applier<'p> {
             let mut shared = BatchShared {
                 store,
                 core: &self.core,
-                lp,
+                lp: self.lp,
                 sends: &mut self.sends,
-                dirty: &mut sends_dirty,
+                dirty: &mut *w.sends_dirty,
                 suppressed: &mut self.suppressed,
                 new_suppressed: &mut self.new_suppressed,
                 next_enrolment: &mut self.next_enrolment,
@@ -434,37 +475,23 @@ impl<'p> Applier<'p> {
             let Some(e) = self.cache.get_mut(cid) else {
                 continue;
             };
-            let mut any = false;
-            for &to in &targets {
-                let Some(m) = &lp.program.cadences[to as usize].migration else {
-                    continue;
-                };
-                let applies = |cad: u32| {
-                    lp.versions
-                        .get(cad as usize)
-                        .and_then(|v| hashes.get(v))
-                        .is_some_and(|h| m.applies_to(h))
-                };
-                any |= self
-                    .core
-                    .migrate(&mut e.c, cid, to, &applies, now, &mut shared, &mut fx);
-            }
+            let any = f(&self.core, &mut e.c, cid, &mut shared, w.fx);
             if let Some(err) = shared.error.take() {
                 return Err(err);
             }
+            w.fx.notices.clear();
             if any {
                 e.dirty = true;
-                moved += 1;
+                changed += 1;
             }
-            self.absorb(cid, now, &mut batch, &mut fx, &mut tq);
-            if n % 1000 == 999 {
-                self.finish(store, &mut batch, &sends_dirty)?;
-                batch = Batch::default();
-                sends_dirty.clear();
+            self.absorb(cid, now, w.batch, w.fx, w.tq);
+            if w.commit_every.is_some_and(|k| n % k == k - 1) {
+                self.finish(store, w.batch, w.sends_dirty)?;
+                *w.batch = Batch::default();
+                w.sends_dirty.clear();
             }
         }
-        self.finish(store, &mut batch, &sends_dirty)?;
-        Ok(moved)
+        Ok(changed)
     }
 
     /// Loads a contact into memory (from the cache or the store).
@@ -799,69 +826,39 @@ impl<'p> Applier<'p> {
             });
             return Ok(());
         }
-        let mut touched = 0usize;
-        for id in store.contact_ids().map_err(|e| e.to_string())? {
-            let Some(cid) = self.find(store, &id)? else {
-                continue;
+        let walk = Walk {
+            batch,
+            fx,
+            tq,
+            sends_dirty,
+            commit_every: None,
+        };
+        let touched = self.each_contact(store, now, walk, &mut |core, c, cid, shared, fx| {
+            let Some(f) = family else {
+                return core.owner_back(c, cid, &name, now, shared, fx);
             };
-            if !self.load(store, cid)? {
-                continue;
-            }
-            let mut shared = BatchShared {
-                store,
-                core: &self.core,
-                lp,
-                sends: &mut self.sends,
-                dirty: &mut *sends_dirty,
-                suppressed: &mut self.suppressed,
-                new_suppressed: &mut self.new_suppressed,
-                next_enrolment: &mut self.next_enrolment,
-                holds: &self.holds,
-                error: None,
-            };
-            let Some(e) = self.cache.get_mut(cid) else {
-                continue;
-            };
-            let changed = match family {
-                None => self
-                    .core
-                    .owner_back(&mut e.c, cid, &name, now, &mut shared, fx),
-                Some(f) => {
-                    let concerned = e.c.enrolments.iter().any(|en| {
-                        en.is_active()
-                            && self.core.family(en.cadence) == f
-                            && (pause || en.held.is_some())
-                    });
-                    if concerned {
-                        let input = if pause {
-                            Input::Pause {
-                                contact: cid,
-                                cadence: Some(f),
-                                until,
-                                catch_up,
-                            }
-                        } else {
-                            Input::Resume {
-                                contact: cid,
-                                cadence: Some(f),
-                                catch_up,
-                            }
-                        };
-                        self.core.apply(&mut e.c, cid, now, &input, &mut shared, fx);
+            let concerned = c.enrolments.iter().any(|en| {
+                en.is_active() && core.family(en.cadence) == f && (pause || en.held().is_some())
+            });
+            if concerned {
+                let input = if pause {
+                    Input::Pause {
+                        contact: cid,
+                        cadence: Some(f),
+                        until,
+                        catch_up,
                     }
-                    concerned
-                }
-            };
-            if let Some(err) = shared.error.take() {
-                return Err(err);
+                } else {
+                    Input::Resume {
+                        contact: cid,
+                        cadence: Some(f),
+                        catch_up,
+                    }
+                };
+                core.apply(c, cid, now, &input, shared, fx);
             }
-            fx.notices.clear();
-            if changed {
-                e.dirty = true;
-                touched += 1;
-            }
-            self.absorb(cid, now, batch, fx, tq);
-        }
+            concerned
+        })?;
         tracing::info!(hold = %name, owner, pause, contacts = touched, "hold applied");
         batch.applied.push(Applied {
             seq: row.seq,
@@ -1192,6 +1189,19 @@ fn send_names(core: &Core, lp: &LiveProgram, family: u32, sender: u32) -> (Strin
             .unwrap_or_default(),
     )
 }
+
+/// Where a walk over every contact ([`Applier::each_contact`]) puts what it does.
+struct Walk<'w> {
+    batch: &'w mut Batch,
+    fx: &'w mut Effects,
+    tq: &'w mut BinaryHeap<Reverse<(Timer, ContactId)>>,
+    sends_dirty: &'w mut Vec<(u32, u32, i64)>,
+    commit_every: Option<usize>,
+}
+
+/// What a walk does to one contact; whether it changed it.
+type ContactFn<'f, 'p> =
+    dyn FnMut(&Core<'p>, &mut Contact, ContactId, &mut dyn Shared, &mut Effects) -> bool + 'f;
 
 /// The enrolment ids and daily counters of one batch, backed by the store.
 struct BatchShared<'a, 'p> {

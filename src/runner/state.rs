@@ -146,10 +146,12 @@ pub fn decode(
                 e.version
             )
         })?;
-        let (held, shift) = pauses
-            .iter()
-            .find(|p| p.0 == e.id)
-            .map_or((None, 0), |p| (p.1, p.2));
+        let pause = pauses.iter().find(|p| p.0 == e.id).map(|p| {
+            Box::new(crate::engine::PauseState {
+                held: p.1,
+                shift: p.2,
+            })
+        });
         enrolments.push(Enrolment {
             id: e.id,
             contact: rowid,
@@ -162,8 +164,7 @@ pub fn decode(
             execs: e.execs,
             fired: e.fired,
             spin: e.spin,
-            held,
-            shift,
+            pause,
         });
     }
     let enroll_cond = lp
@@ -232,8 +233,7 @@ pub fn encode(
     let pauses: Pauses = c
         .enrolments
         .iter()
-        .filter(|e| e.held.is_some() || e.shift != 0)
-        .map(|e| (e.id, e.held, e.shift))
+        .filter_map(|e| e.pause.as_ref().map(|p| (e.id, p.held, p.shift)))
         .collect();
     let mut out = vec![if pauses.is_empty() {
         FORMAT
