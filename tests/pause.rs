@@ -156,32 +156,41 @@ fn a_step_entered_while_paused_waits_its_whole_delay_after_the_resume() {
 
 #[test]
 fn bad_pause_rows_are_reported_with_their_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = |f: &str| dir.path().join(f).display().to_string();
-    std::fs::write(p("t.cadence"), cad(WAIT)).unwrap();
-    std::fs::write(p("contacts.csv"), ONE).unwrap();
-    std::fs::write(
-        p("events.csv"),
-        events(&[
+    let (_, err, _) = simulate(
+        &cad(WAIT),
+        &[
             "2026-01-05T09:00:00Z,c1,enroll,",
             "2026-01-06T09:00:00Z,c1,pause,next tuesday",
             "2026-01-07T09:00:00Z,c1,resume,2026-01-08T09:00:00Z",
-        ]),
-    )
-    .unwrap();
-    let (_, err) = cadence(&[
+        ],
+        1,
+    );
+    assert!(err.contains("events.csv:3"), "{err}");
+    assert!(err.contains("not an RFC 3339 instant"), "{err}");
+    assert!(err.contains("events.csv:4"), "{err}");
+    assert!(err.contains("`resume` takes no time"), "{err}");
+}
+
+/// `cadence simulate` of `cadence_text` over contact c1 and these events rows, in JSON lines:
+/// (stdout, stderr, the folder of the files).
+fn simulate(cadence_text: &str, rows: &[&str], code: i32) -> (String, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    std::fs::write(p("t.cadence"), cadence_text).unwrap();
+    std::fs::write(p("contacts.csv"), ONE).unwrap();
+    std::fs::write(p("events.csv"), events(rows)).unwrap();
+    let (out, err) = cadence(&[
         "simulate",
         &p("t.cadence"),
         "--contacts",
         &p("contacts.csv"),
         "--events",
         &p("events.csv"),
+        "--format",
+        "jsonl",
     ])
-    .status(1);
-    assert!(err.contains("events.csv:3"), "{err}");
-    assert!(err.contains("not an RFC 3339 instant"), "{err}");
-    assert!(err.contains("events.csv:4"), "{err}");
-    assert!(err.contains("`resume` takes no time"), "{err}");
+    .status(code);
+    (out, err, dir)
 }
 
 // ---- the runner ------------------------------------------------------------------------------
@@ -400,30 +409,16 @@ fn an_owner_away_holds_their_calls_and_emails_go_on() {
 
 #[test]
 fn report_timeline_and_why_read_pauses() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = |f: &str| dir.path().join(f).display().to_string();
-    std::fs::write(p("t.cadence"), cad("step 1: email welcome after 2d")).unwrap();
-    std::fs::write(p("contacts.csv"), ONE).unwrap();
-    std::fs::write(
-        p("events.csv"),
-        events(&[
+    let (trace, _, dir) = simulate(
+        &cad("step 1: email welcome after 2d"),
+        &[
             "2026-01-05T09:00:00Z,c1,enroll,",
             "2026-01-06T09:00:00Z,c1,pause,",
             "2026-01-08T09:00:00Z,c1,resume,",
-        ]),
-    )
-    .unwrap();
-    let (trace, _) = cadence(&[
-        "simulate",
-        &p("t.cadence"),
-        "--contacts",
-        &p("contacts.csv"),
-        "--events",
-        &p("events.csv"),
-        "--format",
-        "jsonl",
-    ])
-    .status(0);
+        ],
+        0,
+    );
+    let p = |f: &str| dir.path().join(f).display().to_string();
     std::fs::write(p("trace.jsonl"), &trace).unwrap();
     let (report, _) = cadence(&["report", &p("trace.jsonl"), &p("t.cadence")]).status(0);
     assert!(report.contains("completed 1"), "{report}");
@@ -513,29 +508,14 @@ fn catching_up_fires_the_timeout_that_fell_due_first() {
 
 #[test]
 fn a_pause_whose_end_has_passed_holds_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = |f: &str| dir.path().join(f).display().to_string();
-    std::fs::write(p("t.cadence"), cad(WAIT)).unwrap();
-    std::fs::write(p("contacts.csv"), ONE).unwrap();
-    std::fs::write(
-        p("events.csv"),
-        events(&[
+    let (out, err, _) = simulate(
+        &cad(WAIT),
+        &[
             "2026-01-05T09:00:00Z,c1,enroll,",
             "2026-01-06T09:00:00Z,c1,pause,2026-01-06T08:00:00Z",
-        ]),
-    )
-    .unwrap();
-    let (out, err) = cadence(&[
-        "simulate",
-        &p("t.cadence"),
-        "--contacts",
-        &p("contacts.csv"),
-        "--events",
-        &p("events.csv"),
-        "--format",
-        "jsonl",
-    ])
-    .status(0);
+        ],
+        0,
+    );
     assert!(!out.contains("paused"), "{out}");
     assert!(out.contains("reminder"), "{out}");
     assert!(
