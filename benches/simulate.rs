@@ -52,6 +52,7 @@ fn inputs(program: &Program, events: &[GenEvent]) -> Vec<(i64, Input)> {
                 cadence: None,
                 machine: false,
                 message: None,
+                back: None,
             };
             let input = match e.kind {
                 GenKind::Opened => ev("opened"),

@@ -179,6 +179,7 @@ fn models(side: &Side) -> Vec<Model> {
                 ItemKind::From(_) => "from".to_string(),
                 ItemKind::ReplyTo(_) => "reply_to".to_string(),
                 ItemKind::Reenroll(_) => "reenroll".to_string(),
+                ItemKind::PauseOn { event, .. } => format!("pause on {}", event.node),
                 ItemKind::Holidays(_) => "holidays".to_string(),
                 ItemKind::Track(_) => "track".to_string(),
                 ItemKind::Step(s) => {

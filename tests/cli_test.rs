@@ -222,3 +222,10 @@ fn a_deploy_in_a_test_does_not_follow_a_link_out_of_its_folder() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_test_can_send_an_out_of_office_answer_with_the_day_back() {
+    let (code, stdout, _) = cadence(&["test", "tests/fixtures/test/out_of_office.cadence"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+}

@@ -560,3 +560,109 @@ fn an_owner_back_early_gets_their_held_calls_at_once() {
         "{err}"
     );
 }
+
+// ---- pause on auto_reply ----------------------------------------------------------------------
+
+#[test]
+fn an_out_of_office_answer_pauses_until_the_day_after_the_one_it_names() {
+    // no_reply falls due Thursday 09:00; the answer on Tuesday 10:00 says "back on Thursday 8":
+    // paused until Friday 00:00, then the 47 hours left run.
+    let t = run(
+        &cad(&format!("pause on auto_reply\n{WAIT}")),
+        ONE,
+        &events(&[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T10:00:00Z,c1,auto_reply,2026-01-08",
+        ]),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        &t[2..6],
+        [
+            "2026-01-06T10:00:00Z c1 event 1 auto_reply",
+            "2026-01-06T10:00:00Z c1 paused 1 until 2026-01-09T00:00:00Z",
+            "2026-01-09T00:00:00Z c1 resumed 1",
+            "2026-01-10T23:00:00Z c1 transition 1->2 on no_reply",
+        ]
+    );
+}
+
+#[test]
+fn an_out_of_office_answer_without_a_day_pauses_for_the_default() {
+    let rows = [
+        "2026-01-05T09:00:00Z,c1,enroll,",
+        "2026-01-06T10:00:00Z,c1,auto_reply,",
+    ];
+    let t = run(
+        &cad(&format!("pause on auto_reply\n{WAIT}")),
+        ONE,
+        &events(&rows),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t[3],
+        "2026-01-06T10:00:00Z c1 paused 1 until 2026-01-13T10:00:00Z"
+    );
+    let t = run(
+        &cad(&format!("pause on auto_reply 3d\n{WAIT}")),
+        ONE,
+        &events(&rows),
+        "2026-01-05T09:00:00Z",
+    );
+    assert_eq!(
+        t[3],
+        "2026-01-06T10:00:00Z c1 paused 1 until 2026-01-09T10:00:00Z"
+    );
+    // Without the statement an out-of-office answer is recorded and changes nothing.
+    let t = run(&cad(WAIT), ONE, &events(&rows), "2026-01-05T09:00:00Z");
+    assert!(!t.iter().any(|l| l.contains("paused")), "{t:#?}");
+    assert!(t.contains(&"2026-01-08T09:00:00Z c1 transition 1->2 on no_reply".to_string()));
+}
+
+#[test]
+fn the_day_back_is_read_in_the_contacts_zone_and_the_trace_says_why() {
+    let (out, _, _) = simulate(
+        &cad(&format!(
+            "timezone \"Europe/Berlin\"\npause on auto_reply\n{WAIT}"
+        )),
+        &[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T10:00:00Z,c1,auto_reply,2026-01-08",
+        ],
+        0,
+    );
+    let paused = out.lines().find(|l| l.contains("\"paused\"")).unwrap();
+    assert!(
+        paused.contains("\"until\":\"2026-01-08T23:00:00Z\""),
+        "{paused}"
+    );
+    assert!(paused.contains("\"reason\":\"auto_reply\""), "{paused}");
+    let (_, err, _) = simulate(
+        &cad(&format!("pause on auto_reply\n{WAIT}")),
+        &[
+            "2026-01-05T09:00:00Z,c1,enroll,",
+            "2026-01-06T10:00:00Z,c1,auto_reply,next week",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("events.csv:3") && err.contains("is not the day the contact is back"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_runner_pauses_on_an_out_of_office_answer_as_the_simulator_does() {
+    let text = cad(&format!("pause on auto_reply\n{WAIT}"));
+    let ev = events(&[
+        "2026-01-05T09:00:00Z,c1,enroll,",
+        "2026-01-06T10:00:00Z,c1,auto_reply,2026-01-08",
+    ]);
+    let mut sim = run(&text, ONE, &ev, "2026-01-05T09:00:00Z");
+    let db = Db::new(&text, ONE, &ev);
+    db.run_to("2026-02-01T00:00:00Z");
+    let mut live = db.trace();
+    sim.sort();
+    live.sort();
+    assert_eq!(live, sim);
+}

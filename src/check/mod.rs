@@ -148,6 +148,7 @@ fn is_cadence_statement(kind: &ItemKind) -> bool {
             | ItemKind::From(_)
             | ItemKind::ReplyTo(_)
             | ItemKind::Reenroll(_)
+            | ItemKind::PauseOn { .. }
             | ItemKind::Holidays(_)
             | ItemKind::Track(_)
             | ItemKind::Migrate(_)
@@ -844,6 +845,7 @@ impl Checker<'_> {
             from: None,
             reply_to: None,
             reenroll: None,
+            pause_on_auto_reply: None,
             holidays: Vec::new(),
             track: Tracking::default(),
             steps: Vec::new(),
@@ -1038,6 +1040,31 @@ impl Checker<'_> {
                     let d = self.duration(file, d);
                     if once(self, "reenroll", span) {
                         c.reenroll = d;
+                    }
+                }
+                ItemKind::PauseOn { event, default } => {
+                    if event.node != "auto_reply" {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E135",
+                                file,
+                                event.span,
+                                format!("a cadence pauses on `auto_reply` only, not on `{}`", event.node),
+                                "not an out-of-office answer",
+                            )
+                            .with_help("to end the enrolment on an event write `exit on EVENT`; to move it, an `on EVENT -> ...` line of a step"),
+                        );
+                        continue;
+                    }
+                    let d = match default {
+                        Some(d) => self.duration(file, d),
+                        None => Some(crate::time::Duration {
+                            seconds: 7 * 86_400,
+                            business_days: 0,
+                        }),
+                    };
+                    if once(self, "pause on auto_reply", span) {
+                        c.pause_on_auto_reply = d;
                     }
                 }
                 ItemKind::Holidays(dates) => {

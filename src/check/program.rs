@@ -120,6 +120,9 @@ pub struct Cadence {
     pub from: Option<String>,
     pub reply_to: Option<String>,
     pub reenroll: Option<Duration>,
+    /// `pause on auto_reply [D]`: how long an out-of-office answer without a return date
+    /// pauses an enrolment (7 days unless given).
+    pub pause_on_auto_reply: Option<Duration>,
     pub holidays: Vec<NaiveDate>,
     /// `track opens`, `track clicks`.
     pub track: Tracking,
@@ -760,6 +763,8 @@ pub enum TestAction {
         contact: usize,
         outcome: Outcome,
         step: Option<u32>,
+        /// For an `auto_reply`: the day the contact is back.
+        back: Option<chrono::NaiveDate>,
     },
     Custom {
         contact: usize,

@@ -543,6 +543,7 @@ fn action(cx: &mut Cx, input: &Spanned<ast::TestInput>) -> Option<TestAction> {
             contact: c,
             event,
             step,
+            until,
         } => {
             let contact = contact(cx, c);
             let step_no = match step {
@@ -568,10 +569,43 @@ fn action(cx: &mut Cx, input: &Spanned<ast::TestInput>) -> Option<TestAction> {
                         return None;
                     }
                 }
+                let back = match until {
+                    None => None,
+                    Some(u) if o == Outcome::AutoReply => {
+                        match crate::sim::csvin::back_date(&u.node) {
+                            Some(d) => Some(d),
+                            None => {
+                                cx.diags.push(invalid_date(
+                                    cx.file,
+                                    u.span,
+                                    format!(
+                                        "`{}` is not the day they are back (2026-03-12)",
+                                        u.node
+                                    ),
+                                ));
+                                return None;
+                            }
+                        }
+                    }
+                    Some(u) => {
+                        cx.diags.push(
+                            Diagnostic::error(
+                                "E105",
+                                cx.file,
+                                u.span,
+                                format!("`until` goes with `auto_reply`, not `{}`", event.node),
+                                "only an out-of-office answer names a day",
+                            )
+                            .with_help("remove `until ...`, or make the event `auto_reply`"),
+                        );
+                        return None;
+                    }
+                };
                 return Some(TestAction::Outcome {
                     contact: contact?,
                     outcome: o,
                     step: step_no,
+                    back,
                 });
             }
             if let Some(i) = cx.custom.iter().position(|e| *e == event.node) {

@@ -56,6 +56,7 @@ pub const CODES: &[CodeInfo] = &[
     c("E132", "invalid send window hours"),
     c("E133", "invalid migration"),
     c("E134", "pause ends before it starts"),
+    c("E135", "pause on an event other than auto_reply"),
     c("T001", "failed expectation"),
 ];
 

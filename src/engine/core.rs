@@ -132,6 +132,8 @@ pub enum Input {
         /// The message it is about, when the input knows it (an open or a click from the
         /// message's own link, a provider's webhook): (enrolment id, execution).
         message: Option<(u64, u32)>,
+        /// For an `auto_reply`: the day the contact says they are back, when it names one.
+        back: Option<chrono::NaiveDate>,
     },
     /// A field change (`None` unsets it).
     Set {
@@ -1073,8 +1075,9 @@ impl<'p> Cx<'_, 'p> {
                 cadence,
                 machine,
                 message,
+                back,
                 ..
-            } => self.event(event, step, cadence, machine, message),
+            } => self.event(event, step, cadence, machine, message, back),
             Input::Set {
                 field, ref value, ..
             } => self.set(field, value.clone()),
@@ -1085,7 +1088,7 @@ impl<'p> Cx<'_, 'p> {
                 ..
             } => {
                 for li in self.active_or_note(cadence) {
-                    self.pause(li, until, catch_up);
+                    self.pause(li, until, catch_up, false);
                 }
             }
             Input::Resume {
@@ -1113,7 +1116,7 @@ impl<'p> Cx<'_, 'p> {
 
     /// Pauses an enrolment now (or changes the pause it is in): its timers are held; with
     /// `until`, it resumes by itself then.
-    fn pause(&mut self, li: usize, until: Option<i64>, catch_up: bool) {
+    fn pause(&mut self, li: usize, until: Option<i64>, catch_up: bool, auto_reply: bool) {
         let now = self.now;
         if until.is_some_and(|u| u <= now) {
             // Its end has passed: nothing to hold.
@@ -1136,7 +1139,14 @@ impl<'p> Cx<'_, 'p> {
             catch_up,
         }));
         let step = en.step;
-        self.emit(li, Kind::Paused { step, until });
+        self.emit(
+            li,
+            Kind::Paused {
+                step,
+                until,
+                auto_reply,
+            },
+        );
         self.bump_keeping_fired(li);
     }
 
@@ -1360,6 +1370,7 @@ impl<'p> Cx<'_, 'p> {
                     Kind::Paused {
                         step: 0,
                         until: h.until,
+                        auto_reply: false,
                     },
                 );
             }
@@ -1976,6 +1987,7 @@ impl<'p> Cx<'_, 'p> {
         cadence: Option<u32>,
         machine: bool,
         message: Option<(u64, u32)>,
+        back: Option<chrono::NaiveDate>,
     ) {
         let o = match key {
             EventKey::Custom(i) => {
@@ -2101,7 +2113,8 @@ impl<'p> Cx<'_, 'p> {
                 _ => None,
             };
             if let Some(h) = exact.or_else(implied) {
-                return self.transition(li, h as u32);
+                self.transition(li, h as u32);
+                return self.out_of_office(li, o, back);
             }
         }
         if o == Outcome::Bounced {
@@ -2111,6 +2124,33 @@ impl<'p> Cx<'_, 'p> {
                     reason: ExitReason::Bounced,
                 },
             );
+        }
+        self.out_of_office(li, o, back);
+    }
+
+    /// `pause on auto_reply [D]`: an out-of-office answer pauses the enrolment until the day
+    /// after the one it names (in the contact's zone), or for `D` when it names none. A pause
+    /// made by hand with no end, or one that ends later, is left as it is.
+    fn out_of_office(&mut self, li: usize, o: Outcome, back: Option<chrono::NaiveDate>) {
+        let en = &self.c.enrolments[li];
+        let cad = &self.program().cadences[en.cadence as usize];
+        let (Outcome::AutoReply, Some(default), true) =
+            (o, cad.pause_on_auto_reply, en.is_active())
+        else {
+            return;
+        };
+        let tz = self.zone(en.cadence);
+        let until = match back.and_then(|d| d.succ_opt()) {
+            Some(day) => day_start(day, tz),
+            None => add(self.now, default, tz, &cad.holidays),
+        };
+        if until <= self.now {
+            // The day named has passed: they are back.
+            return;
+        }
+        match en.held() {
+            Some(h) if h.until.is_none_or(|u| u >= until) => {}
+            _ => self.pause(li, Some(until), false, true),
         }
     }
 

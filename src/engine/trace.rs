@@ -118,10 +118,12 @@ pub enum Kind {
         from_step: u32,
         to: To,
     },
-    /// Paused at step `step` (`cadence pause`): its timers are held, until `until` when given.
+    /// Paused at step `step` (`cadence pause`, or with `auto_reply`, an out-of-office answer
+    /// under `pause on auto_reply`): its timers are held, until `until` when given.
     Paused {
         step: u32,
         until: Option<i64>,
+        auto_reply: bool,
     },
     /// Resumed at step `step`: each wait continues with the time it had left, or (`catch_up`)
     /// what became due meanwhile falls due now.
@@ -376,8 +378,15 @@ impl Jsonl {
         out.push('"');
         match r.kind {
             Kind::Enrolled | Kind::Completed | Kind::Deferred { .. } | Kind::Held { .. } => {}
-            Kind::Paused { step, until } => {
+            Kind::Paused {
+                step,
+                until,
+                auto_reply,
+            } => {
                 let _ = write!(out, ",\"step\":{}", step_number(cadence, step));
+                if auto_reply {
+                    out.push_str(",\"reason\":\"auto_reply\"");
+                }
                 if let Some(u) = until {
                     out.push_str(",\"until\":\"");
                     push_instant(out, u);
@@ -553,14 +562,25 @@ pub fn describe(program: &Program, r: &Record) -> String {
             step_number(cadence, step),
             format_instant(until).replace('T', " ")
         ),
-        Kind::Paused { step, until } => match until {
-            Some(u) => format!(
-                "paused at step {} until {}",
-                step_number(cadence, step),
-                format_instant(u).replace('T', " ")
-            ),
-            None => format!("paused at step {}", step_number(cadence, step)),
-        },
+        Kind::Paused {
+            step,
+            until,
+            auto_reply,
+        } => {
+            let why = if auto_reply {
+                " (an out-of-office answer: `pause on auto_reply`)"
+            } else {
+                ""
+            };
+            match until {
+                Some(u) => format!(
+                    "paused at step {} until {}{why}",
+                    step_number(cadence, step),
+                    format_instant(u).replace('T', " ")
+                ),
+                None => format!("paused at step {}{why}", step_number(cadence, step)),
+            }
+        }
         Kind::Resumed { step, catch_up } => format!(
             "resumed at step {}{}",
             step_number(cadence, step),

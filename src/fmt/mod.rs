@@ -253,10 +253,17 @@ fn test_item(t: &TestItem) -> String {
                     contact,
                     event,
                     step,
-                } => match step {
-                    Some(n) => format!("{} {} step {}", contact.node, event.node, n.node),
-                    None => format!("{} {}", contact.node, event.node),
-                },
+                    until,
+                } => {
+                    let mut i = format!("{} {}", contact.node, event.node);
+                    if let Some(n) = step {
+                        i.push_str(&format!(" step {}", n.node));
+                    }
+                    if let Some(u) = until {
+                        i.push_str(&format!(" until {}", u.node));
+                    }
+                    i
+                }
                 TestInput::Deploy { file } => format!("deploy {}", quote(&file.node)),
                 TestInput::Pause {
                     contact,
@@ -391,6 +398,7 @@ fn section(kind: &ItemKind) -> u8 {
         | ItemKind::From(_)
         | ItemKind::ReplyTo(_)
         | ItemKind::Reenroll(_)
+        | ItemKind::PauseOn { .. }
         | ItemKind::Holidays(_)
         | ItemKind::Track(_) => 3,
         ItemKind::Template(_) => 4,
@@ -411,7 +419,7 @@ fn rank(kind: &ItemKind) -> u8 {
         ItemKind::Limit(_) => 2,
         ItemKind::From(_) => 3,
         ItemKind::ReplyTo(_) => 4,
-        ItemKind::Reenroll(_) => 5,
+        ItemKind::Reenroll(_) | ItemKind::PauseOn { .. } => 5,
         ItemKind::Holidays(_) => 6,
         ItemKind::Track(_) => 7,
         _ => 1,
@@ -463,6 +471,13 @@ fn elements(item: &Item) -> Vec<Element> {
         ItemKind::From(f) => vec![el(item.span, format!("from {}", quote(&f.node)))],
         ItemKind::ReplyTo(r) => vec![el(item.span, format!("reply_to {}", quote(&r.node)))],
         ItemKind::Reenroll(d) => vec![el(item.span, format!("reenroll after {}", d.node))],
+        ItemKind::PauseOn { event, default } => vec![el(
+            item.span,
+            match default {
+                Some(d) => format!("pause on {} {}", event.node, d.node),
+                None => format!("pause on {}", event.node),
+            },
+        )],
         ItemKind::Holidays(ds) => vec![el(
             item.span,
             format!(

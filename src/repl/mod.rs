@@ -600,7 +600,7 @@ impl Session {
                 format!("{out}{}", self.notes(&notes))
             }
             "event" => {
-                need(2, "ID EVENT [step N]")?;
+                need(2, "ID EVENT [step N] [until DAY]")?;
                 let c = self.contact(&args[0])?;
                 let ev = &args[1];
                 let key = if let Some(o) = Outcome::from_name(ev) {
@@ -626,7 +626,7 @@ impl Session {
                     });
                 };
                 let step = match args.get(2).map(String::as_str) {
-                    None => None,
+                    None | Some("until") => None,
                     Some("step") => {
                         let n: u32 = args.get(3).and_then(|n| n.parse().ok()).ok_or(
                             "write the step as `step N`, for example `event alice opened step 1`",
@@ -647,6 +647,16 @@ impl Session {
                         ))
                     }
                 };
+                // `until DAY`: the day an out-of-office answer says the contact is back.
+                let back = match args.iter().position(|a| a == "until") {
+                    None => None,
+                    Some(i) if key == EventKey::Outcome(Outcome::AutoReply) => Some(
+                        args.get(i + 1)
+                            .and_then(|d| crate::sim::csvin::back_date(d))
+                            .ok_or("write the day they are back, for example `event alice auto_reply until 2026-03-12`")?,
+                    ),
+                    Some(_) => return Err("`until DAY` goes with `auto_reply` only".into()),
+                };
                 let notes = self.apply_all(vec![Input::Event {
                     contact: c,
                     event: key,
@@ -654,6 +664,7 @@ impl Session {
                     cadence: None,
                     machine: false,
                     message: None,
+                    back,
                 }]);
                 if let [Notice::NoMessage { .. }] = notes.as_slice() {
                     self.moved = None;
@@ -663,7 +674,10 @@ impl Session {
                         args[0]
                     ));
                 }
-                let step_text = step.map(|n| format!(" step {n}")).unwrap_or_default();
+                let mut step_text = step.map(|n| format!(" step {n}")).unwrap_or_default();
+                if let Some(d) = back {
+                    step_text.push_str(&format!(" until {d}"));
+                }
                 self.record(format!("{} {ev}{step_text}", args[0]));
                 let out = self.settle();
                 format!("{out}{}", self.notes(&notes))
@@ -989,7 +1003,13 @@ impl Session {
                                                 format_instant(tm.due).replace('T', " ")
                                             )
                                         })
-                                        .unwrap_or_else(|| " (already answered)".into());
+                                        .unwrap_or_else(|| {
+                                            if en.held().is_some() {
+                                                " (held by the pause)".into()
+                                            } else {
+                                                " (already answered)".into()
+                                            }
+                                        });
                                     format!("{}{at} -> {target}", t.name())
                                 }
                             }

@@ -359,7 +359,14 @@ impl Explainer<'_> {
                     self.say(
                         r,
                         r.step,
-                        format!("paused by hand{until}: its timers were held"),
+                        format!(
+                            "paused {}{until}: its timers were held",
+                            if r.reason.as_deref() == Some("auto_reply") {
+                                "by an out-of-office answer (`pause on auto_reply`)"
+                            } else {
+                                "by hand"
+                            }
+                        ),
                     );
                 }
                 "resumed" => {

@@ -144,6 +144,7 @@ pub fn events<R: Read>(
                 step,
                 cadence: c,
                 machine,
+                back,
                 ..
             } => (
                 *contact,
@@ -155,7 +156,7 @@ pub fn events<R: Read>(
                     step: *step,
                     cadence: cadence(*c),
                     field: None,
-                    value: None,
+                    value: back.map(|d| d.to_string()),
                     machine: *machine,
                     message: None,
                 },

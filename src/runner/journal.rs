@@ -162,10 +162,15 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
             row.a = lp.versions.get(from_cadence as usize).copied();
             row.b = Some(to_code(to));
         }
-        Kind::Paused { step, until } => {
+        Kind::Paused {
+            step,
+            until,
+            auto_reply,
+        } => {
             row.kind = PAUSED;
             row.step = Some(step as i64);
             row.a = until;
+            row.b = auto_reply.then_some(1);
         }
         Kind::Resumed { step, catch_up } => {
             row.kind = RESUMED;
@@ -246,6 +251,7 @@ pub fn decode(lp: &LiveProgram, row: &JournalRow) -> Option<Record> {
         PAUSED => Kind::Paused {
             step: step()?,
             until: row.a,
+            auto_reply: row.b == Some(1),
         },
         RESUMED => Kind::Resumed {
             step: step()?,

@@ -429,6 +429,15 @@ fn event_row(
     ))
 }
 
+/// The day an out-of-office answer says the contact is back: a day (`2026-03-12`), or the
+/// day of an instant.
+pub fn back_date(text: &str) -> Option<chrono::NaiveDate> {
+    match crate::time::parse_date(text).ok()? {
+        DateValue::Day(d) => Some(d),
+        DateValue::Instant(t) => Some(t.date_naive()),
+    }
+}
+
 /// The `value` of a `pause` or `resume` row: an RFC 3339 instant (`pause` only: when it
 /// resumes by itself) and the word `catch-up`, in any order, separated by spaces.
 pub fn parse_pause(value: &str) -> Result<(Option<i64>, bool), String> {
@@ -595,6 +604,15 @@ pub fn event_input(
                     None => format!("unknown event `{name}`; events are outcomes ({}), declared custom events, enroll, unenroll, set, pause or resume", crate::check::Outcome::ALL.map(|o| o.name()).join(", ")),
                 });
             };
+            let back = match (key, value.trim()) {
+                (_, "") => None,
+                (EventKey::Outcome(crate::check::Outcome::AutoReply), v) => {
+                    Some(back_date(v).ok_or_else(|| {
+                        format!("`value` \"{v}\" of an `auto_reply` is not the day the contact is back (2026-03-12)")
+                    })?)
+                }
+                _ => None,
+            };
             Input::Event {
                 contact: cid,
                 event: key,
@@ -602,6 +620,7 @@ pub fn event_input(
                 cadence: cad,
                 machine: false,
                 message: None,
+                back,
             }
         }
     };

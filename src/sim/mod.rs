@@ -335,6 +335,7 @@ impl Remap {
                 cadence,
                 machine,
                 message,
+                back,
             } => Input::Event {
                 contact,
                 event: match event {
@@ -347,6 +348,7 @@ impl Remap {
                 cadence: cad(cadence)?,
                 machine,
                 message,
+                back,
             },
         })
     }

@@ -41,6 +41,11 @@ pub enum ItemKind {
     From(Spanned<String>),
     ReplyTo(Spanned<String>),
     Reenroll(Spanned<String>),
+    /// `pause on EVENT [DURATION]`
+    PauseOn {
+        event: Spanned<String>,
+        default: Option<Spanned<String>>,
+    },
     Holidays(Vec<Spanned<String>>),
     /// `track opens, clicks including machine`
     Track(Vec<TrackItem>),
@@ -441,6 +446,8 @@ pub enum TestInput {
         contact: Spanned<String>,
         event: Spanned<String>,
         step: Option<Spanned<String>>,
+        /// `until DAY`: for an `auto_reply`, the day the contact is back.
+        until: Option<Spanned<String>>,
     },
     /// `deploy "FILE"`: a new version of a cadence, from a file beside the test's.
     Deploy { file: Spanned<String> },

@@ -15,8 +15,8 @@ pub const MAX_NESTING: usize = 64;
 /// the statement, so an unclosed `[` cannot swallow the rest of the file.
 pub const STATEMENT_KEYWORDS: &[&str] = &[
     "cadence", "module", "field", "enroll", "exit", "goal", "timezone", "window", "limit", "from",
-    "reply_to", "reenroll", "holidays", "track", "event", "template", "subject", "body", "step",
-    "on", "test", "contact", "at", "expect", "until", "migrate",
+    "reply_to", "reenroll", "pause", "holidays", "track", "event", "template", "subject", "body",
+    "step", "on", "test", "contact", "at", "expect", "until", "migrate",
 ];
 
 /// Words that begin a statement of a test only, and are common field names too (`start`): they

@@ -446,6 +446,11 @@ fn build_stmt(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Stmt> {
         Rule::from_stmt => Stmt::Item(ItemKind::From(build_plain(ctx, next_non_kw()?))),
         Rule::reply_to_stmt => Stmt::Item(ItemKind::ReplyTo(build_plain(ctx, next_non_kw()?))),
         Rule::reenroll_stmt => Stmt::Item(ItemKind::Reenroll(ctx.spanned(&next_non_kw()?))),
+        Rule::pause_stmt => {
+            let event = ctx.spanned(&next_non_kw()?);
+            let default = next_non_kw().map(|d| ctx.spanned(&d));
+            Stmt::Item(ItemKind::PauseOn { event, default })
+        }
         Rule::holidays_stmt => {
             let dates = inner
                 .filter(|p| p.as_rule() == Rule::date)
@@ -775,11 +780,19 @@ fn build_test_input(ctx: &mut Ctx, pair: Pair<Rule>) -> Option<Spanned<TestInput
         Rule::resume_input => TestInput::Resume { contact, catch_up },
         _ => {
             let event = ctx.spanned(&parts.next()?);
-            let step = parts.next().map(|n| ctx.spanned(&n));
+            let (mut step, mut until) = (None, None);
+            for p in parts {
+                if p.as_rule() == Rule::integer {
+                    step = Some(ctx.spanned(&p));
+                } else {
+                    until = Some(ctx.spanned(&p));
+                }
+            }
             TestInput::Event {
                 contact,
                 event,
                 step,
+                until,
             }
         }
     };
@@ -1310,6 +1323,7 @@ fn usage(first_word: &str) -> Option<&'static str> {
         "module" => "write `module contacts` (or leads, deals)",
         "field" => "write `field NAME: TYPE`, for example `field plan: enum(\"trial\", \"pro\")`",
         "enroll" => "write `enroll when CONDITION`, for example `enroll when plan == \"trial\"`",
+        "pause" => "write `pause on auto_reply` or `pause on auto_reply 5d`",
         "exit" => "write `exit on EVENT` or `exit \"reason\" when CONDITION`",
         "goal" => "write `goal \"name\" when CONDITION` or `goal \"name\" on EVENT`",
         "timezone" => "write `timezone \"Europe/Paris\"` or `timezone field timezone default \"UTC\"`",
@@ -1438,7 +1452,7 @@ fn syntax_error(
         ) {
             Some(k) => d.with_help(format!("did you mean `{k}`?")),
             None => d.with_help(
-                "statements start with cadence, module, field, enroll, exit, goal, timezone, window, limit, from, reply_to, reenroll, holidays, track, event, template, step or on",
+                "statements start with cadence, module, field, enroll, exit, goal, timezone, window, limit, from, reply_to, reenroll, pause, holidays, track, event, template, step or on",
             ),
         };
         return d;

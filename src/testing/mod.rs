@@ -336,6 +336,7 @@ fn engine_inputs(
             contact,
             outcome,
             step,
+            back,
         } => vec![Input::Event {
             contact: *contact as u32,
             event: EventKey::Outcome(*outcome),
@@ -343,6 +344,7 @@ fn engine_inputs(
             cadence: scope,
             machine: false,
             message: None,
+            back: *back,
         }],
         TestAction::Custom { contact, event } => {
             let Some(event) = current
@@ -359,6 +361,7 @@ fn engine_inputs(
                 cadence: scope,
                 machine: false,
                 message: None,
+                back: None,
             }]
         }
     }
