@@ -508,3 +508,26 @@ fn save_test_keeps_a_deploy_and_a_pause_and_the_saved_test_passes() {
     assert!(out.contains("a test pauses contacts only"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_owner_back_early_in_the_repl_gets_their_held_calls_at_once() {
+    let dir = scratch("owner-back");
+    let path = dir.join("c.cadence");
+    std::fs::write(
+        &path,
+        "cadence \"Calls\"\nstep 1: call \"First\" after 1d owner \"csm\"\n",
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .timestamp();
+    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    text(s.execute("contact a email=a@example.test"));
+    text(s.execute("enroll a"));
+    text(s.execute("pause owner csm 10d"));
+    assert!(!text(s.execute("advance 2d")).contains("scheduled"));
+    let out = text(s.execute("resume owner csm"));
+    assert!(out.contains("call \"First\" scheduled"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -785,6 +785,44 @@ impl<'p> Core<'p> {
         }
     }
 
+    /// A pause (`until` given: `Some(None)` for no end) or resume (`None`) of a whole cadence
+    /// family, for one contact: applied to its active enrolments in it (its paused ones for a
+    /// resume). Returns whether the contact had any.
+    #[allow(clippy::too_many_arguments, clippy::option_option)]
+    pub fn hold_cadence(
+        &self,
+        c: &mut Contact,
+        cid: ContactId,
+        family: u32,
+        until: Option<Option<i64>>,
+        catch_up: bool,
+        now: i64,
+        shared: &mut dyn Shared,
+        fx: &mut Effects,
+    ) -> bool {
+        let pause = until.is_some();
+        let concerned = c.enrolments.iter().any(|en| {
+            en.is_active() && self.family(en.cadence) == family && (pause || en.held().is_some())
+        });
+        if concerned {
+            let input = match until {
+                Some(until) => Input::Pause {
+                    contact: cid,
+                    cadence: Some(family),
+                    until,
+                    catch_up,
+                },
+                None => Input::Resume {
+                    contact: cid,
+                    cadence: Some(family),
+                    catch_up,
+                },
+            };
+            self.apply(c, cid, now, &input, shared, fx);
+        }
+        concerned
+    }
+
     /// An owner is back earlier than planned: the call and task steps of theirs that wait for
     /// them (pending, not paused) fall due again from their own rules (at once when that time
     /// has passed). Returns whether any did.

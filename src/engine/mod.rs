@@ -299,11 +299,8 @@ impl<'p> Engine<'p> {
                 catch_up,
             },
         );
-        self.each_in(family, |contact| Input::Pause {
-            contact,
-            cadence: Some(family),
-            until,
-            catch_up,
+        self.each_contact(|core, c, cid, now, shared, fx| {
+            core.hold_cadence(c, cid, family, Some(until), catch_up, now, shared, fx)
         })
     }
 
@@ -314,44 +311,44 @@ impl<'p> Engine<'p> {
         self.now = self.now.max(at);
         let family = self.core.family(cadence);
         self.shared.paused.remove(&family);
-        self.each_in(family, |contact| Input::Resume {
-            contact,
-            cadence: Some(family),
-            catch_up,
+        self.each_contact(|core, c, cid, now, shared, fx| {
+            core.hold_cadence(c, cid, family, None, catch_up, now, shared, fx)
         })
     }
 
-    /// Applies an input to every contact with an active enrolment in cadence family `family`
-    /// (paused ones only for a resume); returns how many.
-    fn each_in(&mut self, family: u32, input: impl Fn(ContactId) -> Input) -> usize {
-        let resume = matches!(input(0), Input::Resume { .. });
-        let who: Vec<ContactId> = (0..self.contacts.len() as ContactId)
-            .filter(|&c| {
-                self.contacts[c as usize].enrolments.iter().any(|e| {
-                    e.is_active()
-                        && self.core.family(e.cadence) == family
-                        && (!resume || e.held().is_some())
-                })
-            })
-            .collect();
-        for &c in &who {
-            let i = input(c);
-            let contact = &mut self.contacts[c as usize];
-            self.core
-                .apply(contact, c, self.now, &i, &mut self.shared, &mut self.fx);
+    /// Applies `f` to every contact now; returns how many it changed (as it says).
+    #[allow(clippy::type_complexity)]
+    fn each_contact(
+        &mut self,
+        f: impl Fn(&Core<'p>, &mut Contact, ContactId, i64, &mut LocalShared, &mut Effects) -> bool,
+    ) -> usize {
+        let mut changed = 0;
+        for cid in 0..self.contacts.len() as ContactId {
+            let c = &mut self.contacts[cid as usize];
+            if f(&self.core, c, cid, self.now, &mut self.shared, &mut self.fx) {
+                changed += 1;
+            }
             self.fx.notices.clear();
-            self.absorb(c);
+            self.absorb(cid);
         }
-        who.len()
+        changed
     }
 
-    /// Marks an owner away until `until` (`None`: back now): their call and task steps that
-    /// fall due meanwhile wait until then; emails go on.
+    /// Marks an owner away until `until` (`None`: back now, and their call and task steps that
+    /// waited for them fall due again): their call and task steps that fall due meanwhile wait
+    /// until then; emails go on.
     pub fn set_owner_away(&mut self, owner: &str, until: Option<i64>) {
         match until {
-            Some(u) => self.shared.away.insert(owner.to_string(), u),
-            None => self.shared.away.remove(owner),
-        };
+            Some(u) => {
+                self.shared.away.insert(owner.to_string(), u);
+            }
+            None => {
+                self.shared.away.remove(owner);
+                self.each_contact(|core, c, cid, now, shared, fx| {
+                    core.owner_back(c, cid, owner, now, shared, fx)
+                });
+            }
+        }
     }
 
     /// Hints that contact `cid` is needed soon (the driver knows its next input): its memory is

@@ -715,8 +715,10 @@ impl Session {
                         let back = until
                             .map(|u| format!("; back {}", format_instant(u).replace('T', " ")))
                             .unwrap_or_default();
+                        // Back early: the calls and tasks that waited fall due now.
+                        let out = self.settle();
                         format!(
-                            "{what}: {}{back}\n",
+                            "{out}{what}: {}{back}\n",
                             if name == "pause" { "away" } else { "back" }
                         )
                     }

@@ -837,27 +837,8 @@ impl<'p> Applier<'p> {
             let Some(f) = family else {
                 return core.owner_back(c, cid, &name, now, shared, fx);
             };
-            let concerned = c.enrolments.iter().any(|en| {
-                en.is_active() && core.family(en.cadence) == f && (pause || en.held().is_some())
-            });
-            if concerned {
-                let input = if pause {
-                    Input::Pause {
-                        contact: cid,
-                        cadence: Some(f),
-                        until,
-                        catch_up,
-                    }
-                } else {
-                    Input::Resume {
-                        contact: cid,
-                        cadence: Some(f),
-                        catch_up,
-                    }
-                };
-                core.apply(c, cid, now, &input, shared, fx);
-            }
-            concerned
+            let until = pause.then_some(until);
+            core.hold_cadence(c, cid, f, until, catch_up, now, shared, fx)
         })?;
         tracing::info!(hold = %name, owner, pause, contacts = touched, "hold applied");
         batch.applied.push(Applied {

@@ -109,8 +109,12 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
                 .position(|x| *x == reason)
                 .map(|i| i as i64);
         }
-        Kind::Deferred { step, until } => {
-            row.kind = DEFERRED;
+        Kind::Deferred { step, until } | Kind::Held { step, until } => {
+            row.kind = if matches!(r.kind, Kind::Held { .. }) {
+                HELD
+            } else {
+                DEFERRED
+            };
             row.step = Some(step as i64);
             row.a = Some(until);
         }
@@ -176,11 +180,6 @@ pub fn encode(lp: &LiveProgram, r: &Record, owner: Option<&str>) -> JournalRow {
             row.kind = RESUMED;
             row.step = Some(step as i64);
             row.a = Some(i64::from(catch_up));
-        }
-        Kind::Held { step, until } => {
-            row.kind = HELD;
-            row.step = Some(step as i64);
-            row.a = Some(until);
         }
     }
     row
