@@ -26,6 +26,9 @@ pub struct RunConfig {
     pub retry_after: Option<String>,
     pub max_attempts: Option<i64>,
     pub listen: Option<String>,
+    /// Sending mailboxes to read replies from (`imaps://USER:PASS@HOST/MAILBOX`).
+    pub imap: Option<Vec<String>>,
+    pub imap_poll: Option<String>,
 }
 
 /// The `[run]` table of the configuration: `--config FILE`, or the first `cadence.toml` in the

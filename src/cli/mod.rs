@@ -14,6 +14,7 @@ pub(crate) mod input;
 mod lint;
 pub(crate) mod live;
 mod log;
+mod mail;
 mod outbox;
 mod pause;
 mod repl;
@@ -202,6 +203,12 @@ enum Command {
     )]
     #[command(display_order = 17)]
     Outbox(outbox::Args),
+    /// What `cadence run --imap` read from the mailboxes: replies, automatic answers, bounces
+    #[command(
+        after_help = "Examples:\n  cadence mail --db live.db --unmatched\n  cadence mail --db live.db --contact c42 --format json"
+    )]
+    #[command(display_order = 17)]
+    Mail(mail::Args),
     /// Copy a live database while it runs
     #[command(
         after_help = "Example:\n  cadence backup --db live.db backups/live-$(date +%F-%H%M).db"
@@ -316,6 +323,7 @@ pub fn main() -> ExitCode {
         Command::Log(args) => log::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Outbox(args) => outbox::run(args),
+        Command::Mail(args) => mail::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Token(args) => token::run(args),
         Command::Config(args) => config::run(args),

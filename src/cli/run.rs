@@ -51,6 +51,20 @@ pub struct Args {
     /// Serve the HTTP side on this address, e.g. 127.0.0.1:8080: one-click unsubscribe links, POST /api/events, /healthz
     #[arg(long, value_name = "ADDR", env = "CADENCE_LISTEN")]
     listen: Option<String>,
+    /// Read replies, out-of-office answers and bounces from a sending mailbox:
+    /// imaps://USER:PASS@HOST[:PORT]/MAILBOX (imap:// uses STARTTLS, or plain text to a loopback
+    /// address). Give it once per mailbox; CADENCE_IMAP takes several, separated by spaces
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CADENCE_IMAP",
+        value_delimiter = ' ',
+        hide_env_values = true
+    )]
+    imap: Vec<String>,
+    /// How often a mailbox whose server has no IDLE is polled (IDLE is re-issued as often)
+    #[arg(long, value_name = "D")]
+    imap_poll: Option<String>,
     /// The runner's log on standard error: `text` (warnings, for people) or `json` (one object
     /// per line: every request, every refused email, start and stop; for a log collector)
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -114,7 +128,19 @@ fn options(args: &Args) -> Result<Options, String> {
     if listen.is_some() && clock == ClockKind::Virtual {
         return Err("--listen needs the wall clock (a virtual run exits when it is done)".into());
     }
-    if until.is_some() && clock == ClockKind::Wall {
+    let imap_urls: Vec<String> = if args.imap.is_empty() {
+        cfg.imap.clone().unwrap_or_default()
+    } else {
+        args.imap.iter().filter(|u| !u.is_empty()).cloned().collect()
+    };
+    let imap = imap_urls
+        .iter()
+        .map(|u| runner::mailbox::MailboxUrl::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !imap.is_empty() && clock == ClockKind::Virtual {
+        return Err("--imap reads real mailboxes: it needs the wall clock".into());
+    }
+        if until.is_some() && clock == ClockKind::Wall {
         return Err("--until needs --clock virtual (the wall clock runs until stopped)".into());
     }
     let dur =
@@ -162,6 +188,14 @@ fn options(args: &Args) -> Result<Options, String> {
         poll: Duration::from_millis(500),
         listen,
         reload: Some(reload_check(args.files.clone())),
+        imap,
+        imap_poll: dur(
+            &args.imap_poll,
+            &cfg.imap_poll,
+            "--imap-poll",
+            Duration::from_secs(30),
+        )?
+        .max(Duration::from_millis(100)),
     })
 }
 

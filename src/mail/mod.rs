@@ -1,7 +1,9 @@
 //! Email: rendering a template for one contact (`render.rs`), handing messages to an SMTP
-//! server (`smtp.rs`), and the signed tokens of the links emails carry (`token.rs`).
+//! server (`smtp.rs`), the signed tokens of the links emails carry (`token.rs`), and what a
+//! message that comes back is (`inbound.rs`: reply, automatic answer, bounce).
 
 pub mod address;
+pub mod inbound;
 pub mod render;
 pub mod smtp;
 pub mod token;

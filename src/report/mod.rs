@@ -49,6 +49,10 @@ pub struct TraceRecord {
     pub due: Option<i64>,
     /// The contact's zone, on records of a cadence that uses one (`tz`).
     pub tz: Option<chrono_tz::Tz>,
+    /// An event read from a mailbox: when our message it answers was sent (`sent`) and how it
+    /// was matched to it (`matched_by`).
+    pub sent: Option<i64>,
+    pub matched_by: Option<String>,
 }
 
 /// Reads a JSON-lines trace; a line that is not a record is reported with its number.
@@ -185,6 +189,10 @@ pub fn read_trace<R: BufRead>(r: R) -> (Vec<TraceRecord>, Vec<(u64, String)>) {
                 .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
                 .map(|d| d.timestamp()),
             tz: s("tz").and_then(|z| z.parse().ok()),
+            sent: s("sent")
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                .map(|d| d.timestamp()),
+            matched_by: s("matched_by"),
         });
     }
     (out, bad)
@@ -1066,8 +1074,15 @@ pub fn timeline(id: &str, records: &[TraceRecord], program: Option<&Program>) ->
                     Some(&c) if c == "call" || c == "task" => format!("{c} "),
                     _ => String::new(),
                 };
+                let mail = match (r.sent, &r.matched_by) {
+                    (Some(sent), Some(how)) => format!(
+                        ", message of {}, matched by {how}",
+                        crate::engine::calendar::utc(sent).format("%-d %b %Y %H:%M UTC")
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "{channel}{} (step {})",
+                    "{channel}{} (step {}{mail})",
                     r.event.clone().unwrap_or_default(),
                     r.step.map_or("-".into(), |s| s.to_string())
                 )

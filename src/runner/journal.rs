@@ -10,7 +10,7 @@ use super::program::LiveProgram;
 use crate::engine::trace::{event_name, Jsonl};
 use crate::engine::{zone_of, Catalog, EventKey, ExitReason, Fields, Kind, Record, SkipReason, To};
 use crate::sim::TraceFormat;
-use crate::store::live::{JournalRow, LiveError, LiveStore};
+use crate::store::live::{JournalRow, LiveError, LiveStore, MailRow};
 
 const ENROLLED: i64 = 0;
 const EXECUTED: i64 = 1;
@@ -279,6 +279,9 @@ pub struct TraceWriter<'a> {
     catalog: Catalog,
     /// The fields of each contact, when a cadence reads its zone from a field.
     fields: HashMap<String, Fields>,
+    /// Messages read from the mailboxes and matched, by (contact, event), oldest first: each
+    /// names the event record it gave ([`TraceWriter::load_mail`]).
+    mail: std::cell::RefCell<HashMap<(String, String), std::collections::VecDeque<MailRow>>>,
 }
 
 impl<'a> TraceWriter<'a> {
@@ -289,6 +292,61 @@ impl<'a> TraceWriter<'a> {
             format,
             catalog: Catalog::new(&lp.program),
             fields: HashMap::new(),
+            mail: Default::default(),
+        }
+    }
+
+    /// Reads the messages the mailboxes gave events (of one contact, or all), so that each
+    /// such event record says which message it came from: `message_id` (the message read),
+    /// `answers` (ours, which it was matched to), `sent` (when ours was sent) and `matched_by`.
+    pub fn load_mail(&mut self, store: &mut dyn LiveStore, only: Option<&str>) -> Result<(), LiveError> {
+        let mut map: HashMap<(String, String), std::collections::VecDeque<MailRow>> =
+            HashMap::new();
+        for m in store.mail_log(only, false)? {
+            if let (Some(c), Some(e)) = (&m.contact, &m.event) {
+                map.entry((c.clone(), e.clone())).or_default().push_back(m);
+            }
+        }
+        self.mail = std::cell::RefCell::new(map);
+        Ok(())
+    }
+
+    /// The message an event record came from: the oldest not yet taken for the same contact and
+    /// event that arrived at or before it (the engine applies an input at its time or later).
+    fn mail_of(&self, contact: &str, event: &str, at: i64) -> Option<MailRow> {
+        let mut mail = self.mail.borrow_mut();
+        let q = mail.get_mut(&(contact.to_string(), event.to_string()))?;
+        if q.front().is_some_and(|m| m.at <= at) {
+            q.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// Adds what [`TraceWriter::mail_of`] knows to the record of an event just written.
+    fn add_mail(&self, out: &mut String, event: EventKey, contact: &str, at: i64, jsonl: bool) {
+        if self.mail.borrow().is_empty() {
+            return;
+        }
+        let event = event_name(&self.lp.program, event);
+        let Some(m) = self.mail_of(contact, event, at) else {
+            return;
+        };
+        let sent = m.sent.map(crate::engine::format_instant).unwrap_or_default();
+        let how = m.matched_by.clone().unwrap_or_default();
+        if jsonl && out.ends_with("}\n") {
+            out.truncate(out.len() - 2);
+            let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+            if let Some(id) = &m.message_id {
+                out.push_str(&format!(",\"message_id\":{}", q(id)));
+            }
+            if let Some(ours) = &m.ours {
+                out.push_str(&format!(",\"answers\":{}", q(ours)));
+            }
+            out.push_str(&format!(",\"sent\":{},\"matched_by\":{}}}\n", q(&sent), q(&how)));
+        } else if !jsonl && out.ends_with('\n') {
+            out.pop();
+            out.push_str(&format!(" (message of {sent}, matched by {how})\n"));
         }
     }
 
@@ -357,10 +415,16 @@ impl<'a> TraceWriter<'a> {
                     row.name.as_deref(),
                     zone,
                 );
+                if let Kind::Event { event, .. } = r.kind {
+                    self.add_mail(out, event, contact, r.at, true);
+                }
                 out.len() > before
             }
             TraceFormat::Text => {
                 crate::engine::trace::write_text(out, &self.lp.program, contact, &r, zone);
+                if let Kind::Event { event, .. } = r.kind {
+                    self.add_mail(out, event, contact, r.at, false);
+                }
                 true
             }
         }
@@ -399,6 +463,7 @@ pub fn write_trace_with(
 ) -> Result<usize, String> {
     let mut w = TraceWriter::new(lp, format);
     w.load_zones(store, only).map_err(|e| e.to_string())?;
+    w.load_mail(store, only).map_err(|e| e.to_string())?;
     let mut buf = String::with_capacity(1 << 16);
     let mut count = 0;
     store

@@ -5,6 +5,7 @@
 //! - `ingest.rs`: contacts and events files into the inbox, each row once;
 //! - `apply.rs`: the apply loop (due timers and inputs, in the engine's order, in batches);
 //! - `outbox.rs`: the relay that hands emails to SMTP and records what the server said;
+//! - `mailbox.rs`: replies, automatic answers and bounces read from the sending mailboxes;
 //! - `state.rs`, `journal.rs`: how a contact and a trace record are stored;
 //! - `clock.rs`: the two clocks.
 //!
@@ -16,6 +17,7 @@ pub mod apply;
 pub mod clock;
 pub mod ingest;
 pub mod journal;
+pub mod mailbox;
 pub mod outbox;
 pub mod program;
 pub mod state;
@@ -94,6 +96,10 @@ pub struct Options {
     pub listen: Option<String>,
     /// How a SIGHUP is checked (wall clock only); without it, SIGHUP is ignored.
     pub reload: Option<std::sync::Arc<ReloadCheck>>,
+    /// The sending mailboxes to read replies from (wall clock only).
+    pub imap: Vec<mailbox::MailboxUrl>,
+    /// How often a mailbox is polled when its server has no IDLE (and IDLE is re-issued).
+    pub imap_poll: Duration,
 }
 
 /// Why a run could not go on.
@@ -155,6 +161,8 @@ pub struct Report {
     pub ingest_seconds: f64,
     /// The run stopped for a reload (SIGHUP): `cadence run` starts again with the files.
     pub reload: bool,
+    /// Messages read from the mailboxes at the start.
+    pub mail_read: usize,
 }
 
 /// Holds `DB.lock` for as long as it lives: one `cadence run` per database.
@@ -345,6 +353,35 @@ pub fn run(
                 format_instant(u),
                 format_instant(applier.clock())
             );
+        }
+    }
+
+    // The mailboxes: what arrived while the runner was stopped is read before anything is
+    // sent, then each is read on its own thread for as long as the run lasts.
+    if !opts.imap.is_empty() {
+        if opts.clock != ClockKind::Wall {
+            return Err(RunError::Other(
+                "--imap reads real mailboxes: it runs with --clock wall".into(),
+            ));
+        }
+        for url in &opts.imap {
+            let reader = mailbox::Reader {
+                url: url.clone(),
+                db: opts.db.clone(),
+                cadences: cadence_names.clone(),
+                poll: opts.imap_poll,
+            };
+            match reader.read_once() {
+                Ok(s) => {
+                    report.mail_read += s.read;
+                    tracing::info!(mailbox = %url.name(), read = s.read, queued = s.queued, unmatched = s.unmatched, "mailbox read at start");
+                }
+                Err(e) => eprintln!(
+                    "warning: {e}: replies that arrived while the runner was stopped are read once the mailbox answers"
+                ),
+            }
+            // Not joined: a wait in IDLE ends only with the process.
+            std::thread::spawn(move || reader.serve(&STOP));
         }
     }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod mailserver;
 pub mod smtp;
 
 use cadence::check::check;
@@ -104,6 +105,8 @@ pub fn live(s: &Sim, cuts: &[i64]) -> String {
             poll: std::time::Duration::from_millis(100),
             listen: None,
             reload: None,
+            imap: Vec::new(),
+            imap_poll: std::time::Duration::from_secs(30),
         };
         runner::run(&opts, &sources, &ids, program).unwrap();
     }

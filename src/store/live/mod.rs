@@ -196,6 +196,37 @@ pub struct MessageRef {
     pub exec: u32,
 }
 
+/// A message read from a sending mailbox (`cadence run --imap`), as the mail log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MailRow {
+    /// The mailbox, as `user@host/MAILBOX`.
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    /// Its own Message-ID (without angle brackets).
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub subject: String,
+    /// What it is: `reply`, `auto_reply`, `bounce`, `transient bounce`, `abuse report`,
+    /// `ignored`, `unreadable`.
+    pub class: String,
+    /// The event it was queued as, when it was matched and gives one.
+    pub event: Option<String>,
+    /// The contact it was matched to.
+    pub contact: Option<String>,
+    /// Our message it was matched to (its Message-ID) and how.
+    pub ours: Option<String>,
+    pub matched_by: Option<String>,
+    /// When our message was sent.
+    pub sent: Option<i64>,
+    /// When it arrived in the mailbox (the time of its event).
+    pub at: i64,
+    /// When it was read.
+    pub read: i64,
+    /// Why nothing was queued, or what else to know.
+    pub note: Option<String>,
+}
+
 /// How many opens (or clicks of one link) of a message are kept; more change nothing.
 pub const HITS_PER_LINK: i64 = 10;
 
@@ -563,6 +594,24 @@ pub trait LiveStore {
     ) -> Result<Option<MessageRef>>;
     /// The message with this `Message-ID` (with or without its angle brackets).
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
+    /// The most recent message sent to an address, compared by
+    /// [`crate::mail::inbound::address_key`].
+    fn latest_message_to(&mut self, address_key: &str) -> Result<Option<MessageRef>>;
+    /// Where a mailbox was read up to: (UIDVALIDITY, last UID read).
+    fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>>;
+    /// Records the messages read from a mailbox, queues their inputs and moves its checkpoint,
+    /// in one transaction (a restart reads on from the checkpoint: nothing twice, nothing
+    /// missed). Whether each input was new.
+    fn record_mail(
+        &mut self,
+        mailbox: &str,
+        checkpoint: (u32, u32),
+        mail: &[MailRow],
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<Vec<bool>>;
+    /// The mail log, oldest first: of one contact, or only what matched no contact.
+    fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>>;
     /// Every suppressed address: (address, true when it bounced, false when it unsubscribed).
     fn suppressions(&mut self) -> Result<Vec<(String, bool)>>;
     /// The cadences paused as a whole and the owners away.

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 
 use super::{
     Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputKind, JournalRow,
-    LiveError, LiveStore, MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState,
+    LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState,
     Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
 };
 use crate::engine::{ContactId, Timer};
@@ -167,6 +167,38 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (kind, name)
      ) WITHOUT ROWID;
      ALTER TABLE tasks ADD COLUMN held_from INTEGER;",
+    // 5: mail read from the sending mailboxes (`--imap`): where each mailbox was read up to,
+    // every message read and what it was matched to; the outbox's recipients as replies are
+    // matched on them.
+    "ALTER TABLE outbox ADD COLUMN recipient_key TEXT;
+     UPDATE outbox SET recipient_key = cadence_address_key(recipient);
+     CREATE INDEX outbox_recipient ON outbox (recipient_key, at);
+     CREATE TABLE mailboxes (
+         name TEXT PRIMARY KEY,
+         uidvalidity INTEGER NOT NULL,
+         last_uid INTEGER NOT NULL,
+         updated INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE mail (
+         id INTEGER PRIMARY KEY,
+         mailbox TEXT NOT NULL,
+         uidvalidity INTEGER NOT NULL,
+         uid INTEGER NOT NULL,
+         message_id TEXT,
+         sender TEXT,
+         subject TEXT NOT NULL,
+         class TEXT NOT NULL,
+         event TEXT,
+         contact TEXT,
+         ours TEXT,
+         matched_by TEXT,
+         sent INTEGER,
+         at INTEGER NOT NULL,
+         read INTEGER NOT NULL,
+         note TEXT,
+         UNIQUE (mailbox, uidvalidity, uid)
+     );
+     CREATE INDEX mail_contact ON mail (contact, at);",
 ];
 
 /// The live store on one SQLite file.
@@ -247,6 +279,18 @@ impl SqliteLive {
     fn init(&mut self, shown: &str) -> Result<()> {
         let c = &self.conn;
         c.busy_timeout(BUSY_TIMEOUT)?;
+        // How replies are matched on addresses (schema 5 and every outbox row written).
+        c.create_scalar_function(
+            "cadence_address_key",
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8
+                | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                Ok(ctx
+                    .get::<Option<String>>(0)?
+                    .map(|a| crate::mail::inbound::address_key(&a)))
+            },
+        )?;
         let refuse = |e: rusqlite::Error| {
             match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => LiveError::Refused(format!(
@@ -867,8 +911,10 @@ impl LiveStore for SqliteLive {
             }
             let mut ins = tx.prepare_cached(
                 "INSERT OR IGNORE INTO outbox (contact, enrolment, exec, version, step, at, message_id,
-                     sender, reply_to, recipient, subject, body, html, unsubscribe, state, updated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'pending', ?15)",
+                     sender, reply_to, recipient, subject, body, html, unsubscribe, state, updated,
+                     recipient_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'pending', ?15,
+                     cadence_address_key(?10))",
             )?;
             for m in &b.outbox {
                 ins.execute(params![
@@ -1148,6 +1194,104 @@ impl LiveStore for SqliteLive {
             .query_row(params![enrolment, exec], message_ref)
             .optional()?;
         Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
+    }
+
+    fn latest_message_to(&mut self, address_key: &str) -> Result<Option<MessageRef>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
+                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END, o.enrolment, o.exec
+                 FROM outbox o JOIN contacts c ON c.seq = o.contact
+                 WHERE o.recipient_key = ?1 ORDER BY o.at DESC, o.id DESC LIMIT 1",
+            )?
+            .query_row(params![address_key], message_ref)
+            .optional()?)
+    }
+
+    fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT uidvalidity, last_uid FROM mailboxes WHERE name = ?1")?
+            .query_row(params![mailbox], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u32))
+            })
+            .optional()?)
+    }
+
+    fn record_mail(
+        &mut self,
+        mailbox: &str,
+        checkpoint: (u32, u32),
+        mail: &[MailRow],
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<Vec<bool>> {
+        let tx = self.tx()?;
+        let out = insert_inputs(&tx, inputs, now)?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO mail (mailbox, uidvalidity, uid, message_id, sender, subject,
+                     class, event, contact, ours, matched_by, sent, at, read, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?;
+            for m in mail {
+                ins.execute(params![
+                    m.mailbox,
+                    m.uidvalidity as i64,
+                    m.uid as i64,
+                    m.message_id,
+                    m.sender,
+                    m.subject,
+                    m.class,
+                    m.event,
+                    m.contact,
+                    m.ours,
+                    m.matched_by,
+                    m.sent,
+                    m.at,
+                    m.read,
+                    m.note
+                ])?;
+            }
+            tx.execute(
+                "INSERT INTO mailboxes (name, uidvalidity, last_uid, updated) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated = ?4",
+                params![mailbox, checkpoint.0 as i64, checkpoint.1 as i64, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT mailbox, uidvalidity, uid, message_id, sender, subject, class, event, contact,
+                    ours, matched_by, sent, at, read, note
+             FROM mail
+             WHERE (?1 IS NULL OR contact = ?1) AND (?2 = 0 OR contact IS NULL)
+             ORDER BY at, id",
+        )?;
+        let rows = st.query_map(params![contact, unmatched as i64], |r| {
+            Ok(MailRow {
+                mailbox: r.get(0)?,
+                uidvalidity: r.get::<_, i64>(1)? as u32,
+                uid: r.get::<_, i64>(2)? as u32,
+                message_id: r.get(3)?,
+                sender: r.get(4)?,
+                subject: r.get(5)?,
+                class: r.get(6)?,
+                event: r.get(7)?,
+                contact: r.get(8)?,
+                ours: r.get(9)?,
+                matched_by: r.get(10)?,
+                sent: r.get(11)?,
+                at: r.get(12)?,
+                read: r.get(13)?,
+                note: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     fn holds(&mut self) -> Result<Vec<HoldRow>> {

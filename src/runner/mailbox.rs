@@ -1,0 +1,657 @@
+//! Replies, automatic answers and bounces read from the sending mailboxes (`cadence run
+//! --imap URL`): each mailbox is read from where it was left (its UIDVALIDITY and the last UID
+//! read, kept in the database), each message is classified ([`crate::mail::inbound`]) and
+//! matched to the message of ours it answers, and its event is queued in the same transaction
+//! that moves the checkpoint, so a restart neither misses a message nor reads one twice.
+//!
+//! Matching, in order: the Message-IDs the message names (`In-Reply-To`, then `References`
+//! newest first, then the copy of our message a bounce carries); then, for a reply or an
+//! automatic answer, the sender's address (case, `+tags` and Gmail's dots folded) to the most
+//! recent message we sent it; for a bounce or an abuse report, the recipient it names. A
+//! message that matches nothing is logged (`cadence mail --db DB --unmatched`), never guessed
+//! onto a contact.
+//!
+//! The connection waits with IDLE where the server has it (re-issued every poll interval), and
+//! polls otherwise; a lost connection is opened again, with a growing pause.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate};
+
+use crate::mail::inbound::{self, Class, Inbound};
+use crate::store::live::{InputKind, LiveStore, MailRow, MessageRef, NewInput, SqliteLive};
+
+/// How a connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// `imaps://`: TLS from the first byte (port 993).
+    Implicit,
+    /// `imap://`: STARTTLS when the server offers it; plain text only to a loopback address.
+    StartTls,
+}
+
+/// A mailbox to read, from `imaps://USER:PASS@HOST[:PORT]/MAILBOX`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailboxUrl {
+    pub tls: Tls,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    password: String,
+    pub mailbox: String,
+}
+
+impl std::fmt::Debug for MailboxUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl MailboxUrl {
+    /// Reads a mailbox URL; the error says what is wrong and never repeats the password.
+    pub fn parse(text: &str) -> Result<MailboxUrl, String> {
+        let shown = crate::mail::smtp::redact(text);
+        let bad = |why: &str| {
+            format!("--imap `{shown}`: {why} (give imaps://USER:PASSWORD@HOST[:PORT]/MAILBOX)")
+        };
+        let url = url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
+        let tls = match url.scheme() {
+            "imaps" => Tls::Implicit,
+            "imap" => Tls::StartTls,
+            other => return Err(bad(&format!("`{other}` is not imaps or imap"))),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad("the user, password or mailbox is not UTF-8 once decoded"))
+        };
+        let user = decode(url.username())?;
+        if user.is_empty() {
+            return Err(bad("no user"));
+        }
+        let password = decode(url.password().unwrap_or(""))?;
+        if password.is_empty() {
+            return Err(bad("no password"));
+        }
+        let path = decode(url.path().trim_start_matches('/'))?;
+        let mailbox = if path.is_empty() {
+            "INBOX".to_string()
+        } else {
+            path
+        };
+        if mailbox.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+            return Err(bad("the mailbox name has a quote, a backslash or a control character"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("a mailbox URL takes no `?` or `#` part"));
+        }
+        let port = url.port().unwrap_or(match tls {
+            Tls::Implicit => 993,
+            Tls::StartTls => 143,
+        });
+        Ok(MailboxUrl {
+            tls,
+            host,
+            port,
+            user,
+            password,
+            mailbox,
+        })
+    }
+
+    /// How the mailbox is named in the database and the logs: `user@host/MAILBOX`.
+    pub fn name(&self) -> String {
+        format!("{}@{}/{}", self.user, self.host, self.mailbox)
+    }
+
+    fn loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|a| a.is_loopback())
+    }
+}
+
+/// The stream under an IMAP session: plain TCP (loopback only) or TLS.
+#[derive(Debug)]
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+/// How long a read or a write may wait outside IDLE before the connection is given up.
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl imap::extensions::idle::SetReadTimeout for Stream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
+        // IDLE clears the timeout when it is done: keep one, so a dead server is found out.
+        self.tcp()
+            .set_read_timeout(Some(timeout.unwrap_or(IO_TIMEOUT)))
+            .map_err(imap::Error::Io)
+    }
+}
+
+fn tls_wrap(tcp: TcpStream, host: &str) -> Result<Stream, String> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("`{host}` cannot be checked against a certificate: {e}"))?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+}
+
+/// Reads the greeting and asks for STARTTLS on a fresh connection (the IMAP client takes over
+/// after it): whether the server agreed. A refusal (`NO`, `BAD`) leaves the connection as it was.
+fn starttls(tcp: &TcpStream) -> std::io::Result<bool> {
+    let mut line = String::new();
+    let read_line = |line: &mut String| -> std::io::Result<()> {
+        line.clear();
+        // Read a byte at a time: nothing after the tagged answer may be buffered away from the
+        // TLS handshake.
+        let mut b = [0u8; 1];
+        while !line.ends_with('\n') {
+            if (&*tcp).read(&mut b)? == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                ));
+            }
+            line.push(b[0] as char);
+            if line.len() > 64 * 1024 {
+                return Err(std::io::Error::other("an answer line is too long"));
+            }
+        }
+        Ok(())
+    };
+    read_line(&mut line)?;
+    if !line.starts_with("* OK") {
+        return Err(std::io::Error::other(format!(
+            "the server's greeting is not `* OK`: {}",
+            line.trim_end()
+        )));
+    }
+    (&*tcp).write_all(b"S1 STARTTLS\r\n")?;
+    loop {
+        read_line(&mut line)?;
+        if let Some(answer) = line.strip_prefix("S1 ") {
+            return Ok(answer.starts_with("OK"));
+        }
+    }
+}
+
+/// An open, logged-in session.
+pub type Session = imap::Session<Stream>;
+
+/// Connects and logs in.
+pub fn connect(url: &MailboxUrl) -> Result<Session, String> {
+    let addr = (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{}: cannot resolve the host: {e}", url.name()))?
+        .next()
+        .ok_or_else(|| format!("{}: the host has no address", url.name()))?;
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(15))
+        .map_err(|e| format!("{}: cannot connect to {addr}: {e}", url.name()))?;
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).ok();
+    tcp.set_write_timeout(Some(IO_TIMEOUT)).ok();
+    let fail = |e: imap::Error| format!("{}: {e}", url.name());
+    let mut client = match url.tls {
+        Tls::Implicit => {
+            let mut c = imap::Client::new(tls_wrap(tcp, &url.host)?);
+            c.read_greeting().map_err(fail)?;
+            c
+        }
+        Tls::StartTls => match starttls(&tcp).map_err(|e| format!("{}: {e}", url.name()))? {
+            true => {
+                let mut c = imap::Client::new(tls_wrap(tcp, &url.host)?);
+                // The greeting came before STARTTLS.
+                c.greeting_read = true;
+                c
+            }
+            false if url.loopback() => {
+                let mut c = imap::Client::new(Stream::Plain(tcp));
+                c.greeting_read = true;
+                c
+            }
+            false => {
+                return Err(format!(
+                    "{}: the server offers no STARTTLS, and a password is sent in the clear only to a loopback address; use imaps://",
+                    url.name()
+                ))
+            }
+        },
+    };
+    client.greeting_read = true;
+    client
+        .login(&url.user, &url.password)
+        .map_err(|(e, _)| format!("{}: login refused: {e}", url.name()))
+}
+
+/// What reading a mailbox once did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadStats {
+    pub read: usize,
+    pub queued: usize,
+    pub unmatched: usize,
+    /// The mailbox's UIDVALIDITY changed: it was read again from the start.
+    pub resynced: bool,
+}
+
+/// Messages larger than this are read by their headers only (enough to match a reply).
+const MAX_BODY: u32 = 8 << 20;
+/// Messages fetched per round trip and recorded per transaction.
+const CHUNK: usize = 50;
+
+/// Reads what is new in the selected mailbox since its checkpoint, and records it.
+pub fn read_new(
+    session: &mut Session,
+    url: &MailboxUrl,
+    store: &mut dyn LiveStore,
+    cadences: &HashMap<i64, String>,
+) -> Result<ReadStats, String> {
+    let name = url.name();
+    let fail = |e: imap::Error| format!("{name}: {e}");
+    let mb = session.select(&url.mailbox).map_err(fail)?;
+    let validity = mb.uid_validity.unwrap_or(0);
+    let mut stats = ReadStats::default();
+    let last = match store.mailbox_checkpoint(&name).map_err(|e| e.to_string())? {
+        Some((v, last)) if v == validity => last,
+        Some((v, _)) => {
+            tracing::warn!(mailbox = %name, old = v, new = validity, "UIDVALIDITY changed: reading the mailbox again from the start");
+            stats.resynced = true;
+            0
+        }
+        None => 0,
+    };
+    let mut uids: Vec<u32> = session
+        .uid_search(format!("UID {}:*", last.saturating_add(1)))
+        .map_err(fail)?
+        .into_iter()
+        .filter(|u| *u > last)
+        .collect();
+    uids.sort_unstable();
+    if uids.is_empty() && stats.resynced {
+        let now = super::wall_now();
+        store
+            .record_mail(&name, (validity, 0), &[], &[], now)
+            .map_err(|e| e.to_string())?;
+    }
+    for chunk in uids.chunks(CHUNK) {
+        let set = chunk
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sizes = session
+            .uid_fetch(&set, "(UID RFC822.SIZE)")
+            .map_err(fail)?;
+        let big: Vec<u32> = sizes
+            .iter()
+            .filter(|f| f.size.is_some_and(|s| s > MAX_BODY))
+            .filter_map(|f| f.uid)
+            .collect();
+        let mut raws: HashMap<u32, (Vec<u8>, Option<i64>)> = HashMap::new();
+        for (what, set) in [
+            (
+                "(UID INTERNALDATE BODY.PEEK[])",
+                chunk.iter().filter(|u| !big.contains(u)).collect::<Vec<_>>(),
+            ),
+            (
+                "(UID INTERNALDATE BODY.PEEK[HEADER])",
+                chunk.iter().filter(|u| big.contains(u)).collect::<Vec<_>>(),
+            ),
+        ] {
+            if set.is_empty() {
+                continue;
+            }
+            let set = set
+                .iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            for f in session.uid_fetch(&set, what).map_err(fail)?.iter() {
+                let Some(uid) = f.uid else { continue };
+                let raw = f.body().or_else(|| f.header()).unwrap_or_default().to_vec();
+                raws.insert(uid, (raw, f.internal_date().map(|d| d.timestamp())));
+            }
+        }
+        let now = super::wall_now();
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut inputs = Vec::new();
+        for uid in chunk {
+            // A message expunged between the search and the fetch is not there: skipped.
+            let Some((raw, arrived)) = raws.remove(uid) else {
+                continue;
+            };
+            let (row, input) = take(
+                store,
+                &name,
+                (validity, *uid),
+                &raw,
+                arrived.unwrap_or(now).min(now),
+                now,
+                cadences,
+            )
+            .map_err(|e| e.to_string())?;
+            if row.contact.is_none() {
+                stats.unmatched += 1;
+            }
+            stats.read += 1;
+            rows.push(row);
+            inputs.extend(input);
+        }
+        let last = *chunk.last().expect("a chunk is not empty");
+        let new = store
+            .record_mail(&name, (validity, last), &rows, &inputs, now)
+            .map_err(|e| e.to_string())?;
+        stats.queued += new.iter().filter(|n| **n).count();
+        for r in &rows {
+            log_row(r);
+        }
+    }
+    metrics::counter!("cadence_mail_read_total").increment(stats.read as u64);
+    metrics::counter!("cadence_mail_unmatched_total").increment(stats.unmatched as u64);
+    Ok(stats)
+}
+
+fn log_row(r: &MailRow) {
+    match &r.contact {
+        Some(c) => tracing::info!(
+            mailbox = %r.mailbox,
+            uid = r.uid,
+            class = %r.class,
+            contact = %c,
+            event = r.event.as_deref().unwrap_or("-"),
+            matched_by = r.matched_by.as_deref().unwrap_or("-"),
+            "mail read"
+        ),
+        None => tracing::warn!(
+            mailbox = %r.mailbox,
+            uid = r.uid,
+            class = %r.class,
+            sender = r.sender.as_deref().unwrap_or("-"),
+            subject = %r.subject,
+            note = r.note.as_deref().unwrap_or("-"),
+            "mail read, matched to no contact"
+        ),
+    }
+}
+
+/// One message: what it is, whom it is about, and the input it gives. `arrived`: when it
+/// reached the mailbox (the event's time, never before the message it answers was sent).
+pub fn take(
+    store: &mut dyn LiveStore,
+    mailbox: &str,
+    (validity, uid): (u32, u32),
+    raw: &[u8],
+    arrived: i64,
+    now: i64,
+    cadences: &HashMap<i64, String>,
+) -> crate::store::live::Result<(MailRow, Option<NewInput>)> {
+    let today = DateTime::from_timestamp(arrived, 0)
+        .map(|d| d.date_naive())
+        .unwrap_or(NaiveDate::MIN);
+    let mut row = MailRow {
+        mailbox: mailbox.to_string(),
+        uidvalidity: validity,
+        uid,
+        message_id: None,
+        sender: None,
+        subject: String::new(),
+        class: "unreadable".into(),
+        event: None,
+        contact: None,
+        ours: None,
+        matched_by: None,
+        sent: None,
+        at: arrived,
+        read: now,
+        note: None,
+    };
+    let Some(m) = inbound::read(raw, today) else {
+        row.note = Some("not a message: no headers".into());
+        return Ok((row, None));
+    };
+    row.message_id = m.message_id.clone();
+    row.sender = m.from.clone();
+    row.subject = m.subject.chars().take(200).collect();
+    row.class = m.class.name().into();
+    let Some(event) = m.class.event() else {
+        row.note = Some(match &m.class {
+            Class::Ignored { why } => format!("{why}: nothing to do"),
+            Class::Bounce { status, .. } => format!(
+                "the server is still trying{}: not an event until it gives up",
+                status
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ),
+            _ => String::new(),
+        });
+        // Still matched, so the log says whom it was about.
+        if let Some((ours, how)) = find(store, &m)? {
+            fill(&mut row, &ours, how);
+        }
+        return Ok((row, None));
+    };
+    let Some((ours, how)) = find(store, &m)? else {
+        row.note = Some(
+            "it names none of our messages, and its sender is no address we wrote to".into(),
+        );
+        return Ok((row, None));
+    };
+    fill(&mut row, &ours, how);
+    row.at = arrived.max(ours.sent);
+    row.event = Some(event.to_string());
+    let back = match &m.class {
+        Class::AutoReply { back } => back.map(|d| d.to_string()),
+        _ => None,
+    };
+    let key = match &m.message_id {
+        Some(id) => format!("mail:{id}:{event}"),
+        None => format!("imap:{mailbox}:{validity}:{uid}"),
+    };
+    let input = NewInput {
+        key,
+        at: row.at,
+        contact: ours.contact.clone(),
+        what: InputKind::Event {
+            event: event.into(),
+            step: Some(ours.step),
+            cadence: cadences.get(&ours.version).cloned(),
+            field: None,
+            value: back,
+            machine: false,
+            message: Some((ours.enrolment, ours.exec)),
+        },
+        origin: format!("imap {mailbox} uid {uid}"),
+    };
+    Ok((row, Some(input)))
+}
+
+fn fill(row: &mut MailRow, ours: &MessageRef, how: String) {
+    row.contact = Some(ours.contact.clone());
+    row.ours = Some(inbound::bare_id(&ours.message_id));
+    row.matched_by = Some(how);
+    row.sent = Some(ours.sent);
+}
+
+/// The message of ours an inbound message is about, and how it was found.
+fn find(
+    store: &mut dyn LiveStore,
+    m: &Inbound,
+) -> crate::store::live::Result<Option<(MessageRef, String)>> {
+    for (id, via) in &m.names {
+        if let Some(ours) = store.message_by_id(id)? {
+            return Ok(Some((ours, via.name().to_string())));
+        }
+    }
+    let by_address = match &m.class {
+        Class::Reply | Class::AutoReply { .. } => m.from.as_deref().map(|a| (a, "sender")),
+        Class::Bounce { recipient, .. } | Class::Abuse { recipient } => recipient
+            .as_deref()
+            .map(|a| (a, "the recipient it names")),
+        Class::Ignored { .. } => None,
+    };
+    if let Some((address, how)) = by_address {
+        if let Some(ours) = store.latest_message_to(&inbound::address_key(address))? {
+            return Ok(Some((ours, how.to_string())));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads one mailbox for as long as the run lasts: IDLE where the server has it, else a poll
+/// every `poll`; a failed connection is tried again after a pause that grows to 5 minutes.
+pub struct Reader {
+    pub url: MailboxUrl,
+    pub db: PathBuf,
+    pub cadences: HashMap<i64, String>,
+    pub poll: Duration,
+}
+
+impl Reader {
+    /// Connects and reads what is new, once (the start of a run: before anything is sent).
+    pub fn read_once(&self) -> Result<ReadStats, String> {
+        let mut store = SqliteLive::open(&self.db, false).map_err(|e| e.to_string())?;
+        let mut session = connect(&self.url)?;
+        let stats = read_new(&mut session, &self.url, &mut store, &self.cadences)?;
+        let _ = session.logout();
+        Ok(stats)
+    }
+
+    /// Runs until `stop`.
+    pub fn serve(&self, stop: &AtomicBool) {
+        let mut pause = Duration::from_secs(1);
+        while !stop.load(Ordering::SeqCst) {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.session(stop)));
+            let e = match r {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e,
+                Err(_) => format!("{}: the IMAP client failed", self.url.name()),
+            };
+            metrics::counter!("cadence_mail_failures_total").increment(1);
+            tracing::error!(mailbox = %self.url.name(), error = %e, retry_in = ?pause, "reading the mailbox failed");
+            eprintln!("error: {e} (trying again in {} s)", pause.as_secs());
+            sleep(pause, stop);
+            pause = (pause * 2).min(Duration::from_secs(300));
+        }
+    }
+
+    fn session(&self, stop: &AtomicBool) -> Result<(), String> {
+        let mut store = SqliteLive::open(&self.db, false).map_err(|e| e.to_string())?;
+        let mut session = connect(&self.url)?;
+        let idle = session
+            .capabilities()
+            .map(|c| c.has_str("IDLE"))
+            .unwrap_or(false);
+        tracing::info!(mailbox = %self.url.name(), idle, "reading the mailbox");
+        while !stop.load(Ordering::SeqCst) {
+            let s = read_new(&mut session, &self.url, &mut store, &self.cadences)?;
+            if s.read > 0 {
+                tracing::debug!(mailbox = %self.url.name(), read = s.read, queued = s.queued, "mail read");
+            }
+            if idle {
+                let mut h = session.idle();
+                h.timeout(self.poll).keepalive(false);
+                h.wait_while(imap::extensions::idle::stop_on_any)
+                    .map_err(|e| format!("{}: IDLE: {e}", self.url.name()))?;
+            } else {
+                sleep(self.poll, stop);
+            }
+        }
+        let _ = session.logout();
+        Ok(())
+    }
+}
+
+fn sleep(d: Duration, stop: &AtomicBool) {
+    let end = Instant::now() + d;
+    while Instant::now() < end && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep((end - Instant::now()).min(Duration::from_millis(200)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_urls_read_and_hide_their_password() {
+        let u = MailboxUrl::parse("imaps://sales%40acme.test:s3cr%2Ft@imap.acme.test/Sent%20Replies")
+            .unwrap();
+        assert_eq!(u.tls, Tls::Implicit);
+        assert_eq!(u.port, 993);
+        assert_eq!(u.user, "sales@acme.test");
+        assert_eq!(u.password, "s3cr/t");
+        assert_eq!(u.mailbox, "Sent Replies");
+        assert_eq!(format!("{u:?}"), "sales@acme.test@imap.acme.test/Sent Replies");
+        let u = MailboxUrl::parse("imap://u:p@127.0.0.1:1143").unwrap();
+        assert_eq!((u.tls, u.port, u.mailbox.as_str()), (Tls::StartTls, 1143, "INBOX"));
+        assert!(u.loopback());
+        for bad in [
+            "pop3://u:p@h/INBOX",
+            "imaps://h/INBOX",
+            "imaps://u@h/INBOX",
+            "imaps://u:p@h/IN%22BOX",
+            "imaps://u:p@h/INBOX?x=1",
+        ] {
+            let e = MailboxUrl::parse(bad).unwrap_err();
+            assert!(!e.contains(":p@"), "{e}");
+        }
+    }
+}
