@@ -43,7 +43,8 @@ fn message_id(text: &str) -> String {
     text.lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("message-id").then(|| v.trim().to_string())
+            k.eq_ignore_ascii_case("message-id")
+                .then(|| v.trim().to_string())
         })
         .expect("a Message-ID")
 }
@@ -73,6 +74,7 @@ fn has(trace: &[serde_json::Value], contact: &str, kind: &str) -> bool {
 
 struct Runner {
     child: std::process::Child,
+    log: std::path::PathBuf,
 }
 
 impl Runner {
@@ -100,8 +102,11 @@ impl Runner {
                 p("events.csv"),
             ]);
         }
+        let log = dir.join("runner.log");
+        let _ = std::fs::remove_file(&log);
         Runner {
-            child: cadence(&args).spawn(),
+            child: cadence(&args).spawn_logged(&log),
+            log,
         }
     }
 
@@ -113,15 +118,13 @@ impl Runner {
                 assert!(status.success(), "the runner stopped with {status}");
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(20), "the runner did not stop");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the runner did not stop"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            use std::io::Read;
-            let _ = e.read_to_string(&mut err);
-        }
-        err
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
@@ -168,11 +171,19 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
     let runner = Runner::start(dir.path(), &mx, true);
 
     // Step 1 reaches the three real mailboxes; Postfix bounces the fourth back to sales@.
-    wait_until("step 1 in the prospects' mailboxes", Duration::from_secs(30), || {
-        ["ann@prospect.test", "otto@prospect.test", "carl@prospect.test"]
+    wait_until(
+        "step 1 in the prospects' mailboxes",
+        Duration::from_secs(30),
+        || {
+            [
+                "ann@prospect.test",
+                "otto@prospect.test",
+                "carl@prospect.test",
+            ]
             .iter()
             .all(|u| !mx.mailbox(u).is_empty())
-    });
+        },
+    );
     let to_ann = message_id(&mx.mailbox("ann@prospect.test")[0]);
     let to_otto = message_id(&mx.mailbox("otto@prospect.test")[0]);
 
@@ -203,12 +214,20 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
          Message-ID: <stranger-1@prospect.test>\n\nWho are you?\n",
     );
     // IDLE tells the runner at once; the poll interval (2 s) bounds it.
-    wait_until("Ann's reply, Otto's pause and the bounce", Duration::from_secs(20), || {
-        let t = trace(&db);
-        has(&t, "ann", "exited") && has(&t, "otto", "paused") && has(&t, "gone", "exited")
-    });
+    wait_until(
+        "Ann's reply, Otto's pause and the bounce",
+        Duration::from_secs(20),
+        || {
+            let t = trace(&db);
+            has(&t, "ann", "exited") && has(&t, "otto", "paused") && has(&t, "gone", "exited")
+        },
+    );
     let took = sent.elapsed();
     eprintln!("replied, paused and bounced within {took:?} of the answers");
+    assert!(
+        took < Duration::from_secs(8),
+        "read within a poll interval (2 s) of delivery: {took:?}"
+    );
     let t = trace(&db);
     let ann_exit = t
         .iter()
@@ -219,17 +238,15 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
         .iter()
         .find(|r| r["contact"] == "gone" && r["kind"] == "exited")
         .unwrap();
-    assert!(
-        gone_exit.to_string().contains("bad address"),
-        "{gone_exit}"
-    );
+    assert!(gone_exit.to_string().contains("bad address"), "{gone_exit}");
     let paused = t
         .iter()
         .find(|r| r["contact"] == "otto" && r["kind"] == "paused")
         .unwrap();
     assert_eq!(paused["reason"], "auto_reply", "{paused}");
 
-    // Stopped between two polls: Carl answers meanwhile; the next run reads it, once.
+    // Stopped between two polls: Carl answers meanwhile, and his step 2 falls due while the
+    // runner is down. At the start the mailbox is read before anything is sent: no follow-up.
     let err = runner.stop();
     mx.send(
         "carl@prospect.test",
@@ -242,34 +259,85 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
     wait_until("Carl's answer delivered", Duration::from_secs(10), || {
         mx.mailbox(SALES).len() >= 5
     });
+    let due = Duration::from_secs(65);
+    if let Some(left) = due.checked_sub(t0.elapsed()) {
+        std::thread::sleep(left);
+    }
     let runner = Runner::start(dir.path(), &mx, false);
-    wait_until("Carl's answer read after the restart", Duration::from_secs(20), || {
-        has(&trace(&db), "carl", "exited")
-    });
+    wait_until(
+        "Carl's answer read after the restart",
+        Duration::from_secs(20),
+        || has(&trace(&db), "carl", "exited"),
+    );
 
     // Step 2 falls due a minute after step 1: nobody who answered gets it; Otto gets it once
     // his pause is over and the rest of his wait has run.
-    wait_until("step 2 for Otto after his pause", Duration::from_secs(150), || {
-        mx.mailbox("otto@prospect.test").len() >= 2
-    });
-    assert!(t0.elapsed() >= Duration::from_secs(100), "Otto's wait went on after the pause");
+    wait_until(
+        "step 2 for Otto after his pause",
+        Duration::from_secs(150),
+        || mx.mailbox("otto@prospect.test").len() >= 2,
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_secs(100),
+        "Otto's wait went on after the pause"
+    );
     let err2 = runner.stop();
-    assert_eq!(mx.mailbox("ann@prospect.test").len(), 1, "no follow-up after a reply");
-    assert_eq!(mx.mailbox("carl@prospect.test").len(), 1, "no follow-up after a reply");
+    assert_eq!(
+        mx.mailbox("ann@prospect.test").len(),
+        1,
+        "no follow-up after a reply"
+    );
+    assert_eq!(
+        mx.mailbox("carl@prospect.test").len(),
+        1,
+        "no follow-up after a reply"
+    );
     let t = trace(&db);
     assert!(has(&t, "otto", "resumed"), "{t:?}");
-    let events = |c: &str| {
+    let events = |t: &[serde_json::Value], c: &str| {
         t.iter()
             .filter(|r| r["contact"] == c && r["kind"] == "event")
             .count()
     };
-    assert_eq!(events("carl"), 1, "Carl's answer is one event");
-    assert_eq!(events("ann"), 1, "Ann's answer is one event");
+    assert_eq!(events(&t, "carl"), 1, "Carl's answer is one event");
+    assert_eq!(events(&t, "ann"), 1, "Ann's answer is one event");
+
+    // The mailbox's UIDVALIDITY changes (a restore, a migration of the server): the mailbox is
+    // read again from the start, and nothing is queued twice.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("UPDATE mailboxes SET uidvalidity = 1", [])
+            .unwrap();
+    }
+    let runner = Runner::start(dir.path(), &mx, false);
+    wait_until("the mailbox read again", Duration::from_secs(20), || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let v: i64 = c
+            .query_row("SELECT uidvalidity FROM mailboxes", [], |r| r.get(0))
+            .unwrap();
+        v != 1
+    });
+    let err3 = runner.stop();
+    assert!(
+        err3.contains("mail: 5 messages read, 0 events queued"),
+        "{err3}"
+    );
+    let t = trace(&db);
+    assert_eq!(events(&t, "carl"), 1, "read again, queued once");
+    assert_eq!(
+        t.iter().filter(|r| r["kind"] == "event").count(),
+        4,
+        "Ann, Otto, Gone, Carl: one event each"
+    );
 
     // The mail log: every message read once, the stranger's matched to nobody.
     let (log, _) = cadence(&["mail", "--db", &db, "--format", "json"]).status(0);
     let log: Vec<serde_json::Value> = serde_json::from_str(&log).unwrap();
-    assert_eq!(log.len(), 5, "{log:#?}\nfirst run:\n{err}\nsecond run:\n{err2}");
+    assert_eq!(
+        log.len(),
+        5,
+        "{log:#?}\nfirst run:\n{err}\nsecond run:\n{err2}"
+    );
     let by = |sender: &str| {
         log.iter()
             .find(|r| r["sender"].as_str().unwrap_or("").starts_with(sender))

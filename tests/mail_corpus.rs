@@ -71,7 +71,9 @@ fn every_message_of_the_corpus_names_our_message_somewhere() {
         }
         let m = inbound::read(&std::fs::read(e.path()).unwrap(), today).unwrap();
         assert!(
-            m.names.iter().any(|(id, _)| id.ends_with(".a1b2c3d4e5f6@acme-sales.test")),
+            m.names
+                .iter()
+                .any(|(id, _)| id.ends_with(".a1b2c3d4e5f6@acme-sales.test")),
             "{name}: {:?}",
             m.names
         );

@@ -160,7 +160,7 @@ enum Command {
         after_help = "Examples:\n  cadence run examples/saas_onboarding.cadence --db live.db --contacts examples/contacts.csv --smtp smtp://127.0.0.1:2525\n  cadence run cadences/*.cadence --db live.db --clock virtual --events events.csv --until 30d\n\nThe database (SQLite, created when missing) holds contacts, enrolments, timers, the inbox, the outbox,\nthe reps' tasks, the journal and every version of the cadences: running again continues where it stopped,\nand each row of --contacts and --events is applied once however often it is given.\nWithout --smtp emails stay in the outbox. `--clock wall` (the default) runs until Ctrl-C or SIGTERM.\nWith --listen it serves the one-click unsubscribe links of its emails and POST /api/events (`cadence token`).\nSettings come from flags, then CADENCE_DB, CADENCE_SMTP_URL, CADENCE_PUBLIC_URL, CADENCE_FROM,\nCADENCE_CLOCK, CADENCE_LISTEN, then the [run] table of cadence.toml. docs/running.md tells how to run it in production.\n\nExit status: 0 done, 1 bad rows were skipped, 2 usage, database or I/O error."
     )]
     #[command(display_order = 12)]
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Print the journal of a live database, as `simulate` prints a trace
     #[command(
         after_help = "Examples:\n  cadence trace --db live.db\n  cadence trace --db live.db --format jsonl > trace.jsonl"
@@ -317,7 +317,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Test(args) => test::run_cmd(args),
         Command::Repl(args) => repl::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Trace(args) => trace::run(args),
         Command::Tasks(args) => tasks::run(args),
         Command::Log(args) => log::run(args),

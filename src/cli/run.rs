@@ -131,7 +131,11 @@ fn options(args: &Args) -> Result<Options, String> {
     let imap_urls: Vec<String> = if args.imap.is_empty() {
         cfg.imap.clone().unwrap_or_default()
     } else {
-        args.imap.iter().filter(|u| !u.is_empty()).cloned().collect()
+        args.imap
+            .iter()
+            .filter(|u| !u.is_empty())
+            .cloned()
+            .collect()
     };
     let imap = imap_urls
         .iter()
@@ -140,7 +144,7 @@ fn options(args: &Args) -> Result<Options, String> {
     if !imap.is_empty() && clock == ClockKind::Virtual {
         return Err("--imap reads real mailboxes: it needs the wall clock".into());
     }
-        if until.is_some() && clock == ClockKind::Wall {
+    if until.is_some() && clock == ClockKind::Wall {
         return Err("--until needs --clock virtual (the wall clock runs until stopped)".into());
     }
     let dur =
@@ -301,6 +305,9 @@ pub(crate) fn run(args: Args) -> Status {
             opts.db.display()
         ),
     }
+    for m in &opts.imap {
+        eprintln!("reading replies from {} (IMAP)", m.name());
+    }
     if opts.clock == ClockKind::Wall {
         eprintln!(
             "running on the wall clock; Ctrl-C (or SIGTERM) stops after the transaction in hand"
@@ -390,6 +397,13 @@ pub(crate) fn run(args: Args) -> Status {
         eprintln!(
             "smtp: {} sent, {} bounced, {} to retry, {} given up",
             report.relay.sent, report.relay.bounced, report.relay.retried, report.relay.failed
+        );
+    }
+    if let Some([read, queued, unmatched]) = report.mail {
+        eprintln!(
+            "mail: {} read, {queued} events queued, {unmatched} matched to no contact (`cadence mail --db {} --unmatched`)",
+            plural(read, "message"),
+            opts.db.display()
         );
     }
     if std::env::var_os("CADENCE_TIMINGS").is_some() {

@@ -185,6 +185,13 @@ pub const RULES: &[Rule] = &[
         summary: "a cron send window that reads as office hours but opens once an hour, or runs past the last hour",
         check: rules::cron_window_as_hours::check,
     },
+    Rule {
+        code: "L217",
+        name: "auto-reply-ends-enrolment",
+        severity: Severity::Warning,
+        summary: "an out-of-office answer ends the enrolment instead of pausing it",
+        check: rules::auto_reply_ends_enrolment::check,
+    },
 ];
 
 const PAGES: &str = include_str!("../../docs/lints.md");

@@ -184,7 +184,10 @@ fn classify(
                 && ct.subtype().is_some_and(|x| x.eq_ignore_ascii_case(s))
         };
         if is("multipart", "report") {
-            let kind = ct.attribute("report-type").unwrap_or("").to_ascii_lowercase();
+            let kind = ct
+                .attribute("report-type")
+                .unwrap_or("")
+                .to_ascii_lowercase();
             returned_ids(msg, names);
             return match kind.as_str() {
                 "delivery-status" => delivery_status(msg),
@@ -299,7 +302,11 @@ fn plain_bounce(text: &str, from: Option<&str>) -> Class {
     };
     let recipient = EMAIL
         .find_iter(head)
-        .map(|m| m.as_str().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase())
+        .map(|m| {
+            m.as_str()
+                .trim_matches(|c| c == '<' || c == '>')
+                .to_ascii_lowercase()
+        })
         .find(|a| Some(a.as_str()) != from && !is_daemon(a));
     Class::Bounce {
         permanent,
@@ -352,15 +359,17 @@ fn delivery_status(msg: &Message) -> Class {
                     .map(|(_, v)| v.as_str())
             };
             let action = get("Action").unwrap_or("").trim().to_ascii_lowercase();
-            let status = get("Status").map(|s| {
-                s.split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            });
+            let status =
+                get("Status").map(|s| s.split_whitespace().next().unwrap_or("").to_string());
             let recipient = get("Final-Recipient")
                 .or_else(|| get("Original-Recipient"))
-                .map(|r| r.rsplit(';').next().unwrap_or(r).trim().to_ascii_lowercase())
+                .map(|r| {
+                    r.rsplit(';')
+                        .next()
+                        .unwrap_or(r)
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .filter(|r| !r.is_empty());
             let perm = action == "failed"
                 || (action.is_empty() && status.as_deref().is_some_and(|s| s.starts_with('5')));
@@ -640,11 +649,7 @@ fn month_of(name: &str) -> Option<u32> {
 }
 
 static DATE_FORMS: LazyLock<Regex> = LazyLock::new(|| {
-    let months = MONTHS
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join("|");
+    let months = MONTHS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join("|");
     Regex::new(&format!(
         r"(?P<iso>\b(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})\b)|(?P<dm>\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th|er|\.|º)?\s*(?:of\s+|de\s+)?(?P<dmon>{months})\.?(?:\s+(?:de\s+)?(?P<dy>\d{{4}}))?\b)|(?P<md>\b(?P<mmon>{months})\.?\s+(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<my>\d{{4}}))?)|(?P<num>\b(?P<n1>\d{{1,2}})[./](?P<n2>\d{{1,2}})(?:[./](?P<ny>\d{{2,4}}))?\b)"
     ))
@@ -747,7 +752,10 @@ mod tests {
     fn return_days_in_six_languages() {
         let today = day(2027, 3, 1);
         for (text, want) in [
-            ("I am out of the office and will be back on 12 March.", day(2027, 3, 12)),
+            (
+                "I am out of the office and will be back on 12 March.",
+                day(2027, 3, 12),
+            ),
             ("I'm away until Friday, March 12th, 2027.", day(2027, 3, 12)),
             ("Back in the office on 2027-03-12", day(2027, 3, 12)),
             ("Out until 3/12, limited access to email", day(2027, 3, 12)),
@@ -756,7 +764,10 @@ mod tests {
             ("3月12日まで不在にしております", day(2027, 3, 12)),
             ("2027年3月12日に戻ります", day(2027, 3, 12)),
             ("Ich bin bis zum 12. März nicht im Büro.", day(2027, 3, 12)),
-            ("Ab dem 12.03.2027 bin ich wieder erreichbar.", day(2027, 3, 12)),
+            (
+                "Ab dem 12.03.2027 bin ich wieder erreichbar.",
+                day(2027, 3, 12),
+            ),
             ("Je serai de retour le 12 mars.", day(2027, 3, 12)),
             ("Absent jusqu'au 12/03/2027.", day(2027, 3, 12)),
             ("Estaré fuera hasta el 12 de marzo.", day(2027, 3, 12)),
@@ -801,7 +812,12 @@ mod tests {
 
     #[test]
     fn no_bytes_make_the_reader_panic() {
-        for raw in [&b""[..], b"\r\n\r\n", b"From:", b"Content-Type: multipart/report\r\n\r\n"] {
+        for raw in [
+            &b""[..],
+            b"\r\n\r\n",
+            b"From:",
+            b"Content-Type: multipart/report\r\n\r\n",
+        ] {
             let _ = read(raw, day(2027, 3, 1));
         }
     }

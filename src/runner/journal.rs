@@ -299,7 +299,11 @@ impl<'a> TraceWriter<'a> {
     /// Reads the messages the mailboxes gave events (of one contact, or all), so that each
     /// such event record says which message it came from: `message_id` (the message read),
     /// `answers` (ours, which it was matched to), `sent` (when ours was sent) and `matched_by`.
-    pub fn load_mail(&mut self, store: &mut dyn LiveStore, only: Option<&str>) -> Result<(), LiveError> {
+    pub fn load_mail(
+        &mut self,
+        store: &mut dyn LiveStore,
+        only: Option<&str>,
+    ) -> Result<(), LiveError> {
         let mut map: HashMap<(String, String), std::collections::VecDeque<MailRow>> =
             HashMap::new();
         for m in store.mail_log(only, false)? {
@@ -332,7 +336,10 @@ impl<'a> TraceWriter<'a> {
         let Some(m) = self.mail_of(contact, event, at) else {
             return;
         };
-        let sent = m.sent.map(crate::engine::format_instant).unwrap_or_default();
+        let sent = m
+            .sent
+            .map(crate::engine::format_instant)
+            .unwrap_or_default();
         let how = m.matched_by.clone().unwrap_or_default();
         if jsonl && out.ends_with("}\n") {
             out.truncate(out.len() - 2);
@@ -343,7 +350,11 @@ impl<'a> TraceWriter<'a> {
             if let Some(ours) = &m.ours {
                 out.push_str(&format!(",\"answers\":{}", q(ours)));
             }
-            out.push_str(&format!(",\"sent\":{},\"matched_by\":{}}}\n", q(&sent), q(&how)));
+            out.push_str(&format!(
+                ",\"sent\":{},\"matched_by\":{}}}\n",
+                q(&sent),
+                q(&how)
+            ));
         } else if !jsonl && out.ends_with('\n') {
             out.pop();
             out.push_str(&format!(" (message of {sent}, matched by {how})\n"));

@@ -93,8 +93,13 @@ impl MailboxUrl {
         } else {
             path
         };
-        if mailbox.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
-            return Err(bad("the mailbox name has a quote, a backslash or a control character"));
+        if mailbox
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+        {
+            return Err(bad(
+                "the mailbox name has a quote, a backslash or a control character",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("a mailbox URL takes no `?` or `#` part"));
@@ -291,6 +296,14 @@ pub struct ReadStats {
     pub resynced: bool,
 }
 
+/// What the mailboxes gave in this process: messages read, inputs queued, messages matched to
+/// no contact (the run's summary prints them).
+pub static TOTALS: [std::sync::atomic::AtomicUsize; 3] = [
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+];
+
 /// Messages larger than this are read by their headers only (enough to match a reply).
 const MAX_BODY: u32 = 8 << 20;
 /// Messages fetched per round trip and recorded per transaction.
@@ -336,9 +349,7 @@ pub fn read_new(
             .map(|u| u.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let sizes = session
-            .uid_fetch(&set, "(UID RFC822.SIZE)")
-            .map_err(fail)?;
+        let sizes = session.uid_fetch(&set, "(UID RFC822.SIZE)").map_err(fail)?;
         let big: Vec<u32> = sizes
             .iter()
             .filter(|f| f.size.is_some_and(|s| s > MAX_BODY))
@@ -348,7 +359,10 @@ pub fn read_new(
         for (what, set) in [
             (
                 "(UID INTERNALDATE BODY.PEEK[])",
-                chunk.iter().filter(|u| !big.contains(u)).collect::<Vec<_>>(),
+                chunk
+                    .iter()
+                    .filter(|u| !big.contains(u))
+                    .collect::<Vec<_>>(),
             ),
             (
                 "(UID INTERNALDATE BODY.PEEK[HEADER])",
@@ -402,6 +416,12 @@ pub fn read_new(
         for r in &rows {
             log_row(r);
         }
+    }
+    for (total, n) in TOTALS
+        .iter()
+        .zip([stats.read, stats.queued, stats.unmatched])
+    {
+        total.fetch_add(n, Ordering::Relaxed);
     }
     metrics::counter!("cadence_mail_read_total").increment(stats.read as u64);
     metrics::counter!("cadence_mail_unmatched_total").increment(stats.unmatched as u64);
@@ -489,9 +509,8 @@ pub fn take(
         return Ok((row, None));
     };
     let Some((ours, how)) = find(store, &m)? else {
-        row.note = Some(
-            "it names none of our messages, and its sender is no address we wrote to".into(),
-        );
+        row.note =
+            Some("it names none of our messages, and its sender is no address we wrote to".into());
         return Ok((row, None));
     };
     fill(&mut row, &ours, how);
@@ -542,9 +561,9 @@ fn find(
     }
     let by_address = match &m.class {
         Class::Reply | Class::AutoReply { .. } => m.from.as_deref().map(|a| (a, "sender")),
-        Class::Bounce { recipient, .. } | Class::Abuse { recipient } => recipient
-            .as_deref()
-            .map(|a| (a, "the recipient it names")),
+        Class::Bounce { recipient, .. } | Class::Abuse { recipient } => {
+            recipient.as_deref().map(|a| (a, "the recipient it names"))
+        }
         Class::Ignored { .. } => None,
     };
     if let Some((address, how)) = by_address {
@@ -632,16 +651,23 @@ mod tests {
 
     #[test]
     fn mailbox_urls_read_and_hide_their_password() {
-        let u = MailboxUrl::parse("imaps://sales%40acme.test:s3cr%2Ft@imap.acme.test/Sent%20Replies")
-            .unwrap();
+        let u =
+            MailboxUrl::parse("imaps://sales%40acme.test:s3cr%2Ft@imap.acme.test/Sent%20Replies")
+                .unwrap();
         assert_eq!(u.tls, Tls::Implicit);
         assert_eq!(u.port, 993);
         assert_eq!(u.user, "sales@acme.test");
         assert_eq!(u.password, "s3cr/t");
         assert_eq!(u.mailbox, "Sent Replies");
-        assert_eq!(format!("{u:?}"), "sales@acme.test@imap.acme.test/Sent Replies");
+        assert_eq!(
+            format!("{u:?}"),
+            "sales@acme.test@imap.acme.test/Sent Replies"
+        );
         let u = MailboxUrl::parse("imap://u:p@127.0.0.1:1143").unwrap();
-        assert_eq!((u.tls, u.port, u.mailbox.as_str()), (Tls::StartTls, 1143, "INBOX"));
+        assert_eq!(
+            (u.tls, u.port, u.mailbox.as_str()),
+            (Tls::StartTls, 1143, "INBOX")
+        );
         assert!(u.loopback());
         for bad in [
             "pop3://u:p@h/INBOX",

@@ -161,8 +161,8 @@ pub struct Report {
     pub ingest_seconds: f64,
     /// The run stopped for a reload (SIGHUP): `cadence run` starts again with the files.
     pub reload: bool,
-    /// Messages read from the mailboxes at the start.
-    pub mail_read: usize,
+    /// What the mailboxes gave: messages read, inputs queued, messages matched to no contact.
+    pub mail: Option<[usize; 3]>,
 }
 
 /// Holds `DB.lock` for as long as it lives: one `cadence run` per database.
@@ -373,7 +373,6 @@ pub fn run(
             };
             match reader.read_once() {
                 Ok(s) => {
-                    report.mail_read += s.read;
                     tracing::info!(mailbox = %url.name(), read = s.read, queued = s.queued, unmatched = s.unmatched, "mailbox read at start");
                 }
                 Err(e) => eprintln!(
@@ -473,6 +472,13 @@ pub fn run(
         "runner stopped"
     );
     lap("ran");
+    if !opts.imap.is_empty() {
+        report.mail = Some(
+            mailbox::TOTALS
+                .each_ref()
+                .map(|t| t.load(Ordering::Relaxed)),
+        );
+    }
     report.stats = applier.stats.clone();
     report.clock = applier.clock();
     report.outbox = store.outbox_counts()?;

@@ -60,6 +60,21 @@ impl Run {
             .expect("the binary runs")
     }
 
+    /// Starts the process without waiting, its standard error written to `log` (appended).
+    pub fn spawn_logged(self, log: &Path) -> Child {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        self.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("the binary runs")
+    }
+
     pub fn output(self) -> Output {
         let mut child = self
             .command()

@@ -43,7 +43,9 @@ impl MailServers {
                 "Postfix's master runs only as root"
             };
             if std::env::var_os("CADENCE_REQUIRE_IMAP").is_some() {
-                panic!("the IMAP tests need real mail servers (CADENCE_REQUIRE_IMAP is set): {why}");
+                panic!(
+                    "the IMAP tests need real mail servers (CADENCE_REQUIRE_IMAP is set): {why}"
+                );
             }
             eprintln!("SKIPPED: {why}");
             return None;
@@ -219,7 +221,7 @@ biff = no
     pub fn send(&self, from: &str, to: &str, message: &str) {
         let mut s = TcpStream::connect(("127.0.0.1", self.smtp_port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut expect = |s: &mut TcpStream, code: &str| {
+        let expect = |s: &mut TcpStream, code: &str| {
             let mut buf = Vec::new();
             let mut b = [0u8; 1];
             loop {

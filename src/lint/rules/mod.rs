@@ -1,5 +1,6 @@
 //! One file per lint rule.
 
+pub mod auto_reply_ends_enrolment;
 pub mod bounce_not_handled;
 pub mod can_wait_forever;
 pub mod cron_window_as_hours;

@@ -10,8 +10,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 
 use super::{
     Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputKind, JournalRow,
-    LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask, OutboxRow, OutboxState,
-    Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
+    LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask, OutboxRow,
+    OutboxState, Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
 };
 use crate::engine::{ContactId, Timer};
 
