@@ -132,10 +132,19 @@ impl Live {
 }
 
 fn wait_for_server(port: u16) {
-    wait_for("the server", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && request(port, "GET", "/healthz", "").0 == 200
-    });
+    // While the server starts, a connection may be refused or reset: try again.
+    let healthy = || -> std::io::Result<bool> {
+        let mut s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out.starts_with("HTTP/1.1 200"))
+    };
+    wait_for("the server", || healthy().unwrap_or(false));
 }
 
 #[test]

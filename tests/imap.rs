@@ -167,6 +167,17 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
     )
     .unwrap();
     let db = dir.path().join("live.db").display().to_string();
+    // Mail that was there before anything was sent answers nothing of ours.
+    mx.send(
+        "ann@prospect.test",
+        SALES,
+        &format!(
+            "From: ann@prospect.test\nTo: {SALES}\nSubject: Lunch?\nMessage-ID: <ann-0@prospect.test>\n\nLunch on Friday?\n"
+        ),
+    );
+    wait_until("the old message delivered", Duration::from_secs(10), || {
+        mx.mailbox(SALES).len() == 1
+    });
     let t0 = Instant::now();
     let runner = Runner::start(dir.path(), &mx, true);
 
@@ -257,7 +268,7 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
         ),
     );
     wait_until("Carl's answer delivered", Duration::from_secs(10), || {
-        mx.mailbox(SALES).len() >= 5
+        mx.mailbox(SALES).len() >= 6
     });
     let due = Duration::from_secs(65);
     if let Some(left) = due.checked_sub(t0.elapsed()) {
@@ -318,8 +329,10 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
         v != 1
     });
     let err3 = runner.stop();
+    // Read again from the day before the first email: Ann's old message too, matched to nobody
+    // (it came before anything was sent to her), as the stranger's.
     assert!(
-        err3.contains("mail: 5 messages read, 0 events queued"),
+        err3.contains("mail: 6 messages read, 0 events queued, 2 matched to no contact"),
         "{err3}"
     );
     let t = trace(&db);
@@ -335,11 +348,14 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
     let log: Vec<serde_json::Value> = serde_json::from_str(&log).unwrap();
     assert_eq!(
         log.len(),
-        5,
+        6,
         "{log:#?}\nfirst run:\n{err}\nsecond run:\n{err2}"
     );
+    let old = log.iter().find(|r| r["subject"] == "Lunch?").unwrap();
+    assert!(old["contact"].is_null(), "{old}");
     let by = |sender: &str| {
         log.iter()
+            .filter(|r| r["subject"] != "Lunch?")
             .find(|r| r["sender"].as_str().unwrap_or("").starts_with(sender))
             .unwrap_or_else(|| panic!("no mail from {sender}: {log:#?}"))
     };

@@ -28,6 +28,11 @@ pub struct Args {
     config: Option<PathBuf>,
 }
 
+/// Text from a stranger, safe to print on a terminal (control characters escaped).
+fn shown(s: &str) -> String {
+    crate::diagnostic::printable(s).into_owned()
+}
+
 fn text(rows: &[MailRow]) -> String {
     if rows.is_empty() {
         return "no mail read\n".into();
@@ -38,13 +43,15 @@ fn text(rows: &[MailRow]) -> String {
             "{}  {:<16} from {} \"{}\"\n",
             utc(r.at).format("%Y-%m-%d %H:%M UTC"),
             r.class,
-            r.sender.as_deref().unwrap_or("(no sender)"),
-            r.subject.escape_debug(),
+            shown(r.sender.as_deref().unwrap_or("(no sender)")),
+            shown(&r.subject),
         ));
         match (&r.contact, &r.ours) {
             (Some(c), Some(ours)) => out.push_str(&format!(
-                "        contact {c}: {} (our <{ours}> of {}, matched by {})\n",
+                "        contact {}: {} (our <{}> of {}, matched by {})\n",
+                shown(c),
                 r.event.as_deref().unwrap_or("no event"),
+                shown(ours),
                 r.sent
                     .map(|s| utc(s).format("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_default(),
@@ -54,16 +61,16 @@ fn text(rows: &[MailRow]) -> String {
         }
         if let Some(n) = &r.note {
             if !n.is_empty() {
-                out.push_str(&format!("        {n}\n"));
+                out.push_str(&format!("        {}\n", shown(n)));
             }
         }
         out.push_str(&format!(
             "        {} uid {}{}\n",
-            r.mailbox,
+            shown(&r.mailbox),
             r.uid,
             r.message_id
                 .as_deref()
-                .map(|m| format!(", Message-ID <{m}>"))
+                .map(|m| format!(", Message-ID <{}>", shown(m)))
                 .unwrap_or_default()
         ));
     }

@@ -209,13 +209,19 @@ fn classify(
         inline_ids(&text, names);
         return plain_bounce(&text, from);
     }
-    if is_automatic(msg, subject, &text) {
-        let mut seen = String::with_capacity(subject.len() + 1 + text.len().min(TEXT_READ));
-        seen.push_str(subject);
-        seen.push('\n');
-        seen.push_str(own_lines(&text, TEXT_READ).as_ref());
-        return Class::AutoReply {
-            back: return_day(&seen, today),
+    if is_automatic(msg, subject, &text, today) {
+        // The answer's own text first: a subject that repeats ours may carry a date of ours.
+        let back = return_day(own_lines(&text, TEXT_READ).as_ref(), today)
+            .or_else(|| return_day(subject, today));
+        return Class::AutoReply { back };
+    }
+    // A list's or a newsletter's mail from a contact's address answers nothing of ours.
+    let header = |n: &str| msg.header_raw(n).map(|v| v.trim().to_ascii_lowercase());
+    let bulk = header("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "list" | "junk"))
+        || msg.header_raw("List-Id").is_some();
+    if bulk && names.is_empty() {
+        return Class::Ignored {
+            why: "a mailing list's or a newsletter's message",
         };
     }
     Class::Reply
@@ -291,14 +297,20 @@ static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 /// the server is still trying.
 fn plain_bounce(text: &str, from: Option<&str>) -> Class {
     let head = &text[..floor_char(text, 6000)];
-    let transient = TRANSIENT.is_match(head);
     let status = STATUS_CODE
         .captures(head)
         .map(|c| c.get(1).map_or("", |m| m.as_str()).to_string());
     let permanent = match &status {
         Some(s) if s.starts_with('4') => false,
         Some(s) if s.starts_with('5') => true,
-        _ => !transient,
+        _ if TRANSIENT.is_match(head) => false,
+        _ if PERMANENT.is_match(head) => true,
+        // A notice from a mail server that reports no failure (a quarantine, a held message).
+        _ => {
+            return Class::Ignored {
+                why: "a notice from a mail server that reports no failed delivery",
+            }
+        }
     };
     let recipient = EMAIL
         .find_iter(head)
@@ -323,6 +335,13 @@ fn is_daemon(a: &str) -> bool {
 static TRANSIENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)(delivery (has been|is) delayed|not yet been delivered|will (keep trying|retry|be retried|continue trying)|temporar(y|ily) (failure|problem|error)|this is a temporary error|delay(ed)? notification|still trying)",
+    )
+    .expect("regex")
+});
+
+static PERMANENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(permanent (error|failure)|could not be delivered|couldn't be delivered|wasn't able to deliver|was not delivered|undeliverable|delivery (has )?failed|user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|doesn't exist|mailbox (unavailable|not found)|address rejected|recipient rejected|\b55[0-4][ -])",
     )
     .expect("regex")
 });
@@ -477,7 +496,7 @@ fn inline_ids(text: &str, names: &mut Vec<(String, Via)>) {
 static INLINE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^\s*message-id:\s*(<[^>\s]+>)").expect("regex"));
 
-fn is_automatic(msg: &Message, subject: &str, text: &str) -> bool {
+fn is_automatic(msg: &Message, subject: &str, text: &str, today: NaiveDate) -> bool {
     let header = |n: &str| msg.header_raw(n).map(|v| v.trim().to_ascii_lowercase());
     if header("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
         return true;
@@ -494,14 +513,24 @@ fn is_automatic(msg: &Message, subject: &str, text: &str) -> bool {
     if AUTO_SUBJECT.is_match(subject) {
         return true;
     }
-    // A short message whose first lines say the person is away (some systems set no header).
+    // A short message whose first lines say the person is away and when they are back, and
+    // that quotes nothing (a person who answers quotes us; an out-of-office system does not):
+    // some systems set no header and no subject of their own.
     let own = own_lines(text, 1200);
-    own.len() < 1200 && AWAY_TEXT.is_match(&own[..floor_char(&own, 300)])
+    let quotes = own.len() + 2 < text.len()
+        && text
+            .lines()
+            .any(|l| l.trim_start().starts_with('>') || QUOTE_HEADER.is_match(l.trim_start()));
+    own.len() < 1200
+        && !quotes
+        && AWAY_TEXT.is_match(&own[..floor_char(&own, 300)])
+        && return_day(&own, today).is_some()
 }
 
 static AUTO_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    // At the start only: a reply to a subject of ours that says "out of office" is a reply.
     Regex::new(
-        r"(?i)(^(auto(matic)?[ -]?(reply|response|antwort)|automatische antwort|réponse automatique|respuesta automática|respuesta automatica|autoreply|auto:|abwesend:?|absent:?)|out of (the )?office|abwesenheitsnotiz|abwesenheit|absence du bureau|fuera de la oficina|自动回复|自動回復|自動応答|自動返信|不在通知|休假通知|不在のお知らせ)",
+        r"(?i)^\s*(auto(matic)?[ -]?(reply|response|antwort)|automatische antwort|réponse automatique|respuesta automática|respuesta automatica|autoreply|auto:|abwesend\b|absent\b|out of (the )?office|abwesenheitsnotiz|abwesenheit\b|absence du bureau|fuera de la oficina|自动回复|自動回復|自動応答|自動返信|不在通知|休假通知|不在のお知らせ)",
     )
     .expect("regex")
 });
@@ -532,10 +561,20 @@ fn floor_char(s: &str, at: usize) -> usize {
 /// where `3/12` is month first unless its first number cannot be a month. A date without a
 /// year is in the year of `today`, or the next one when it would be more than a week before.
 pub fn return_day(text: &str, today: NaiveDate) -> Option<NaiveDate> {
-    let lower = text.to_lowercase();
+    // Full-width digits and slashes (３月１２日, １２／３) read as ASCII ones.
+    let lower: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            '／' => '/',
+            _ => c,
+        })
+        .collect();
     let mut best: Option<NaiveDate> = None;
+    let latest = today + chrono::Duration::days(MAX_AWAY_DAYS);
     let mut take = |d: Option<NaiveDate>| {
-        if let Some(d) = d {
+        if let Some(d) = d.filter(|d| *d <= latest) {
             if best.is_none_or(|b| d > b) {
                 best = Some(d);
             }
@@ -562,6 +601,10 @@ pub fn return_day(text: &str, today: NaiveDate) -> Option<NaiveDate> {
     }
     best
 }
+
+/// A return day further away than this is not believed (a typo, a year of 9999): the pause is
+/// then the cadence's default one.
+pub const MAX_AWAY_DAYS: i64 = 180;
 
 static CJK_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]").expect("regex")
@@ -656,6 +699,13 @@ static DATE_FORMS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("regex")
 });
 
+static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(uhr|h\b|am\b|pm\b|a\.m\.|p\.m\.|o'clock|hrs\b|horas\b)").expect("regex")
+});
+
+static TIME_BEFORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\bat|\bum|\bà|\ba las|\bvers)\s*$").expect("regex"));
+
 /// The first date in `window`.
 fn first_date(window: &str, english: bool, today: NaiveDate) -> Option<NaiveDate> {
     for c in DATE_FORMS.captures_iter(window) {
@@ -682,9 +732,34 @@ fn first_date(window: &str, english: bool, today: NaiveDate) -> Option<NaiveDate
                 today,
             )
         } else {
+            let m = c.name("num").expect("the numeric form");
+            let after = &window[m.end()..];
+            let before = &window[..m.start()];
+            let dotted = m.as_str().contains('.');
+            // A time, not a date: "at 4.30", "um 14.05 Uhr", "9/10 am".
+            if TIME_AFTER.is_match(after) || TIME_BEFORE.is_match(before) {
+                continue;
+            }
             let (a, b) = (num("n1")?, num("n2")?);
-            let (month, day) = if english && a <= 12 { (a, b) } else { (b, a) };
-            make_day(year("ny"), Some(month), Some(day), today)
+            if english && dotted {
+                // English writes dates with slashes; "1.15" is a time or a number.
+                continue;
+            }
+            if english && a <= 12 && b <= 12 && a != b {
+                // 12/03: the 12th of March in Britain, the 3rd of December in America. The
+                // one nearer after today is the one an out-of-office answer means.
+                let us = make_day(year("ny"), Some(a), Some(b), today);
+                let uk = make_day(year("ny"), Some(b), Some(a), today);
+                let ahead = |d: Option<NaiveDate>| d.map(|d| (d - today).num_days().abs());
+                if ahead(uk) < ahead(us) {
+                    uk
+                } else {
+                    us
+                }
+            } else {
+                let (month, day) = if english && a <= 12 { (a, b) } else { (b, a) };
+                make_day(year("ny"), Some(month), Some(day), today)
+            }
         };
         if d.is_some() {
             return d;
@@ -785,6 +860,97 @@ mod tests {
         );
         assert_eq!(return_day("I am out of the office.", day(2027, 3, 1)), None);
         assert_eq!(return_day("back on 31 February", day(2027, 3, 1)), None);
+    }
+
+    #[test]
+    fn times_far_days_and_full_width_digits() {
+        let today = day(2027, 3, 1);
+        for text in [
+            "I am out, back at 4.30",
+            "Ich bin bis 14.05 Uhr im Termin",
+            "Away until 1.15",
+            "Out until 12 March 9999",
+        ] {
+            assert_eq!(return_day(text, today), None, "{text}");
+        }
+        assert_eq!(
+            return_day("Out of office until 12/03/2027", today),
+            Some(day(2027, 3, 12)),
+            "a British date near today"
+        );
+        assert_eq!(
+            return_day("３月１２日まで不在", today),
+            Some(day(2027, 3, 12))
+        );
+    }
+
+    fn classify_text(headers: &str, body: &str) -> Class {
+        let raw = format!(
+            "From: Ann <ann@acme.test>\r\nTo: sales@us.test\r\nMessage-ID: <r1@acme.test>\r\n{headers}\r\n{body}"
+        );
+        read(raw.as_bytes(), day(2027, 3, 1)).unwrap().class
+    }
+
+    #[test]
+    fn people_who_mention_being_away_are_replies() {
+        let reply = "Subject: Re: Quick question\r\nIn-Reply-To: <7.1.ab@us.test>\r\n";
+        assert_eq!(
+            classify_text(
+                reply,
+                "I'm on vacation this week but yes, let's talk Tuesday.\r\n"
+            ),
+            Class::Reply
+        );
+        assert_eq!(
+            classify_text(
+                reply,
+                "I am on vacation until March 12, call me then!\r\n\r\nOn Mon, 1 Mar 2027, Sales wrote:\r\n> Hi Ann\r\n"
+            ),
+            Class::Reply,
+            "it quotes us"
+        );
+        assert_eq!(
+            classify_text(
+                "Subject: Re: Tired of out-of-office chaos?\r\nIn-Reply-To: <7.1.ab@us.test>\r\n",
+                "Yes, tell me more.\r\n"
+            ),
+            Class::Reply,
+            "our own subject says out of office"
+        );
+        assert_eq!(
+            classify_text(reply, "I am out of the office until March 12.\r\n"),
+            Class::AutoReply {
+                back: Some(day(2027, 3, 12))
+            },
+            "no header, but short, unquoted, away and a day"
+        );
+    }
+
+    #[test]
+    fn the_answers_own_text_names_the_day_before_the_subject() {
+        assert_eq!(
+            classify_text(
+                "Subject: Automatic reply: Early-bird pricing until 31 March\r\nAuto-Submitted: auto-replied\r\n",
+                "I am out of the office until 12 March.\r\n"
+            ),
+            Class::AutoReply {
+                back: Some(day(2027, 3, 12))
+            }
+        );
+    }
+
+    #[test]
+    fn notices_and_lists_are_not_bounces_or_replies() {
+        let notice = "From: postmaster@acme.test\r\nSubject: Message held for review\r\n\r\nYour message to ann@acme.test is held for review.\r\nMessage-ID: <7.1.ab@us.test>\r\n";
+        let m = read(notice.as_bytes(), day(2027, 3, 1)).unwrap();
+        assert!(matches!(m.class, Class::Ignored { .. }), "{:?}", m.class);
+        assert!(matches!(
+            classify_text(
+                "Subject: Our March newsletter\r\nList-Id: <news.acme.test>\r\n",
+                "News.\r\n"
+            ),
+            Class::Ignored { .. }
+        ));
     }
 
     #[test]

@@ -33,6 +33,16 @@ impl Signer {
         mac
     }
 
+    /// The first `bytes` bytes of the MAC of `payload` for `purpose`, in hexadecimal (an
+    /// unguessable part of a Message-ID, say).
+    pub fn tag_hex(&self, purpose: &str, payload: &str, bytes: usize) -> String {
+        let tag = self
+            .mac(purpose, payload.as_bytes())
+            .finalize()
+            .into_bytes();
+        crate::mail::hex(&tag[..bytes.min(tag.len())])
+    }
+
     /// A token carrying `payload` for `purpose`.
     pub fn sign(&self, purpose: &str, payload: &str) -> String {
         let tag = self

@@ -1054,10 +1054,15 @@ impl<'p> Applier<'p> {
             version: self.lp.versions[en.cadence as usize],
             step: step.number,
             at: x.at,
+            // The tag makes the Message-ID unguessable: a mail that names it (a reply, a
+            // bounce) names a message we sent, not one made up from the enrolment's number.
             message_id: format!(
-                "<{}.{exec}.{}@{}>",
+                "<{}.{exec}.{}.{}@{}>",
                 en.id,
                 self.mail.instance,
+                self.mail
+                    .signer
+                    .tag_hex("message-id", &format!("{}.{exec}", en.id), 8),
                 domain_of(&sender)
             ),
             reply_to: step.reply_to.clone().or_else(|| cad.reply_to.clone()),

@@ -56,7 +56,11 @@ impl std::fmt::Debug for MailboxUrl {
 impl MailboxUrl {
     /// Reads a mailbox URL; the error says what is wrong and never repeats the password.
     pub fn parse(text: &str) -> Result<MailboxUrl, String> {
-        let shown = crate::mail::smtp::redact(text);
+        // Never the password: everything before the last `@` is left out.
+        let shown = match text.rsplit_once('@') {
+            Some((_, host)) => format!("...@{host}"),
+            None => text.to_string(),
+        };
         let bad = |why: &str| {
             format!("--imap `{shown}`: {why} (give imaps://USER:PASSWORD@HOST[:PORT]/MAILBOX)")
         };
@@ -99,6 +103,11 @@ impl MailboxUrl {
         {
             return Err(bad(
                 "the mailbox name has a quote, a backslash or a control character",
+            ));
+        }
+        if !mailbox.is_ascii() {
+            return Err(bad(
+                "give a mailbox name that is not ASCII as the server lists it (IMAP's modified UTF-7, e.g. `R&AOk-ponses` for `Réponses`)",
             ));
         }
         if url.query().is_some() || url.fragment().is_some() {
@@ -244,13 +253,22 @@ pub type Session = imap::Session<Stream>;
 
 /// Connects and logs in.
 pub fn connect(url: &MailboxUrl) -> Result<Session, String> {
-    let addr = (url.host.as_str(), url.port)
+    let addrs: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
         .map_err(|e| format!("{}: cannot resolve the host: {e}", url.name()))?
-        .next()
-        .ok_or_else(|| format!("{}: the host has no address", url.name()))?;
-    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(15))
-        .map_err(|e| format!("{}: cannot connect to {addr}: {e}", url.name()))?;
+        .collect();
+    let mut last = format!("{}: the host has no address", url.name());
+    let mut tcp = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(15)) {
+            Ok(t) => {
+                tcp = Some(t);
+                break;
+            }
+            Err(e) => last = format!("{}: cannot connect to {addr}: {e}", url.name()),
+        }
+    }
+    let tcp = tcp.ok_or(last)?;
     tcp.set_read_timeout(Some(IO_TIMEOUT)).ok();
     tcp.set_write_timeout(Some(IO_TIMEOUT)).ok();
     let fail = |e: imap::Error| format!("{}: {e}", url.name());
@@ -306,10 +324,14 @@ pub static TOTALS: [std::sync::atomic::AtomicUsize; 3] = [
 
 /// Messages larger than this are read by their headers only (enough to match a reply).
 const MAX_BODY: u32 = 8 << 20;
-/// Messages fetched per round trip and recorded per transaction.
+/// Messages fetched per round trip and recorded per transaction, at most...
 const CHUNK: usize = 50;
+/// ... and bytes (so that a backlog of large messages is read a few at a time).
+const CHUNK_BYTES: u64 = 16 << 20;
 
-/// Reads what is new in the selected mailbox since its checkpoint, and records it.
+/// Reads what is new in the selected mailbox since its checkpoint, and records it. A mailbox
+/// read for the first time (or again after its UIDVALIDITY changed) is read from the day
+/// before the oldest message of the outbox: older mail answers nothing of ours.
 pub fn read_new(
     session: &mut Session,
     url: &MailboxUrl,
@@ -318,76 +340,115 @@ pub fn read_new(
 ) -> Result<ReadStats, String> {
     let name = url.name();
     let fail = |e: imap::Error| format!("{name}: {e}");
+    let db = |e: crate::store::live::LiveError| e.to_string();
     let mb = session.select(&url.mailbox).map_err(fail)?;
     let validity = mb.uid_validity.unwrap_or(0);
     let mut stats = ReadStats::default();
-    let last = match store.mailbox_checkpoint(&name).map_err(|e| e.to_string())? {
-        Some((v, last)) if v == validity => last,
+    let last = match store.mailbox_checkpoint(&name).map_err(db)? {
+        Some((v, last)) if v == validity => Some(last),
         Some((v, _)) => {
-            tracing::warn!(mailbox = %name, old = v, new = validity, "UIDVALIDITY changed: reading the mailbox again from the start");
+            tracing::warn!(mailbox = %name, old = v, new = validity, "UIDVALIDITY changed: reading the mailbox again");
             stats.resynced = true;
-            0
+            None
         }
-        None => 0,
+        None => None,
     };
+    let query = match last {
+        Some(last) => format!("UID {}:*", last.saturating_add(1)),
+        None => match store.first_sent().map_err(db)? {
+            Some(first) => {
+                let day = DateTime::from_timestamp(first - 86_400, 0)
+                    .map(|d| d.format("%d-%b-%Y").to_string())
+                    .unwrap_or_else(|| "01-Jan-1970".into());
+                format!("UID 1:* SINCE {day}")
+            }
+            // Nothing sent yet: nothing here can answer us. Start after what is there.
+            None => {
+                let top = mb.uid_next.map_or(0, |n| n.saturating_sub(1));
+                store
+                    .record_mail(&name, (validity, top), &[], super::wall_now())
+                    .map_err(db)?;
+                return Ok(stats);
+            }
+        },
+    };
+    let floor = last.unwrap_or(0);
     let mut uids: Vec<u32> = session
-        .uid_search(format!("UID {}:*", last.saturating_add(1)))
+        .uid_search(&query)
         .map_err(fail)?
         .into_iter()
-        .filter(|u| *u > last)
+        .filter(|u| *u > floor)
         .collect();
     uids.sort_unstable();
-    if uids.is_empty() && stats.resynced {
-        let now = super::wall_now();
-        store
-            .record_mail(&name, (validity, 0), &[], &[], now)
-            .map_err(|e| e.to_string())?;
+    if uids.is_empty() {
+        if last.is_none() {
+            let top = mb.uid_next.map_or(0, |n| n.saturating_sub(1));
+            store
+                .record_mail(&name, (validity, top), &[], super::wall_now())
+                .map_err(db)?;
+        }
+        return Ok(stats);
     }
-    for chunk in uids.chunks(CHUNK) {
-        let set = chunk
+    // Sizes first: the batches are cut by count and by bytes.
+    let mut sizes: HashMap<u32, u32> = HashMap::new();
+    for part in uids.chunks(500) {
+        for f in session
+            .uid_fetch(join(part), "(UID RFC822.SIZE)")
+            .map_err(fail)?
             .iter()
-            .map(|u| u.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let sizes = session.uid_fetch(&set, "(UID RFC822.SIZE)").map_err(fail)?;
-        let big: Vec<u32> = sizes
+        {
+            if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                sizes.insert(uid, size);
+            }
+        }
+    }
+    let mut batches: Vec<Vec<u32>> = Vec::new();
+    let mut bytes = 0u64;
+    for uid in uids {
+        let size = sizes.get(&uid).copied().unwrap_or(0).min(MAX_BODY) as u64;
+        match batches.last_mut() {
+            Some(b) if b.len() < CHUNK && bytes + size <= CHUNK_BYTES => {
+                b.push(uid);
+                bytes += size;
+            }
+            _ => {
+                batches.push(vec![uid]);
+                bytes = size;
+            }
+        }
+    }
+    for batch in batches {
+        let big: Vec<u32> = batch
             .iter()
-            .filter(|f| f.size.is_some_and(|s| s > MAX_BODY))
-            .filter_map(|f| f.uid)
+            .copied()
+            .filter(|u| sizes.get(u).is_some_and(|s| *s > MAX_BODY))
             .collect();
+        let small: Vec<u32> = batch.iter().copied().filter(|u| !big.contains(u)).collect();
         let mut raws: HashMap<u32, (Vec<u8>, Option<i64>)> = HashMap::new();
         for (what, set) in [
-            (
-                "(UID INTERNALDATE BODY.PEEK[])",
-                chunk
-                    .iter()
-                    .filter(|u| !big.contains(u))
-                    .collect::<Vec<_>>(),
-            ),
-            (
-                "(UID INTERNALDATE BODY.PEEK[HEADER])",
-                chunk.iter().filter(|u| big.contains(u)).collect::<Vec<_>>(),
-            ),
+            ("(UID INTERNALDATE BODY.PEEK[])", &small),
+            ("(UID INTERNALDATE BODY.PEEK[HEADER])", &big),
         ] {
             if set.is_empty() {
                 continue;
             }
-            let set = set
-                .iter()
-                .map(|u| u.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            for f in session.uid_fetch(&set, what).map_err(fail)?.iter() {
+            for f in session.uid_fetch(join(set), what).map_err(fail)?.iter() {
                 let Some(uid) = f.uid else { continue };
-                let raw = f.body().or_else(|| f.header()).unwrap_or_default().to_vec();
-                raws.insert(uid, (raw, f.internal_date().map(|d| d.timestamp())));
+                // Another client's flag change can arrive as an unsolicited FETCH of the same
+                // UID, without the body: it must not replace the body read.
+                let Some(raw) = f.body().or_else(|| f.header()) else {
+                    continue;
+                };
+                raws.insert(
+                    uid,
+                    (raw.to_vec(), f.internal_date().map(|d| d.timestamp())),
+                );
             }
         }
         let now = super::wall_now();
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut inputs = Vec::new();
-        for uid in chunk {
-            // A message expunged between the search and the fetch is not there: skipped.
+        let mut rows = Vec::with_capacity(batch.len());
+        for uid in &batch {
+            // Expunged between the search and the fetch: gone, nothing to read.
             let Some((raw, arrived)) = raws.remove(uid) else {
                 continue;
             };
@@ -400,20 +461,18 @@ pub fn read_new(
                 now,
                 cadences,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(db)?;
             if row.contact.is_none() {
                 stats.unmatched += 1;
             }
             stats.read += 1;
-            rows.push(row);
-            inputs.extend(input);
+            rows.push((row, input));
         }
-        let last = *chunk.last().expect("a chunk is not empty");
-        let new = store
-            .record_mail(&name, (validity, last), &rows, &inputs, now)
-            .map_err(|e| e.to_string())?;
-        stats.queued += new.iter().filter(|n| **n).count();
-        for r in &rows {
+        let last = *batch.last().expect("a batch is not empty");
+        stats.queued += store
+            .record_mail(&name, (validity, last), &rows, now)
+            .map_err(db)?;
+        for (r, _) in &rows {
             log_row(r);
         }
     }
@@ -426,6 +485,13 @@ pub fn read_new(
     metrics::counter!("cadence_mail_read_total").increment(stats.read as u64);
     metrics::counter!("cadence_mail_unmatched_total").increment(stats.unmatched as u64);
     Ok(stats)
+}
+
+fn join(uids: &[u32]) -> String {
+    uids.iter()
+        .map(|u| u.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn log_row(r: &MailRow) {
@@ -503,14 +569,16 @@ pub fn take(
             _ => String::new(),
         });
         // Still matched, so the log says whom it was about.
-        if let Some((ours, how)) = find(store, &m)? {
+        if let Some((ours, how)) = find(store, &m, arrived)? {
             fill(&mut row, &ours, how);
         }
         return Ok((row, None));
     };
-    let Some((ours, how)) = find(store, &m)? else {
-        row.note =
-            Some("it names none of our messages, and its sender is no address we wrote to".into());
+    let Some((ours, how)) = find(store, &m, arrived)? else {
+        row.note = Some(
+            "it names none of our messages, and its sender is no address we had written to when it came"
+                .into(),
+        );
         return Ok((row, None));
     };
     fill(&mut row, &ours, how);
@@ -520,9 +588,14 @@ pub fn take(
         Class::AutoReply { back } => back.map(|d| d.to_string()),
         _ => None,
     };
+    // The same message read twice (from two mailboxes, after a UIDVALIDITY change) is one
+    // input: keyed by its Message-ID, or by its bytes when it has none.
     let key = match &m.message_id {
         Some(id) => format!("mail:{id}:{event}"),
-        None => format!("imap:{mailbox}:{validity}:{uid}"),
+        None => format!(
+            "mail:sha256:{}:{event}",
+            &crate::mail::sha256_hex(raw)[..32]
+        ),
     };
     let input = NewInput {
         key,
@@ -549,14 +622,22 @@ fn fill(row: &mut MailRow, ours: &MessageRef, how: String) {
     row.sent = Some(ours.sent);
 }
 
-/// The message of ours an inbound message is about, and how it was found.
+/// How long before our message was sent an answer to it may seem to arrive (the clocks of two
+/// servers differ).
+const SKEW: i64 = 300;
+
+/// The message of ours an inbound message is about, and how it was found: one sent before the
+/// inbound message arrived.
 fn find(
     store: &mut dyn LiveStore,
     m: &Inbound,
+    arrived: i64,
 ) -> crate::store::live::Result<Option<(MessageRef, String)>> {
     for (id, via) in &m.names {
         if let Some(ours) = store.message_by_id(id)? {
-            return Ok(Some((ours, via.name().to_string())));
+            if ours.sent <= arrived + SKEW {
+                return Ok(Some((ours, via.name().to_string())));
+            }
         }
     }
     let by_address = match &m.class {
@@ -567,7 +648,8 @@ fn find(
         Class::Ignored { .. } => None,
     };
     if let Some((address, how)) = by_address {
-        if let Some(ours) = store.latest_message_to(&inbound::address_key(address))? {
+        // An address is weaker evidence than a Message-ID: no allowance for clocks here.
+        if let Some(ours) = store.latest_message_to(&inbound::address_key(address), arrived)? {
             return Ok(Some((ours, how.to_string())));
         }
     }
@@ -597,12 +679,20 @@ impl Reader {
     pub fn serve(&self, stop: &AtomicBool) {
         let mut pause = Duration::from_secs(1);
         while !stop.load(Ordering::SeqCst) {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.session(stop)));
+            let mut read_once = false;
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.session(stop, &mut read_once)
+            }));
             let e = match r {
                 Ok(Ok(())) => return,
                 Ok(Err(e)) => e,
                 Err(_) => format!("{}: the IMAP client failed", self.url.name()),
             };
+            // A connection that worked and then dropped (servers drop idle ones) is opened
+            // again at once; one that keeps failing, less and less often.
+            if read_once {
+                pause = Duration::from_secs(1);
+            }
             metrics::counter!("cadence_mail_failures_total").increment(1);
             tracing::error!(mailbox = %self.url.name(), error = %e, retry_in = ?pause, "reading the mailbox failed");
             eprintln!("error: {e} (trying again in {} s)", pause.as_secs());
@@ -611,7 +701,7 @@ impl Reader {
         }
     }
 
-    fn session(&self, stop: &AtomicBool) -> Result<(), String> {
+    fn session(&self, stop: &AtomicBool, read_once: &mut bool) -> Result<(), String> {
         let mut store = SqliteLive::open(&self.db, false).map_err(|e| e.to_string())?;
         let mut session = connect(&self.url)?;
         let idle = session
@@ -621,12 +711,13 @@ impl Reader {
         tracing::info!(mailbox = %self.url.name(), idle, "reading the mailbox");
         while !stop.load(Ordering::SeqCst) {
             let s = read_new(&mut session, &self.url, &mut store, &self.cadences)?;
+            *read_once = true;
             if s.read > 0 {
                 tracing::debug!(mailbox = %self.url.name(), read = s.read, queued = s.queued, "mail read");
             }
             if idle {
                 let mut h = session.idle();
-                h.timeout(self.poll).keepalive(false);
+                h.timeout(self.poll.min(MAX_IDLE)).keepalive(false);
                 h.wait_while(imap::extensions::idle::stop_on_any)
                     .map_err(|e| format!("{}: IDLE: {e}", self.url.name()))?;
             } else {
@@ -637,6 +728,9 @@ impl Reader {
         Ok(())
     }
 }
+
+/// IDLE is re-issued at least this often (servers may end one after 30 minutes).
+const MAX_IDLE: Duration = Duration::from_secs(25 * 60);
 
 fn sleep(d: Duration, stop: &AtomicBool) {
     let end = Instant::now() + d;
@@ -675,6 +769,8 @@ mod tests {
             "imaps://u@h/INBOX",
             "imaps://u:p@h/IN%22BOX",
             "imaps://u:p@h/INBOX?x=1",
+            "imaps:/u:p@h/INBOX",
+            "imaps://u:p@h/R%C3%A9ponses",
         ] {
             let e = MailboxUrl::parse(bad).unwrap_err();
             assert!(!e.contains(":p@"), "{e}");

@@ -375,9 +375,12 @@ pub fn run(
                 Ok(s) => {
                     tracing::info!(mailbox = %url.name(), read = s.read, queued = s.queued, unmatched = s.unmatched, "mailbox read at start");
                 }
-                Err(e) => eprintln!(
-                    "warning: {e}: replies that arrived while the runner was stopped are read once the mailbox answers"
-                ),
+                // Sending on without it could follow up on a reply that is waiting there.
+                Err(e) => {
+                    return Err(RunError::Other(format!(
+                        "{e}\nthe mailbox is read before anything is sent, so that no follow-up goes to someone who replied; fix --imap (or leave it out) and start again"
+                    )))
+                }
             }
             // Not joined: a wait in IDLE ends only with the process.
             std::thread::spawn(move || reader.serve(&STOP));

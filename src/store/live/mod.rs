@@ -594,22 +594,24 @@ pub trait LiveStore {
     ) -> Result<Option<MessageRef>>;
     /// The message with this `Message-ID` (with or without its angle brackets).
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>>;
-    /// The most recent message sent to an address, compared by
-    /// [`crate::mail::inbound::address_key`].
-    fn latest_message_to(&mut self, address_key: &str) -> Result<Option<MessageRef>>;
+    /// The most recent message sent to an address (compared by
+    /// [`crate::mail::inbound::address_key`]) at or before `before`: handed to the mail server,
+    /// or in doubt.
+    fn latest_message_to(&mut self, address_key: &str, before: i64) -> Result<Option<MessageRef>>;
+    /// When the oldest message of the outbox was made (mail older than it answers none of ours).
+    fn first_sent(&mut self) -> Result<Option<i64>>;
     /// Where a mailbox was read up to: (UIDVALIDITY, last UID read).
     fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>>;
-    /// Records the messages read from a mailbox, queues their inputs and moves its checkpoint,
-    /// in one transaction (a restart reads on from the checkpoint: nothing twice, nothing
-    /// missed). Whether each input was new.
+    /// Records the messages read from a mailbox, queues their inputs and moves its checkpoint
+    /// forward, in one transaction (a restart reads on from the checkpoint: nothing twice,
+    /// nothing missed). How many inputs were new.
     fn record_mail(
         &mut self,
         mailbox: &str,
         checkpoint: (u32, u32),
-        mail: &[MailRow],
-        inputs: &[NewInput],
+        mail: &[(MailRow, Option<NewInput>)],
         now: i64,
-    ) -> Result<Vec<bool>>;
+    ) -> Result<usize>;
     /// The mail log, oldest first: of one contact, or only what matched no contact.
     fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>>;
     /// Every suppressed address: (address, true when it bounced, false when it unsubscribed).

@@ -1171,7 +1171,8 @@ impl LiveStore for SqliteLive {
     }
 
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>> {
-        // Our Message-IDs read `<enrolment.execution.instance@domain>`.
+        // Our Message-IDs read `<enrolment.execution.instance.tag@domain>` (older ones have no
+        // tag): found by their first two parts, then compared whole.
         let bare = message_id
             .trim()
             .trim_start_matches('<')
@@ -1196,17 +1197,26 @@ impl LiveStore for SqliteLive {
         Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
     }
 
-    fn latest_message_to(&mut self, address_key: &str) -> Result<Option<MessageRef>> {
+    fn latest_message_to(&mut self, address_key: &str, before: i64) -> Result<Option<MessageRef>> {
         Ok(self
             .conn
             .prepare_cached(
                 "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
-                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END, o.enrolment, o.exec
+                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END AS sent,
+                        o.enrolment, o.exec
                  FROM outbox o JOIN contacts c ON c.seq = o.contact
-                 WHERE o.recipient_key = ?1 ORDER BY o.at DESC, o.id DESC LIMIT 1",
+                 WHERE o.recipient_key = ?1 AND o.state IN ('sent', 'in-doubt')
+                   AND (CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END) <= ?2
+                 ORDER BY sent DESC, o.id DESC LIMIT 1",
             )?
-            .query_row(params![address_key], message_ref)
+            .query_row(params![address_key, before], message_ref)
             .optional()?)
+    }
+
+    fn first_sent(&mut self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(at) FROM outbox", [], |r| r.get(0))?)
     }
 
     fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>> {
@@ -1223,19 +1233,32 @@ impl LiveStore for SqliteLive {
         &mut self,
         mailbox: &str,
         checkpoint: (u32, u32),
-        mail: &[MailRow],
-        inputs: &[NewInput],
+        mail: &[(MailRow, Option<NewInput>)],
         now: i64,
-    ) -> Result<Vec<bool>> {
+    ) -> Result<usize> {
         let tx = self.tx()?;
-        let out = insert_inputs(&tx, inputs, now)?;
+        let mut queued = 0;
         {
             let mut ins = tx.prepare_cached(
                 "INSERT OR IGNORE INTO mail (mailbox, uidvalidity, uid, message_id, sender, subject,
                      class, event, contact, ours, matched_by, sent, at, read, note)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
-            for m in mail {
+            for (m, input) in mail {
+                let new = match input {
+                    Some(i) => insert_inputs(&tx, std::slice::from_ref(i), now)?[0],
+                    None => false,
+                };
+                queued += new as usize;
+                // Read before (another mailbox, another UIDVALIDITY): its event is not twice in
+                // the log either, so that each event names the message it came from.
+                let (event, note) = match (input, new) {
+                    (Some(_), false) => (
+                        None,
+                        Some("read before: its event was queued then".to_string()),
+                    ),
+                    _ => (m.event.clone(), m.note.clone()),
+                };
                 ins.execute(params![
                     m.mailbox,
                     m.uidvalidity as i64,
@@ -1244,24 +1267,26 @@ impl LiveStore for SqliteLive {
                     m.sender,
                     m.subject,
                     m.class,
-                    m.event,
+                    event,
                     m.contact,
                     m.ours,
                     m.matched_by,
                     m.sent,
                     m.at,
                     m.read,
-                    m.note
+                    note
                 ])?;
             }
+            // Forward only (or to a new UIDVALIDITY).
             tx.execute(
                 "INSERT INTO mailboxes (name, uidvalidity, last_uid, updated) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (name) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated = ?4",
+                 ON CONFLICT (name) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated = ?4
+                 WHERE mailboxes.uidvalidity != ?2 OR mailboxes.last_uid < ?3",
                 params![mailbox, checkpoint.0 as i64, checkpoint.1 as i64, now],
             )?;
         }
         tx.commit()?;
-        Ok(out)
+        Ok(queued)
     }
 
     fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
