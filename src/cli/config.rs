@@ -286,8 +286,21 @@ pub fn show(c: &Config) -> String {
         ("from", r.from.clone()),
         ("clock", r.clock.clone()),
         ("listen", r.listen.clone()),
+        ("imap-poll", r.imap_poll.clone()),
     ] {
         line(&mut out, key, quoted(value), "(unset)");
     }
+    // Mailboxes by name only: never their passwords.
+    let mailboxes = r.imap.as_ref().map(|urls| {
+        let names: Vec<String> = urls
+            .iter()
+            .map(|u| match crate::runner::mailbox::MailboxUrl::parse(u) {
+                Ok(m) => format!("{:?}", m.name()),
+                Err(_) => "\"(not a mailbox URL)\"".to_string(),
+            })
+            .collect();
+        format!("[{}]", names.join(", "))
+    });
+    line(&mut out, "imap", mailboxes, "(unset)");
     out
 }
