@@ -49,11 +49,15 @@ fn message_id(text: &str) -> String {
         .expect("a Message-ID")
 }
 
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+fn wait_until(what: &str, limit: Duration, ok: impl FnMut() -> bool) {
+    wait_every(what, limit, Duration::from_millis(200), ok)
+}
+
+fn wait_every(what: &str, limit: Duration, every: Duration, mut ok: impl FnMut() -> bool) {
     let t = Instant::now();
     while !ok() {
         assert!(t.elapsed() < limit, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(every);
     }
 }
 
@@ -79,6 +83,15 @@ struct Runner {
 
 impl Runner {
     fn start(dir: &std::path::Path, mx: &MailServers, with_files: bool) -> Runner {
+        Runner::start_with(dir, mx, with_files, &[])
+    }
+
+    fn start_with(
+        dir: &std::path::Path,
+        mx: &MailServers,
+        with_files: bool,
+        env: &[(&str, &str)],
+    ) -> Runner {
         let p = |n: &str| dir.join(n).display().to_string();
         let mut args = vec![
             "run".to_string(),
@@ -104,10 +117,26 @@ impl Runner {
         }
         let log = dir.join("runner.log");
         let _ = std::fs::remove_file(&log);
-        Runner {
-            child: cadence(&args).spawn_logged(&log),
+        let runner = Runner {
+            child: env
+                .iter()
+                .fold(cadence(&args), |c, (k, v)| c.env(k, v))
+                .spawn_logged(&log),
             log,
-        }
+        };
+        // Up, with its signal handlers: a SIGTERM from now on stops it cleanly.
+        wait_until("the runner to start", Duration::from_secs(20), || {
+            std::fs::read_to_string(&runner.log)
+                .unwrap_or_default()
+                .contains("running on the wall clock")
+        });
+        runner
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     fn stop(mut self) -> String {
@@ -158,14 +187,6 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
          carl,Carl,carl@prospect.test\n",
     )
     .unwrap();
-    let at = now_rfc3339(1);
-    std::fs::write(
-        dir.path().join("events.csv"),
-        format!(
-            "at,contact,event\n{at},ann,enroll\n{at},otto,enroll\n{at},gone,enroll\n{at},carl,enroll\n"
-        ),
-    )
-    .unwrap();
     let db = dir.path().join("live.db").display().to_string();
     // Mail that was there before anything was sent answers nothing of ours.
     mx.send(
@@ -178,6 +199,16 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
     wait_until("the old message delivered", Duration::from_secs(10), || {
         mx.mailbox(SALES).len() == 1
     });
+    // Its arrival time (whole seconds) is before the second of our first email.
+    std::thread::sleep(Duration::from_millis(1100));
+    let at = now_rfc3339(1);
+    std::fs::write(
+        dir.path().join("events.csv"),
+        format!(
+            "at,contact,event\n{at},ann,enroll\n{at},otto,enroll\n{at},gone,enroll\n{at},carl,enroll\n"
+        ),
+    )
+    .unwrap();
     let t0 = Instant::now();
     let runner = Runner::start(dir.path(), &mx, true);
 
@@ -371,4 +402,62 @@ fn a_reply_stops_the_next_email_an_out_of_office_pauses_and_a_bounce_ends() {
     // The timeline says which message the reply answered, and how it was found.
     let (timeline, _) = cadence(&["timeline", "ann", "--db", &db]).status(0);
     assert!(timeline.contains("matched by In-Reply-To"), "{timeline}");
+
+    // Killed (SIGKILL) in the middle of a backlog: the next run reads on from the last batch it
+    // committed, and every message is in the log once, none missed.
+    for i in 0..120 {
+        mx.send(
+            "stranger@prospect.test",
+            SALES,
+            &format!(
+                "From: stranger@prospect.test\nTo: {SALES}\nSubject: Note {i}\n\
+                 Message-ID: <note-{i}@prospect.test>\n\nNote {i}.\n"
+            ),
+        );
+    }
+    wait_until("the backlog delivered", Duration::from_secs(60), || {
+        mx.mailbox(SALES).len() >= 126
+    });
+    let logged = || -> (i64, i64, i64) {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row(
+            "SELECT COUNT(*), COALESCE(MIN(uid), 0), COALESCE(MAX(uid), 0) FROM mail",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    // A pause after each batch of mail it records: the kill falls between two batches.
+    let runner = Runner::start_with(
+        dir.path(),
+        &mx,
+        false,
+        &[("CADENCE_FAULT_PAUSE_PER_MAIL_BATCH_MS", "3000")],
+    );
+    wait_every(
+        "a first batch of the backlog",
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || logged().0 > 6,
+    );
+    runner.kill();
+    let at_kill = logged().0;
+    let runner = Runner::start(dir.path(), &mx, false);
+    wait_until("the whole backlog", Duration::from_secs(30), || {
+        logged().0 >= 126
+    });
+    let err4 = runner.stop();
+    eprintln!(
+        "killed with {at_kill} of 126 messages recorded; after the restart: {:?}",
+        logged()
+    );
+    assert!(
+        at_kill < 126,
+        "the kill fell in the middle of the backlog: {at_kill}"
+    );
+    assert_eq!(
+        logged(),
+        (126, 1, 126),
+        "every message once, none missed\n{err4}"
+    );
 }

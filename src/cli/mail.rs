@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::live::open_live;
-use super::outbox::Format;
+use super::outbox::{print_rows, Format};
 use super::Status;
 use crate::engine::calendar::utc;
 use crate::store::live::{LiveStore, MailRow};
@@ -82,16 +82,9 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let rows = match store.mail_log(args.contact.as_deref(), args.unmatched) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Status::Failure;
-        }
-    };
-    let out = match args.format {
-        Format::Text => text(&rows),
-        Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
-    };
-    super::print_or_fail(&out)
+    print_rows(
+        store.mail_log(args.contact.as_deref(), args.unmatched),
+        args.format,
+        text,
+    )
 }

@@ -94,6 +94,26 @@ fn text(rows: &[OutboxRow]) -> String {
     out
 }
 
+/// Prints what a query of a live database gave, as text or JSON.
+pub(super) fn print_rows<T: serde::Serialize, E: std::fmt::Display>(
+    rows: Result<Vec<T>, E>,
+    format: Format,
+    text: fn(&[T]) -> String,
+) -> Status {
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Failure;
+        }
+    };
+    let out = match format {
+        Format::Text => text(&rows),
+        Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
+    };
+    super::print_or_fail(&out)
+}
+
 pub(crate) fn run(args: Args) -> Status {
     let mut store = match open_live(args.db, args.config.as_deref()) {
         Ok(s) => s,
@@ -125,16 +145,9 @@ pub(crate) fn run(args: Args) -> Status {
         }
         return status;
     }
-    let rows = match store.outbox(args.state.map(State::state), args.limit) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Status::Failure;
-        }
-    };
-    let out = match args.format {
-        Format::Text => text(&rows),
-        Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
-    };
-    super::print_or_fail(&out)
+    print_rows(
+        store.outbox(args.state.map(State::state), args.limit),
+        args.format,
+        text,
+    )
 }

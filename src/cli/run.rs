@@ -401,8 +401,9 @@ pub(crate) fn run(args: Args) -> Status {
     }
     if let Some([read, queued, unmatched]) = report.mail {
         eprintln!(
-            "mail: {} read, {queued} events queued, {unmatched} matched to no contact (`cadence mail --db {} --unmatched`)",
+            "mail: {} read, {} queued, {unmatched} matched to no contact (`cadence mail --db {} --unmatched`)",
             plural(read, "message"),
+            plural(queued, "event"),
             opts.db.display()
         );
     }

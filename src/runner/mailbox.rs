@@ -475,6 +475,9 @@ pub fn read_new(
         for (r, _) in &rows {
             log_row(r);
         }
+        if let Some(d) = fault_pause() {
+            std::thread::sleep(d);
+        }
     }
     for (total, n) in TOTALS
         .iter()
@@ -485,6 +488,15 @@ pub fn read_new(
     metrics::counter!("cadence_mail_read_total").increment(stats.read as u64);
     metrics::counter!("cadence_mail_unmatched_total").increment(stats.unmatched as u64);
     Ok(stats)
+}
+
+/// For tests of crash safety: `CADENCE_FAULT_PAUSE_PER_MAIL_BATCH_MS` pauses after each batch
+/// of mail is recorded, widening the window in which a kill falls between two batches.
+fn fault_pause() -> Option<Duration> {
+    std::env::var("CADENCE_FAULT_PAUSE_PER_MAIL_BATCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
 }
 
 fn join(uids: &[u32]) -> String {
