@@ -6,6 +6,16 @@ use std::process::{Command, Stdio};
 
 use cadence::repl::{Reply, Session};
 
+/// A session over one cadence file, its clock at 2026-01-05T09:00:00Z; and the file's path.
+fn session_at_start(path: &std::path::Path) -> (String, Session) {
+    let p = path.display().to_string();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+        .unwrap()
+        .timestamp();
+    let (s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    (p, s)
+}
+
 fn session(args: &[&str], script: &str) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cadence"))
         .arg("repl")
@@ -100,11 +110,7 @@ fn reload_keeps_state_when_the_step_still_exists_and_says_when_not() {
     let path = dir.join("c.cadence");
     let v1 = "step 1: call \"First\"\n  on answered -> step 2\n  on overdue 2d -> step 2\nstep 2: call \"Second\" after 1d\n";
     std::fs::write(&path, v1).unwrap();
-    let p = path.display().to_string();
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .timestamp();
-    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    let (_, mut s) = session_at_start(&path);
     text(s.execute("contact a email=a@example.test"));
     text(s.execute("contact b email=b@example.test"));
     text(s.execute("enroll a"));
@@ -133,11 +139,7 @@ fn pause_and_resume_a_contact_a_cadence_and_an_owner() {
     let path = dir.join("c.cadence");
     let v = "cadence \"Calls\"\nstep 1: call \"First\" owner \"csm\"\n  on answered -> step 2\n  on overdue 2d -> step 2\nstep 2: call \"Second\" after 1d owner \"csm\"\n";
     std::fs::write(&path, v).unwrap();
-    let p = path.display().to_string();
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .timestamp();
-    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    let (_, mut s) = session_at_start(&path);
     text(s.execute("contact a email=a@example.test"));
     text(s.execute("contact b email=b@example.test"));
     text(s.execute("enroll a"));
@@ -182,11 +184,7 @@ fn deploy_moves_the_sessions_contacts_as_the_migrate_block_says() {
     let dir = scratch("deploy");
     let v1 = dir.join("trial.cadence");
     std::fs::write(&v1, "cadence \"Trial\"\nstep 1: call \"First\"\n  on answered -> step 2\n  on overdue 2d -> step 2\nstep 2: call \"Second\" after 1d\n  on answered -> done\n  on overdue 2d -> done\n").unwrap();
-    let p = v1.display().to_string();
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .timestamp();
-    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    let (_, mut s) = session_at_start(&v1);
     for line in [
         "contact a email=a@example.test",
         "contact b email=b@example.test",
@@ -362,12 +360,8 @@ fn save_test_replays_an_input_typed_after_a_step_due_at_the_same_instant_after_i
         "template hello {\n  subject \"Hi\"\n  body \"Hello\"\n}\nexit on replied\nstep 1: email hello\nstep 2: email hello after 1d\nstep 3: call \"Ring\" after 1d\n",
     )
     .unwrap();
-    let c = cadence.display().to_string();
     let tests = dir.join("saved.cadence");
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .timestamp();
-    let (mut s, _) = Session::load(std::slice::from_ref(&c), None, start).unwrap();
+    let (c, mut s) = session_at_start(&cadence);
     text(s.execute("contact ann email=ann@example.test"));
     text(s.execute("enroll ann"));
     // The clock lands exactly on step 2; the reply is typed after it ran.
@@ -518,11 +512,7 @@ fn an_owner_back_early_in_the_repl_gets_their_held_calls_at_once() {
         "cadence \"Calls\"\nstep 1: call \"First\" after 1d owner \"csm\"\n",
     )
     .unwrap();
-    let p = path.display().to_string();
-    let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .timestamp();
-    let (mut s, _) = Session::load(std::slice::from_ref(&p), None, start).unwrap();
+    let (_, mut s) = session_at_start(&path);
     text(s.execute("contact a email=a@example.test"));
     text(s.execute("enroll a"));
     text(s.execute("pause owner csm 10d"));

@@ -470,10 +470,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 
 /// A Message-ID as we store it: trimmed, without its angle brackets; `None` when empty.
 fn clean_message_id(raw: &str) -> Option<String> {
-    let s = raw.trim();
-    let s = s.strip_prefix('<').unwrap_or(s);
-    let s = s.strip_suffix('>').unwrap_or(s).trim();
-    (!s.is_empty()).then(|| s.to_string())
+    Some(crate::mail::inbound::bare_id(raw)).filter(|s| !s.is_empty())
 }
 
 /// Unix seconds from a number (whole or not) or a text of one.

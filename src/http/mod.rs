@@ -569,16 +569,8 @@ async fn webhook(
             inputs.push(NewInput {
                 key: format!("hook:{}:{}", provider.name(), e.id),
                 at: e.at.unwrap_or(now).min(now),
+                what: m.event(event, None, machine, &shared.cadences),
                 contact: m.contact,
-                what: InputKind::Event {
-                    event: event.into(),
-                    step: Some(m.step),
-                    cadence: shared.cadences.get(&m.version).cloned(),
-                    field: None,
-                    value: None,
-                    machine,
-                    message: Some((m.enrolment, m.exec)),
-                },
                 origin: format!("{} webhook", provider.name()),
             });
         }

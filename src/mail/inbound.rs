@@ -23,7 +23,6 @@
 //! (quoted lines left out): a date near words like "back", "until", "返回", "zurück",
 //! "retour", "regreso" or "戻". See [`return_day`].
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
@@ -211,12 +210,12 @@ fn classify(
     }
     if is_automatic(msg, subject, &text, today) {
         // The answer's own text first: a subject that repeats ours may carry a date of ours.
-        let back = return_day(own_lines(&text, TEXT_READ).as_ref(), today)
-            .or_else(|| return_day(subject, today));
+        let back =
+            return_day(&own_lines(&text, TEXT_READ), today).or_else(|| return_day(subject, today));
         return Class::AutoReply { back };
     }
     // A list's or a newsletter's mail from a contact's address answers nothing of ours.
-    let header = |n: &str| msg.header_raw(n).map(|v| v.trim().to_ascii_lowercase());
+    let header = |n: &str| header_lower(msg, n);
     let bulk = header("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "list" | "junk"))
         || msg.header_raw("List-Id").is_some();
     if bulk && names.is_empty() {
@@ -227,20 +226,22 @@ fn classify(
     Class::Reply
 }
 
+/// A header's value, trimmed and lower-cased (ASCII).
+fn header_lower(msg: &Message, name: &str) -> Option<String> {
+    msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase())
+}
+
 /// How much of a message's text is read for a return day.
 const TEXT_READ: usize = 2000;
 
-/// The message's text: its first text part, else its first HTML part with the tags taken out.
+/// The message's text: its first text part (an HTML one turned into text by `mail-parser`).
 fn plain_text(msg: &Message) -> String {
-    if let Some(t) = msg.body_text(0) {
-        return t.into_owned();
-    }
-    String::new()
+    msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
 }
 
 /// The lines of a text that are the writer's own (quoted lines and what follows a quote header
 /// left out), up to about `max` bytes.
-fn own_lines(text: &str, max: usize) -> Cow<'_, str> {
+fn own_lines(text: &str, max: usize) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let t = line.trim_start();
@@ -256,7 +257,7 @@ fn own_lines(text: &str, max: usize) -> Cow<'_, str> {
             break;
         }
     }
-    Cow::Owned(out)
+    out
 }
 
 static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
@@ -497,7 +498,7 @@ static INLINE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^\s*message-id:\s*(<[^>\s]+>)").expect("regex"));
 
 fn is_automatic(msg: &Message, subject: &str, text: &str, today: NaiveDate) -> bool {
-    let header = |n: &str| msg.header_raw(n).map(|v| v.trim().to_ascii_lowercase());
+    let header = |n: &str| header_lower(msg, n);
     if header("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
         return true;
     }

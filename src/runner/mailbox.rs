@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate};
 
 use crate::mail::inbound::{self, Class, Inbound};
-use crate::store::live::{InputKind, LiveStore, MailRow, MessageRef, NewInput, SqliteLive};
+use crate::store::live::{LiveStore, MailRow, MessageRef, NewInput, SqliteLive};
 
 /// How a connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,34 +353,29 @@ pub fn read_new(
         }
         None => None,
     };
+    // `None`: nothing sent yet, so nothing here can answer us.
     let query = match last {
-        Some(last) => format!("UID {}:*", last.saturating_add(1)),
-        None => match store.first_sent().map_err(db)? {
-            Some(first) => {
-                let day = DateTime::from_timestamp(first - 86_400, 0)
-                    .map(|d| d.format("%d-%b-%Y").to_string())
-                    .unwrap_or_else(|| "01-Jan-1970".into());
-                format!("UID 1:* SINCE {day}")
-            }
-            // Nothing sent yet: nothing here can answer us. Start after what is there.
-            None => {
-                let top = mb.uid_next.map_or(0, |n| n.saturating_sub(1));
-                store
-                    .record_mail(&name, (validity, top), &[], super::wall_now())
-                    .map_err(db)?;
-                return Ok(stats);
-            }
-        },
+        Some(last) => Some(format!("UID {}:*", last.saturating_add(1))),
+        None => store.first_sent().map_err(db)?.map(|first| {
+            let day = DateTime::from_timestamp(first - 86_400, 0)
+                .map(|d| d.format("%d-%b-%Y").to_string())
+                .unwrap_or_else(|| "01-Jan-1970".into());
+            format!("UID 1:* SINCE {day}")
+        }),
     };
     let floor = last.unwrap_or(0);
-    let mut uids: Vec<u32> = session
-        .uid_search(&query)
-        .map_err(fail)?
-        .into_iter()
-        .filter(|u| *u > floor)
-        .collect();
+    let mut uids: Vec<u32> = match &query {
+        Some(q) => session
+            .uid_search(q)
+            .map_err(fail)?
+            .into_iter()
+            .filter(|u| *u > floor)
+            .collect(),
+        None => Vec::new(),
+    };
     uids.sort_unstable();
     if uids.is_empty() {
+        // A mailbox read for the first time starts after what is there now.
         if last.is_none() {
             let top = mb.uid_next.map_or(0, |n| n.saturating_sub(1));
             store
@@ -613,15 +608,7 @@ pub fn take(
         key,
         at: row.at,
         contact: ours.contact.clone(),
-        what: InputKind::Event {
-            event: event.into(),
-            step: Some(ours.step),
-            cadence: cadences.get(&ours.version).cloned(),
-            field: None,
-            value: back,
-            machine: false,
-            message: Some((ours.enrolment, ours.exec)),
-        },
+        what: ours.event(event, back, false, cadences),
         origin: format!("imap {mailbox} uid {uid}"),
     };
     Ok((row, Some(input)))

@@ -227,6 +227,28 @@ pub struct MailRow {
     pub note: Option<String>,
 }
 
+impl MessageRef {
+    /// An event about this message (a provider's webhook, an answer read from a mailbox): for
+    /// its step, in the cadence its version belongs to (`cadences`: version id to name).
+    pub fn event(
+        &self,
+        event: &str,
+        value: Option<String>,
+        machine: bool,
+        cadences: &std::collections::HashMap<i64, String>,
+    ) -> InputKind {
+        InputKind::Event {
+            event: event.into(),
+            step: Some(self.step),
+            cadence: cadences.get(&self.version).cloned(),
+            field: None,
+            value,
+            machine,
+            message: Some((self.enrolment, self.exec)),
+        }
+    }
+}
+
 /// How many opens (or clicks of one link) of a message are kept; more change nothing.
 pub const HITS_PER_LINK: i64 = 10;
 

@@ -515,6 +515,16 @@ const INBOX_COLUMNS: &str =
     "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine,
      message_enrolment, message_exec";
 
+/// When a message left (handed to the server), or was made (while it waits in the outbox).
+const SENT_AT: &str = "CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END";
+
+/// The columns [`message_ref`] reads, over `outbox o JOIN contacts c`.
+const MESSAGE_REF_FROM: &str =
+    "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id,
+            o.contact, CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END AS sent,
+            o.enrolment, o.exec
+     FROM outbox o JOIN contacts c ON c.seq = o.contact";
+
 const OUTBOX_COLUMNS: &str = "o.id, c.id, o.contact, o.enrolment, o.exec, o.version, o.step, o.at,
      o.message_id, o.sender, o.reply_to, o.recipient, o.subject, o.body, o.html, o.unsubscribe,
      o.state, o.attempts, o.next_attempt, o.reply, o.updated";
@@ -1152,12 +1162,9 @@ impl LiveStore for SqliteLive {
     ) -> Result<Option<MessageRef>> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
-                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END
-                 FROM outbox o JOIN contacts c ON c.seq = o.contact
-                 WHERE o.enrolment = ?1 AND o.exec = ?2 AND o.contact = ?3",
-            )?
+            .prepare_cached(&format!(
+                "{MESSAGE_REF_FROM} WHERE o.enrolment = ?1 AND o.exec = ?2 AND o.contact = ?3"
+            ))?
             .query_row(
                 params![enrolment as i64, exec as i64, contact as i64],
                 message_ref,
@@ -1173,10 +1180,7 @@ impl LiveStore for SqliteLive {
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>> {
         // Our Message-IDs read `<enrolment.execution.instance.tag@domain>` (older ones have no
         // tag): found by their first two parts, then compared whole.
-        let bare = message_id
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>');
+        let bare = crate::mail::inbound::bare_id(message_id);
         let mut parts = bare.split('.');
         let (Some(Ok(enrolment)), Some(Ok(exec))) = (
             parts.next().map(str::parse::<i64>),
@@ -1186,29 +1190,22 @@ impl LiveStore for SqliteLive {
         };
         let m = self
             .conn
-            .prepare_cached(
-                "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
-                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END, o.enrolment, o.exec
-                 FROM outbox o JOIN contacts c ON c.seq = o.contact
-                 WHERE o.enrolment = ?1 AND o.exec = ?2",
-            )?
+            .prepare_cached(&format!(
+                "{MESSAGE_REF_FROM} WHERE o.enrolment = ?1 AND o.exec = ?2"
+            ))?
             .query_row(params![enrolment, exec], message_ref)
             .optional()?;
-        Ok(m.filter(|m| m.message_id.trim_start_matches('<').trim_end_matches('>') == bare))
+        Ok(m.filter(|m| crate::mail::inbound::bare_id(&m.message_id) == bare))
     }
 
     fn latest_message_to(&mut self, address_key: &str, before: i64) -> Result<Option<MessageRef>> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id, o.contact,
-                        CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END AS sent,
-                        o.enrolment, o.exec
-                 FROM outbox o JOIN contacts c ON c.seq = o.contact
-                 WHERE o.recipient_key = ?1 AND o.state IN ('sent', 'in-doubt')
-                   AND (CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END) <= ?2
-                 ORDER BY sent DESC, o.id DESC LIMIT 1",
-            )?
+            .prepare_cached(&format!(
+                "{MESSAGE_REF_FROM}
+                 WHERE o.recipient_key = ?1 AND o.state IN ('sent', 'in-doubt') AND {SENT_AT} <= ?2
+                 ORDER BY sent DESC, o.id DESC LIMIT 1"
+            ))?
             .query_row(params![address_key, before], message_ref)
             .optional()?)
     }
