@@ -189,14 +189,24 @@ impl RunLock {
         #[cfg(unix)]
         {
             use std::os::unix::io::AsRawFd;
-            // SAFETY: flock on a descriptor this function owns; the lock goes with the file
-            // (and with the process, however it ends).
-            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if r != 0 {
-                return Err(LiveError::Busy(format!(
-                    "another `cadence run` is using `{}`; stop it first (one runner per SQLite database)",
-                    db.display()
-                )));
+            // A lock just let go can still be held for a moment by a child process that a
+            // thread of this process is starting (it shares the descriptor until it runs its
+            // program), so a busy lock is asked for again for up to two seconds.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            loop {
+                // SAFETY: flock on a descriptor this function owns; the lock goes with the
+                // file (and with the process, however it ends).
+                let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if r == 0 {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Err(LiveError::Busy(format!(
+                        "another `cadence run` is using `{}`; stop it first (one runner per SQLite database)",
+                        db.display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
         Ok(RunLock { _file: file })
