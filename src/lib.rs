@@ -12,6 +12,7 @@ pub mod fmt;
 pub mod graph;
 pub mod http;
 pub mod lint;
+pub mod lsp;
 pub mod mail;
 pub mod repl;
 pub mod report;

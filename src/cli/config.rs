@@ -79,7 +79,7 @@ pub struct Config {
 }
 
 /// The first `cadence.toml` in `dir` or a folder above it.
-fn find(dir: Option<PathBuf>) -> Option<PathBuf> {
+pub(crate) fn find(dir: Option<PathBuf>) -> Option<PathBuf> {
     let mut dir = dir;
     while let Some(d) = dir {
         let candidate = d.join("cadence.toml");

@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 /// Formats one text; `Err` holds the report when it does not parse.
-fn format_text(name: &str, text: &str) -> Result<String, String> {
+pub(crate) fn format_text(name: &str, text: &str) -> Result<String, String> {
     let mut sources = Sources::new();
     let id = sources.add(name, text);
     let (file, diags) = parse(id, text);

@@ -199,13 +199,13 @@ fn print_paths(program: &crate::check::Program) {
 
 /// `[lint.per-file-ignores]`, compiled once: each glob (relative to the configuration's
 /// folder) with the rule patterns it ignores.
-struct PerFileIgnores {
+pub(crate) struct PerFileIgnores {
     base: Option<std::path::PathBuf>,
     globs: Vec<(globset::GlobMatcher, Vec<String>)>,
 }
 
 impl PerFileIgnores {
-    fn new(
+    pub(crate) fn new(
         globs: &std::collections::BTreeMap<String, Vec<String>>,
         base: Option<&std::path::Path>,
     ) -> PerFileIgnores {
@@ -223,7 +223,11 @@ impl PerFileIgnores {
 
     /// Whether a finding is dropped: a glob matches its file (as given, or relative to the
     /// configuration's folder), and one of the glob's patterns its rule.
-    fn ignores(&self, d: &diagnostic::Diagnostic, sources: &crate::syntax::Sources) -> bool {
+    pub(crate) fn ignores(
+        &self,
+        d: &diagnostic::Diagnostic,
+        sources: &crate::syntax::Sources,
+    ) -> bool {
         let Some(rule) = crate::lint::rule(d.code) else {
             return false;
         };

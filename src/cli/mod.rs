@@ -2,18 +2,19 @@
 
 mod backup;
 mod check;
-mod config;
+pub(crate) mod config;
 mod deploy;
 mod diff;
 mod explain;
-mod fmt;
+pub(crate) mod fmt;
 mod generate;
 mod graph;
 mod ingest;
 pub(crate) mod input;
-mod lint;
+pub(crate) mod lint;
 pub(crate) mod live;
 mod log;
+mod lsp;
 mod mail;
 mod outbox;
 mod pause;
@@ -227,6 +228,12 @@ enum Command {
     )]
     #[command(display_order = 19)]
     Config(config::Args),
+    /// The language server for editors (LSP over standard input and output)
+    #[command(
+        after_help = "Editors start it themselves: VS Code with the extension in editors/vscode, Neovim and\nHelix with a few lines of configuration (docs/editors.md). It checks each document with the\n`.cadence` files of its folder, as `cadence check FOLDER` does, and lints it with the\nnearest cadence.toml."
+    )]
+    #[command(display_order = 19)]
+    Lsp(lsp::Args),
     /// Print the documentation of a diagnostic code (what it means, why, example, fix)
     #[command(after_help = "Examples:\n  cadence explain E105\n  cadence explain --list")]
     #[command(display_order = 19)]
@@ -313,6 +320,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Test(args) => test::run_cmd(args),
