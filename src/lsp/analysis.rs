@@ -311,3 +311,51 @@ pub fn suggestion(d: &Diagnostic, text: &str) -> Option<String> {
         _ => word.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::Span;
+
+    fn diag(text: &str, word: &str, help: &str) -> Diagnostic {
+        let start = text.find(word).unwrap();
+        Diagnostic::error(
+            "E114",
+            FileId(0),
+            Span::new(start, start + word.len()),
+            "m",
+            "l",
+        )
+        .with_help(help)
+    }
+
+    #[test]
+    fn a_did_you_mean_becomes_the_replacement_of_the_word() {
+        let text = "on opend -> next";
+        let d = diag(
+            text,
+            "opend",
+            "did you mean `opened`? an email step has ...",
+        );
+        assert_eq!(suggestion(&d, text).as_deref(), Some("opened"));
+        // A quoted suggestion replaces a quoted string whole.
+        let text = "timezone \"Europe/Pari\"";
+        let d = diag(text, "\"Europe/Pari\"", "did you mean \"Europe/Paris\"?");
+        assert_eq!(suggestion(&d, text).as_deref(), Some("\"Europe/Paris\""));
+        // No suggestion, or one that is not a single word: no fix.
+        let d = diag("on opend", "opend", "an email step has opened, clicked");
+        assert_eq!(suggestion(&d, "on opend"), None);
+        let d = diag("on opend", "opend", "did you mean `is set`?");
+        assert_eq!(suggestion(&d, "on opend"), None);
+    }
+
+    #[test]
+    fn file_uris_and_paths_go_both_ways() {
+        let p = Path::new("/tmp/a folder/x.cadence");
+        let u = path_uri(p).unwrap();
+        assert_eq!(u, "file:///tmp/a%20folder/x.cadence");
+        assert_eq!(uri_path(&u).as_deref(), Some(p));
+        assert_eq!(folder_of(&u).as_deref(), Some(Path::new("/tmp/a folder")));
+        assert_eq!(uri_path("untitled:Untitled-1"), None);
+    }
+}

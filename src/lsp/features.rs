@@ -1294,3 +1294,69 @@ pub fn formatting(name: &str, text: &str, utf8: bool) -> Result<Vec<TextEdit>, S
         formatted,
     )])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_pages_come_from_the_language_reference() {
+        let w = statement_doc("window").unwrap();
+        assert!(w.starts_with("**window**\n\n```cadence\nwindow"), "{w}");
+        assert!(statement_doc("reply_to")
+            .unwrap()
+            .starts_with("**from, reply_to**"));
+        assert!(statement_doc("enroll")
+            .unwrap()
+            .starts_with("**enroll when**"));
+        assert!(statement_doc("pause").is_some());
+        assert_eq!(statement_doc("frobnicate"), None);
+    }
+
+    #[test]
+    fn days_are_said_as_people_say_them() {
+        assert_eq!(span_days(0.0), "0 days");
+        assert_eq!(span_days(0.5), "12 hours");
+        assert_eq!(span_days(1.0 / 24.0), "1 hour");
+        assert_eq!(span_days(1.0), "1 day");
+        assert_eq!(span_days(3.0), "3 days");
+        assert_eq!(span_days(2.25), "2.3 days");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// No text, and no position in it, makes a request panic.
+        #[test]
+        fn no_text_or_position_makes_a_request_panic(
+            text in "(step [0-9] ?: ?(email|call) ?\"?[a-z{}]*\"?|\n|on [a-z_]* ?-> ?(step [0-9]|next|done)|template [a-z]+ \\{|\\}|subject \"[a-z {}|]*\"|[ -~\u{e9}\u{65e5}\u{1f600}])*",
+        ) {
+            let uri = "untitled:fuzz";
+            let docs = HashMap::from([(uri.to_string(), super::super::analysis::Doc { text: text.clone(), version: 1 })]);
+            let group = super::super::analysis::load(uri, &docs);
+            let file = group.file(uri).unwrap().id;
+            let mut offsets: Vec<usize> = (0..=text.len()).filter(|i| text.is_char_boundary(*i)).step_by(7).collect();
+            offsets.push(text.len());
+            for off in offsets {
+                let _ = hover(&group, file, off, false);
+                let _ = completion(&group, file, off);
+                if let Some(occ) = occurrence_at(&group, file, off) {
+                    let _ = declarations(&group, file, occ);
+                    let _ = references(&group, file, occ, true);
+                    let _ = check_rename(&group, file, occ, "7");
+                }
+            }
+            let _ = document_symbols(&group, file, false);
+            let _ = code_lenses(&group, file, true);
+        }
+    }
+
+    #[test]
+    fn a_template_preview_fills_samples_and_fallbacks() {
+        let t = "Hi {{first_name | there}}, {{plan}} at {{company}} {{unsubscribe_link}}";
+        assert_eq!(
+            fill(t, true),
+            "Hi Ada, ‹plan› at Analytical Engines Ltd https://…/u/…"
+        );
+        assert_eq!(fill(t, false), "Hi there,  at  https://…/u/…");
+    }
+}
