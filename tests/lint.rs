@@ -317,3 +317,38 @@ fn a_cadence_of_twenty_thousand_steps_is_linted_without_running_out_of_stack() {
     assert!(err.contains("linted 1 file"), "{err}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// A long chain whose every step branches twice to the next has 2^699 paths: the rules that
+/// ask which steps reach which (L204, L212) answer from one walk of the graph per step, not
+/// one per pair, and the path rules stop at their limit.
+#[test]
+fn a_seven_hundred_step_cadence_is_linted_in_moments() {
+    let mut s = String::from(
+        "cadence \"T\"\nexit on replied\ntemplate a {\n  subject \"Hi\"\n  body \"x {{unsubscribe_link}}\"\n}\n",
+    );
+    for i in 1..700 {
+        s.push_str(&format!(
+            "step {i}: email a\n  on opened -> step {}\n  on no_reply 3d -> step {}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    s.push_str("step 700: call \"x\"\n  on answered -> step 1\n  on overdue 2d -> done\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.cadence");
+    std::fs::write(&path, s).unwrap();
+    let t = std::time::Instant::now();
+    let (code, out, _) = lint(&["--format", "json", path.to_str().unwrap()]);
+    let took = t.elapsed();
+    assert_eq!(code, 0);
+    let found = codes(&out);
+    // Every email step but the last lacks `on bounced` while more email follows (L212), and
+    // the call loops back to step 1 (L204).
+    assert_eq!(
+        found.iter().filter(|c| *c == "L212").count(),
+        699,
+        "{found:?}"
+    );
+    assert!(found.contains(&"L204".to_string()), "{found:?}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}

@@ -290,12 +290,19 @@ fn hover_explains_fields_templates_events_steps_and_statements() {
     assert!(h.contains("Built-in field of the `contacts` module"), "{h}");
     let h = hover(&mut c, "template welcome {", 10);
     assert!(h.contains("Subject: Welcome to Acme, Ada"), "{h}");
-    assert!(h.contains("`first_name` → “there”"), "{h}");
+    assert!(h.contains("in the subject, `first_name` → “there”"), "{h}");
     assert!(
         h.contains("the subject then reads “Welcome to Acme, there”"),
         "{h}"
     );
-    assert!(h.contains("Sent at saas_onboarding.cadence:"), "{h}");
+    assert!(
+        h.contains("Sent by the steps at saas_onboarding.cadence:"),
+        "{h}"
+    );
+    assert!(
+        h.contains("Named by tests at saas_onboarding.cadence:"),
+        "{h}"
+    );
     assert!(
         !h.contains("gym_membership"),
         "another file's own `welcome`: {h}"

@@ -129,25 +129,70 @@ pub fn zero_delay(c: &Cadence, i: usize) -> bool {
 }
 
 /// Whether `to` can reach `from` through the given edges (so the edge `from -> to` closes a
-/// loop).
+/// loop). Linear in the edges; to ask many times, build a [`Reach`] once.
 pub fn reaches(edges: &[&Edge], to: usize, from: usize) -> bool {
-    let mut seen = vec![];
-    let mut stack = vec![to];
-    while let Some(i) = stack.pop() {
-        if i == from {
-            return true;
-        }
-        if seen.contains(&i) {
-            continue;
-        }
-        seen.push(i);
-        for e in edges.iter().filter(|e| e.from == i) {
+    let n = edges
+        .iter()
+        .flat_map(|e| match e.to {
+            Dest::Step(j) => [e.from, j],
+            _ => [e.from, e.from],
+        })
+        .chain([to, from])
+        .max()
+        .map_or(0, |m| m + 1);
+    Reach::new(n, edges).from(to)[from]
+}
+
+/// The step graph's edges between steps, both ways, for reachability asked many times (each
+/// question is linear in the graph: a cadence of hundreds of steps stays fast).
+pub struct Reach {
+    forward: Vec<Vec<usize>>,
+    backward: Vec<Vec<usize>>,
+}
+
+impl Reach {
+    /// The graph of `n` steps; edges to or from steps out of range are left out.
+    pub fn new(n: usize, edges: &[&Edge]) -> Reach {
+        let mut forward = vec![Vec::new(); n];
+        let mut backward = vec![Vec::new(); n];
+        for e in edges {
             if let Dest::Step(j) = e.to {
-                stack.push(j);
+                if e.from < n && j < n {
+                    forward[e.from].push(j);
+                    backward[j].push(e.from);
+                }
             }
         }
+        Reach { forward, backward }
     }
-    false
+
+    fn walk(adjacent: &[Vec<usize>], start: usize) -> Vec<bool> {
+        let mut seen = vec![false; adjacent.len()];
+        if start >= adjacent.len() {
+            return seen;
+        }
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            for &j in &adjacent[i] {
+                if !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The steps `start` can reach (itself included).
+    pub fn from(&self, start: usize) -> Vec<bool> {
+        Reach::walk(&self.forward, start)
+    }
+
+    /// The steps that can reach `target` (itself included).
+    pub fn to(&self, target: usize) -> Vec<bool> {
+        Reach::walk(&self.backward, target)
+    }
 }
 
 /// Days a duration adds at the least (a business day is at least a day).

@@ -413,7 +413,9 @@ fn template_hover(group: &Group, file: FileId, name: &str) -> String {
         None => None,
     };
     let mut fallbacks = Vec::new();
-    for text in subject.iter().chain(body.iter()) {
+    for (part, text) in [("subject", &subject), ("body", &body)] {
+        let Some(text) = text else { continue };
+        let mut seen = Vec::new();
         for p in parse_text(text).0.parts {
             if let TextPart::Merge {
                 name,
@@ -421,10 +423,13 @@ fn template_hover(group: &Group, file: FileId, name: &str) -> String {
             } = p
             {
                 let entry = format!("`{name}` → “{fb}”");
-                if !fallbacks.contains(&entry) {
-                    fallbacks.push(entry);
+                if !seen.contains(&entry) {
+                    seen.push(entry);
                 }
             }
+        }
+        if !seen.is_empty() {
+            fallbacks.push(format!("in the {part}, {}", seen.join(", ")));
         }
     }
     out.push_str("```text\n");
@@ -439,7 +444,7 @@ fn template_hover(group: &Group, file: FileId, name: &str) -> String {
     if !fallbacks.is_empty() {
         out.push_str(&format!(
             "\nFallbacks (when the field is empty): {}",
-            fallbacks.join(", ")
+            fallbacks.join("; ")
         ));
         if let Some(s) = &subject {
             out.push_str(&format!("; the subject then reads “{}”", fill(s, false)));
@@ -452,14 +457,28 @@ fn template_hover(group: &Group, file: FileId, name: &str) -> String {
         span: t.name.span,
         decl: true,
     };
-    let senders: Vec<String> = references(group, f, &decl, false)
-        .into_iter()
-        .map(|(gf, span)| file_line(group, gf, span))
-        .collect();
+    // The steps that send it, and the tests that name it (`pin`, `expect ... variant`).
+    let (mut senders, mut tests) = (Vec::new(), Vec::new());
+    for (gf, span) in references(group, f, &decl, false) {
+        let in_step = group.ast(gf).is_some_and(|a| {
+            a.items.iter().any(|i| {
+                matches!(&i.kind, ItemKind::Step(s) if s.head.start <= span.start && span.end <= s.head.end)
+            })
+        });
+        let at = file_line(group, gf, span);
+        if in_step {
+            senders.push(at);
+        } else {
+            tests.push(at);
+        }
+    }
     if senders.is_empty() {
         out.push_str("\nNo step sends it.");
     } else {
-        out.push_str(&format!("\nSent at {}.", senders.join(", ")));
+        out.push_str(&format!("\nSent by the steps at {}.", senders.join(", ")));
+    }
+    if !tests.is_empty() {
+        out.push_str(&format!(" Named by tests at {}.", tests.join(", ")));
     }
     out
 }
@@ -619,14 +638,20 @@ pub fn lens_titles(group: &Group, file: FileId) -> Vec<(String, String)> {
     let es = edges(c);
     let all = paths(c, &es, LIMIT);
     let shortest = shortest_days(c, &es);
+    // How many paths pass through each step (a path visits a step once at most).
+    let mut through = vec![0usize; c.steps.len()];
+    for p in &all {
+        for (h, _) in &p.hops {
+            if let Some(t) = through.get_mut(*h) {
+                *t += 1;
+            }
+        }
+    }
     c.steps
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let n = all
-                .iter()
-                .filter(|p| p.hops.iter().any(|(h, _)| *h == i))
-                .count();
+            let n = through[i];
             let count = match n {
                 _ if all.len() >= LIMIT && n >= LIMIT => format!("{LIMIT}+ paths"),
                 1 => "1 path".into(),
@@ -673,7 +698,7 @@ fn span_days(d: f64) -> String {
 }
 
 /// The least time from enrolment to each step's due time (delays and timeouts; events take no
-/// time), by Dijkstra over the step graph.
+/// time; skips are left out, as in the paths), by Dijkstra over the step graph.
 fn shortest_days(c: &Cadence, es: &[crate::lint::graph::Edge]) -> Vec<Option<f64>> {
     let n = c.steps.len();
     let mut dist: Vec<Option<f64>> = vec![None; n];
@@ -689,7 +714,8 @@ fn shortest_days(c: &Cadence, es: &[crate::lint::graph::Edge]) -> Vec<Option<f64
             .min_by(|a, b| a.1.total_cmp(&b.1));
         let Some((i, d)) = next else { break };
         done[i] = true;
-        for e in es.iter().filter(|e| e.from == i) {
+        // As the paths are counted: steps that execute (a skipped step is not a way there).
+        for e in es.iter().filter(|e| e.from == i && e.via != Via::Skip) {
             if let Dest::Step(j) = e.to {
                 if j >= n {
                     continue;

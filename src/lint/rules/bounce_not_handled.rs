@@ -1,7 +1,7 @@
 //! L212: a waiting email step whose branch sends more email does not handle a bounce.
 
 use crate::check::{Channel, EndTrigger, EventName, HandlerEvent, Outcome};
-use crate::lint::graph::{edges, reaches, Edge};
+use crate::lint::graph::{edges, Edge, Reach};
 use crate::lint::{Cx, Finding};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -17,6 +17,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
         }
         let all = edges(c);
         let refs: Vec<&Edge> = all.iter().collect();
+        let reach = Reach::new(c.steps.len(), &refs);
         for (i, s) in c.steps.iter().enumerate() {
             if s.action.channel() != Channel::Email
                 || !s.waits()
@@ -26,9 +27,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let more_email = (0..c.steps.len()).any(|k| {
-                k != i && c.steps[k].action.channel() == Channel::Email && reaches(&refs, i, k)
-            });
+            let from_i = reach.from(i);
+            let more_email = (0..c.steps.len())
+                .any(|k| k != i && c.steps[k].action.channel() == Channel::Email && from_i[k]);
             if more_email {
                 out.push(Finding {
                     file: c.file,

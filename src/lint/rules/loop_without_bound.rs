@@ -1,22 +1,28 @@
 //! L204: a loop that sends email again each time round, with nothing to stop it.
 
 use crate::check::Channel;
-use crate::lint::graph::{edges, reaches, Dest, Edge};
+use crate::lint::graph::{edges, Dest, Edge, Reach};
 use crate::lint::{Cx, Finding};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
     for c in &cx.program.cadences {
         let all = edges(c);
         let refs: Vec<&Edge> = all.iter().collect();
+        let reach = Reach::new(c.steps.len(), &refs);
         for e in &all {
             let Dest::Step(j) = e.to else { continue };
             let Some(h) = e.handler else { continue };
-            if j > e.from || !reaches(&refs, j, e.from) {
+            if j > e.from {
+                continue;
+            }
+            let from_j = reach.from(j);
+            if !from_j.get(e.from).copied().unwrap_or(false) {
                 continue;
             }
             // The steps of the loop: those on a way from j back to e.from.
+            let to_back = reach.to(e.from);
             let emails = (0..c.steps.len())
-                .filter(|&k| reaches(&refs, j, k) && reaches(&refs, k, e.from))
+                .filter(|&k| from_j[k] && to_back[k])
                 .any(|k| c.steps[k].action.channel() == Channel::Email);
             if emails {
                 out.push(Finding {
