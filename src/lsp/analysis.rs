@@ -16,8 +16,6 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::lint::{lint, Cx, Limits, Selection};
 use crate::syntax::{ast, FileId, Sources};
 
-/// The most files of one folder checked together.
-const MAX_FILES: usize = 500;
 /// The largest file read from the disk beside an open document.
 const MAX_FILE_BYTES: u64 = 4 << 20;
 
@@ -102,8 +100,9 @@ pub fn load(uri: &str, docs: &HashMap<String, Doc>) -> Group {
                 .collect();
             let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let mut paths = cadence_files(&folder);
-            // Open documents of the folder that are not on the disk (yet) belong too.
-            for p in open.keys().filter(|p| p.parent() == Some(folder.as_path())) {
+            // Open documents of the folder (or below it) that are not on the disk (yet)
+            // belong too.
+            for p in open.keys().filter(|p| p.starts_with(&folder)) {
                 if !paths.contains(p) {
                     paths.push(p.clone());
                 }
@@ -192,25 +191,15 @@ pub fn load(uri: &str, docs: &HashMap<String, Doc>) -> Group {
     }
 }
 
-/// The `*.cadence` files directly in a folder, sorted (hidden ones left out).
+/// The `*.cadence` files of a folder as `cadence check FOLDER` reads them: every one below it,
+/// sorted, leaving out what `.gitignore` files and hidden folders leave out.
 fn cadence_files(folder: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
+    let Some(f) = folder.to_str() else {
         return Vec::new();
     };
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "cadence")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    out.sort();
-    out.truncate(MAX_FILES);
-    out
+    crate::cli::input::expand(&[f.to_string()])
+        .map(|v| v.into_iter().map(PathBuf::from).collect())
+        .unwrap_or_default()
 }
 
 fn read_small(path: &Path) -> Option<String> {
@@ -233,16 +222,36 @@ fn config_for(uri: &str) -> (crate::cli::config::Config, Option<String>) {
     }
 }
 
+/// The line index of every source of a group (body files included), by file id.
+pub fn line_indexes(group: &Group, utf8: bool) -> Vec<LineIndex<'_>> {
+    group
+        .sources
+        .ids()
+        .map(|id| LineIndex::new(group.text(id), utf8))
+        .collect()
+}
+
+/// The URI of a source: its member's, or a body file's by its path.
+pub fn uri_of(group: &Group, id: FileId) -> Option<String> {
+    if let Some(f) = group.file_of(id) {
+        return Some(f.uri.clone());
+    }
+    let path = Path::new(&group.sources.get(id).name);
+    if path.is_absolute() {
+        path_uri(path)
+    } else {
+        None
+    }
+}
+
 /// A finding as the protocol has it, in the file of its primary label. `explain` gives the
 /// address of a code's page.
 pub fn to_lsp(
     d: &Diagnostic,
     group: &Group,
-    utf8: bool,
+    lines: &[LineIndex],
     explain: &mut dyn FnMut(&str) -> Option<Uri>,
 ) -> lsp_types::Diagnostic {
-    let text = group.text(d.file());
-    let ix = LineIndex::new(text, utf8);
     let primary = &d.labels[0];
     let mut message = d.message.clone();
     if !primary.message.is_empty() && !d.message.contains(&primary.message) {
@@ -254,16 +263,20 @@ pub fn to_lsp(
     let related: Vec<DiagnosticRelatedInformation> = d.labels[1..]
         .iter()
         .filter_map(|l| {
-            let f = group.file_of(l.file)?;
-            let ix = LineIndex::new(group.text(l.file), utf8);
             Some(DiagnosticRelatedInformation {
-                location: Location::new(f.uri.parse().ok()?, ix.range(l.span)),
+                location: Location::new(
+                    uri_of(group, l.file)?.parse().ok()?,
+                    lines.get(l.file.0)?.range(l.span),
+                ),
                 message: l.message.clone(),
             })
         })
         .collect();
     lsp_types::Diagnostic {
-        range: ix.range(primary.span),
+        range: lines
+            .get(primary.file.0)
+            .map(|ix| ix.range(primary.span))
+            .unwrap_or_default(),
         severity: Some(match d.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,

@@ -14,7 +14,7 @@ use super::index::{at, Kind, LineIndex, Occurrence};
 use crate::check::template::parse_text;
 use crate::check::template::UNSUBSCRIBE_LINK;
 use crate::check::{Cadence, Channel, Module, Outcome, TextPart, Timeout, Type};
-use crate::lint::graph::{days, edges, paths, Dest, Via};
+use crate::lint::graph::{days, edges, Dest, Via};
 use crate::syntax::ast::{self, Action, ItemKind, StepOption, Target};
 use crate::syntax::{FileId, Span};
 
@@ -26,8 +26,46 @@ pub fn occurrence_at(group: &Group, file: FileId, offset: usize) -> Option<&Occu
     at(&group.file_of(file)?.occurrences, offset)
 }
 
-/// Where a name is declared: for a step, in its own file; for the rest, its own file first,
-/// then the other files of the group.
+/// The file whose steps a step number in `file` names: its own file, unless it is written in
+/// a test of a file without steps; then the one cadence of the folder. `None` when that cannot
+/// be told (several cadences, or a test after a `deploy`).
+fn step_home(group: &Group, file: FileId, occ: &Occurrence) -> Option<FileId> {
+    let has_steps = |f: &super::analysis::GroupFile| {
+        f.occurrences.iter().any(|o| o.kind == Kind::Step && o.decl)
+    };
+    match occ.test {
+        None => Some(file),
+        Some(true) => None,
+        Some(false) => {
+            if group.file_of(file).is_some_and(has_steps) {
+                return Some(file);
+            }
+            let mut with_steps = group.files.iter().filter(|f| has_steps(f));
+            match (with_steps.next(), with_steps.next()) {
+                (Some(f), None) => Some(f.id),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Step numbers named in tests whose cadence cannot be told, that may mean `occ`'s step.
+pub fn unresolved_steps(group: &Group, occ: &Occurrence) -> Vec<Place> {
+    group
+        .files
+        .iter()
+        .flat_map(|f| {
+            f.occurrences
+                .iter()
+                .filter(|o| o.kind == Kind::Step && o.name == occ.name)
+                .filter(move |o| step_home(group, f.id, o).is_none())
+                .map(move |o| (f.id, o.span))
+        })
+        .collect()
+}
+
+/// Where a name is declared: for a step, in the file whose steps it names; for the rest, its
+/// own file first, then the other files of the group.
 pub fn declarations(group: &Group, file: FileId, occ: &Occurrence) -> Vec<Place> {
     let mine = |f: &super::analysis::GroupFile| {
         f.occurrences
@@ -40,6 +78,12 @@ pub fn declarations(group: &Group, file: FileId, occ: &Occurrence) -> Vec<Place>
         return template_target(group, file, &occ.name)
             .into_iter()
             .collect();
+    }
+    if occ.kind == Kind::Step {
+        let Some(home) = step_home(group, file, occ).and_then(|h| group.file_of(h)) else {
+            return Vec::new();
+        };
+        return mine(home);
     }
     let Some(own) = group.file_of(file) else {
         return Vec::new();
@@ -77,14 +121,22 @@ pub fn references(group: &Group, file: FileId, occ: &Occurrence, with_decl: bool
     let target = (occ.kind == Kind::Template)
         .then(|| template_target(group, file, &occ.name))
         .flatten();
+    let home = if occ.kind == Kind::Step {
+        match step_home(group, file, occ) {
+            Some(h) => Some(h),
+            None => return Vec::new(),
+        }
+    } else {
+        None
+    };
     group
         .files
         .iter()
-        .filter(|f| occ.kind != Kind::Step || f.id == file)
         .flat_map(|f| {
             f.occurrences
                 .iter()
                 .filter(|o| o.kind == occ.kind && o.name == occ.name && (with_decl || !o.decl))
+                .filter(move |o| occ.kind != Kind::Step || step_home(group, f.id, o) == home)
                 .filter(move |o| {
                     occ.kind != Kind::Template
                         || (o.decl && Some((f.id, o.span)) == target)
@@ -127,7 +179,13 @@ pub fn hover(group: &Group, file: FileId, offset: usize, utf8: bool) -> Option<H
             Kind::Field => field_hover(group, file, &occ.name),
             Kind::Template => template_hover(group, file, &occ.name),
             Kind::Event => event_hover(group, file, &occ.name),
-            Kind::Step => step_hover(group, file, &occ.name),
+            Kind::Step => match step_home(group, file, occ) {
+                Some(home) => step_hover(group, home, &occ.name),
+                None => format!(
+                    "`step {}`: a test after a `deploy`, or in a folder of several cadences, names a step of a cadence this cannot tell",
+                    occ.name
+                ),
+            },
         });
     } else if let Some((span, word)) = word_at(text, offset) {
         if let Some(p) = code_in_comment(group, file, offset, word) {
@@ -456,6 +514,7 @@ fn template_hover(group: &Group, file: FileId, name: &str) -> String {
         name: name.to_string(),
         span: t.name.span,
         decl: true,
+        test: None,
     };
     // The steps that send it, and the tests that name it (`pin`, `expect ... variant`).
     let (mut senders, mut tests) = (Vec::new(), Vec::new());
@@ -634,39 +693,77 @@ pub fn lens_titles(group: &Group, file: FileId) -> Vec<(String, String)> {
     let Some(c) = cadence_of(group, file) else {
         return Vec::new();
     };
-    const LIMIT: usize = 1000;
     let es = edges(c);
-    let all = paths(c, &es, LIMIT);
     let shortest = shortest_days(c, &es);
-    // How many paths pass through each step (a path visits a step once at most).
-    let mut through = vec![0usize; c.steps.len()];
-    for p in &all {
-        for (h, _) in &p.hops {
-            if let Some(t) = through.get_mut(*h) {
-                *t += 1;
-            }
-        }
-    }
+    let (ways, counted_all) = ways_to(c, &es, WAYS_BUDGET);
     c.steps
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let n = through[i];
-            let count = match n {
-                _ if all.len() >= LIMIT && n >= LIMIT => format!("{LIMIT}+ paths"),
-                1 => "1 path".into(),
-                n => format!("{n} paths"),
+            let n = ways[i];
+            let count = match (n, counted_all) {
+                (1, true) => "1 path".into(),
+                (n, true) => format!("{n} paths"),
+                (0, false) => "many paths".into(),
+                (n, false) => format!("{n}+ paths"),
             };
             let title = match shortest[i] {
-                Some(d) if i == 0 => {
-                    format!("entry step, reached by {count}; due {}", after_entry(d))
-                }
+                Some(d) if i == 0 => format!("entry step; due {}", after_entry(d)),
                 Some(d) => format!("reached by {count}; shortest from entry: {}", span_days(d)),
                 None => "unreachable: no path from the entry step leads here".into(),
             };
             (s.number.to_string(), title)
         })
         .collect()
+}
+
+/// The most arrivals [`ways_to`] counts before it stops.
+const WAYS_BUDGET: usize = 10_000;
+
+/// Per step: in how many ways the contact can arrive there from the entry step (paths that
+/// visit no step twice, over the edges the paths of `cadence lint --paths` take: skips left
+/// out), and whether every way was counted (false: the counts are lower bounds).
+fn ways_to(c: &Cadence, es: &[crate::lint::graph::Edge], budget: usize) -> (Vec<usize>, bool) {
+    let n = c.steps.len();
+    let mut ways = vec![0usize; n];
+    if n == 0 {
+        return (ways, true);
+    }
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for e in es.iter().filter(|e| e.via != Via::Skip && e.from < n) {
+        if let Dest::Step(j) = e.to {
+            if j < n {
+                out[e.from].push(j);
+            }
+        }
+    }
+    let mut on_path = vec![false; n];
+    // A depth-first walk with its own stack: (step, index of its next edge).
+    let mut stack = vec![(0usize, 0usize)];
+    on_path[0] = true;
+    ways[0] = 1;
+    let mut counted = 1usize;
+    while let Some((i, k)) = stack.last().copied() {
+        let Some(&j) = out[i].get(k) else {
+            on_path[i] = false;
+            stack.pop();
+            continue;
+        };
+        if let Some(top) = stack.last_mut() {
+            top.1 += 1;
+        }
+        if on_path[j] {
+            continue;
+        }
+        if counted >= budget {
+            return (ways, false);
+        }
+        counted += 1;
+        ways[j] += 1;
+        on_path[j] = true;
+        stack.push((j, 0));
+    }
+    (ways, true)
 }
 
 fn after_entry(d: f64) -> String {
@@ -936,6 +1033,9 @@ pub fn completion(group: &Group, file: FileId, offset: usize) -> Vec<CompletionI
             return v;
         }
     }
+    if in_comment_or_text(group, file, offset) {
+        return Vec::new();
+    }
     let segment = line.rsplit(';').next().unwrap_or(line);
     let words: Vec<&str> = segment.split_whitespace().collect();
     let typing = !segment.ends_with(char::is_whitespace) && !segment.is_empty();
@@ -1000,6 +1100,14 @@ pub fn completion(group: &Group, file: FileId, offset: usize) -> Vec<CompletionI
                 None
             };
             let mut v = Vec::new();
+            if before.len() >= 2 && before[before.len() - 2] == "pause" {
+                let o = Outcome::AutoReply;
+                return vec![item(
+                    o.name(),
+                    CompletionItemKind::EVENT,
+                    outcome_meaning(o),
+                )];
+            }
             match in_step {
                 Some(s) if !cadence_wide => {
                     let ch = channel_of(s);
@@ -1127,6 +1235,32 @@ pub fn completion(group: &Group, file: FileId, offset: usize) -> Vec<CompletionI
     Vec::new()
 }
 
+/// Whether an offset is inside a comment, or inside the text of a subject or body (where only
+/// merge fields are completed).
+fn in_comment_or_text(group: &Group, file: FileId, offset: usize) -> bool {
+    let Some(a) = group.ast(file) else {
+        return false;
+    };
+    let inside = |sp: Span| sp.start <= offset && offset <= sp.end;
+    if a.comments
+        .iter()
+        .any(|c| c.span.start < offset && offset <= c.span.end)
+    {
+        return true;
+    }
+    a.items.iter().any(|i| match &i.kind {
+        ItemKind::Template(t) => {
+            t.subject.as_ref().is_some_and(|s| inside(s.content))
+                || matches!(&t.body, Some(ast::Body::Inline(b)) if inside(b.content))
+        }
+        ItemKind::Step(st) => st
+            .options
+            .iter()
+            .any(|o| matches!(&o.node, StepOption::Subject(s) if inside(s.content))),
+        _ => false,
+    })
+}
+
 fn durations() -> Vec<CompletionItem> {
     DURATIONS
         .iter()
@@ -1146,12 +1280,29 @@ pub fn check_rename(
 ) -> Result<(), String> {
     match occ.kind {
         Kind::Step => {
-            if new.parse::<u32>().map_or(true, |n| n == 0) || new.starts_with('0') {
+            let number = new.parse::<u32>().ok().filter(|n| {
+                *n > 0 && new.bytes().all(|b| b.is_ascii_digit()) && !new.starts_with('0')
+            });
+            let Some(number) = number else {
                 return Err(format!(
                     "`{new}` is not a step number: give a whole number from 1"
                 ));
+            };
+            if step_home(group, file, occ).is_none() {
+                return Err("this step number is in a test whose cadence cannot be told (after a `deploy`, or in a folder of several cadences); rename it by hand".into());
             }
-            if new != occ.name && steps(group, file).iter().any(|(n, _)| n == new) {
+            if let Some((f, span)) = unresolved_steps(group, occ).first() {
+                return Err(format!(
+                    "a test at `{}` names step {} of a cadence that cannot be told; rename by hand",
+                    file_line(group, *f, *span),
+                    occ.name
+                ));
+            }
+            let current = occ.name.parse::<u32>().ok();
+            let taken = steps(group, file)
+                .iter()
+                .any(|(n, _)| n.parse::<u32>().ok() == Some(number));
+            if Some(number) != current && taken {
                 return Err(format!("this cadence already has a step {new}"));
             }
         }

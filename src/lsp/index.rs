@@ -107,6 +107,9 @@ pub struct Occurrence {
     pub span: Span,
     /// Where it is declared (`template NAME`, `step N:`, `field NAME:`, `event NAME`).
     pub decl: bool,
+    /// Written in a `test` block: `Some(true)` after a `deploy` of the block (it then names a
+    /// step of the version deployed).
+    pub test: Option<bool>,
 }
 
 /// Every name written in a file, in the order of the text.
@@ -114,6 +117,7 @@ pub fn occurrences(file: &ast::File, text: &str) -> Vec<Occurrence> {
     let mut out = Occurrences {
         out: Vec::new(),
         text,
+        test: None,
     };
     for item in &file.items {
         out.item(&item.kind);
@@ -133,6 +137,8 @@ pub fn at(occs: &[Occurrence], offset: usize) -> Option<&Occurrence> {
 struct Occurrences<'t> {
     out: Vec<Occurrence>,
     text: &'t str,
+    /// Inside a `test` block, and whether a `deploy` came before.
+    test: Option<bool>,
 }
 
 impl Occurrences<'_> {
@@ -145,6 +151,7 @@ impl Occurrences<'_> {
             name: name.to_string(),
             span,
             decl,
+            test: self.test,
         });
     }
 
@@ -183,9 +190,16 @@ impl Occurrences<'_> {
                 }
             }
             ItemKind::Test(t) => {
+                self.test = Some(false);
                 for item in &t.items {
+                    if let TestItem::At { input, .. } = &item.node {
+                        if matches!(input.node, TestInput::Deploy { .. }) {
+                            self.test = Some(true);
+                        }
+                    }
                     self.test_item(&item.node);
                 }
+                self.test = None;
             }
             _ => {}
         }

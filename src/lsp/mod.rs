@@ -103,7 +103,7 @@ pub fn serve(input: Box<dyn BufRead + Send>, output: &mut dyn Write) -> Result<(
         };
         match frame? {
             Frame::Invalid { id, code, message } => {
-                // A notification that is not one gets no answer (it has no id), but a log line.
+                // Answered with the request's id when one could be read, else with `null`.
                 transport::write_invalid(server.out, id, code, &message)?;
             }
             Frame::Message(Message::Request(req)) => server.request(req)?,
@@ -134,14 +134,18 @@ struct State {
     groups: HashMap<String, Rc<Group>>,
     /// Groups whose open documents need their diagnostics published again.
     dirty: HashSet<String>,
-    /// The documents diagnostics were published for with findings (to clear them).
-    published: HashSet<String>,
+    /// The files diagnostics were published for with findings, and the group that did (to
+    /// clear them when the findings go).
+    published: HashMap<String, String>,
     /// Written pages of codes, for the links of diagnostics.
     pages: HashMap<String, Option<Uri>>,
     /// Configuration errors already shown.
     shown_errors: HashSet<String>,
     /// Documents closed since the last publication: their diagnostics are cleared.
     closed: Vec<String>,
+    /// The client registers file watchers when asked (`.cadence` files and `cadence.toml`
+    /// changed on the disk, by `git checkout` say, are then checked again).
+    watch: bool,
 }
 
 fn key_of(uri: &str) -> String {
@@ -153,9 +157,16 @@ fn key_of(uri: &str) -> String {
 
 /// The folder the pages of codes are written to, for the links of diagnostics.
 fn pages_dir() -> Option<PathBuf> {
+    // Relative values are ignored, as the XDG specification asks.
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|h| h.join(".cache"))
+        })?;
     Some(
         base.join("cadence")
             .join(format!("explain-{}", env!("CARGO_PKG_VERSION"))),
@@ -258,6 +269,13 @@ impl Server<'_> {
             .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
         self.state.utf8 = utf8;
         self.state.initialized = true;
+        self.state.watch = p
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
         let caps = ServerCapabilities {
             position_encoding: Some(if utf8 {
                 PositionEncodingKind::UTF8
@@ -304,6 +322,23 @@ impl Server<'_> {
         if !self.state.initialized {
             return Ok(());
         }
+        if n.method == "initialized" && self.state.watch {
+            let watchers = serde_json::json!({
+                "registrations": [{
+                    "id": "cadence-files",
+                    "method": "workspace/didChangeWatchedFiles",
+                    "registerOptions": { "watchers": [
+                        { "globPattern": "**/*.cadence" },
+                        { "globPattern": "**/cadence.toml" },
+                    ]},
+                }],
+            });
+            return self.send(Message::Request(Request::new(
+                lsp_server::RequestId::from("register-watchers".to_string()),
+                "client/registerCapability".into(),
+                watchers,
+            )));
+        }
         let state = &mut self.state;
         let method = n.method.clone();
         let r = catch_unwind(AssertUnwindSafe(|| notification(state, n)));
@@ -322,63 +357,92 @@ impl Server<'_> {
 
     /// Publishes the diagnostics of the open documents of every changed group.
     fn publish_dirty(&mut self) -> std::io::Result<()> {
-        let closed: Vec<String> = self.state.closed.drain(..).collect();
+        let mut closed: Vec<String> = self.state.closed.drain(..).collect();
+        closed.sort();
         for uri in closed {
-            if self.state.docs.contains_key(&uri) {
+            if self.state.docs.contains_key(&uri) || self.state.published.contains_key(&uri) {
                 continue;
             }
-            let Ok(uri) = uri.parse::<Uri>() else {
-                continue;
-            };
-            self.notify(
-                "textDocument/publishDiagnostics",
-                PublishDiagnosticsParams::new(uri, Vec::new(), None),
-            )?;
+            self.publish(&uri, Vec::new(), None)?;
         }
-        let keys: Vec<String> = self.state.dirty.drain().collect();
+        let mut keys: Vec<String> = self.state.dirty.drain().collect();
+        keys.sort();
         for key in keys {
-            let uris: Vec<String> = self
+            let mut uris: Vec<String> = self
                 .state
                 .docs
                 .keys()
                 .filter(|u| key_of(u) == key)
                 .cloned()
                 .collect();
+            uris.sort();
             let Some(first) = uris.first().cloned() else {
+                // No open document left in the folder: clear what was shown for its files.
+                let mut stale: Vec<String> = self
+                    .state
+                    .published
+                    .iter()
+                    .filter(|(_, k)| **k == key)
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                stale.sort();
+                for u in stale {
+                    self.state.published.remove(&u);
+                    self.publish(&u, Vec::new(), None)?;
+                }
                 continue;
             };
             let state = &mut self.state;
-            let published = catch_unwind(AssertUnwindSafe(|| {
+            let found = catch_unwind(AssertUnwindSafe(|| {
                 let group = state.group(&first);
-                uris.iter()
-                    .filter_map(|u| {
-                        let f = group.file(u)?;
-                        let version = state.docs.get(u).map(|d| d.version);
-                        let diagnostics: Vec<lsp_types::Diagnostic> = group
-                            .diagnostics
-                            .iter()
-                            .filter(|d| d.file() == f.id)
-                            .map(|d| {
-                                analysis::to_lsp(d, &group, state.utf8, &mut |c| state.page_uri(c))
-                            })
-                            .collect();
-                        Some((u.clone(), version, diagnostics))
-                    })
-                    .collect::<Vec<_>>()
+                let lines = analysis::line_indexes(&group, state.utf8);
+                // Per URI: the open documents of the folder, every other file of the folder
+                // itself, and the body files read, each with its findings.
+                let mut per: std::collections::BTreeMap<String, Vec<lsp_types::Diagnostic>> =
+                    uris.iter().map(|u| (u.clone(), Vec::new())).collect();
+                for f in &group.files {
+                    if key_of(&f.uri) == key {
+                        per.entry(f.uri.clone()).or_default();
+                    }
+                }
+                for d in &group.diagnostics {
+                    let Some(uri) = analysis::uri_of(&group, d.file()) else {
+                        continue;
+                    };
+                    let is_member = group.file_of(d.file()).is_some();
+                    if !is_member || per.contains_key(&uri) {
+                        let lsp = analysis::to_lsp(d, &group, &lines, &mut |c| state.page_uri(c));
+                        per.entry(uri).or_default().push(lsp);
+                    }
+                }
+                per
             }));
-            match published {
-                Ok(list) => {
-                    for (uri, version, diagnostics) in list {
+            match found {
+                Ok(per) => {
+                    let mut stale: Vec<String> = self
+                        .state
+                        .published
+                        .iter()
+                        .filter(|(u, k)| **k == key && !per.contains_key(*u))
+                        .map(|(u, _)| u.clone())
+                        .collect();
+                    stale.sort();
+                    for u in stale {
+                        self.state.published.remove(&u);
+                        self.publish(&u, Vec::new(), None)?;
+                    }
+                    for (uri, diagnostics) in per {
+                        let open = self.state.docs.get(&uri).map(|d| d.version);
                         if diagnostics.is_empty() {
-                            self.state.published.remove(&uri);
+                            let was = self.state.published.remove(&uri).is_some();
+                            // A file that is not open and showed nothing needs no message.
+                            if open.is_none() && !was {
+                                continue;
+                            }
                         } else {
-                            self.state.published.insert(uri.clone());
+                            self.state.published.insert(uri.clone(), key.clone());
                         }
-                        let Ok(uri) = uri.parse::<Uri>() else { continue };
-                        self.notify(
-                            "textDocument/publishDiagnostics",
-                            PublishDiagnosticsParams::new(uri, diagnostics, version),
-                        )?;
+                        self.publish(&uri, diagnostics, open)?;
                     }
                 }
                 Err(panic) => self.log(
@@ -393,14 +457,31 @@ impl Server<'_> {
         self.show_config_errors()
     }
 
+    fn publish(
+        &mut self,
+        uri: &str,
+        diagnostics: Vec<lsp_types::Diagnostic>,
+        version: Option<i32>,
+    ) -> std::io::Result<()> {
+        let Ok(uri) = uri.parse::<Uri>() else {
+            return Ok(());
+        };
+        self.notify(
+            "textDocument/publishDiagnostics",
+            PublishDiagnosticsParams::new(uri, diagnostics, version),
+        )
+    }
+
     fn show_config_errors(&mut self) -> std::io::Result<()> {
-        let errors: Vec<String> = self
+        let mut errors: Vec<String> = self
             .state
             .groups
             .values()
             .filter_map(|g| g.config_error.clone())
             .filter(|e| !self.state.shown_errors.contains(e))
             .collect();
+        errors.sort();
+        errors.dedup();
         for e in errors {
             self.state.shown_errors.insert(e.clone());
             self.notify(
@@ -433,9 +514,21 @@ impl State {
         g
     }
 
+    /// A document changed: its folder's group, and those of the folders above it (they read
+    /// it too), are checked again.
     fn changed(&mut self, uri: &str) {
         let key = key_of(uri);
-        self.groups.remove(&key);
+        let path = analysis::uri_path(uri);
+        let affected: Vec<String> = self
+            .groups
+            .keys()
+            .filter(|k| **k == key || path.as_ref().is_some_and(|p| p.starts_with(k.as_str())))
+            .cloned()
+            .collect();
+        for k in affected {
+            self.groups.remove(&k);
+            self.dirty.insert(k);
+        }
         self.dirty.insert(key);
     }
 
@@ -450,7 +543,11 @@ impl State {
             std::fs::create_dir_all(&dir).ok()?;
             let path = dir.join(format!("{code}.md"));
             if std::fs::read_to_string(&path).ok().as_deref() != Some(page.as_str()) {
-                std::fs::write(&path, &page).ok()?;
+                // Written beside it, then renamed over it: another server reading the page
+                // never sees half of it.
+                let tmp = dir.join(format!(".{code}.{}.tmp", std::process::id()));
+                std::fs::write(&tmp, &page).ok()?;
+                std::fs::rename(&tmp, &path).ok()?;
             }
             analysis::path_uri(&path)?.parse().ok()
         })();
@@ -536,13 +633,7 @@ fn answer(state: &mut State, method: &str, p: Value) -> Answer {
         "textDocument/prepareRename" => {
             let (uri, pos) = doc_pos(&p)?;
             let (g, f, off) = located(state, &uri, pos)?;
-            let Some(occ) = features::occurrence_at(&g, f, off) else {
-                return Err(Failure(
-                    ErrorCode::RequestFailed as i32,
-                    "nothing to rename here: put the cursor on a step number or a template name"
-                        .into(),
-                ));
-            };
+            let occ = rename_target(&g, f, off)?;
             features::check_rename(&g, f, occ, &occ.name)
                 .map_err(|e| Failure(ErrorCode::RequestFailed as i32, e))?;
             let range = LineIndex::new(g.text(f), utf8).range(occ.span);
@@ -550,36 +641,24 @@ fn answer(state: &mut State, method: &str, p: Value) -> Answer {
         }
         "textDocument/rename" => {
             let rp: lsp_types::RenameParams = params(p)?;
-            let uri = rp
-                .text_document_position
-                .text_document
-                .uri
-                .as_str()
-                .to_string();
-            let (g, f, off) = located(state, &uri, rp.text_document_position.position)?;
-            let Some(occ) = features::occurrence_at(&g, f, off) else {
-                return Err(Failure(
-                    ErrorCode::RequestFailed as i32,
-                    "nothing to rename here: put the cursor on a step number or a template name"
-                        .into(),
-                ));
-            };
+            let tdp = &rp.text_document_position;
+            let uri = tdp.text_document.uri.as_str().to_string();
+            let (g, f, off) = located(state, &uri, tdp.position)?;
+            let occ = rename_target(&g, f, off)?;
             let new = rp.new_name.trim();
             features::check_rename(&g, f, occ, new)
                 .map_err(|e| Failure(ErrorCode::RequestFailed as i32, e))?;
-            let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+            // Files in a fixed order, edits in the order of the text.
+            let mut changes: std::collections::BTreeMap<String, Vec<TextEdit>> = Default::default();
             for (file, span, text) in features::rename_edits(&g, f, occ, new) {
                 let Some(gf) = g.file_of(file) else { continue };
-                let Ok(u) = gf.uri.parse::<Uri>() else {
-                    continue;
-                };
                 let range = LineIndex::new(g.text(file), utf8).range(span);
                 changes
-                    .entry(u)
+                    .entry(gf.uri.clone())
                     .or_default()
                     .push(TextEdit::new(range, text));
             }
-            json(WorkspaceEdit::new(changes))
+            json(serde_json::json!({ "changes": changes }))
         }
         "textDocument/formatting" => {
             let uri = doc_uri(&p)?;
@@ -600,6 +679,7 @@ fn answer(state: &mut State, method: &str, p: Value) -> Answer {
             let ix = LineIndex::new(g.text(f), utf8);
             let (start, end) = (ix.offset(cp.range.start), ix.offset(cp.range.end));
             let mut actions = Vec::new();
+            let lines = analysis::line_indexes(&g, utf8);
             for d in g
                 .diagnostics
                 .iter()
@@ -610,7 +690,7 @@ fn answer(state: &mut State, method: &str, p: Value) -> Answer {
                 };
                 let Ok(u) = uri.parse::<Uri>() else { continue };
                 let edit = TextEdit::new(ix.range(d.span()), word.clone());
-                let lsp_diag = analysis::to_lsp(d, &g, utf8, &mut |c| state.page_uri(c));
+                let lsp_diag = analysis::to_lsp(d, &g, &lines, &mut |c| state.page_uri(c));
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                     title: format!("Change to {word}"),
                     kind: Some(CodeActionKind::QUICKFIX),
@@ -639,6 +719,27 @@ fn answer(state: &mut State, method: &str, p: Value) -> Answer {
             format!("`{method}` is not a request this server answers"),
         )),
     }
+}
+
+/// The step number or template name a rename starts from. Refused while a file of the folder
+/// does not parse: references in the part that did not parse would be missed.
+fn rename_target(
+    g: &Group,
+    f: crate::syntax::FileId,
+    off: usize,
+) -> Result<&index::Occurrence, Failure> {
+    let failed = |m: String| Failure(ErrorCode::RequestFailed as i32, m);
+    if let Some(d) = g.diagnostics.iter().find(|d| d.code.starts_with('P')) {
+        let name = &g.sources.get(d.file()).name;
+        let line = g.sources.get(d.file()).line_col(d.span().start).0;
+        return Err(failed(format!(
+            "`{name}` does not parse (line {line}: {}); fix it first, so that no reference is missed",
+            d.message
+        )));
+    }
+    features::occurrence_at(g, f, off).ok_or_else(|| {
+        failed("nothing to rename here: put the cursor on a step number or a template name".into())
+    })
 }
 
 fn not_open(uri: &str) -> Failure {
@@ -707,7 +808,7 @@ fn notification(state: &mut State, n: Notification) -> Result<(), Failure> {
             let uri = doc_uri(&n.params)?;
             state.docs.remove(&uri);
             state.changed(&uri);
-            // Its diagnostics go with it.
+            // Its diagnostics go with it, unless its folder's check shows them again.
             state.published.remove(&uri);
             state.closed.push(uri);
         }

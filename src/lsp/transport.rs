@@ -75,7 +75,13 @@ pub fn read(r: &mut dyn BufRead) -> io::Result<Option<Frame>> {
             length = Some(n);
         }
     }
-    let mut body = vec![0u8; length.unwrap_or(0)];
+    let Some(length) = length else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a message header without Content-Length",
+        ));
+    };
+    let mut body = vec![0u8; length];
     r.read_exact(&mut body)?;
     Ok(Some(parse(&body)))
 }
@@ -189,6 +195,8 @@ mod tests {
         let mut r = &b"Content-Length: x\r\n\r\n{}"[..];
         assert!(read(&mut r).is_err());
         let mut r = &b"garbage\r\n"[..];
+        assert!(read(&mut r).is_err());
+        let mut r = &b"Content-Type: x\r\n\r\n{}"[..];
         assert!(read(&mut r).is_err());
     }
 }
