@@ -58,6 +58,12 @@ impl<'a> LineIndex<'a> {
             .starts
             .get(p.line as usize + 1)
             .map_or(self.text.len(), |e| e - 1);
+        // A position past the end of a CRLF line is before its `\r`.
+        let end = if self.text[start..end].ends_with('\r') {
+            end - 1
+        } else {
+            end
+        };
         let line = &self.text[start..end];
         let mut units = 0usize;
         for (i, c) in line.char_indices() {
@@ -328,6 +334,8 @@ mod tests {
         // Past the end of a line: its end; past the last line: the end of the text.
         assert_eq!(ix.offset(Position::new(0, 99)), 1);
         assert_eq!(ix.offset(Position::new(99, 0)), text.len());
+        let crlf = LineIndex::new("ab\r\ncd", false);
+        assert_eq!(crlf.offset(Position::new(0, 99)), 2);
         let ix8 = LineIndex::new(text, true);
         assert_eq!(ix8.position(x), Position::new(1, 7));
     }
