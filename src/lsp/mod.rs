@@ -378,18 +378,7 @@ impl Server<'_> {
             uris.sort();
             let Some(first) = uris.first().cloned() else {
                 // No open document left in the folder: clear what was shown for its files.
-                let mut stale: Vec<String> = self
-                    .state
-                    .published
-                    .iter()
-                    .filter(|(_, k)| **k == key)
-                    .map(|(u, _)| u.clone())
-                    .collect();
-                stale.sort();
-                for u in stale {
-                    self.state.published.remove(&u);
-                    self.publish(&u, Vec::new(), None)?;
-                }
+                self.clear_published(&key, |_| false)?;
                 continue;
             };
             let state = &mut self.state;
@@ -419,18 +408,7 @@ impl Server<'_> {
             }));
             match found {
                 Ok(per) => {
-                    let mut stale: Vec<String> = self
-                        .state
-                        .published
-                        .iter()
-                        .filter(|(u, k)| **k == key && !per.contains_key(*u))
-                        .map(|(u, _)| u.clone())
-                        .collect();
-                    stale.sort();
-                    for u in stale {
-                        self.state.published.remove(&u);
-                        self.publish(&u, Vec::new(), None)?;
-                    }
+                    self.clear_published(&key, |u| per.contains_key(u))?;
                     for (uri, diagnostics) in per {
                         let open = self.state.docs.get(&uri).map(|d| d.version);
                         if diagnostics.is_empty() {
@@ -455,6 +433,23 @@ impl Server<'_> {
             }
         }
         self.show_config_errors()
+    }
+
+    /// Clears the diagnostics a group published for the files it does not `keep`.
+    fn clear_published(&mut self, key: &str, keep: impl Fn(&str) -> bool) -> std::io::Result<()> {
+        let mut stale: Vec<String> = self
+            .state
+            .published
+            .iter()
+            .filter(|(u, k)| k.as_str() == key && !keep(u))
+            .map(|(u, _)| u.clone())
+            .collect();
+        stale.sort();
+        for u in stale {
+            self.state.published.remove(&u);
+            self.publish(&u, Vec::new(), None)?;
+        }
+        Ok(())
     }
 
     fn publish(
