@@ -771,6 +771,18 @@ fn a_rename_rewrites_exactly_the_numbers_and_a_broken_file_refuses_it() {
         apply(tests, &changes[&tests_uri]),
         tests.replace("step 2", "step 20")
     );
+    // From the test file too, a number the cadence already has is refused.
+    let r = c.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": tests_uri}, "position": {"line": l, "character": col}, "newName": "1"}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already has a step 1"),
+        "{r}"
+    );
     // `+5` is not a step number.
     let r = c.request(
         "textDocument/rename",
@@ -843,6 +855,9 @@ fn errors_in_files_not_open_are_shown_and_cleared_and_close_clears() {
         ("a.cadence", cad),
         ("b.cadence", "step 1: email nope\n"),
     ]);
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/c.cadence"), "step 1 email\n").unwrap();
+    let c_uri = file_uri(&dir.path().join("sub/c.cadence"));
     let uri = file_uri(&dir.path().join("a.cadence"));
     let b_uri = file_uri(&dir.path().join("b.cadence"));
     let mut c = Client::start();
@@ -851,6 +866,10 @@ fn errors_in_files_not_open_are_shown_and_cleared_and_close_clears() {
     let m =
         c.wait(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == b_uri);
     assert_eq!(m["params"]["diagnostics"][0]["code"], "E102", "{m}");
+    // So is a broken file of a folder below, which the folder's check reads too.
+    let m =
+        c.wait(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == c_uri);
+    assert_eq!(m["params"]["diagnostics"][0]["code"], "P001", "{m}");
     // Opening b and fixing it in the editor clears it.
     c.open(&b_uri, "step 1: email nope\n");
     c.notify(

@@ -78,9 +78,17 @@ pub fn uri_path(uri: &str) -> Option<PathBuf> {
     u.to_file_path().ok()
 }
 
-/// The `file:` URI of a path.
+/// The `file:` URI of a path. Characters that `url` leaves as they are but a URI may not hold
+/// (`[`, `]`, `^`, `|`, `\`) are percent-encoded.
 pub fn path_uri(path: &Path) -> Option<String> {
-    url::Url::from_file_path(path).ok().map(|u| u.to_string())
+    let u = url::Url::from_file_path(path).ok()?.to_string();
+    Some(
+        u.replace('[', "%5B")
+            .replace(']', "%5D")
+            .replace('^', "%5E")
+            .replace('|', "%7C")
+            .replace('\\', "%5C"),
+    )
 }
 
 /// The folder of a document: the group's key (`None` for a document that is not a file).
@@ -89,7 +97,13 @@ pub fn folder_of(uri: &str) -> Option<PathBuf> {
 }
 
 /// Loads and checks the group of `uri`.
-pub fn load(uri: &str, docs: &HashMap<String, Doc>) -> Group {
+/// `listings` keeps the `.cadence` files found below each folder between changes (the caller
+/// empties it when files may have come or gone).
+pub fn load(
+    uri: &str,
+    docs: &HashMap<String, Doc>,
+    listings: &mut HashMap<PathBuf, Vec<PathBuf>>,
+) -> Group {
     let mut sources = Sources::new();
     let mut members: Vec<(FileId, String)> = Vec::new();
     match uri_path(uri) {
@@ -99,7 +113,10 @@ pub fn load(uri: &str, docs: &HashMap<String, Doc>) -> Group {
                 .filter_map(|u| Some((uri_path(u)?, u.as_str())))
                 .collect();
             let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let mut paths = cadence_files(&folder);
+            let mut paths = listings
+                .entry(folder.clone())
+                .or_insert_with(|| cadence_files(&folder))
+                .clone();
             // Open documents of the folder (or below it) that are not on the disk (yet)
             // belong too.
             for p in open.keys().filter(|p| p.starts_with(&folder)) {
@@ -370,5 +387,9 @@ mod tests {
         assert_eq!(uri_path(&u).as_deref(), Some(p));
         assert_eq!(folder_of(&u).as_deref(), Some(Path::new("/tmp/a folder")));
         assert_eq!(uri_path("untitled:Untitled-1"), None);
+        let odd = Path::new("/tmp/z[1]^|.cadence");
+        let u = path_uri(odd).unwrap();
+        assert!(u.parse::<Uri>().is_ok(), "{u}");
+        assert_eq!(uri_path(&u).as_deref(), Some(odd));
     }
 }

@@ -1288,9 +1288,9 @@ pub fn check_rename(
                     "`{new}` is not a step number: give a whole number from 1"
                 ));
             };
-            if step_home(group, file, occ).is_none() {
-                return Err("this step number is in a test whose cadence cannot be told (after a `deploy`, or in a folder of several cadences); rename it by hand".into());
-            }
+            let Some(home) = step_home(group, file, occ) else {
+                return Err("this step number is in a test whose cadence cannot be told (one that deploys, or in a folder of several cadences); rename it by hand".into());
+            };
             if let Some((f, span)) = unresolved_steps(group, occ).first() {
                 return Err(format!(
                     "a test at `{}` names step {} of a cadence that cannot be told; rename by hand",
@@ -1299,7 +1299,8 @@ pub fn check_rename(
                 ));
             }
             let current = occ.name.parse::<u32>().ok();
-            let taken = steps(group, file)
+            // The cadence the step belongs to, wherever the rename starts.
+            let taken = steps(group, home)
                 .iter()
                 .any(|(n, _)| n.parse::<u32>().ok() == Some(number));
             if Some(number) != current && taken {
@@ -1509,7 +1510,7 @@ mod tests {
         ) {
             let uri = "untitled:fuzz";
             let docs = HashMap::from([(uri.to_string(), super::super::analysis::Doc { text: text.clone(), version: 1 })]);
-            let group = super::super::analysis::load(uri, &docs);
+            let group = super::super::analysis::load(uri, &docs, &mut HashMap::new());
             let file = group.file(uri).unwrap().id;
             let mut offsets: Vec<usize> = (0..=text.len()).filter(|i| text.is_char_boundary(*i)).step_by(7).collect();
             offsets.push(text.len());

@@ -113,8 +113,8 @@ pub struct Occurrence {
     pub span: Span,
     /// Where it is declared (`template NAME`, `step N:`, `field NAME:`, `event NAME`).
     pub decl: bool,
-    /// Written in a `test` block: `Some(true)` after a `deploy` of the block (it then names a
-    /// step of the version deployed).
+    /// Written in a `test` block: `Some(true)` when the block deploys (it then names the steps
+    /// of the version deployed).
     pub test: Option<bool>,
 }
 
@@ -196,13 +196,13 @@ impl Occurrences<'_> {
                 }
             }
             ItemKind::Test(t) => {
-                self.test = Some(false);
+                // A test that deploys names the steps of the version it deploys, wherever
+                // the `deploy` line stands (as the checker reads it).
+                let deploys = t.items.iter().any(|i| {
+                    matches!(&i.node, TestItem::At { input, .. } if matches!(input.node, TestInput::Deploy { .. }))
+                });
+                self.test = Some(deploys);
                 for item in &t.items {
-                    if let TestItem::At { input, .. } = &item.node {
-                        if matches!(input.node, TestInput::Deploy { .. }) {
-                            self.test = Some(true);
-                        }
-                    }
                     self.test_item(&item.node);
                 }
                 self.test = None;
@@ -364,5 +364,24 @@ mod tests {
                 (Kind::Step, "2", true, "2"),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod test_blocks {
+    use super::*;
+    use crate::syntax::{parse, FileId};
+
+    #[test]
+    fn every_step_named_by_a_test_that_deploys_is_marked_wherever_the_deploy_stands() {
+        let text = "test \"t\" {\n  start 2026-01-05T09:00:00Z\n  at +0d: enroll a\n  expect a executed step 3\n  at +1d: deploy \"next/v2.cadence\"\n}\ntest \"u\" {\n  start 2026-01-05T09:00:00Z\n  expect a executed step 3\n}\n";
+        let (file, d) = parse(FileId(0), text);
+        assert!(d.is_empty(), "{d:?}");
+        let marks: Vec<Option<bool>> = occurrences(&file, text)
+            .iter()
+            .filter(|o| o.kind == Kind::Step)
+            .map(|o| o.test)
+            .collect();
+        assert_eq!(marks, [Some(true), Some(false)]);
     }
 }

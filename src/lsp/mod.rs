@@ -134,15 +134,18 @@ struct State {
     groups: HashMap<String, Rc<Group>>,
     /// Groups whose open documents need their diagnostics published again.
     dirty: HashSet<String>,
-    /// The files diagnostics were published for with findings, and the group that did (to
-    /// clear them when the findings go).
-    published: HashMap<String, String>,
+    /// The files diagnostics were published for with findings, and the groups that did (a
+    /// file is cleared when the last of them has none).
+    published: HashMap<String, std::collections::BTreeSet<String>>,
     /// Written pages of codes, for the links of diagnostics.
     pages: HashMap<String, Option<Uri>>,
     /// Configuration errors already shown.
     shown_errors: HashSet<String>,
     /// Documents closed since the last publication: their diagnostics are cleared.
     closed: Vec<String>,
+    /// The `.cadence` files below each folder, read again when files may have come or gone
+    /// (a document opened or closed, a file saved, a watched file changed).
+    listings: HashMap<PathBuf, Vec<PathBuf>>,
     /// The client registers file watchers when asked (`.cadence` files and `cadence.toml`
     /// changed on the disk, by `git checkout` say, are then checked again).
     watch: bool,
@@ -385,12 +388,13 @@ impl Server<'_> {
             let found = catch_unwind(AssertUnwindSafe(|| {
                 let group = state.group(&first);
                 let lines = analysis::line_indexes(&group, state.utf8);
-                // Per URI: the open documents of the folder, every other file of the folder
-                // itself, and the body files read, each with its findings.
+                // Per URI: the open documents of the folder, every file of the group that is
+                // not open (an open one below is its own folder's), and the body files read,
+                // each with its findings.
                 let mut per: std::collections::BTreeMap<String, Vec<lsp_types::Diagnostic>> =
                     uris.iter().map(|u| (u.clone(), Vec::new())).collect();
                 for f in &group.files {
-                    if key_of(&f.uri) == key {
+                    if !state.docs.contains_key(&f.uri) {
                         per.entry(f.uri.clone()).or_default();
                     }
                 }
@@ -411,14 +415,20 @@ impl Server<'_> {
                     self.clear_published(&key, |u| per.contains_key(u))?;
                     for (uri, diagnostics) in per {
                         let open = self.state.docs.get(&uri).map(|d| d.version);
+                        let owners = self.state.published.entry(uri.clone()).or_default();
                         if diagnostics.is_empty() {
-                            let was = self.state.published.remove(&uri).is_some();
-                            // A file that is not open and showed nothing needs no message.
-                            if open.is_none() && !was {
+                            let was = owners.remove(&key);
+                            let others = !owners.is_empty();
+                            if !others {
+                                self.state.published.remove(&uri);
+                            }
+                            // A file that is not open needs no message when it showed nothing,
+                            // or when another folder's check still shows its findings.
+                            if open.is_none() && (!was || others) {
                                 continue;
                             }
                         } else {
-                            self.state.published.insert(uri.clone(), key.clone());
+                            owners.insert(key.clone());
                         }
                         self.publish(&uri, diagnostics, open)?;
                     }
@@ -436,18 +446,25 @@ impl Server<'_> {
     }
 
     /// Clears the diagnostics a group published for the files it does not `keep`.
+    /// A file is cleared when the last group that showed findings for it stops.
     fn clear_published(&mut self, key: &str, keep: impl Fn(&str) -> bool) -> std::io::Result<()> {
         let mut stale: Vec<String> = self
             .state
             .published
             .iter()
-            .filter(|(u, k)| k.as_str() == key && !keep(u))
+            .filter(|(u, keys)| keys.contains(key) && !keep(u))
             .map(|(u, _)| u.clone())
             .collect();
         stale.sort();
         for u in stale {
-            self.state.published.remove(&u);
-            self.publish(&u, Vec::new(), None)?;
+            let Some(keys) = self.state.published.get_mut(&u) else {
+                continue;
+            };
+            keys.remove(key);
+            if keys.is_empty() {
+                self.state.published.remove(&u);
+                self.publish(&u, Vec::new(), None)?;
+            }
         }
         Ok(())
     }
@@ -504,7 +521,7 @@ impl State {
                 return g.clone();
             }
         }
-        let g = Rc::new(analysis::load(uri, &self.docs));
+        let g = Rc::new(analysis::load(uri, &self.docs, &mut self.listings));
         self.groups.insert(key, g.clone());
         g
     }
@@ -775,6 +792,7 @@ fn notification(state: &mut State, n: Notification) -> Result<(), Failure> {
                     version: p.text_document.version,
                 },
             );
+            state.listings.clear();
             state.changed(&uri);
         }
         "textDocument/didChange" => {
@@ -803,14 +821,15 @@ fn notification(state: &mut State, n: Notification) -> Result<(), Failure> {
             let uri = doc_uri(&n.params)?;
             state.docs.remove(&uri);
             state.changed(&uri);
-            // Its diagnostics go with it, unless its folder's check shows them again.
-            state.published.remove(&uri);
+            // Its folder's check shows the findings of the file on the disk, or clears them.
             state.closed.push(uri);
+            state.listings.clear();
         }
         "workspace/didChangeWatchedFiles" | "textDocument/didSave" => {
             // Files beside the open documents may have changed on disk.
             let keys: Vec<String> = state.docs.keys().map(|u| key_of(u)).collect();
             state.groups.clear();
+            state.listings.clear();
             state.dirty.extend(keys);
         }
         _ => {}

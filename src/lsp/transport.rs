@@ -28,6 +28,7 @@ pub fn read(r: &mut dyn BufRead) -> io::Result<Option<Frame>> {
     let mut length: Option<usize> = None;
     let mut line = String::new();
     let mut first = true;
+    let mut headers = 0usize;
     loop {
         line.clear();
         let n = r.read_line(&mut line)?;
@@ -43,13 +44,14 @@ pub fn read(r: &mut dyn BufRead) -> io::Result<Option<Frame>> {
         first = false;
         let header = line.trim_end_matches(['\r', '\n']);
         if header.is_empty() {
-            if length.is_none() {
+            if headers == 0 {
                 // Blank lines between messages are tolerated.
                 first = true;
                 continue;
             }
             break;
         }
+        headers += 1;
         let Some((name, value)) = header.split_once(':') else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -196,7 +198,11 @@ mod tests {
         assert!(read(&mut r).is_err());
         let mut r = &b"garbage\r\n"[..];
         assert!(read(&mut r).is_err());
-        let mut r = &b"Content-Type: x\r\n\r\n{}"[..];
+        // Headers without Content-Length, even when a good message follows.
+        let good = b"Content-Length: 2\r\n\r\n{}";
+        let mut input = b"Content-Type: x\r\n\r\n".to_vec();
+        input.extend_from_slice(good);
+        let mut r = &input[..];
         assert!(read(&mut r).is_err());
     }
 }
