@@ -79,3 +79,17 @@ fn every_message_of_the_corpus_names_our_message_somewhere() {
         );
     }
 }
+
+/// A message the fuzzer found: it trips a `debug_assert!` inside `mail-parser` (a panic in
+/// debug builds). The reader takes it without panicking, in any build.
+#[test]
+fn a_message_that_trips_the_parsers_assertion_is_read_without_a_panic() {
+    let raw = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/mail_fuzz/mail_parser_debug_assert.eml"),
+    )
+    .unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let read = std::panic::catch_unwind(|| cadence::mail::inbound::read(&raw, today).is_some());
+    assert!(read.is_ok(), "the reader panicked");
+}

@@ -116,10 +116,19 @@ pub struct Inbound {
     pub class: Class,
 }
 
+/// Parses a message with `mail-parser`. A message the parser cannot take is `None`, even one
+/// that trips an assertion of its own (a `debug_assert!` reachable by crafted input panics in
+/// debug builds): a stranger's mail never stops the reader.
+fn parse(raw: &[u8]) -> Option<Message<'_>> {
+    std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+        .ok()
+        .flatten()
+}
+
 /// Reads a raw message. `today` is the day it arrived (the year of a return day that names
 /// none is taken from it). `None` when the bytes are not a message at all.
 pub fn read(raw: &[u8], today: NaiveDate) -> Option<Inbound> {
-    let msg = MessageParser::default().parse(raw)?;
+    let msg = parse(raw)?;
     if msg.headers().is_empty() {
         return None;
     }
@@ -476,7 +485,10 @@ fn returned_ids(msg: &Message, names: &mut Vec<(String, Via)>) {
                     || (ct.ctype().eq_ignore_ascii_case("message")
                         && (sub == "rfc822-headers" || sub == "global-headers"))
                 {
-                    if let Some(h) = MessageParser::default().parse_headers(part.contents()) {
+                    let headers = std::panic::catch_unwind(|| {
+                        MessageParser::default().parse_headers(part.contents())
+                    });
+                    if let Ok(Some(h)) = headers {
                         if let Some(id) = h.message_id() {
                             push_name(names, bare_id(id), Via::Returned);
                         }
