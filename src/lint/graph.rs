@@ -128,21 +128,6 @@ pub fn zero_delay(c: &Cadence, i: usize) -> bool {
         && !(s.action.channel() == Channel::Email && c.window.is_some())
 }
 
-/// Whether `to` can reach `from` through the given edges (so the edge `from -> to` closes a
-/// loop). Linear in the edges; to ask many times, build a [`Reach`] once.
-pub fn reaches(edges: &[&Edge], to: usize, from: usize) -> bool {
-    let n = edges
-        .iter()
-        .flat_map(|e| match e.to {
-            Dest::Step(j) => [e.from, j],
-            _ => [e.from, e.from],
-        })
-        .chain([to, from])
-        .max()
-        .map_or(0, |m| m + 1);
-    Reach::new(n, edges).from(to)[from]
-}
-
 /// The step graph's edges between steps, both ways, for reachability asked many times (each
 /// question is linear in the graph: a cadence of hundreds of steps stays fast).
 pub struct Reach {

@@ -426,18 +426,16 @@ fn fill(text: &str, sample: bool) -> String {
     out
 }
 
+/// The template a name in `file` sends (as [`template_target`] resolves it), with its file.
 fn template_decl<'g>(
     group: &'g Group,
     file: FileId,
     name: &str,
 ) -> Option<(FileId, &'g ast::Template)> {
-    let mut order: Vec<FileId> = vec![file];
-    order.extend(group.files.iter().map(|f| f.id).filter(|f| *f != file));
-    order.into_iter().find_map(|f| {
-        group.ast(f)?.items.iter().find_map(|i| match &i.kind {
-            ItemKind::Template(t) if t.name.node == name => Some((f, t)),
-            _ => None,
-        })
+    let (f, span) = template_target(group, file, name)?;
+    group.ast(f)?.items.iter().find_map(|i| match &i.kind {
+        ItemKind::Template(t) if t.name.span == span => Some((f, t)),
+        _ => None,
     })
 }
 

@@ -1,6 +1,6 @@
 //! L203: a loop in which no time passes: the engine would go round it for ever at one instant.
 
-use crate::lint::graph::{edges, reaches, zero_delay, Dest, Edge, Via};
+use crate::lint::graph::{edges, zero_delay, Dest, Edge, Reach, Via};
 use crate::lint::{Cx, Finding};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
@@ -18,9 +18,10 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Finding>) {
                 now && matches!(e.to, Dest::Step(j) if zero_delay(c, j))
             })
             .collect();
+        let reach = Reach::new(c.steps.len(), &instant);
         for e in &instant {
             let Dest::Step(j) = e.to else { continue };
-            if j <= e.from && zero_delay(c, e.from) && reaches(&instant, j, e.from) {
+            if j <= e.from && zero_delay(c, e.from) && reach.from(j).get(e.from) == Some(&true) {
                 let span = e
                     .handler
                     .map(|h| c.steps[e.from].handlers[h].span)
