@@ -521,3 +521,57 @@ fn an_owner_back_early_in_the_repl_gets_their_held_calls_at_once() {
     assert!(out.contains("call \"First\" scheduled"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_out_of_office_answer_with_a_return_day_pauses_in_the_repl() {
+    let dir = scratch("out-of-office");
+    let path = dir.join("c.cadence");
+    std::fs::write(
+        &path,
+        "cadence \"Trial\"\n\npause on auto_reply\n\ntemplate welcome {\n  subject \"Welcome\"\n  body \"Hi {{unsubscribe_link}}\"\n}\n\ntemplate reminder {\n  subject \"Reminder\"\n  body \"Still there? {{unsubscribe_link}}\"\n}\n\nstep 1: email welcome\n  on no_reply 3d -> step 2\nstep 2: email reminder\n",
+    )
+    .unwrap();
+    let (_, mut s) = session_at_start(&path);
+    text(s.execute("contact ann email=ann@example.test"));
+    let out = text(s.execute("enroll ann"));
+    assert!(out.contains("step 1: email `welcome` sent"), "{out}");
+    text(s.execute("at 2026-01-06T10:00:00Z"));
+    // A day that is not a day, or `until` after another event: an error, and nothing happens.
+    let out = text(s.execute("event ann auto_reply until someday"));
+    assert!(
+        out.starts_with("error: write the day they are back"),
+        "{out}"
+    );
+    let out = text(s.execute("event ann auto_reply until"));
+    assert!(
+        out.starts_with("error: write the day they are back"),
+        "{out}"
+    );
+    let out = text(s.execute("event ann opened until 2026-01-08"));
+    assert!(
+        out.starts_with("error: `until DAY` goes with `auto_reply` only"),
+        "{out}"
+    );
+    // Back on the 8th: paused until the start of the 9th (the cadence's zone is UTC).
+    let out = text(s.execute("event ann auto_reply until 2026-01-08"));
+    assert!(
+        out.contains(
+            "2026-01-06 10:00:00Z  ann  paused at step 1 until 2026-01-09 00:00:00Z (an out-of-office answer: `pause on auto_reply`)"
+        ),
+        "{out}"
+    );
+    let out = text(s.execute("status ann"));
+    assert!(out.contains("PAUSED until 2026-01-09 00:00:00Z"), "{out}");
+    // The no_reply wait had 1d23h left when the answer came: the reminder goes at 23:00 on the
+    // 10th, as the test in tests/fixtures/test/out_of_office.cadence expects.
+    let out = text(s.execute("at 2026-01-11T00:00:00Z"));
+    assert!(
+        out.contains("2026-01-09 00:00:00Z  ann  resumed at step 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2026-01-10 23:00:00Z  ann  step 2: email `reminder` sent"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

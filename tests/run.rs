@@ -636,19 +636,16 @@ fn first_difference(a: &str, b: &str) -> String {
 }
 
 #[test]
-fn a_database_url_is_refused_with_a_clear_message() {
+fn a_database_url_of_another_kind_is_refused_with_a_clear_message() {
     let case = Case::new(CADENCE, CONTACTS, EVENTS);
     let mut args = case.run_args(&[]);
     let at = args.iter().position(|a| a == "--db").unwrap() + 1;
-    args[at] = "postgres://127.0.0.1/test".into();
+    args[at] = "mysql://127.0.0.1/test".into();
     let (_, err) = cadence(&args).status(2);
     assert!(
-        err.contains("`postgres://` databases are not supported"),
+        err.contains("`mysql://` databases are not supported: give --db the path of an SQLite file (created when missing) or a postgres:// URL"),
         "{err}"
     );
-    let (_, err) = cadence(&["trace", "--db", "postgres://127.0.0.1/test"]).status(2);
-    assert!(
-        err.contains("`postgres://` databases are not supported"),
-        "{err}"
-    );
+    let (_, err) = cadence(&["trace", "--db", "mysql://127.0.0.1/test"]).status(2);
+    assert!(err.contains("`mysql://` databases are not supported"), "{err}");
 }

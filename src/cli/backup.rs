@@ -31,7 +31,7 @@ pub(crate) fn run(args: Args) -> Status {
         );
         return Status::Failure;
     }
-    let store = match open_db(&path) {
+    let mut store = match open_db(&path) {
         Ok(s) => s,
         Err(s) => return s,
     };

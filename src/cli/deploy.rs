@@ -44,7 +44,7 @@ pub(crate) fn run(args: Args) -> Status {
                     1 => "1 cadence".to_string(),
                     n => format!("{n} cadences"),
                 },
-                args.db.display(),
+                crate::store::live::shown(&args.db),
                 match d.migrated {
                     1 => "1 contact".to_string(),
                     n => format!("{n} contacts"),

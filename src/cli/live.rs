@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::Status;
 use crate::check::DateValue;
-use crate::store::live::{LiveError, SqliteLive};
+use crate::store::live::{Live, LiveError};
 use crate::time::parse_date;
 
 /// The `[run]` table of `cadence.toml`: settings for `cadence run` and the commands over its
@@ -56,13 +56,13 @@ pub fn db_path(flag: Option<PathBuf>, config: Option<&Path>) -> Result<PathBuf, 
 
 /// Finds the database (`--db`, `CADENCE_DB`, `cadence.toml`) and opens it for a command,
 /// saying why it cannot be.
-pub fn open_live(flag: Option<PathBuf>, config: Option<&Path>) -> Result<SqliteLive, Status> {
+pub fn open_live(flag: Option<PathBuf>, config: Option<&Path>) -> Result<Live, Status> {
     open_db(&db_path(flag, config)?)
 }
 
 /// Opens an existing database for a command, saying why it cannot be.
-pub fn open_db(path: &Path) -> Result<SqliteLive, Status> {
-    SqliteLive::open(path, false).map_err(|e| {
+pub fn open_db(path: &Path) -> Result<Live, Status> {
+    crate::store::live::open(path, false).map_err(|e| {
         print_db_error(&e);
         Status::Failure
     })

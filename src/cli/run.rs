@@ -302,7 +302,7 @@ pub(crate) fn run(args: Args) -> Status {
         Some(url) => eprintln!("sending email through {}", redact(url)),
         None => eprintln!(
             "no --smtp: emails stay in the outbox (`cadence outbox --db {}` lists them)",
-            opts.db.display()
+            crate::store::live::shown(&opts.db)
         ),
     }
     for m in &opts.imap {
@@ -404,7 +404,7 @@ pub(crate) fn run(args: Args) -> Status {
             "mail: {} read, {} queued, {unmatched} matched to no contact (`cadence mail --db {} --unmatched`)",
             plural(read, "message"),
             plural(queued, "event"),
-            opts.db.display()
+            crate::store::live::shown(&opts.db)
         );
     }
     if std::env::var_os("CADENCE_TIMINGS").is_some() {

@@ -49,7 +49,7 @@ pub mod track;
 use crate::check::Program;
 use crate::mail::token::Signer;
 use crate::runner::wall_now;
-use crate::store::live::{InputKind, LiveStore, NewInput, SqliteLive};
+use crate::store::live::{InputKind, LiveStore, NewInput};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// What the handlers share.
@@ -94,7 +94,7 @@ impl Server {
         listener
             .set_nonblocking(true)
             .map_err(|e| format!("cannot listen on `{addr}`: {e}"))?;
-        let mut store = SqliteLive::open(&db, false).map_err(|e| e.to_string())?;
+        let mut store = crate::store::live::open(&db, false).map_err(|e| e.to_string())?;
         let program = crate::runner::program::LiveProgram::from_store(&mut store)?.program;
         // One recorder per process: the relay's send times and the requests are counted here.
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -335,11 +335,11 @@ async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Nex
 /// Runs a database call off the async thread.
 async fn with_store<T: Send + 'static>(
     app: &App,
-    f: impl FnOnce(&mut SqliteLive, &Shared) -> T + Send + 'static,
+    f: impl FnOnce(&mut dyn LiveStore, &Shared) -> T + Send + 'static,
 ) -> Result<T, Response> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = SqliteLive::open(&app.db, false).map_err(|e| e.to_string())?;
+        let mut store = crate::store::live::open(&app.db, false).map_err(|e| e.to_string())?;
         Ok(f(&mut store, &app))
     })
     .await
@@ -814,7 +814,7 @@ impl From<String> for Refusal {
 /// `what` names the endpoint, so that keys of different endpoints never meet.
 #[allow(clippy::too_many_arguments)]
 fn check_event(
-    store: &mut SqliteLive,
+    store: &mut dyn LiveStore,
     shared: &Shared,
     catalog: &crate::engine::Catalog,
     client: &str,
@@ -1086,7 +1086,7 @@ async fn post_outcome(
 /// Queues the outcome of task `id` (an open one) for its contact, step and cadence, as
 /// `client` gave it through the endpoint `what`; whether it was new.
 fn queue_outcome(
-    store: &mut SqliteLive,
+    store: &mut dyn LiveStore,
     shared: &Shared,
     client: &str,
     what: &str,
@@ -1357,7 +1357,7 @@ async fn get_contact(
 }
 
 /// A contact as `GET /api/contacts/{id}` shows it, or `None` when there is no such contact.
-fn contact_json(store: &mut SqliteLive, id: &str) -> Result<Option<serde_json::Value>, String> {
+fn contact_json(store: &mut dyn LiveStore, id: &str) -> Result<Option<serde_json::Value>, String> {
     let Some(row) = store.contact_by_id(id).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
@@ -1410,7 +1410,7 @@ fn current_program(lp: crate::runner::program::LiveProgram) -> Program {
 }
 
 /// `cadence report` over the journal, with the cadences the database runs.
-fn live_report(store: &mut SqliteLive) -> Result<(crate::report::Report, Program), String> {
+fn live_report(store: &mut dyn LiveStore) -> Result<(crate::report::Report, Program), String> {
     let mut jsonl = Vec::new();
     crate::runner::journal::write_trace(store, crate::sim::TraceFormat::Jsonl, &mut jsonl)?;
     let (records, _) = crate::report::read_trace(jsonl.as_slice());

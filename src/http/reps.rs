@@ -22,7 +22,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use super::{read_body, unavailable, with_store, App};
-use crate::store::live::{LiveStore, TaskRow};
+use crate::store::live::TaskRow;
 
 const COOKIE: &str = "cadence_rep";
 

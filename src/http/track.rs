@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use super::{not_found, unavailable, with_store, App, Shared};
 use crate::mail::token::Signer;
 use crate::runner::wall_now;
-use crate::store::live::{Hit, InputKind, LiveStore, NewInput, SqliteLive, BURST_SECONDS};
+use crate::store::live::{Hit, InputKind, LiveStore, NewInput, BURST_SECONDS};
 
 /// An open or a click this soon after the message was sent (seconds) is a machine's: a person
 /// does not read an email the moment it arrives, a security gateway does.
@@ -199,7 +199,7 @@ impl Asker {
     /// exec)` of contact row `contact`, or `None` when there is no such message.
     fn hit(
         &self,
-        store: &mut SqliteLive,
+        store: &mut dyn LiveStore,
         shared: &Shared,
         (contact, enrolment, exec): (u32, u64, u32),
         link: Option<u32>,

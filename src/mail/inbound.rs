@@ -13,10 +13,11 @@
 //! 4. A message from a mailer daemon or postmaster, or with a bounce's subject, in the shapes
 //!    Exim, qmail and older Postfix and Exchange send without a report part, is a bounce: a
 //!    transient one when its text says so ("delayed", "will retry", a 4.x.x status).
-//! 5. `Auto-Submitted` (other than `no`), `X-Autoreply`, `X-Autorespond`, `X-Auto-Response-Suppress`
-//!    with `Precedence: auto_reply`, `Precedence: auto_reply`, or a subject that reads like an
-//!    automatic answer in English, Chinese, German, French, Spanish or Japanese, makes an
-//!    automatic answer; so does a short message whose first lines say the person is away.
+//! 5. The header `Auto-Submitted` (any value but `no`), `X-Autoreply`, `X-Autorespond` or
+//!    `X-Autoresponder` (any value but `no`), or `Precedence: auto_reply`; or a subject that
+//!    reads like an automatic answer in English, Chinese, German, French, Spanish or Japanese,
+//!    makes an automatic answer; so does a short message whose first lines say the person is
+//!    away and name the day they are back, and that quotes nothing.
 //! 6. Anything else is a reply.
 //!
 //! An automatic answer's return day is read from its subject and the first part of its text
@@ -971,6 +972,44 @@ mod tests {
         assert_eq!(address_key("J.Doe+promo@GoogleMail.com"), "jdoe@gmail.com");
         assert_eq!(address_key("Ann <ann+x@acme.test>"), "ann@acme.test");
         assert_eq!(address_key("a.b@acme.test"), "a.b@acme.test");
+    }
+
+    #[test]
+    fn a_different_local_part_is_a_different_address_key() {
+        assert_eq!(
+            address_key("Ann+News@ACME.test"),
+            address_key("ann@acme.test")
+        );
+        assert_ne!(address_key("anne@acme.test"), address_key("ann@acme.test"));
+        assert_ne!(
+            address_key("ann.b+x@acme.test"),
+            address_key("annb@acme.test"),
+            "dots fold at Gmail only"
+        );
+    }
+
+    /// A message with no out-of-office words in its subject or text.
+    const PLAIN: &str = "Subject: Re: your note\r\nIn-Reply-To: <7.1.ab@us.test>\r\n";
+
+    #[test]
+    fn a_plain_message_without_an_automatic_header_is_a_reply() {
+        assert_eq!(classify_text(PLAIN, "Thanks\r\n"), Class::Reply);
+    }
+
+    #[test]
+    fn an_x_autorespond_header_makes_an_automatic_answer() {
+        assert_eq!(
+            classify_text(&format!("{PLAIN}X-Autorespond: yes\r\n"), "Thanks\r\n"),
+            Class::AutoReply { back: None }
+        );
+    }
+
+    #[test]
+    fn precedence_auto_reply_makes_an_automatic_answer() {
+        assert_eq!(
+            classify_text(&format!("{PLAIN}Precedence: auto_reply\r\n"), "Thanks\r\n"),
+            Class::AutoReply { back: None }
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate};
 
 use crate::mail::inbound::{self, Class, Inbound};
-use crate::store::live::{LiveStore, MailRow, MessageRef, NewInput, SqliteLive};
+use crate::store::live::{LiveStore, MailRow, MessageRef, NewInput};
 
 /// How a connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -667,7 +667,7 @@ pub struct Reader {
 impl Reader {
     /// Connects and reads what is new, once (the start of a run: before anything is sent).
     pub fn read_once(&self) -> Result<ReadStats, String> {
-        let mut store = SqliteLive::open(&self.db, false).map_err(|e| e.to_string())?;
+        let mut store = crate::store::live::open(&self.db, false).map_err(|e| e.to_string())?;
         let mut session = connect(&self.url)?;
         let stats = read_new(&mut session, &self.url, &mut store, &self.cadences)?;
         let _ = session.logout();
@@ -701,7 +701,7 @@ impl Reader {
     }
 
     fn session(&self, stop: &AtomicBool, read_once: &mut bool) -> Result<(), String> {
-        let mut store = SqliteLive::open(&self.db, false).map_err(|e| e.to_string())?;
+        let mut store = crate::store::live::open(&self.db, false).map_err(|e| e.to_string())?;
         let mut session = connect(&self.url)?;
         let idle = session
             .capabilities()

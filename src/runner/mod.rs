@@ -32,7 +32,7 @@ use crate::engine::format_instant;
 use crate::mail::smtp::Mailer;
 use crate::mail::token::Signer;
 use crate::sim::BadRow;
-use crate::store::live::{LiveError, LiveStore, SqliteLive};
+use crate::store::live::{LiveError, LiveStore};
 use crate::syntax::{FileId, Sources};
 use crate::time::Duration as CadenceDuration;
 use apply::{Applier, MailSettings, Stats};
@@ -165,14 +165,22 @@ pub struct Report {
     pub mail: Option<[usize; 3]>,
 }
 
-/// Holds `DB.lock` for as long as it lives: one `cadence run` per database.
+/// Holds `DB.lock` (or, on PostgreSQL, an advisory lock) for as long as it lives: one
+/// `cadence run` per database.
 pub struct RunLock {
-    _file: std::fs::File,
+    _file: Option<std::fs::File>,
+    _pg: Option<crate::store::live::PgRunLock>,
 }
 
 impl RunLock {
     pub fn take(db: &Path) -> Result<RunLock, LiveError> {
         crate::store::live::refuse_url(db)?;
+        if let Some(url) = crate::store::live::postgres_url(db) {
+            return Ok(RunLock {
+                _file: None,
+                _pg: Some(crate::store::live::PgRunLock::take(url)?),
+            });
+        }
         let path = PathBuf::from(format!("{}.lock", db.display()));
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -209,7 +217,10 @@ impl RunLock {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        Ok(RunLock { _file: file })
+        Ok(RunLock {
+            _file: Some(file),
+            _pg: None,
+        })
     }
 }
 
@@ -251,7 +262,7 @@ pub fn run(
         }
     };
     let _lock = RunLock::take(&opts.db)?;
-    let mut store = SqliteLive::open(&opts.db, true)?;
+    let mut store = crate::store::live::open(&opts.db, true)?;
     let mut report = Report::default();
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
     let signer = Signer::new(&secret(&mut store)?);
@@ -262,7 +273,7 @@ pub fn run(
     let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
     lap("deployed");
     tracing::info!(
-        db = %opts.db.display(),
+        db = %crate::store::live::shown(&opts.db),
         clock = ?opts.clock,
         cadences = lp.current.iter().filter(|c| **c).count(),
         "runner started"
@@ -290,7 +301,7 @@ pub fn run(
                 1 => "1 email was being".to_string(),
                 n => format!("{n} emails were being"),
             },
-            opts.db.display()
+            crate::store::live::shown(&opts.db)
         );
     }
 
@@ -432,7 +443,7 @@ pub fn run(
             let db = opts.db.clone();
             let done = &done;
             s.spawn(move || {
-                let Ok(mut st) = SqliteLive::open(&db, false) else {
+                let Ok(mut st) = crate::store::live::open(&db, false) else {
                     return;
                 };
                 while !done.load(Ordering::SeqCst) {
@@ -449,7 +460,7 @@ pub fn run(
             };
             let done = &done;
             s.spawn(move || -> Result<RelayStats, String> {
-                let mut st = SqliteLive::open(&db, false).map_err(|e| e.to_string())?;
+                let mut st = crate::store::live::open(&db, false).map_err(|e| e.to_string())?;
                 r.run(&mut st, mode, done, &STOP)
             })
         });
@@ -624,7 +635,7 @@ fn engine_loop(
     opts: &Options,
     lp: &LiveProgram,
     applier: &mut Applier,
-    store: &mut SqliteLive,
+    store: &mut dyn LiveStore,
     until: Option<i64>,
     report: &mut Report,
 ) -> Result<(), RunError> {
@@ -740,7 +751,7 @@ pub fn deploy(
     program: Program,
 ) -> Result<Deployed, RunError> {
     let _lock = RunLock::take(db)?;
-    let mut store = SqliteLive::open(db, true)?;
+    let mut store = crate::store::live::open(db, true)?;
     let stranded = program::stranded(&mut store, &program)?;
     if !stranded.is_empty() {
         return Err(RunError::Other(stranded.join("\nerror: ")));

@@ -5,6 +5,7 @@
 
 pub mod bin;
 pub mod mailserver;
+pub mod pg;
 pub mod smtp;
 
 use cadence::check::check;

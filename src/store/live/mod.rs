@@ -8,12 +8,15 @@
 //! [`LiveStore::commit`], which writes it in one transaction: states, due times, journal, outbox,
 //! tasks and the inputs it consumed, together or not at all.
 
+mod pg;
 mod sqlite;
 
 use std::fmt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use pg::{PgLive, PgRunLock};
 pub use sqlite::{wall_now, SqliteLive, SCHEMA_VERSION};
 
 use crate::engine::{ContactId, EnrolmentId, Timer};
@@ -32,17 +35,47 @@ pub enum LiveError {
     Db(String),
 }
 
-/// Refuses a database given as a URL: this build keeps its state in an SQLite file.
-pub fn refuse_url(db: &std::path::Path) -> Result<()> {
+/// The PostgreSQL URL `db` is, when it is one (`postgres://` or `postgresql://`).
+pub fn postgres_url(db: &Path) -> Option<&str> {
+    let text = db.to_str()?;
+    (text.starts_with("postgres://") || text.starts_with("postgresql://")).then_some(text)
+}
+
+/// Refuses a database given as a URL of a kind cadence does not keep its state in.
+pub fn refuse_url(db: &Path) -> Result<()> {
+    if postgres_url(db).is_some() {
+        return Ok(());
+    }
     let text = db.to_string_lossy();
     match text.split_once("://") {
         Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphabetic()) => {
             Err(LiveError::Open(format!(
-                "`{scheme}://` databases are not supported by this build: give --db the path of an SQLite file (created when missing)"
+                "`{scheme}://` databases are not supported: give --db the path of an SQLite file (created when missing) or a postgres:// URL"
             )))
         }
         _ => Ok(()),
     }
+}
+
+/// A database as it may be shown: a URL without its password.
+pub fn shown(db: &Path) -> String {
+    match postgres_url(db) {
+        Some(u) => pg::redact(u),
+        None => db.display().to_string(),
+    }
+}
+
+/// An open live store, whichever database keeps it.
+pub type Live = Box<dyn LiveStore + Send>;
+
+/// Opens the database `--db` names: a `postgres://` URL, or the path of an SQLite file. With
+/// `create`, a missing database (an SQLite file, or the `cadence` schema of a PostgreSQL
+/// database) is made with its schema.
+pub fn open(db: &Path, create: bool) -> Result<Live> {
+    Ok(match postgres_url(db) {
+        Some(url) => Box::new(PgLive::open(url, create)?),
+        None => Box::new(SqliteLive::open(db, create)?),
+    })
 }
 
 impl fmt::Display for LiveError {
@@ -70,6 +103,117 @@ impl From<serde_json::Error> for LiveError {
 }
 
 pub type Result<T> = std::result::Result<T, LiveError>;
+
+/// An input as the inbox's columns hold it (the same in every database).
+#[derive(Debug, Default)]
+pub(crate) struct InputColumns {
+    /// `event`, `hold` or `contact`.
+    pub kind: &'static str,
+    /// The event; for holds `pause` or `resume`.
+    pub event: Option<String>,
+    pub step: Option<i64>,
+    /// The cadence (of a hold: the cadence paused).
+    pub cadence: Option<String>,
+    /// The field set (of a hold: the owner away).
+    pub field: Option<String>,
+    pub value: Option<String>,
+    /// A contact's fields (postcard).
+    pub fields: Option<Vec<u8>>,
+    pub machine: bool,
+    /// The message it is about: (enrolment, execution).
+    pub message: Option<(i64, i64)>,
+}
+
+impl InputColumns {
+    pub fn of(what: &InputKind) -> InputColumns {
+        match what {
+            InputKind::Event {
+                event,
+                step,
+                cadence,
+                field,
+                value,
+                machine,
+                message,
+            } => InputColumns {
+                kind: "event",
+                event: Some(event.clone()),
+                step: step.map(i64::from),
+                cadence: cadence.clone(),
+                field: field.clone(),
+                value: value.clone(),
+                machine: *machine,
+                message: message.map(|(e, x)| (e as i64, i64::from(x))),
+                ..InputColumns::default()
+            },
+            InputKind::Hold {
+                owner,
+                name,
+                pause,
+                until,
+                catch_up,
+            } => InputColumns {
+                kind: "hold",
+                event: Some(if *pause { "pause" } else { "resume" }.into()),
+                cadence: (!owner).then(|| name.clone()),
+                field: owner.then(|| name.clone()),
+                value: crate::sim::csvin::pause_value(*until, *catch_up),
+                ..InputColumns::default()
+            },
+            InputKind::Contact { fields } => InputColumns {
+                kind: "contact",
+                fields: Some(postcard::to_allocvec(fields).unwrap_or_default()),
+                ..InputColumns::default()
+            },
+        }
+    }
+
+    /// What the columns say (`kind` as stored).
+    pub fn decode(self, kind: &str) -> InputKind {
+        match kind {
+            "contact" => InputKind::Contact {
+                fields: postcard::from_bytes(self.fields.as_deref().unwrap_or_default())
+                    .unwrap_or_default(),
+            },
+            "hold" => {
+                let (until, catch_up) =
+                    crate::sim::csvin::parse_pause(self.value.as_deref().unwrap_or(""))
+                        .unwrap_or((None, false));
+                InputKind::Hold {
+                    owner: self.field.is_some(),
+                    name: self.field.or(self.cadence).unwrap_or_default(),
+                    pause: self.event.as_deref() == Some("pause"),
+                    until,
+                    catch_up,
+                }
+            }
+            _ => InputKind::Event {
+                event: self.event.unwrap_or_default(),
+                step: self.step.map(|s| s as u32),
+                cadence: self.cadence,
+                field: self.field,
+                value: self.value,
+                machine: self.machine,
+                message: self.message.map(|(e, x)| (e as u64, x as u32)),
+            },
+        }
+    }
+}
+
+/// An input's idempotency key as stored: 8 bytes that order it, then 96 bits of the SHA-256 of
+/// its text. Rows of events files (keys `event:...`) are ordered by their time, so that a file
+/// in time order is added at the end of the key index rather than all over it; other keys
+/// (contacts, `cadence log --key`, bounces) are ordered by their hash alone.
+pub(crate) fn input_key(key: &str, at: i64) -> Vec<u8> {
+    use sha2::Digest;
+    let order = if key.starts_with("event:") { at } else { 0 };
+    let mut k = ((order as u64) ^ (1 << 63)).to_be_bytes().to_vec();
+    k.extend_from_slice(&sha2::Sha256::digest(key.as_bytes())[..12]);
+    k
+}
+
+/// Journal records per stored row (the journal is written and read in order, never by row).
+pub(crate) const JOURNAL_CHUNK: usize = 4096;
 
 /// A stored version of a cadence: its name, the hash of its text (and of the files it uses),
 /// and the files to check it again.
@@ -677,4 +821,170 @@ pub trait LiveStore {
     /// Outbox rows by state.
     fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>>;
     fn contact_count(&mut self) -> Result<i64>;
+
+    // ---- upkeep -----------------------------------------------------------------------------
+    /// Leaves the copying of a write-ahead log into the database to [`LiveStore::checkpoint`]
+    /// (SQLite); nothing where the server does it.
+    fn manual_checkpoints(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Copies what a write-ahead log holds into the database file, as far as readers allow
+    /// (`truncate`: all of it, and empties the log); nothing where the server does it.
+    fn checkpoint(&mut self, _truncate: bool) -> Result<()> {
+        Ok(())
+    }
+    /// Copies the database to the SQLite file `to` while it is in use.
+    fn backup(&mut self, _to: &Path, _progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
+        Err(LiveError::Open(
+            "`cadence backup` copies an SQLite database; back a PostgreSQL database up with pg_dump (or the server's own backups)".into(),
+        ))
+    }
+}
+
+/// A store opened by [`open`] is a store.
+impl LiveStore for Box<dyn LiveStore + Send> {
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        (**self).meta(key)
+    }
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        (**self).set_meta(key, value)
+    }
+    fn meta_or_insert(&mut self, key: &str, value: &str) -> Result<String> {
+        (**self).meta_or_insert(key, value)
+    }
+    fn versions(&mut self) -> Result<Vec<VersionRow>> {
+        (**self).versions()
+    }
+    fn source(&mut self, hash: &str) -> Result<Option<String>> {
+        (**self).source(hash)
+    }
+    fn add_version(&mut self, name: &str, hash: &str, file: &str, files: &[(VersionFile, String)], now: i64) -> Result<i64> {
+        (**self).add_version(name, hash, file, files, now)
+    }
+    fn set_deployed(&mut self, ids: &[i64]) -> Result<()> {
+        (**self).set_deployed(ids)
+    }
+    fn enqueue(&mut self, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
+        (**self).enqueue(inputs, now)
+    }
+    fn next_inputs(&mut self, limit: usize) -> Result<Vec<InboxRow>> {
+        (**self).next_inputs(limit)
+    }
+    fn first_input_at(&mut self) -> Result<Option<i64>> {
+        (**self).first_input_at()
+    }
+    fn last_input_at(&mut self) -> Result<Option<i64>> {
+        (**self).last_input_at()
+    }
+    fn contact_ids(&mut self) -> Result<Vec<String>> {
+        (**self).contact_ids()
+    }
+    fn next_due(&mut self, limit: usize) -> Result<Vec<(ContactRow, Timer)>> {
+        (**self).next_due(limit)
+    }
+    fn contact_by_rowid(&mut self, rowid: ContactId) -> Result<Option<ContactRow>> {
+        (**self).contact_by_rowid(rowid)
+    }
+    fn contact_by_id(&mut self, id: &str) -> Result<Option<ContactRow>> {
+        (**self).contact_by_id(id)
+    }
+    fn send_count(&mut self, cadence: &str, sender: &str, day: i64) -> Result<u32> {
+        (**self).send_count(cadence, sender, day)
+    }
+    fn commit(&mut self, batch: &Batch) -> Result<()> {
+        (**self).commit(batch)
+    }
+    fn claim_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        (**self).claim_outbox(now, limit)
+    }
+    fn finish_outbox(&mut self, results: &[(i64, Delivery)], now: i64) -> Result<()> {
+        (**self).finish_outbox(results, now)
+    }
+    fn mark_in_doubt(&mut self, now: i64) -> Result<usize> {
+        (**self).mark_in_doubt(now)
+    }
+    fn outbox(&mut self, state: Option<OutboxState>, limit: usize) -> Result<Vec<OutboxRow>> {
+        (**self).outbox(state, limit)
+    }
+    fn message_of(&mut self, contact: ContactId, enrolment: u64, exec: u32) -> Result<Option<MessageRef>> {
+        (**self).message_of(contact, enrolment, exec)
+    }
+    fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>> {
+        (**self).message_by_id(message_id)
+    }
+    fn latest_message_to(&mut self, address_key: &str, before: i64) -> Result<Option<MessageRef>> {
+        (**self).latest_message_to(address_key, before)
+    }
+    fn first_sent(&mut self) -> Result<Option<i64>> {
+        (**self).first_sent()
+    }
+    fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>> {
+        (**self).mailbox_checkpoint(mailbox)
+    }
+    fn record_mail(&mut self, mailbox: &str, checkpoint: (u32, u32), mail: &[(MailRow, Option<NewInput>)], now: i64) -> Result<usize> {
+        (**self).record_mail(mailbox, checkpoint, mail, now)
+    }
+    fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
+        (**self).mail_log(contact, unmatched)
+    }
+    fn suppressions(&mut self) -> Result<Vec<(String, bool)>> {
+        (**self).suppressions()
+    }
+    fn holds(&mut self) -> Result<Vec<HoldRow>> {
+        (**self).holds()
+    }
+    fn enqueue_once(&mut self, nonce: &str, inputs: &[NewInput], now: i64) -> Result<Option<Vec<bool>>> {
+        (**self).enqueue_once(nonce, inputs, now)
+    }
+    fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool> {
+        (**self).add_hit(hit, input, now)
+    }
+    fn held_hits(&mut self, before: i64) -> Result<Vec<HeldHit>> {
+        (**self).held_hits(before)
+    }
+    fn queue_hits(&mut self, done: &[(i64, NewInput)], now: i64) -> Result<()> {
+        (**self).queue_hits(done, now)
+    }
+    fn create_token(&mut self, name: &str, hash: &[u8], now: i64) -> Result<bool> {
+        (**self).create_token(name, hash, now)
+    }
+    fn token_name(&mut self, hash: &[u8]) -> Result<Option<String>> {
+        (**self).token_name(hash)
+    }
+    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
+        (**self).tokens()
+    }
+    fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool> {
+        (**self).revoke_token(name, now)
+    }
+    fn resend(&mut self, id: i64, now: i64) -> Result<Option<OutboxState>> {
+        (**self).resend(id, now)
+    }
+    fn next_outbox_attempt(&mut self) -> Result<Option<i64>> {
+        (**self).next_outbox_attempt()
+    }
+    fn tasks(&mut self, filter: &TaskFilter) -> Result<Vec<TaskRow>> {
+        (**self).tasks(filter)
+    }
+    fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()> {
+        (**self).journal(visit)
+    }
+    fn counts(&mut self) -> Result<Counts> {
+        (**self).counts()
+    }
+    fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>> {
+        (**self).outbox_counts()
+    }
+    fn contact_count(&mut self) -> Result<i64> {
+        (**self).contact_count()
+    }
+    fn manual_checkpoints(&mut self) -> Result<()> {
+        (**self).manual_checkpoints()
+    }
+    fn checkpoint(&mut self, truncate: bool) -> Result<()> {
+        (**self).checkpoint(truncate)
+    }
+    fn backup(&mut self, to: &Path, progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
+        (**self).backup(to, progress)
+    }
 }

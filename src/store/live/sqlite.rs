@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::{
-    Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputKind, JournalRow,
+    input_key, Batch, JOURNAL_CHUNK, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputColumns, JournalRow,
     LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask, OutboxRow,
     OutboxState, Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
 };
@@ -347,38 +347,6 @@ impl SqliteLive {
         Ok(())
     }
 
-    /// Leaves checkpoints (copying the write-ahead log into the database file) to
-    /// [`SqliteLive::checkpoint`] on another connection, instead of the committing thread.
-    pub fn manual_checkpoints(&mut self) -> Result<()> {
-        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        Ok(())
-    }
-
-    /// Copies what the write-ahead log holds into the database file, as far as readers allow
-    /// (`truncate`: all of it, and empties the log).
-    pub fn checkpoint(&mut self, truncate: bool) -> Result<()> {
-        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
-        self.conn
-            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
-        Ok(())
-    }
-
-    /// Copies the database to `to` while it is in use (SQLite's online backup).
-    pub fn backup(&self, to: &Path, progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
-        let mut dst = Connection::open(to)?;
-        let b = rusqlite::backup::Backup::new(&self.conn, &mut dst)?;
-        loop {
-            let step = b.step(256)?;
-            let p = b.progress();
-            progress(p.pagecount - p.remaining, p.pagecount);
-            match step {
-                rusqlite::backup::StepResult::Done => return Ok(()),
-                rusqlite::backup::StepResult::More => {}
-                _ => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
-
     fn mark(&self) -> Result<Mark> {
         let get = |k: &str| -> Result<i64> {
             Ok(self
@@ -448,38 +416,19 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
 
 fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
     let kind: String = r.get(5)?;
-    let what = if kind == "contact" {
-        let blob: Vec<u8> = r.get(11)?;
-        InputKind::Contact {
-            fields: postcard::from_bytes(&blob).unwrap_or_default(),
-        }
-    } else if kind == "hold" {
-        let event: String = r.get(6)?;
-        let cadence: Option<String> = r.get(8)?;
-        let owner: Option<String> = r.get(9)?;
-        let value: Option<String> = r.get(10)?;
-        let (until, catch_up) =
-            crate::sim::csvin::parse_pause(value.as_deref().unwrap_or("")).unwrap_or((None, false));
-        InputKind::Hold {
-            owner: owner.is_some(),
-            name: owner.or(cadence).unwrap_or_default(),
-            pause: event == "pause",
-            until,
-            catch_up,
-        }
-    } else {
-        InputKind::Event {
-            event: r.get(6)?,
-            step: r.get::<_, Option<i64>>(7)?.map(|s| s as u32),
-            cadence: r.get(8)?,
-            field: r.get(9)?,
-            value: r.get(10)?,
-            machine: r.get::<_, i64>(12)? != 0,
-            message: match (r.get::<_, Option<i64>>(13)?, r.get::<_, Option<i64>>(14)?) {
-                (Some(e), Some(x)) => Some((e as u64, x as u32)),
-                _ => None,
-            },
-        }
+    let columns = InputColumns {
+        kind: "",
+        event: r.get(6)?,
+        step: r.get(7)?,
+        cadence: r.get(8)?,
+        field: r.get(9)?,
+        value: r.get(10)?,
+        fields: r.get(11)?,
+        machine: r.get::<_, i64>(12)? != 0,
+        message: match (r.get::<_, Option<i64>>(13)?, r.get::<_, Option<i64>>(14)?) {
+            (Some(e), Some(x)) => Some((e, x)),
+            _ => None,
+        },
     };
     Ok(InboxRow {
         seq: r.get(0)?,
@@ -488,7 +437,7 @@ fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
             at: r.get(2)?,
             contact: r.get(3)?,
             origin: r.get(4)?,
-            what,
+            what: columns.decode(&kind),
         },
     })
 }
@@ -507,9 +456,6 @@ fn message_ref(r: &Row) -> rusqlite::Result<MessageRef> {
         exec: r.get::<_, Option<i64>>(9).ok().flatten().unwrap_or(0) as u32,
     })
 }
-
-/// Journal records per stored row (the journal is written and read in order, never by row).
-const JOURNAL_CHUNK: usize = 4096;
 
 const INBOX_COLUMNS: &str =
     "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine,
@@ -558,18 +504,6 @@ fn outbox_row(r: &Row) -> rusqlite::Result<OutboxRow> {
     })
 }
 
-/// An input's idempotency key as stored: 8 bytes that order it, then 96 bits of the SHA-256 of
-/// its text. Rows of events files (keys `event:...`) are ordered by their time, so that a file
-/// in time order is added at the end of the key index rather than all over it; other keys
-/// (contacts, `cadence log --key`, bounces) are ordered by their hash alone.
-fn input_key(key: &str, at: i64) -> Vec<u8> {
-    use sha2::Digest;
-    let order = if key.starts_with("event:") { at } else { 0 };
-    let mut k = ((order as u64) ^ (1 << 63)).to_be_bytes().to_vec();
-    k.extend_from_slice(&sha2::Sha256::digest(key.as_bytes())[..12]);
-    k
-}
-
 fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO inbox (key, at, contact, kind, event, step, cadence, field, value,
@@ -578,80 +512,62 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
     )?;
     let mut out = Vec::with_capacity(inputs.len());
     for i in inputs {
-        let key = input_key(&i.key, i.at);
-        let n = match &i.what {
-            InputKind::Event {
-                event,
-                step,
-                cadence,
-                field,
-                value,
-                machine,
-                message,
-            } => st.execute(params![
-                key,
-                i.at,
-                i.contact,
-                "event",
-                event,
-                step,
-                cadence,
-                field,
-                value,
-                None::<Vec<u8>>,
-                i.origin,
-                now,
-                *machine as i64,
-                message.map(|m| m.0 as i64),
-                message.map(|m| m.1 as i64)
-            ])?,
-            InputKind::Hold {
-                owner,
-                name,
-                pause,
-                until,
-                catch_up,
-            } => st.execute(params![
-                key,
-                i.at,
-                i.contact,
-                "hold",
-                if *pause { "pause" } else { "resume" },
-                None::<i64>,
-                (!owner).then_some(name),
-                owner.then_some(name),
-                crate::sim::csvin::pause_value(*until, *catch_up),
-                None::<Vec<u8>>,
-                i.origin,
-                now,
-                0i64,
-                None::<i64>,
-                None::<i64>
-            ])?,
-            InputKind::Contact { fields } => st.execute(params![
-                key,
-                i.at,
-                i.contact,
-                "contact",
-                None::<String>,
-                None::<i64>,
-                None::<String>,
-                None::<String>,
-                None::<String>,
-                postcard::to_allocvec(fields).unwrap_or_default(),
-                i.origin,
-                now,
-                0i64,
-                None::<i64>,
-                None::<i64>
-            ])?,
-        };
+        let c = InputColumns::of(&i.what);
+        let n = st.execute(params![
+            input_key(&i.key, i.at),
+            i.at,
+            i.contact,
+            c.kind,
+            c.event,
+            c.step,
+            c.cadence,
+            c.field,
+            c.value,
+            c.fields,
+            i.origin,
+            now,
+            c.machine as i64,
+            c.message.map(|m| m.0),
+            c.message.map(|m| m.1)
+        ])?;
         out.push(n == 1);
     }
     Ok(out)
 }
 
 impl LiveStore for SqliteLive {
+    /// Leaves checkpoints (copying the write-ahead log into the database file) to
+    /// [`SqliteLive::checkpoint`] on another connection, instead of the committing thread.
+    fn manual_checkpoints(&mut self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        Ok(())
+    }
+
+    /// Copies what the write-ahead log holds into the database file, as far as readers allow
+    /// (`truncate`: all of it, and empties the log).
+    fn checkpoint(&mut self, truncate: bool) -> Result<()> {
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        self.conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Copies the database to `to` while it is in use (SQLite's online backup).
+    fn backup(&mut self, to: &Path, progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
+        let mut dst = Connection::open(to)?;
+        let b = rusqlite::backup::Backup::new(&self.conn, &mut dst)?;
+        loop {
+            let step = b.step(256)?;
+            let p = b.progress();
+            progress(p.pagecount - p.remaining, p.pagecount);
+            match step {
+                rusqlite::backup::StepResult::Done => return Ok(()),
+                rusqlite::backup::StepResult::More => {}
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
