@@ -8,7 +8,9 @@
 //! - no Message-ID reached the SMTP server twice;
 //! - every executed email was delivered or is in doubt, and every in-doubt one is listed.
 //!
-//! CI runs a small version. The full one (10,000 contacts, at least 100 kills):
+//! The same test runs on an SQLite file and on a PostgreSQL database (the server on
+//! 127.0.0.1:5432; see tests/common/pg.rs). CI runs a small version. The full one (10,000
+//! contacts, at least 100 kills):
 //! `CADENCE_CRASH_CONTACTS=10000 CADENCE_CRASH_KILLS=100 cargo test --release --test crash -- --nocapture`
 
 mod common;
@@ -40,6 +42,19 @@ impl Rng {
 
 #[test]
 fn killed_at_random_moments_it_loses_nothing_and_sends_nothing_twice() {
+    killed_at_random_moments(None, "SQLite");
+}
+
+#[test]
+fn killed_at_random_moments_on_postgresql_it_loses_nothing_and_sends_nothing_twice() {
+    let Some(pg) = common::pg::fresh("crash") else {
+        return;
+    };
+    killed_at_random_moments(Some(&pg.url), "PostgreSQL");
+}
+
+/// The crash test on an SQLite file in a fresh folder (`url` None) or on a PostgreSQL database.
+fn killed_at_random_moments(url: Option<&str>, store: &str) {
     let contacts = env("CADENCE_CRASH_CONTACTS", 1_000);
     let kills_wanted = env("CADENCE_CRASH_KILLS", 25);
     let dir = tempfile::tempdir().unwrap();
@@ -57,7 +72,7 @@ fn killed_at_random_moments_it_loses_nothing_and_sends_nothing_twice() {
         return;
     };
     let path = |n: &str| d.join(n).display().to_string();
-    let db = path("live.db");
+    let db = url.map_or_else(|| path("live.db"), str::to_string);
     let args: Vec<String> = [
         "run",
         &path("trial.cadence"),
@@ -194,7 +209,7 @@ fn killed_at_random_moments_it_loses_nothing_and_sends_nothing_twice() {
         doubt
     );
     eprintln!(
-        "crash test: {contacts} contacts, {kills} kills (SIGKILL) over {starts} starts in {:.0} s; \
+        "crash test on {store}: {contacts} contacts, {kills} kills (SIGKILL) over {starts} starts in {:.0} s; \
          {} trace records equal to simulate; {executed} emails executed: {sent} delivered once, \
          {doubt} in doubt ({doubt_received} of them accepted by the server before the kill, i.e. \
          killed between acceptance and commit); 0 Message-IDs received twice",

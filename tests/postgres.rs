@@ -223,6 +223,16 @@ fn the_commands_over_a_database_work_on_postgresql() {
     assert!(timeline.contains("replied"), "{timeline}");
     let (versions, _) = cadence(&["versions", "--db", db]).status(0);
     assert!(versions.contains("Welcome"), "{versions}");
+    // The URL in cadence.toml is taken as it is (not as a path beside the file).
+    std::fs::write(
+        files.path("cadence.toml"),
+        format!("[run]\ndb = \"{db}\"\n"),
+    )
+    .unwrap();
+    let (from_config, _) = cadence(&["trace", "--format", "jsonl"])
+        .dir(files.dir.path())
+        .status(0);
+    assert_eq!(from_config, got);
     // Nothing to read: said plainly.
     let Some(empty) = common::pg::fresh("empty") else {
         return;

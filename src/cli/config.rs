@@ -144,7 +144,10 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, String> {
         }
     }
     if let (Some(db), Some(dir)) = (&file.run.db, path.parent()) {
-        if db.is_relative() && db.to_str() != Some(":memory:") {
+        if db.is_relative()
+            && db.to_str() != Some(":memory:")
+            && crate::store::live::postgres_url(db).is_none()
+        {
             file.run.db = Some(dir.join(db));
         }
     }
