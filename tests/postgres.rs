@@ -193,14 +193,29 @@ fn the_commands_over_a_database_work_on_postgresql() {
     let files = Files::new();
     cadence(&files.run_args(db, &["--until", "2026-01-06T00:00:00Z"])).status(0);
     let (tasks, _) = cadence(&["tasks", "--db", db, "--format", "json"]).status(0);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&tasks).unwrap(), serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&tasks).unwrap(),
+        serde_json::json!([])
+    );
     let (outbox, _) = cadence(&["outbox", "--db", db, "--format", "json"]).status(0);
     let rows: serde_json::Value = serde_json::from_str(&outbox).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 3, "{outbox}");
-    assert!(rows.as_array().unwrap().iter().all(|r| r["state"] == "pending"));
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["state"] == "pending"));
     // A reply logged by hand, and one from a file (given twice: applied once).
-    let (_, err) = cadence(&["log", "--db", db, "c1", "replied", "--at", "2026-01-06T10:00:00Z"])
-        .status(0);
+    let (_, err) = cadence(&[
+        "log",
+        "--db",
+        db,
+        "c1",
+        "replied",
+        "--at",
+        "2026-01-06T10:00:00Z",
+    ])
+    .status(0);
     assert!(err.contains("queued `replied` for `c1`"), "{err}");
     std::fs::write(
         files.path("more.csv"),
@@ -210,7 +225,10 @@ fn the_commands_over_a_database_work_on_postgresql() {
     let more = files.path("more.csv");
     let ingest = ["ingest", "--db", db, &more];
     let (_, err) = cadence(&ingest).status(1);
-    assert!(err.contains("more.csv:3"), "a bad row is named by its line: {err}");
+    assert!(
+        err.contains("more.csv:3"),
+        "a bad row is named by its line: {err}"
+    );
     cadence(&ingest).status(1);
     cadence(&files.run_args(db, &[])).status(0);
     let got = trace(db);
@@ -290,8 +308,16 @@ fn a_second_runner_on_the_same_postgresql_database_is_refused() {
     let mut first = cadence(&args).spawn();
     // Until the first holds the lock (it has made the schema by then).
     let t0 = Instant::now();
-    while cadence(&["versions", "--db", &pg.url]).output().status.code() != Some(0) {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the first runner started");
+    while cadence(&["versions", "--db", &pg.url])
+        .output()
+        .status
+        .code()
+        != Some(0)
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the first runner started"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let (_, err) = cadence(&args).status(2);
@@ -323,7 +349,10 @@ fn a_schema_of_another_program_or_of_a_newer_cadence_is_refused_and_never_change
     );
     let left: i64 = pg
         .client()
-        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'cadence'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'cadence'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(left, 1, "nothing was added");
@@ -337,7 +366,10 @@ fn a_schema_of_another_program_or_of_a_newer_cadence_is_refused_and_never_change
         .batch_execute("UPDATE cadence.schema_version SET version = 999")
         .unwrap();
     let (_, err) = cadence(&["trace", "--db", &newer.url]).status(2);
-    assert!(err.contains("written by a newer cadence (schema 999"), "{err}");
+    assert!(
+        err.contains("written by a newer cadence (schema 999"),
+        "{err}"
+    );
     // Tables of other programs in other schemas are left alone: a shared database is fine.
     let Some(shared) = common::pg::fresh("shared") else {
         return;
@@ -357,14 +389,23 @@ fn a_password_in_the_url_is_never_printed() {
     let url = "postgres://cadence:s3cret-word@127.0.0.1:1/nowhere";
     let (_, err) = cadence(&files.run_args(url, &[])).status(2);
     assert!(err.contains("cannot connect to"), "{err}");
-    assert!(err.contains("postgres://cadence:***@127.0.0.1:1/nowhere"), "{err}");
+    assert!(
+        err.contains("postgres://cadence:***@127.0.0.1:1/nowhere"),
+        "{err}"
+    );
     assert!(!err.contains("s3cret"), "{err}");
     let (_, err) = cadence(&["outbox", "--db", url]).status(2);
     assert!(!err.contains("s3cret") && err.contains("***"), "{err}");
 }
 
 /// One HTTP/1.1 request; returns (status, body).
-fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut head = format!(
@@ -377,7 +418,11 @@ fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: 
     write!(s, "{head}\r\n{body}").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
     (status, body.to_string())
 }
@@ -440,7 +485,11 @@ fn events_posted_over_http_are_queued_once_in_postgresql() {
     };
     let t0 = Instant::now();
     while enrolled(&trace(&pg.url)) == 0 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the enrolment was applied:\n{}", trace(&pg.url));
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the enrolment was applied:\n{}",
+            trace(&pg.url)
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     unsafe {

@@ -647,5 +647,8 @@ fn a_database_url_of_another_kind_is_refused_with_a_clear_message() {
         "{err}"
     );
     let (_, err) = cadence(&["trace", "--db", "mysql://127.0.0.1/test"]).status(2);
-    assert!(err.contains("`mysql://` databases are not supported"), "{err}");
+    assert!(
+        err.contains("`mysql://` databases are not supported"),
+        "{err}"
+    );
 }

@@ -155,7 +155,10 @@ fn load_db(
     .map_err(fail)?;
     let (records, bad) = read_trace(jsonl.as_slice());
     for (line, msg) in &bad {
-        eprintln!("{}: journal record {line}: {msg}", crate::store::live::shown(&db));
+        eprintln!(
+            "{}: journal record {line}: {msg}",
+            crate::store::live::shown(db)
+        );
     }
     let program = if by_version {
         Some(lp.program)

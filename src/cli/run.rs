@@ -16,7 +16,7 @@ pub struct Args {
     /// Cadence files (with the library files they use)
     #[arg(required = true, value_name = "FILES")]
     files: Vec<String>,
-    /// The database: an SQLite file, created with its schema when missing
+    /// The database: an SQLite file, created with its schema when missing, or a postgres:// URL
     #[arg(long, value_name = "DB", env = "CADENCE_DB")]
     db: Option<PathBuf>,
     /// Contacts to create or update: a header row with an `id` column and one column per field

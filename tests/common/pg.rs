@@ -85,7 +85,10 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Ok(mut c) = admin() {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }

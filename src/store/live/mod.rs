@@ -1,5 +1,5 @@
 //! The live runner's durable store: one trait for every table `cadence run` keeps, and one file
-//! per database that implements it (SQLite now). Everything the runner knows lives here:
+//! per database that implements it (SQLite and PostgreSQL; [`open`] picks by `--db`). Everything the runner knows lives here:
 //! contacts with their state and when each is next due, the inbox of inputs with idempotency keys,
 //! the outbox, the reps' work queue, the journal of trace records, the cadence versions, the
 //! daily send counters, and the schema version.
@@ -688,7 +688,8 @@ pub struct Counts {
     pub contacts: i64,
     /// Contacts with a timer (waiting for something to fall due).
     pub waiting: i64,
-    /// Inputs ever queued.
+    /// The number of the last input queued: the count of inputs ever queued on SQLite; on
+    /// PostgreSQL an input refused as known uses a number too.
     pub inbox: i64,
     pub outbox: Vec<(String, i64)>,
     pub tasks_open: i64,
@@ -858,7 +859,14 @@ impl LiveStore for Box<dyn LiveStore + Send> {
     fn source(&mut self, hash: &str) -> Result<Option<String>> {
         (**self).source(hash)
     }
-    fn add_version(&mut self, name: &str, hash: &str, file: &str, files: &[(VersionFile, String)], now: i64) -> Result<i64> {
+    fn add_version(
+        &mut self,
+        name: &str,
+        hash: &str,
+        file: &str,
+        files: &[(VersionFile, String)],
+        now: i64,
+    ) -> Result<i64> {
         (**self).add_version(name, hash, file, files, now)
     }
     fn set_deployed(&mut self, ids: &[i64]) -> Result<()> {
@@ -906,7 +914,12 @@ impl LiveStore for Box<dyn LiveStore + Send> {
     fn outbox(&mut self, state: Option<OutboxState>, limit: usize) -> Result<Vec<OutboxRow>> {
         (**self).outbox(state, limit)
     }
-    fn message_of(&mut self, contact: ContactId, enrolment: u64, exec: u32) -> Result<Option<MessageRef>> {
+    fn message_of(
+        &mut self,
+        contact: ContactId,
+        enrolment: u64,
+        exec: u32,
+    ) -> Result<Option<MessageRef>> {
         (**self).message_of(contact, enrolment, exec)
     }
     fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>> {
@@ -921,7 +934,13 @@ impl LiveStore for Box<dyn LiveStore + Send> {
     fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>> {
         (**self).mailbox_checkpoint(mailbox)
     }
-    fn record_mail(&mut self, mailbox: &str, checkpoint: (u32, u32), mail: &[(MailRow, Option<NewInput>)], now: i64) -> Result<usize> {
+    fn record_mail(
+        &mut self,
+        mailbox: &str,
+        checkpoint: (u32, u32),
+        mail: &[(MailRow, Option<NewInput>)],
+        now: i64,
+    ) -> Result<usize> {
         (**self).record_mail(mailbox, checkpoint, mail, now)
     }
     fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
@@ -933,7 +952,12 @@ impl LiveStore for Box<dyn LiveStore + Send> {
     fn holds(&mut self) -> Result<Vec<HoldRow>> {
         (**self).holds()
     }
-    fn enqueue_once(&mut self, nonce: &str, inputs: &[NewInput], now: i64) -> Result<Option<Vec<bool>>> {
+    fn enqueue_once(
+        &mut self,
+        nonce: &str,
+        inputs: &[NewInput],
+        now: i64,
+    ) -> Result<Option<Vec<bool>>> {
         (**self).enqueue_once(nonce, inputs, now)
     }
     fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool> {

@@ -348,12 +348,11 @@ impl PgLive {
         for m in MIGRATIONS.iter().skip(now as usize) {
             tx.batch_execute(m)?;
         }
+        tx.execute(&format!("DELETE FROM {SCHEMA}.schema_version"), &[])?;
         tx.execute(
-            &format!("DELETE FROM {SCHEMA}.schema_version"),
-            &[],
-        )?;
-        tx.execute(
-            &format!("INSERT INTO {SCHEMA}.schema_version (program, version) VALUES ('cadence', $1)"),
+            &format!(
+                "INSERT INTO {SCHEMA}.schema_version (program, version) VALUES ('cadence', $1)"
+            ),
             &[&PG_SCHEMA_VERSION],
         )?;
         tx.commit()?;
@@ -496,7 +495,10 @@ fn input_row(r: &Row) -> Result<InboxRow> {
         value: r.try_get(10)?,
         fields: r.try_get(11)?,
         machine: r.try_get(12)?,
-        message: match (r.try_get::<_, Option<i64>>(13)?, r.try_get::<_, Option<i64>>(14)?) {
+        message: match (
+            r.try_get::<_, Option<i64>>(13)?,
+            r.try_get::<_, Option<i64>>(14)?,
+        ) {
             (Some(e), Some(x)) => Some((e, x)),
             _ => None,
         },
@@ -580,8 +582,9 @@ fn rows_of<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
 }
 
-/// Queues inputs inside `tx`. The inbox is locked against other writers first, so that the
-/// seqs given are in commit order (readers are not held up).
+/// Queues inputs inside `tx`, a few thousand rows per statement. The inbox is locked against
+/// other writers first, so that the seqs given are in commit order (readers are not held up);
+/// within a statement they follow the order of `inputs`.
 fn insert_inputs(tx: &mut Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
     if inputs.is_empty() {
         return Ok(Vec::new());
@@ -590,36 +593,53 @@ fn insert_inputs(tx: &mut Transaction, inputs: &[NewInput], now: i64) -> Result<
     let st = tx.prepare(
         "INSERT INTO inbox (key, at, contact, kind, event, step, cadence, field, value,
              fields, origin, received, machine, message_enrolment, message_exec)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (key) DO NOTHING",
+         SELECT key, at, contact, kind, event, step, cadence, field, value, fields, origin,
+             $12, machine, message_enrolment, message_exec
+         FROM UNNEST($1::bytea[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
+                     $7::text[], $8::text[], $9::text[], $10::bytea[], $11::text[],
+                     $13::bool[], $14::int8[], $15::int8[])
+              WITH ORDINALITY AS u(key, at, contact, kind, event, step, cadence, field, value,
+                                   fields, origin, machine, message_enrolment, message_exec, n)
+         ORDER BY n
+         ON CONFLICT (key) DO NOTHING
+         RETURNING key",
     )?;
     let mut out = Vec::with_capacity(inputs.len());
-    for i in inputs {
-        let c = InputColumns::of(&i.what);
-        let n = tx.execute(
+    for chunk in inputs.chunks(ROWS_PER_STATEMENT) {
+        let keys: Vec<Vec<u8>> = chunk.iter().map(|i| input_key(&i.key, i.at)).collect();
+        let cols: Vec<InputColumns> = chunk.iter().map(|i| InputColumns::of(&i.what)).collect();
+        let at: Vec<i64> = chunk.iter().map(|i| i.at).collect();
+        let contact: Vec<&str> = chunk.iter().map(|i| i.contact.as_str()).collect();
+        let origin: Vec<&str> = chunk.iter().map(|i| i.origin.as_str()).collect();
+        let kind: Vec<&str> = cols.iter().map(|c| c.kind).collect();
+        let event: Vec<Option<&str>> = cols.iter().map(|c| c.event.as_deref()).collect();
+        let step: Vec<Option<i64>> = cols.iter().map(|c| c.step).collect();
+        let cadence: Vec<Option<&str>> = cols.iter().map(|c| c.cadence.as_deref()).collect();
+        let field: Vec<Option<&str>> = cols.iter().map(|c| c.field.as_deref()).collect();
+        let value: Vec<Option<&str>> = cols.iter().map(|c| c.value.as_deref()).collect();
+        let fields: Vec<Option<&[u8]>> = cols.iter().map(|c| c.fields.as_deref()).collect();
+        let machine: Vec<bool> = cols.iter().map(|c| c.machine).collect();
+        let enrolment: Vec<Option<i64>> = cols.iter().map(|c| c.message.map(|m| m.0)).collect();
+        let exec: Vec<Option<i64>> = cols.iter().map(|c| c.message.map(|m| m.1)).collect();
+        let rows = tx.query(
             &st,
             &[
-                &input_key(&i.key, i.at),
-                &i.at,
-                &i.contact,
-                &c.kind,
-                &c.event,
-                &c.step,
-                &c.cadence,
-                &c.field,
-                &c.value,
-                &c.fields,
-                &i.origin,
-                &now,
-                &c.machine,
-                &c.message.map(|m| m.0),
-                &c.message.map(|m| m.1),
+                &keys, &at, &contact, &kind, &event, &step, &cadence, &field, &value, &fields,
+                &origin, &now, &machine, &enrolment, &exec,
             ],
         )?;
-        out.push(n == 1);
+        let mut added = std::collections::HashSet::with_capacity(rows.len());
+        for r in rows {
+            added.insert(r.try_get::<_, Vec<u8>>(0)?);
+        }
+        // A key given twice in one call is new the first time only.
+        out.extend(keys.iter().map(|k| added.remove(k)));
     }
     Ok(out)
 }
+
+/// Rows written by one statement (arrays bound as parameters).
+const ROWS_PER_STATEMENT: usize = 5_000;
 
 fn set_meta_in(c: &mut impl GenericClient, key: &str, value: &str) -> Result<()> {
     c.execute(
@@ -713,10 +733,8 @@ impl LiveStore for PgLive {
 
     fn set_deployed(&mut self, ids: &[i64]) -> Result<()> {
         let ids = ids.to_vec();
-        self.client.execute(
-            "UPDATE versions SET deployed = (id = ANY($1))",
-            &[&ids],
-        )?;
+        self.client
+            .execute("UPDATE versions SET deployed = (id = ANY($1))", &[&ids])?;
         Ok(())
     }
 
@@ -804,20 +822,33 @@ impl LiveStore for PgLive {
         let seen = self.seen.unwrap_or(0);
         let ins_contact = self.st(
             "INSERT INTO contacts (seq, id, state, due, since, enrolment, slot, generation)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             SELECT * FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::int8[], $5::int8[],
+                                  $6::int8[], $7::int8[], $8::int8[])",
         )?;
-        let upd_contact = self.st("UPDATE contacts SET state = $2 WHERE seq = $1")?;
         let upd_due = self.st(
-            "UPDATE contacts SET state = $2, due = $3, since = $4, enrolment = $5, slot = $6,
-                 generation = $7 WHERE seq = $1",
+            "UPDATE contacts c SET state = u.state, due = u.due, since = u.since,
+                 enrolment = u.enrolment, slot = u.slot, generation = u.generation
+             FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::int8[], $5::int8[], $6::int8[],
+                         $7::int8[], $8::int8[])
+                  AS u(seq, id, state, due, since, enrolment, slot, generation)
+             WHERE c.seq = u.seq",
         )?;
+        let upd_contact = self.st("UPDATE contacts c SET state = u.state
+             FROM UNNEST($1::int8[], $2::bytea[]) AS u(seq, state) WHERE c.seq = u.seq")?;
         let ins_journal = self.st("INSERT INTO journal (records) VALUES ($1)")?;
         let ins_outbox = self.st(
             "INSERT INTO outbox (contact, enrolment, exec, version, step, at, message_id,
-                 sender, reply_to, recipient, subject, body, html, unsubscribe, state, updated,
-                 recipient_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending', $15,
-                 $16)
+                 sender, reply_to, recipient, subject, body, html, unsubscribe, updated,
+                 recipient_key, state)
+             SELECT contact, enrolment, exec, version, step, at, message_id, sender, reply_to,
+                 recipient, subject, body, html, unsubscribe, $15, recipient_key, 'pending'
+             FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[],
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                         $12::text[], $13::bool[], $14::text[], $16::text[])
+                  WITH ORDINALITY AS u(contact, enrolment, exec, version, step, at, message_id,
+                      sender, reply_to, recipient, subject, body, html, unsubscribe,
+                      recipient_key, n)
+             ORDER BY n
              ON CONFLICT (enrolment, exec) DO NOTHING",
         )?;
         let ins_task = self.st(
@@ -826,14 +857,10 @@ impl LiveStore for PgLive {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open')
              ON CONFLICT (enrolment, exec) DO NOTHING",
         )?;
-        let done = self.st(
-            "UPDATE tasks SET state = 'done', outcome = $3, closed = $4
-             WHERE enrolment = $1 AND exec = $2 AND state = 'open'",
-        )?;
-        let close = self.st(
-            "UPDATE tasks SET state = $3, closed = $4
-             WHERE enrolment = $1 AND exec = $2 AND state = 'open'",
-        )?;
+        let done = self.st("UPDATE tasks SET state = 'done', outcome = $3, closed = $4
+             WHERE enrolment = $1 AND exec = $2 AND state = 'open'")?;
+        let close = self.st("UPDATE tasks SET state = $3, closed = $4
+             WHERE enrolment = $1 AND exec = $2 AND state = 'open'")?;
         let hold = self.st(
             "INSERT INTO holds (kind, name, since, until, catch_up) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (kind, name) DO UPDATE SET since = EXCLUDED.since,
@@ -844,71 +871,110 @@ impl LiveStore for PgLive {
             "UPDATE tasks SET held_from = COALESCE(held_from, due), due = $2
              WHERE owner = $1 AND state = 'open' AND due < $2",
         )?;
-        let back = self.st(
-            "UPDATE tasks SET due = held_from, held_from = NULL
-             WHERE owner = $1 AND state = 'open' AND held_from IS NOT NULL",
-        )?;
+        let back = self.st("UPDATE tasks SET due = held_from, held_from = NULL
+             WHERE owner = $1 AND state = 'open' AND held_from IS NOT NULL")?;
         let note = self.st(
             "INSERT INTO inbox_notes (seq, applied, note) VALUES ($1, $2, $3)
              ON CONFLICT (seq) DO UPDATE SET applied = EXCLUDED.applied, note = EXCLUDED.note",
         )?;
-        let meta = self.st(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-        )?;
+        let meta = self.st("INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")?;
         let sends = self.st(
             "INSERT INTO sends (cadence, sender, day, used) VALUES ($1, $2, $3, $4)
              ON CONFLICT (cadence, sender, day) DO UPDATE SET used = EXCLUDED.used",
         )?;
-        let suppress = self.st(
-            "INSERT INTO suppressions (address, bounced) VALUES ($1, $2)
-             ON CONFLICT (address) DO NOTHING",
-        )?;
+        let suppress = self.st("INSERT INTO suppressions (address, bounced) VALUES ($1, $2)
+             ON CONFLICT (address) DO NOTHING")?;
         let mut tx = self.client.transaction()?;
-        for c in &b.contacts {
-            let due = c.next.map(|t| t.due);
-            let since = c.next.map(|t| t.since);
-            let enr = c.next.map(|t| t.enrolment as i64);
-            let slot = c.next.map(|t| i64::from(t.slot));
-            let generation = c.next.map(|t| i64::from(t.generation));
-            let rowid = c.rowid as i64;
-            if c.new {
+        // Contacts: new ones, those whose next timer changed, and those with a new state only.
+        for (which, st) in [(0, &ins_contact), (1, &upd_due)] {
+            let rows: Vec<&super::ContactWrite> = b
+                .contacts
+                .iter()
+                .filter(|c| {
+                    if which == 0 {
+                        c.new
+                    } else {
+                        !c.new && c.next_changed
+                    }
+                })
+                .collect();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let seq: Vec<i64> = chunk.iter().map(|c| c.rowid as i64).collect();
+                let id: Vec<&str> = chunk.iter().map(|c| c.id.as_str()).collect();
+                let state: Vec<&[u8]> = chunk.iter().map(|c| c.state.as_slice()).collect();
+                let due: Vec<Option<i64>> = chunk.iter().map(|c| c.next.map(|t| t.due)).collect();
+                let since: Vec<Option<i64>> =
+                    chunk.iter().map(|c| c.next.map(|t| t.since)).collect();
+                let enr: Vec<Option<i64>> = chunk
+                    .iter()
+                    .map(|c| c.next.map(|t| t.enrolment as i64))
+                    .collect();
+                let slot: Vec<Option<i64>> = chunk
+                    .iter()
+                    .map(|c| c.next.map(|t| i64::from(t.slot)))
+                    .collect();
+                let generation: Vec<Option<i64>> = chunk
+                    .iter()
+                    .map(|c| c.next.map(|t| i64::from(t.generation)))
+                    .collect();
                 tx.execute(
-                    &ins_contact,
-                    &[&rowid, &c.id, &c.state, &due, &since, &enr, &slot, &generation],
+                    st,
+                    &[&seq, &id, &state, &due, &since, &enr, &slot, &generation],
                 )?;
-            } else if c.next_changed {
-                tx.execute(
-                    &upd_due,
-                    &[&rowid, &c.state, &due, &since, &enr, &slot, &generation],
-                )?;
-            } else {
-                tx.execute(&upd_contact, &[&rowid, &c.state])?;
             }
+        }
+        let same: Vec<&super::ContactWrite> = b
+            .contacts
+            .iter()
+            .filter(|c| !c.new && !c.next_changed)
+            .collect();
+        for chunk in same.chunks(ROWS_PER_STATEMENT) {
+            let seq: Vec<i64> = chunk.iter().map(|c| c.rowid as i64).collect();
+            let state: Vec<&[u8]> = chunk.iter().map(|c| c.state.as_slice()).collect();
+            tx.execute(&upd_contact, &[&seq, &state])?;
         }
         for chunk in b.journal.chunks(JOURNAL_CHUNK) {
             let blob = postcard::to_allocvec(chunk).unwrap_or_default();
             tx.execute(&ins_journal, &[&blob])?;
         }
-        for m in &b.outbox {
-            let key = crate::mail::inbound::address_key(&m.recipient);
+        for chunk in b.outbox.chunks(ROWS_PER_STATEMENT) {
+            let contact: Vec<i64> = chunk.iter().map(|m| m.contact as i64).collect();
+            let enrolment: Vec<i64> = chunk.iter().map(|m| m.enrolment as i64).collect();
+            let exec: Vec<i64> = chunk.iter().map(|m| i64::from(m.exec)).collect();
+            let version: Vec<i64> = chunk.iter().map(|m| m.version).collect();
+            let step: Vec<i64> = chunk.iter().map(|m| i64::from(m.step)).collect();
+            let at: Vec<i64> = chunk.iter().map(|m| m.at).collect();
+            let text = |f: fn(&NewMessage) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
+            let message_id = text(|m| &m.message_id);
+            let sender = text(|m| &m.sender);
+            let recipient = text(|m| &m.recipient);
+            let subject = text(|m| &m.subject);
+            let body = text(|m| &m.body);
+            let unsubscribe = text(|m| &m.unsubscribe);
+            let reply_to: Vec<Option<&str>> = chunk.iter().map(|m| m.reply_to.as_deref()).collect();
+            let html: Vec<bool> = chunk.iter().map(|m| m.html).collect();
+            let key: Vec<String> = chunk
+                .iter()
+                .map(|m| crate::mail::inbound::address_key(&m.recipient))
+                .collect();
             tx.execute(
                 &ins_outbox,
                 &[
-                    &(m.contact as i64),
-                    &(m.enrolment as i64),
-                    &i64::from(m.exec),
-                    &m.version,
-                    &i64::from(m.step),
-                    &m.at,
-                    &m.message_id,
-                    &m.sender,
-                    &m.reply_to,
-                    &m.recipient,
-                    &m.subject,
-                    &m.body,
-                    &m.html,
-                    &m.unsubscribe,
+                    &contact,
+                    &enrolment,
+                    &exec,
+                    &version,
+                    &step,
+                    &at,
+                    &message_id,
+                    &sender,
+                    &reply_to,
+                    &recipient,
+                    &subject,
+                    &body,
+                    &html,
+                    &unsubscribe,
                     &wall,
                     &key,
                 ],
@@ -1085,7 +1151,9 @@ impl LiveStore for PgLive {
         exec: u32,
     ) -> Result<Option<MessageRef>> {
         self.row(
-            &format!("{MESSAGE_REF_FROM} WHERE o.enrolment = $1 AND o.exec = $2 AND o.contact = $3"),
+            &format!(
+                "{MESSAGE_REF_FROM} WHERE o.enrolment = $1 AND o.exec = $2 AND o.contact = $3"
+            ),
             &[&(enrolment as i64), &i64::from(exec), &(contact as i64)],
         )?
         .map(|r| message_ref(&r))

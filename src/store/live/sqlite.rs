@@ -9,9 +9,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::{
-    input_key, Batch, JOURNAL_CHUNK, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputColumns, JournalRow,
-    LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask, OutboxRow,
-    OutboxState, Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow,
+    input_key, Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputColumns,
+    JournalRow, LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask,
+    OutboxRow, OutboxState, Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile,
+    VersionRow, JOURNAL_CHUNK,
 };
 use crate::engine::{ContactId, Timer};
 
