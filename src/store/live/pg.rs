@@ -854,13 +854,23 @@ impl LiveStore for PgLive {
         let ins_task = self.st(
             "INSERT INTO tasks (contact, enrolment, exec, version, step, kind, subject,
                  task_type, owner, priority, due, created, phone, zone, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open')
+             SELECT contact, enrolment, exec, version, step, kind, subject, task_type, owner,
+                 priority, due, created, phone, zone, 'open'
+             FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[],
+                         $12::int8[], $13::text[], $14::text[])
+                  WITH ORDINALITY AS u(contact, enrolment, exec, version, step, kind, subject,
+                      task_type, owner, priority, due, created, phone, zone, n)
+             ORDER BY n
              ON CONFLICT (enrolment, exec) DO NOTHING",
         )?;
-        let done = self.st("UPDATE tasks SET state = 'done', outcome = $3, closed = $4
-             WHERE enrolment = $1 AND exec = $2 AND state = 'open'")?;
-        let close = self.st("UPDATE tasks SET state = $3, closed = $4
-             WHERE enrolment = $1 AND exec = $2 AND state = 'open'")?;
+        let upd_tasks = self.st(
+            "UPDATE tasks t SET state = u.state, outcome = COALESCE(u.outcome, t.outcome),
+                 closed = u.at
+             FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::int8[])
+                  AS u(enrolment, exec, state, outcome, at)
+             WHERE t.enrolment = u.enrolment AND t.exec = u.exec AND t.state = 'open'",
+        )?;
         let hold = self.st(
             "INSERT INTO holds (kind, name, since, until, catch_up) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (kind, name) DO UPDATE SET since = EXCLUDED.since,
@@ -873,10 +883,9 @@ impl LiveStore for PgLive {
         )?;
         let back = self.st("UPDATE tasks SET due = held_from, held_from = NULL
              WHERE owner = $1 AND state = 'open' AND held_from IS NOT NULL")?;
-        let note = self.st(
-            "INSERT INTO inbox_notes (seq, applied, note) VALUES ($1, $2, $3)
-             ON CONFLICT (seq) DO UPDATE SET applied = EXCLUDED.applied, note = EXCLUDED.note",
-        )?;
+        let note = self.st("INSERT INTO inbox_notes (seq, applied, note)
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[])
+             ON CONFLICT (seq) DO UPDATE SET applied = EXCLUDED.applied, note = EXCLUDED.note")?;
         let meta = self.st("INSERT INTO meta (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")?;
         let sends = self.st(
@@ -980,24 +989,29 @@ impl LiveStore for PgLive {
                 ],
             )?;
         }
-        for t in &b.tasks {
+        for chunk in b.tasks.chunks(ROWS_PER_STATEMENT) {
+            let num = |f: fn(&NewTask) -> i64| -> Vec<i64> { chunk.iter().map(f).collect() };
+            let text = |f: fn(&NewTask) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
+            let maybe = |f: fn(&NewTask) -> Option<&str>| -> Vec<Option<&str>> {
+                chunk.iter().map(f).collect()
+            };
             tx.execute(
                 &ins_task,
                 &[
-                    &(t.contact as i64),
-                    &(t.enrolment as i64),
-                    &i64::from(t.exec),
-                    &t.version,
-                    &i64::from(t.step),
-                    &t.kind,
-                    &t.subject,
-                    &t.task_type,
-                    &t.owner,
-                    &t.priority,
-                    &t.due,
-                    &t.created,
-                    &t.phone,
-                    &t.zone,
+                    &num(|t| t.contact as i64),
+                    &num(|t| t.enrolment as i64),
+                    &num(|t| i64::from(t.exec)),
+                    &num(|t| t.version),
+                    &num(|t| i64::from(t.step)),
+                    &text(|t| &t.kind),
+                    &text(|t| &t.subject),
+                    &maybe(|t| t.task_type.as_deref()),
+                    &maybe(|t| t.owner.as_deref()),
+                    &text(|t| &t.priority),
+                    &num(|t| t.due),
+                    &num(|t| t.created),
+                    &maybe(|t| t.phone.as_deref()),
+                    &text(|t| &t.zone),
                 ],
             )?;
         }
@@ -1018,32 +1032,54 @@ impl LiveStore for PgLive {
                 _ => {}
             }
         }
-        for u in &b.task_updates {
-            match u {
+        // A task is closed by the first update that finds it open (later ones find it closed).
+        let mut closing = std::collections::HashSet::new();
+        let updates: Vec<(i64, i64, &str, Option<&str>, i64)> = b
+            .task_updates
+            .iter()
+            .map(|u| match u {
                 TaskUpdate::Done {
                     enrolment,
                     exec,
                     outcome,
                     at,
-                } => tx.execute(
-                    &done,
-                    &[&(*enrolment as i64), &i64::from(*exec), outcome, at],
-                )?,
+                } => (
+                    *enrolment as i64,
+                    i64::from(*exec),
+                    "done",
+                    Some(outcome.as_str()),
+                    *at,
+                ),
                 TaskUpdate::Closed {
                     enrolment,
                     exec,
                     state,
                     at,
-                } => tx.execute(
-                    &close,
-                    &[&(*enrolment as i64), &i64::from(*exec), state, at],
-                )?,
-            };
+                } => (*enrolment as i64, i64::from(*exec), *state, None, *at),
+            })
+            .filter(|u| closing.insert((u.0, u.1)))
+            .collect();
+        for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+            let enrolment: Vec<i64> = chunk.iter().map(|u| u.0).collect();
+            let exec: Vec<i64> = chunk.iter().map(|u| u.1).collect();
+            let state: Vec<&str> = chunk.iter().map(|u| u.2).collect();
+            let outcome: Vec<Option<&str>> = chunk.iter().map(|u| u.3).collect();
+            let at: Vec<i64> = chunk.iter().map(|u| u.4).collect();
+            tx.execute(&upd_tasks, &[&enrolment, &exec, &state, &outcome, &at])?;
         }
+        // Notes by input; the last one of an input stands.
+        let mut notes: std::collections::BTreeMap<i64, (i64, &str)> = Default::default();
         for a in &b.applied {
             if let Some(n) = &a.note {
-                tx.execute(&note, &[&a.seq, &a.applied, n])?;
+                notes.insert(a.seq, (a.applied, n.as_str()));
             }
+        }
+        let notes: Vec<(i64, i64, &str)> = notes.into_iter().map(|(s, (a, n))| (s, a, n)).collect();
+        for chunk in notes.chunks(ROWS_PER_STATEMENT) {
+            let seq: Vec<i64> = chunk.iter().map(|n| n.0).collect();
+            let applied: Vec<i64> = chunk.iter().map(|n| n.1).collect();
+            let text: Vec<&str> = chunk.iter().map(|n| n.2).collect();
+            tx.execute(&note, &[&seq, &applied, &text])?;
         }
         if let Some(last) = b.applied.iter().map(|a| (a.at, a.seq)).max() {
             // Everything this read saw, up to the last input applied, is consumed.
