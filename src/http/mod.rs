@@ -54,9 +54,11 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// What the handlers share.
 struct Shared {
-    /// The database: each request opens its own connection (SQLite's WAL lets it read while
-    /// the runner writes, and a short connection never holds an old snapshot).
+    /// The database: on SQLite each request opens its own connection (WAL lets it read while
+    /// the runner writes, and a short connection never holds an old snapshot); PostgreSQL
+    /// connections are kept in `idle` between requests.
     db: PathBuf,
+    idle: std::sync::Mutex<Vec<crate::store::live::Live>>,
     signer: Signer,
     /// Version id -> cadence name.
     cadences: HashMap<i64, String>,
@@ -113,6 +115,7 @@ impl Server {
         hooks::check_keys(&hooks)?;
         let app: App = Arc::new(Shared {
             db,
+            idle: std::sync::Mutex::new(Vec::new()),
             signer,
             cadences,
             program,
@@ -332,15 +335,30 @@ async fn uniform_errors(req: axum::extract::Request, next: axum::middleware::Nex
     out
 }
 
-/// Runs a database call off the async thread.
+/// How many PostgreSQL connections are kept for the next requests.
+const IDLE_CONNECTIONS: usize = 8;
+
+/// Runs a database call off the async thread, on a kept connection when there is one.
 async fn with_store<T: Send + 'static>(
     app: &App,
     f: impl FnOnce(&mut dyn LiveStore, &Shared) -> T + Send + 'static,
 ) -> Result<T, Response> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = crate::store::live::open(&app.db, false).map_err(|e| e.to_string())?;
-        Ok(f(&mut store, &app))
+        let idle = app.idle.lock().ok().and_then(|mut v| v.pop());
+        let mut store = match idle {
+            Some(s) => s,
+            None => crate::store::live::open(&app.db, false).map_err(|e| e.to_string())?,
+        };
+        let out = f(&mut store, &app);
+        if store.reusable() {
+            if let Ok(mut v) = app.idle.lock() {
+                if v.len() < IDLE_CONNECTIONS {
+                    v.push(store);
+                }
+            }
+        }
+        Ok(out)
     })
     .await
     .map_err(|_| unavailable("the request stopped"))?

@@ -824,6 +824,11 @@ pub trait LiveStore {
     fn contact_count(&mut self) -> Result<i64>;
 
     // ---- upkeep -----------------------------------------------------------------------------
+    /// Whether the store may be kept open for another request: a connection to a server that
+    /// is still open. An SQLite file is opened anew each time.
+    fn reusable(&self) -> bool {
+        false
+    }
     /// Leaves the copying of a write-ahead log into the database to [`LiveStore::checkpoint`]
     /// (SQLite); nothing where the server does it.
     fn manual_checkpoints(&mut self) -> Result<()> {
@@ -1001,6 +1006,9 @@ impl LiveStore for Box<dyn LiveStore + Send> {
     }
     fn contact_count(&mut self) -> Result<i64> {
         (**self).contact_count()
+    }
+    fn reusable(&self) -> bool {
+        (**self).reusable()
     }
     fn manual_checkpoints(&mut self) -> Result<()> {
         (**self).manual_checkpoints()

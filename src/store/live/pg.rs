@@ -651,6 +651,10 @@ fn set_meta_in(c: &mut impl GenericClient, key: &str, value: &str) -> Result<()>
 }
 
 impl LiveStore for PgLive {
+    fn reusable(&self) -> bool {
+        !self.client.is_closed()
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>> {
         self.row("SELECT value FROM meta WHERE key = $1", &[&key])?
             .map(|r| r.try_get(0).map_err(LiveError::from))
