@@ -69,6 +69,111 @@ fn contract(store: &mut dyn LiveStore) {
     tokens_are_stored_found_and_revoked(store);
     the_journal_is_visited_in_order_with_contact_ids(store);
     the_counts_add_up(store);
+    a_late_input_moves_nothing_back(store);
+}
+
+/// An input queued late (its time before the last input applied) is applied once: applying it
+/// alone gives none of the inputs before it again, and a second late one read with it but not
+/// applied stays to apply.
+fn a_late_input_moves_nothing_back(store: &mut dyn LiveStore) {
+    take_inputs(store);
+    let (x1, x2) = (
+        event("x1", 10_000, "ana", "opened"),
+        event("x2", 10_100, "ana", "clicked"),
+    );
+    store.enqueue(&[x1.clone(), x2.clone()], 90).unwrap();
+    assert_eq!(take_inputs(store), expect(&[&x1, &x2]));
+    let (l1, l2) = (
+        event("l1", 10_050, "ben", "opened"),
+        event("l2", 10_060, "ben", "clicked"),
+    );
+    store.enqueue(&[l1.clone(), l2.clone()], 91).unwrap();
+    let rows = store.next_inputs(10).unwrap();
+    assert_eq!(read(&rows), expect(&[&l1, &l2]));
+    apply(store, &rows[..1]);
+    assert_eq!(
+        pending(store),
+        expect(&[&l2]),
+        "x1 and x2 are not given again, l2 is kept"
+    );
+    assert_eq!(take_inputs(store), expect(&[&l2]));
+    assert!(pending(store).is_empty());
+    let l3 = event("l3", 10_070, "cy", "opened");
+    store.enqueue(std::slice::from_ref(&l3), 92).unwrap();
+    assert_eq!(take_inputs(store), expect(&[&l3]));
+    assert!(pending(store).is_empty(), "nothing before l3 comes back");
+    assert_eq!(store.first_input_at().unwrap(), None);
+}
+
+/// Writers queue inputs (many of them late) while a reader applies what it reads, as the runner
+/// does: each input is applied exactly once.
+fn inputs_queued_while_the_runner_reads_are_each_applied_once(
+    open: &(dyn Fn() -> Box<dyn LiveStore + Send> + Sync),
+) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 60;
+    let mut reader = open();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let mut seen: Vec<String> = Vec::new();
+    std::thread::scope(|s| {
+        for w in 0..WRITERS {
+            let done = &done;
+            s.spawn(move || {
+                let mut store = open();
+                for i in 0..EACH {
+                    // Times go back and forth, so that many inputs are late.
+                    let at = 1_000 + ((i * 37 + w * 11) % 50) as i64 * 10;
+                    let e = event(&format!("w{w}-{i}"), at, &format!("c{w}"), "opened");
+                    assert_eq!(store.enqueue(std::slice::from_ref(&e), 1).unwrap(), [true]);
+                    if i % 7 == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
+            let rows = reader.next_inputs(25).unwrap();
+            // Sometimes only part of what was read is applied, as when a batch is full.
+            let part = if rows.len() > 3 && seen.len() % 2 == 0 {
+                rows.len() / 2
+            } else {
+                rows.len()
+            };
+            apply(&mut *reader, &rows[..part]);
+            seen.extend(rows[..part].iter().map(|r| r.input.origin.clone()));
+            if finished && rows.is_empty() {
+                break;
+            }
+        }
+    });
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "an input was applied twice");
+    assert_eq!(seen.len(), WRITERS * EACH, "an input was never applied");
+}
+
+#[test]
+fn the_sqlite_store_applies_inputs_queued_while_it_reads_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.db");
+    drop(SqliteLive::open(&path, true).unwrap());
+    inputs_queued_while_the_runner_reads_are_each_applied_once(&|| {
+        Box::new(SqliteLive::open(&path, false).unwrap())
+    });
+}
+
+#[test]
+fn the_postgresql_store_applies_inputs_queued_while_it_reads_once_each() {
+    let Some(db) = common::pg::fresh("concurrent") else {
+        return;
+    };
+    drop(PgLive::open(&db.url, true).unwrap());
+    inputs_queued_while_the_runner_reads_are_each_applied_once(&|| {
+        Box::new(PgLive::open(&db.url, false).unwrap())
+    });
 }
 
 fn commit(store: &mut dyn LiveStore, fill: impl FnOnce(&mut Batch)) {

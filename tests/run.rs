@@ -652,3 +652,29 @@ fn a_database_url_of_another_kind_is_refused_with_a_clear_message() {
         "{err}"
     );
 }
+
+/// An input queued with a time before what the runner has applied (`cadence log --at` in the
+/// past) is applied once, and the inputs applied before it are not applied again.
+#[test]
+fn an_input_queued_late_is_applied_once_and_nothing_before_it_again() {
+    let case = Case::new(
+        "cadence \"W\"\nstep 1: call \"Hi\" owner \"sdr\"\n  on answered -> done\n",
+        "id,first_name\na,A\nb,B\nz,Z\n",
+        "at,contact,event\n2026-01-05T10:00:00Z,a,enroll\n2026-01-05T12:00:00Z,b,enroll\n",
+    );
+    let db = case.db();
+    let until = |t: &str| {
+        let mut a = case.run_args(&["--until", t]);
+        a.retain(|x| x != "--public-url" && x != "https://go.acme.test");
+        a
+    };
+    let (_, err) = cadence(&until("2026-01-05T11:00:00Z")).status(0);
+    assert!(err.contains("4 inputs applied"), "{err}");
+    cadence(&["log", "--db", &db, "z", "enroll", "--at", "2026-01-05T09:00:00Z"]).status(0);
+    let (_, err) = cadence(&until("2026-01-05T11:30:00Z")).status(0);
+    assert!(err.contains("1 input applied"), "{err}");
+    let (_, err) = cadence(&until("2026-01-05T13:00:00Z")).status(0);
+    assert!(err.contains("1 input applied"), "only b's enrolment: {err}");
+    let trace = case.trace();
+    assert_eq!(count_kind(&trace, "\"kind\":\"enrolled\""), 3, "{trace}");
+}

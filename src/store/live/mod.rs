@@ -212,6 +212,27 @@ pub(crate) fn input_key(key: &str, at: i64) -> Vec<u8> {
     k
 }
 
+/// How a batch moves the inbox's watermark (at, seq): to the last input applied, never back.
+/// Also gives the seqs of the inputs applied that are above `seen` (the highest seq the last
+/// consumed read had seen): an input queued late, with a time below the mark, is remembered by its
+/// seq until the inputs seen pass it, so that it is neither given again nor taken for consumed
+/// before it is applied.
+pub(crate) fn advance_mark(
+    mark: (i64, i64),
+    seen: i64,
+    applied: &[Applied],
+) -> ((i64, i64), Vec<i64>) {
+    let mut to = mark;
+    let mut above = Vec::new();
+    for a in applied {
+        to = to.max((a.at, a.seq));
+        if a.seq > seen {
+            above.push(a.seq);
+        }
+    }
+    (to, above)
+}
+
 /// Journal records per stored row (the journal is written and read in order, never by row).
 pub(crate) const JOURNAL_CHUNK: usize = 4096;
 

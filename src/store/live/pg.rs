@@ -32,7 +32,7 @@ const LOCK_RUN: i64 = 0x4344_4e43_0002;
 
 /// `MIGRATIONS[i]` moves the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    // 1: every table of the SQLite store's schema 5.
+    // 1: every table of the SQLite store's schema 6.
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE sources (hash TEXT PRIMARY KEY, text TEXT NOT NULL);
      CREATE TABLE versions (
@@ -196,7 +196,8 @@ const MIGRATIONS: &[&str] = &[
          note TEXT,
          UNIQUE (mailbox, uidvalidity, uid)
      );
-     CREATE INDEX mail_contact ON mail (contact, at);",
+     CREATE INDEX mail_contact ON mail (contact, at);
+     CREATE TABLE inbox_late (seq BIGINT PRIMARY KEY);",
 ];
 
 /// The schema version this program writes.
@@ -410,7 +411,8 @@ impl PgLive {
         for r in self.rows(
             &format!(
                 "SELECT {INBOX_COLUMNS} FROM inbox WHERE seq > $1 AND seq <= $2
-                 AND (at, seq) <= ($3, $4) ORDER BY at, seq LIMIT $5"
+                 AND (at, seq) <= ($3, $4) AND seq NOT IN (SELECT seq FROM inbox_late)
+                 ORDER BY at, seq LIMIT $5"
             ),
             &[&before, &seen, &at, &seq, &(limit as i64)],
         )? {
@@ -824,6 +826,7 @@ impl LiveStore for PgLive {
     fn commit(&mut self, b: &Batch) -> Result<()> {
         let wall = super::wall_now();
         let seen = self.seen.unwrap_or(0);
+        let mark = self.mark()?;
         let ins_contact = self.st(
             "INSERT INTO contacts (seq, id, state, due, since, enrolment, slot, generation)
              SELECT * FROM UNNEST($1::int8[], $2::text[], $3::bytea[], $4::int8[], $5::int8[],
@@ -1085,11 +1088,28 @@ impl LiveStore for PgLive {
             let text: Vec<&str> = chunk.iter().map(|n| n.2).collect();
             tx.execute(&note, &[&seq, &applied, &text])?;
         }
-        if let Some(last) = b.applied.iter().map(|a| (a.at, a.seq)).max() {
-            // Everything this read saw, up to the last input applied, is consumed.
+        if !b.applied.is_empty() {
+            let (at, seq, before) = mark;
+            let (to, above) = super::advance_mark((at, seq), before, &b.applied);
+            tx.execute(
+                "INSERT INTO inbox_late (seq) SELECT * FROM UNNEST($1::int8[])
+                 ON CONFLICT (seq) DO NOTHING",
+                &[&above],
+            )?;
+            // The inputs seen count as consumed up to the mark once no late one among them is
+            // left to apply.
+            let left: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM inbox WHERE seq > $1 AND seq <= $2 AND (at, seq) <= ($3, $4)
+                     AND seq NOT IN (SELECT seq FROM inbox_late)",
+                    &[&before, &seen, &at, &seq],
+                )?
+                .try_get(0)?;
+            let seen = if left == 0 { seen } else { before };
+            tx.execute("DELETE FROM inbox_late WHERE seq <= $1", &[&seen])?;
             for (k, v) in [
-                ("inbox_at", last.0),
-                ("inbox_seq", last.1),
+                ("inbox_at", to.0),
+                ("inbox_seq", to.1),
                 ("inbox_seen", seen),
             ] {
                 tx.execute(&meta, &[&k, &v.to_string()])?;

@@ -200,6 +200,9 @@ const MIGRATIONS: &[&str] = &[
          UNIQUE (mailbox, uidvalidity, uid)
      );
      CREATE INDEX mail_contact ON mail (contact, at);",
+    // 6: inputs applied below the inbox's watermark (queued late, with an earlier time), kept
+    // until the seqs the runner has seen pass them.
+    "CREATE TABLE inbox_late (seq INTEGER PRIMARY KEY);",
 ];
 
 /// The live store on one SQLite file.
@@ -371,7 +374,8 @@ impl SqliteLive {
             // Queued since the last read, with a time at or before the watermark: late.
             let mut st = self.conn.prepare_cached(&format!(
                 "SELECT {INBOX_COLUMNS} FROM inbox WHERE seq > ?1 AND seq <= ?2
-                 AND (at, seq) <= (?3, ?4) ORDER BY at, seq LIMIT ?5"
+                 AND (at, seq) <= (?3, ?4) AND seq NOT IN (SELECT seq FROM inbox_late)
+                 ORDER BY at, seq LIMIT ?5"
             ))?;
             let r = st.query_map(params![m.seen, seen, m.at, m.seq, limit as i64], input_row)?;
             r.collect::<std::result::Result<_, _>>()?
@@ -790,6 +794,7 @@ impl LiveStore for SqliteLive {
     fn commit(&mut self, b: &Batch) -> Result<()> {
         let wall = wall_now();
         let seen = self.seen.unwrap_or(0);
+        let mark = self.mark()?;
         let tx = self.tx()?;
         {
             let mut ins = tx.prepare_cached(
@@ -957,13 +962,28 @@ impl LiveStore for SqliteLive {
                     note.execute(params![a.seq, a.applied, n])?;
                 }
             }
-            if let Some(last) = b.applied.iter().map(|a| (a.at, a.seq)).max() {
-                // Everything this read saw, up to the last input applied, is consumed.
+            if !b.applied.is_empty() {
+                let (to, above) = super::advance_mark((mark.at, mark.seq), mark.seen, &b.applied);
+                let mut late =
+                    tx.prepare_cached("INSERT OR IGNORE INTO inbox_late (seq) VALUES (?1)")?;
+                for s in &above {
+                    late.execute([s])?;
+                }
+                // The inputs seen count as consumed up to the mark once no late one among them
+                // is left to apply.
+                let left: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM inbox WHERE seq > ?1 AND seq <= ?2 AND (at, seq) <= (?3, ?4)
+                     AND seq NOT IN (SELECT seq FROM inbox_late)",
+                    params![mark.seen, seen, mark.at, mark.seq],
+                    |r| r.get(0),
+                )?;
+                let seen = if left == 0 { seen } else { mark.seen };
+                tx.execute("DELETE FROM inbox_late WHERE seq <= ?1", [seen])?;
                 let mut upd =
                     tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
                 for (k, v) in [
-                    ("inbox_at", last.0),
-                    ("inbox_seq", last.1),
+                    ("inbox_at", to.0),
+                    ("inbox_seq", to.1),
                     ("inbox_seen", seen),
                 ] {
                     upd.execute(params![k, v.to_string()])?;
