@@ -1197,3 +1197,49 @@ fn the_counts_add_up(s: &mut dyn LiveStore) {
     assert_eq!(outbox, want);
     assert_eq!(s.contact_count().unwrap(), 6);
 }
+
+/// A NUL character in what a contact, a request or a message carries is kept by both stores
+/// (PostgreSQL, which refuses it in text, keeps U+FFFD in its place): it never fails a write.
+fn a_nul_character_is_written_without_an_error(store: &mut dyn LiveStore) -> (String, String) {
+    let mut odd = event("nul\0key", 500, "n\0l", "set");
+    if let InputKind::Event { field, value, .. } = &mut odd.what {
+        *field = some("note");
+        *value = some("a\0b");
+    }
+    assert_eq!(
+        store.enqueue(std::slice::from_ref(&odd), 1).unwrap(),
+        [true]
+    );
+    let rows = store.next_inputs(10).unwrap();
+    let value = match &rows[0].input.what {
+        InputKind::Event { value, .. } => value.clone().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let mut m = mail(1, 600, "reply", None, None);
+    m.subject = "Re:\0 hi".into();
+    m.sender = some("x\0@example.test");
+    assert_eq!(
+        store.record_mail("box\0", (1, 1), &[(m, None)], 1).unwrap(),
+        0
+    );
+    let subject = store.mail_log(None, true).unwrap()[0].subject.clone();
+    (value, subject)
+}
+
+#[test]
+fn a_nul_character_is_written_by_both_stores_without_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sqlite = SqliteLive::open(&dir.path().join("live.db"), true).unwrap();
+    assert_eq!(
+        a_nul_character_is_written_without_an_error(&mut sqlite),
+        ("a\0b".to_string(), "Re:\0 hi".to_string())
+    );
+    let Some(db) = common::pg::fresh("nul") else {
+        return;
+    };
+    let mut pg = PgLive::open(&db.url, true).unwrap();
+    assert_eq!(
+        a_nul_character_is_written_without_an_error(&mut pg),
+        ("a\u{FFFD}b".to_string(), "Re:\u{FFFD} hi".to_string())
+    );
+}

@@ -670,7 +670,16 @@ fn an_input_queued_late_is_applied_once_and_nothing_before_it_again() {
     };
     let (_, err) = cadence(&until("2026-01-05T11:00:00Z")).status(0);
     assert!(err.contains("4 inputs applied"), "{err}");
-    cadence(&["log", "--db", &db, "z", "enroll", "--at", "2026-01-05T09:00:00Z"]).status(0);
+    cadence(&[
+        "log",
+        "--db",
+        &db,
+        "z",
+        "enroll",
+        "--at",
+        "2026-01-05T09:00:00Z",
+    ])
+    .status(0);
     let (_, err) = cadence(&until("2026-01-05T11:30:00Z")).status(0);
     assert!(err.contains("1 input applied"), "{err}");
     let (_, err) = cadence(&until("2026-01-05T13:00:00Z")).status(0);

@@ -9,6 +9,7 @@
 //! order their transactions commit: the runner consumes the inbox as a prefix of (at, seq), as
 //! on SQLite, and an input committed late can never hide below what it has already read.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -414,7 +415,7 @@ impl PgLive {
                  AND (at, seq) <= ($3, $4) AND seq NOT IN (SELECT seq FROM inbox_late)
                  ORDER BY at, seq LIMIT $5"
             ),
-            &[&before, &seen, &at, &seq, &(limit as i64)],
+            &[&before, &seen, &at, &seq, &sql_limit(limit)],
         )? {
             out.push(input_row(&r)?);
         }
@@ -580,6 +581,22 @@ fn contact_row(r: &Row) -> Result<ContactRow> {
     })
 }
 
+/// A row limit as a LIMIT: PostgreSQL refuses a negative one, which a count too large for
+/// `i64` would become.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Text as PostgreSQL keeps it: a NUL character, which it refuses in text and SQLite keeps,
+/// becomes U+FFFD (mail, contact values and requests can carry one).
+fn text(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') {
+        Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 fn rows_of<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
 }
@@ -611,14 +628,20 @@ fn insert_inputs(tx: &mut Transaction, inputs: &[NewInput], now: i64) -> Result<
         let keys: Vec<Vec<u8>> = chunk.iter().map(|i| input_key(&i.key, i.at)).collect();
         let cols: Vec<InputColumns> = chunk.iter().map(|i| InputColumns::of(&i.what)).collect();
         let at: Vec<i64> = chunk.iter().map(|i| i.at).collect();
-        let contact: Vec<&str> = chunk.iter().map(|i| i.contact.as_str()).collect();
-        let origin: Vec<&str> = chunk.iter().map(|i| i.origin.as_str()).collect();
+        let contact: Vec<Cow<str>> = chunk.iter().map(|i| text(&i.contact)).collect();
+        let origin: Vec<Cow<str>> = chunk.iter().map(|i| text(&i.origin)).collect();
         let kind: Vec<&str> = cols.iter().map(|c| c.kind).collect();
-        let event: Vec<Option<&str>> = cols.iter().map(|c| c.event.as_deref()).collect();
+        let event: Vec<Option<Cow<str>>> =
+            cols.iter().map(|c| c.event.as_deref().map(text)).collect();
         let step: Vec<Option<i64>> = cols.iter().map(|c| c.step).collect();
-        let cadence: Vec<Option<&str>> = cols.iter().map(|c| c.cadence.as_deref()).collect();
-        let field: Vec<Option<&str>> = cols.iter().map(|c| c.field.as_deref()).collect();
-        let value: Vec<Option<&str>> = cols.iter().map(|c| c.value.as_deref()).collect();
+        let cadence: Vec<Option<Cow<str>>> = cols
+            .iter()
+            .map(|c| c.cadence.as_deref().map(text))
+            .collect();
+        let field: Vec<Option<Cow<str>>> =
+            cols.iter().map(|c| c.field.as_deref().map(text)).collect();
+        let value: Vec<Option<Cow<str>>> =
+            cols.iter().map(|c| c.value.as_deref().map(text)).collect();
         let fields: Vec<Option<&[u8]>> = cols.iter().map(|c| c.fields.as_deref()).collect();
         let machine: Vec<bool> = cols.iter().map(|c| c.machine).collect();
         let enrolment: Vec<Option<i64>> = cols.iter().map(|c| c.message.map(|m| m.0)).collect();
@@ -771,7 +794,8 @@ impl LiveStore for PgLive {
 
     fn contact_ids(&mut self) -> Result<Vec<String>> {
         let rows = self.rows(
-            "SELECT id FROM contacts UNION SELECT contact FROM inbox WHERE kind = 'contact'",
+            "SELECT id FROM (SELECT id FROM contacts UNION SELECT contact FROM inbox
+                 WHERE kind = 'contact') AS u ORDER BY id COLLATE \"C\"",
             &[],
         )?;
         rows_of(rows, |r| Ok(r.try_get(0)?))
@@ -781,7 +805,7 @@ impl LiveStore for PgLive {
         let rows = self.rows(
             "SELECT seq, id, state, due, since, enrolment, slot, generation FROM contacts
              WHERE due IS NOT NULL ORDER BY due, since, enrolment, slot LIMIT $1",
-            &[&(limit as i64)],
+            &[&sql_limit(limit)],
         )?;
         rows_of(rows, |r| {
             Ok((
@@ -807,9 +831,12 @@ impl LiveStore for PgLive {
     }
 
     fn contact_by_id(&mut self, id: &str) -> Result<Option<ContactRow>> {
-        self.row("SELECT seq, id, state FROM contacts WHERE id = $1", &[&id])?
-            .map(|r| contact_row(&r))
-            .transpose()
+        self.row(
+            "SELECT seq, id, state FROM contacts WHERE id = $1",
+            &[&text(id)],
+        )?
+        .map(|r| contact_row(&r))
+        .transpose()
     }
 
     fn send_count(&mut self, cadence: &str, sender: &str, day: i64) -> Result<u32> {
@@ -917,7 +944,7 @@ impl LiveStore for PgLive {
                 .collect();
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 let seq: Vec<i64> = chunk.iter().map(|c| c.rowid as i64).collect();
-                let id: Vec<&str> = chunk.iter().map(|c| c.id.as_str()).collect();
+                let id: Vec<Cow<str>> = chunk.iter().map(|c| text(&c.id)).collect();
                 let state: Vec<&[u8]> = chunk.iter().map(|c| c.state.as_slice()).collect();
                 let due: Vec<Option<i64>> = chunk.iter().map(|c| c.next.map(|t| t.due)).collect();
                 let since: Vec<Option<i64>> =
@@ -961,18 +988,23 @@ impl LiveStore for PgLive {
             let version: Vec<i64> = chunk.iter().map(|m| m.version).collect();
             let step: Vec<i64> = chunk.iter().map(|m| i64::from(m.step)).collect();
             let at: Vec<i64> = chunk.iter().map(|m| m.at).collect();
-            let text = |f: fn(&NewMessage) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
-            let message_id = text(|m| &m.message_id);
-            let sender = text(|m| &m.sender);
-            let recipient = text(|m| &m.recipient);
-            let subject = text(|m| &m.subject);
-            let body = text(|m| &m.body);
-            let unsubscribe = text(|m| &m.unsubscribe);
-            let reply_to: Vec<Option<&str>> = chunk.iter().map(|m| m.reply_to.as_deref()).collect();
+            let texts = |f: fn(&NewMessage) -> &str| -> Vec<Cow<str>> {
+                chunk.iter().map(|m| text(f(m))).collect()
+            };
+            let message_id = texts(|m| &m.message_id);
+            let sender = texts(|m| &m.sender);
+            let recipient = texts(|m| &m.recipient);
+            let subject = texts(|m| &m.subject);
+            let body = texts(|m| &m.body);
+            let unsubscribe = texts(|m| &m.unsubscribe);
+            let reply_to: Vec<Option<Cow<str>>> = chunk
+                .iter()
+                .map(|m| m.reply_to.as_deref().map(text))
+                .collect();
             let html: Vec<bool> = chunk.iter().map(|m| m.html).collect();
             let key: Vec<String> = chunk
                 .iter()
-                .map(|m| crate::mail::inbound::address_key(&m.recipient))
+                .map(|m| crate::mail::inbound::address_key(&text(&m.recipient)))
                 .collect();
             tx.execute(
                 &ins_outbox,
@@ -998,9 +1030,11 @@ impl LiveStore for PgLive {
         }
         for chunk in b.tasks.chunks(ROWS_PER_STATEMENT) {
             let num = |f: fn(&NewTask) -> i64| -> Vec<i64> { chunk.iter().map(f).collect() };
-            let text = |f: fn(&NewTask) -> &str| -> Vec<&str> { chunk.iter().map(f).collect() };
-            let maybe = |f: fn(&NewTask) -> Option<&str>| -> Vec<Option<&str>> {
-                chunk.iter().map(f).collect()
+            let texts = |f: fn(&NewTask) -> &str| -> Vec<Cow<str>> {
+                chunk.iter().map(|t| text(f(t))).collect()
+            };
+            let maybe = |f: fn(&NewTask) -> Option<&str>| -> Vec<Option<Cow<str>>> {
+                chunk.iter().map(|t| f(t).map(text)).collect()
             };
             tx.execute(
                 &ins_task,
@@ -1010,31 +1044,34 @@ impl LiveStore for PgLive {
                     &num(|t| i64::from(t.exec)),
                     &num(|t| t.version),
                     &num(|t| i64::from(t.step)),
-                    &text(|t| &t.kind),
-                    &text(|t| &t.subject),
+                    &texts(|t| &t.kind),
+                    &texts(|t| &t.subject),
                     &maybe(|t| t.task_type.as_deref()),
                     &maybe(|t| t.owner.as_deref()),
-                    &text(|t| &t.priority),
+                    &texts(|t| &t.priority),
                     &num(|t| t.due),
                     &num(|t| t.created),
                     &maybe(|t| t.phone.as_deref()),
-                    &text(|t| &t.zone),
+                    &texts(|t| &t.zone),
                 ],
             )?;
         }
         for (h, keep) in &b.holds {
             let kind = if h.owner { "owner" } else { "cadence" };
             if *keep {
-                tx.execute(&hold, &[&kind, &h.name, &h.since, &h.until, &h.catch_up])?;
+                tx.execute(
+                    &hold,
+                    &[&kind, &text(&h.name), &h.since, &h.until, &h.catch_up],
+                )?;
             } else {
-                tx.execute(&unhold, &[&kind, &h.name])?;
+                tx.execute(&unhold, &[&kind, &text(&h.name)])?;
             }
             match (h.owner, keep, h.until) {
                 (true, true, Some(u)) => {
-                    tx.execute(&away, &[&h.name, &u])?;
+                    tx.execute(&away, &[&text(&h.name), &u])?;
                 }
                 (true, false, _) => {
-                    tx.execute(&back, &[&h.name])?;
+                    tx.execute(&back, &[&text(&h.name)])?;
                 }
                 _ => {}
             }
@@ -1085,8 +1122,8 @@ impl LiveStore for PgLive {
         for chunk in notes.chunks(ROWS_PER_STATEMENT) {
             let seq: Vec<i64> = chunk.iter().map(|n| n.0).collect();
             let applied: Vec<i64> = chunk.iter().map(|n| n.1).collect();
-            let text: Vec<&str> = chunk.iter().map(|n| n.2).collect();
-            tx.execute(&note, &[&seq, &applied, &text])?;
+            let notes: Vec<Cow<str>> = chunk.iter().map(|n| text(n.2)).collect();
+            tx.execute(&note, &[&seq, &applied, &notes])?;
         }
         if !b.applied.is_empty() {
             let (at, seq, before) = mark;
@@ -1116,10 +1153,10 @@ impl LiveStore for PgLive {
             }
         }
         for (c, s, d, n) in &b.sends {
-            tx.execute(&sends, &[c, s, d, &i64::from(*n)])?;
+            tx.execute(&sends, &[&text(c), &text(s), d, &i64::from(*n)])?;
         }
         for (a, bounced) in &b.suppressions {
-            tx.execute(&suppress, &[a, bounced])?;
+            tx.execute(&suppress, &[&text(a), bounced])?;
         }
         for (k, v) in &b.meta {
             tx.execute(&meta, &[k, &v.to_string()])?;
@@ -1137,7 +1174,7 @@ impl LiveStore for PgLive {
                  ORDER BY o.next_attempt, o.id LIMIT $2
                  FOR UPDATE OF o SKIP LOCKED"
             ),
-            &[&now, &(limit as i64)],
+            &[&now, &sql_limit(limit)],
         )?;
         let rows = rows_of(rows, outbox_row)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -1199,7 +1236,7 @@ impl LiveStore for PgLive {
                 "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN contacts c ON c.seq = o.contact
                  WHERE $1::text IS NULL OR o.state = $1 ORDER BY o.id LIMIT $2"
             ),
-            &[&state.map(OutboxState::as_str), &(limit as i64)],
+            &[&state.map(OutboxState::as_str), &sql_limit(limit)],
         )?;
         rows_of(rows, outbox_row)
     }
@@ -1248,7 +1285,7 @@ impl LiveStore for PgLive {
                    AND CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END <= $2
                  ORDER BY sent DESC, o.id DESC LIMIT 1"
             ),
-            &[&address_key, &before],
+            &[&text(address_key), &before],
         )?
         .map(|r| message_ref(&r))
         .transpose()
@@ -1261,7 +1298,7 @@ impl LiveStore for PgLive {
     fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>> {
         self.row(
             "SELECT uidvalidity, last_uid FROM mailboxes WHERE name = $1",
-            &[&mailbox],
+            &[&text(mailbox)],
         )?
         .map(|r| {
             Ok((
@@ -1305,21 +1342,21 @@ impl LiveStore for PgLive {
             tx.execute(
                 &ins,
                 &[
-                    &m.mailbox,
+                    &text(&m.mailbox),
                     &i64::from(m.uidvalidity),
                     &i64::from(m.uid),
-                    &m.message_id,
-                    &m.sender,
-                    &m.subject,
+                    &m.message_id.as_deref().map(text),
+                    &m.sender.as_deref().map(text),
+                    &text(&m.subject),
                     &m.class,
-                    &event,
-                    &m.contact,
-                    &m.ours,
+                    &event.as_deref().map(text),
+                    &m.contact.as_deref().map(text),
+                    &m.ours.as_deref().map(text),
                     &m.matched_by,
                     &m.sent,
                     &m.at,
                     &m.read,
-                    &note,
+                    &note.as_deref().map(text),
                 ],
             )?;
         }
@@ -1331,7 +1368,7 @@ impl LiveStore for PgLive {
              WHERE mailboxes.uidvalidity <> EXCLUDED.uidvalidity
                 OR mailboxes.last_uid < EXCLUDED.last_uid",
             &[
-                &mailbox,
+                &text(mailbox),
                 &i64::from(checkpoint.0),
                 &i64::from(checkpoint.1),
                 &now,
@@ -1348,7 +1385,7 @@ impl LiveStore for PgLive {
              FROM mail
              WHERE ($1::text IS NULL OR contact = $1) AND (NOT $2 OR contact IS NULL)
              ORDER BY at, id",
-            &[&contact, &unmatched],
+            &[&contact.map(text), &unmatched],
         )?;
         rows_of(rows, |r| {
             Ok(MailRow {
@@ -1378,7 +1415,8 @@ impl LiveStore for PgLive {
 
     fn holds(&mut self) -> Result<Vec<HoldRow>> {
         let rows = self.rows(
-            "SELECT kind, name, since, until, catch_up FROM holds ORDER BY kind, name",
+            "SELECT kind, name, since, until, catch_up FROM holds
+             ORDER BY kind COLLATE \"C\", name COLLATE \"C\"",
             &[],
         )?;
         rows_of(rows, |r| {
@@ -1405,7 +1443,7 @@ impl LiveStore for PgLive {
         )?;
         let fresh = tx.execute(
             "INSERT INTO webhook_nonces (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-            &[&nonce, &now],
+            &[&text(nonce), &now],
         )? == 1;
         if !fresh {
             return Ok(None);
@@ -1435,14 +1473,14 @@ impl LiveStore for PgLive {
             "INSERT INTO hits (contact, enrolment, exec, step, cadence, link, at, machine, queued)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
-                &hit.contact,
+                &text(&hit.contact),
                 &(hit.enrolment as i64),
                 &i64::from(hit.exec),
                 &i64::from(hit.step),
-                &hit.cadence,
+                &hit.cadence.as_deref().map(text),
                 &link,
                 &hit.at,
-                &hit.machine,
+                &hit.machine.as_deref().map(text),
                 &input.is_some(),
             ],
         )?;
@@ -1495,7 +1533,7 @@ impl LiveStore for PgLive {
         Ok(self.client.execute(
             "INSERT INTO api_tokens (name, hash, created) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO NOTHING",
-            &[&name, &hash, &now],
+            &[&text(name), &hash, &now],
         )? == 1)
     }
 
@@ -1525,7 +1563,7 @@ impl LiveStore for PgLive {
     fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool> {
         Ok(self.client.execute(
             "UPDATE api_tokens SET revoked = $2 WHERE name = $1 AND revoked IS NULL",
-            &[&name, &now],
+            &[&text(name), &now],
         )? == 1)
     }
 
@@ -1590,8 +1628,18 @@ impl LiveStore for PgLive {
     }
 
     fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()> {
+        // One snapshot for the contacts and every page, while the runner goes on writing.
+        let contacts = self.st("SELECT seq, id FROM contacts ORDER BY seq")?;
+        let page =
+            self.st("SELECT seq, records FROM journal WHERE seq > $1 ORDER BY seq LIMIT 64")?;
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(::postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
         let mut ids: Vec<String> = Vec::new();
-        for r in self.rows("SELECT seq, id FROM contacts ORDER BY seq", &[])? {
+        for r in tx.query(&contacts, &[])? {
             let seq = r.try_get::<_, i64>(0)?.max(0) as usize;
             if ids.len() <= seq {
                 ids.resize(seq + 1, String::new());
@@ -1601,11 +1649,9 @@ impl LiveStore for PgLive {
         // Read a page at a time: the journal can be far larger than memory wants.
         let mut after = 0i64;
         loop {
-            let rows = self.rows(
-                "SELECT seq, records FROM journal WHERE seq > $1 ORDER BY seq LIMIT 64",
-                &[&after],
-            )?;
+            let rows = tx.query(&page, &[&after])?;
             if rows.is_empty() {
+                tx.commit()?;
                 return Ok(());
             }
             for r in rows {
@@ -1641,7 +1687,7 @@ impl LiveStore for PgLive {
 
     fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>> {
         let rows = self.rows(
-            "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state",
+            "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state COLLATE \"C\"",
             &[],
         )?;
         rows_of(rows, |r| Ok((r.try_get(0)?, r.try_get(1)?)))

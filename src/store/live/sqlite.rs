@@ -722,7 +722,8 @@ impl LiveStore for SqliteLive {
 
     fn contact_ids(&mut self) -> Result<Vec<String>> {
         let mut st = self.conn.prepare(
-            "SELECT id FROM contacts UNION SELECT contact FROM inbox WHERE kind = 'contact'",
+            "SELECT id FROM contacts UNION SELECT contact FROM inbox WHERE kind = 'contact'
+             ORDER BY 1",
         )?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
