@@ -396,6 +396,25 @@ fn a_password_in_the_url_is_never_printed() {
     assert!(!err.contains("s3cret"), "{err}");
     let (_, err) = cadence(&["outbox", "--db", url]).status(2);
     assert!(!err.contains("s3cret") && err.contains("***"), "{err}");
+    let query = "postgres://cadence@127.0.0.1:1/nowhere?password=s3cret-word";
+    let (_, err) = cadence(&["trace", "--db", query]).status(2);
+    assert!(
+        !err.contains("s3cret") && err.contains("password=***"),
+        "{err}"
+    );
+    // Nor in --help with the variable set, nor in `config show`.
+    let (help, _) = cadence(&["run", "--help"]).env("CADENCE_DB", url).status(0);
+    assert!(!help.contains("s3cret"), "{help}");
+    std::fs::write(
+        files.path("cadence.toml"),
+        format!("[run]\ndb = \"{url}\"\n"),
+    )
+    .unwrap();
+    let (shown, _) = cadence(&["config", "show"]).dir(files.dir.path()).status(0);
+    assert!(
+        shown.contains("postgres://cadence:***@127.0.0.1:1/nowhere") && !shown.contains("s3cret"),
+        "{shown}"
+    );
 }
 
 /// One HTTP/1.1 request; returns (status, body).
@@ -497,4 +516,61 @@ fn events_posted_over_http_are_queued_once_in_postgresql() {
     }
     assert_eq!(runner.wait().unwrap().code(), Some(0));
     assert_eq!(enrolled(&trace(&pg.url)), 1, "posted twice, applied once");
+}
+
+/// When the server drops the connection that holds the run lock (here: its backend is
+/// terminated), the runner stops at once with a message: another runner could take the lock.
+#[test]
+fn a_runner_that_loses_its_lock_stops_at_once() {
+    let Some(pg) = common::pg::fresh("lostlock") else {
+        return;
+    };
+    let files = Files::new();
+    let log = files.dir.path().join("run.log");
+    let mut runner = cadence(&[
+        "run",
+        &files.path("welcome.cadence"),
+        "--db",
+        &pg.url,
+        "--clock",
+        "wall",
+    ])
+    .spawn_logged(&log);
+    let mut admin = pg.client();
+    // The run lock's key, 0x4344_4e43_0002, as pg_locks shows a bigint key: its high and low
+    // 32 bits (the migration's lock is another key).
+    let holders = "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                   WHERE l.locktype = 'advisory' AND d.datname = current_database()
+                     AND l.classid = 17220 AND l.objid = 1313013762";
+    let t0 = Instant::now();
+    while admin.query(holders, &[]).unwrap().is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the runner took its lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM ({holders}) AS h"
+        ))
+        .unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = runner.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the runner went on without its lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(2));
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        err.contains("the connection that holds the run lock of")
+            && err.contains("stopping at once"),
+        "{err}"
+    );
 }

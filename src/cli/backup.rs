@@ -12,7 +12,7 @@ pub struct Args {
     #[arg(value_name = "OUT")]
     out: PathBuf,
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// A configuration file (default: the first cadence.toml here or in a parent folder)
     #[arg(long, value_name = "FILE")]

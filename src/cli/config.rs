@@ -280,7 +280,7 @@ pub fn show(c: &Config) -> String {
     out.push_str("\n[run]\n");
     let quoted = |v: Option<String>| v.map(|v| format!("{v:?}"));
     for (key, value) in [
-        ("db", r.db.as_ref().map(|p| p.display().to_string())),
+        ("db", r.db.as_deref().map(crate::store::live::shown)),
         (
             "smtp",
             r.smtp.as_ref().map(|s| crate::mail::smtp::redact(s)),

@@ -12,7 +12,7 @@ pub struct Args {
     #[arg(value_name = "FILES", required = true)]
     files: Vec<String>,
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: PathBuf,
 }
 

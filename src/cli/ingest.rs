@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(value_name = "FILE.csv")]
     file: PathBuf,
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// For a contacts file: when the changes happen (RFC 3339); default: now
     #[arg(long, value_name = "T")]

@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// A configuration file (default: the first cadence.toml here or in a parent folder)
     #[arg(long, value_name = "FILE")]

@@ -13,7 +13,7 @@ use crate::store::live::{LiveStore, MailRow};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// Only the messages matched to this contact
     #[arg(long, value_name = "ID", conflicts_with = "unmatched")]

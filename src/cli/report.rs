@@ -85,10 +85,25 @@ enum Source {
 
 impl Source {
     fn name(&self) -> String {
+        if let Source::Db(p) = self {
+            if let Some(url) = crate::store::live::postgres_url(p) {
+                // The database's name, never the user or password before it.
+                return url::Url::parse(url)
+                    .ok()
+                    .map(|u| u.path().trim_start_matches('/').to_string())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "postgres".into());
+            }
+        }
         let (Source::Trace(p) | Source::Db(p)) = self;
         p.file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default()
+    }
+
+    /// How messages name it (a URL without its password).
+    fn shown(&self) -> String {
+        crate::store::live::shown(self.path())
     }
 
     fn path(&self) -> &Path {
@@ -235,11 +250,7 @@ pub(crate) fn run_timeline(args: TimelineArgs) -> Status {
             }
         }
         None => {
-            eprintln!(
-                "error: `{}` does not appear in {}",
-                args.id,
-                source.path().display()
-            );
+            eprintln!("error: `{}` does not appear in {}", args.id, source.shown());
             Status::Findings
         }
     }

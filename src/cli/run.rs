@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(required = true, value_name = "FILES")]
     files: Vec<String>,
     /// The database: an SQLite file, created with its schema when missing, or a postgres:// URL
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// Contacts to create or update: a header row with an `id` column and one column per field
     #[arg(long, value_name = "C.csv")]

@@ -35,7 +35,7 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// Only the tasks of this owner (`owner` of the step)
     #[arg(long, value_name = "NAME")]

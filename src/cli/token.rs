@@ -14,7 +14,13 @@ pub struct Args {
     #[command(subcommand)]
     action: Action,
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB", global = true)]
+    #[arg(
+        long,
+        value_name = "DB",
+        env = "CADENCE_DB",
+        hide_env_values = true,
+        global = true
+    )]
     db: Option<PathBuf>,
     /// A configuration file (default: the first cadence.toml here or in a parent folder)
     #[arg(long, value_name = "FILE", global = true)]

@@ -12,7 +12,7 @@ use crate::sim::TraceFormat;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The database of `cadence run`
-    #[arg(long, value_name = "DB", env = "CADENCE_DB")]
+    #[arg(long, value_name = "DB", env = "CADENCE_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// Trace format
     #[arg(long, value_enum, default_value_t = Format::Text)]

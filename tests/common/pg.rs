@@ -43,6 +43,7 @@ pub fn fresh(test: &str) -> Option<Db> {
             return None;
         }
     };
+    sweep(&mut client);
     let name = format!(
         "cadence_t{}_{}_{}",
         std::process::id(),
@@ -66,6 +67,31 @@ pub fn fresh(test: &str) -> Option<Db> {
         url: format!("{}/{name}", server()),
         name,
     })
+}
+
+/// Drops the databases of test processes that are gone (killed before they could drop them).
+fn sweep(client: &mut postgres::Client) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(rows) = client.query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'cadence\\_t%'",
+            &[],
+        ) else {
+            return;
+        };
+        for r in rows {
+            let name: String = r.get(0);
+            let pid = name
+                .trim_start_matches("cadence_t")
+                .split('_')
+                .next()
+                .and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+                let _ =
+                    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    });
 }
 
 fn reason(e: &postgres::Error) -> String {

@@ -207,11 +207,27 @@ pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// A URL as it may be shown: without its password.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            // `?password=` is a password too.
+            if u.query_pairs().any(|(k, _)| k == "password") {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k == "password" {
+                            "***".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
-        Ok(_) => url.to_string(),
         Err(_) => "the postgres:// URL given".to_string(),
     }
 }
@@ -247,6 +263,11 @@ fn connect(url: &str) -> Result<Client> {
     if config.get_application_name().is_none() {
         config.application_name("cadence");
     }
+    // A connection that a network cut leaves half open is found out in minutes, not hours.
+    config.keepalives(true);
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config.keepalives_idle(Duration::from_secs(60));
+    }
     config.connect(NoTls).map_err(|e| {
         LiveError::Open(format!(
             "cannot connect to `{shown}`: {} (is the server running, and does the database exist?)",
@@ -265,14 +286,20 @@ pub struct PgLive {
 }
 
 /// Holds the run lock of a PostgreSQL database (a session advisory lock) for as long as it
-/// lives: one `cadence run` per database. The lock goes with the connection, however the
-/// process ends.
+/// lives: one `cadence run` per database. The lock goes with its connection, however the process
+/// ends; a thread asks that connection every few seconds whether it is still there, and ends the
+/// process at once when it is not (the server has let the lock go, and a second runner could
+/// start and send the same emails).
 pub struct PgRunLock {
-    _client: Client,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How often the lock's connection is checked.
+const LOCK_CHECK: Duration = Duration::from_secs(5);
 
 impl PgRunLock {
     pub fn take(url: &str) -> Result<PgRunLock> {
+        let shown = redact(url);
         let mut client = connect(url)?;
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
@@ -280,16 +307,44 @@ impl PgRunLock {
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_RUN])?
                 .try_get(0)?;
             if got {
-                return Ok(PgRunLock { _client: client });
+                break;
             }
             if Instant::now() >= deadline {
                 return Err(LiveError::Busy(format!(
-                    "another `cadence run` is using `{}`; stop it first (one runner per database)",
-                    redact(url)
+                    "another `cadence run` is using `{shown}`; stop it first (one runner per database)"
                 )));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
+            let mut next = Instant::now() + LOCK_CHECK;
+            while !flag.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100));
+                if Instant::now() < next {
+                    continue;
+                }
+                next = Instant::now() + LOCK_CHECK;
+                if let Err(e) = client.simple_query("SELECT 1") {
+                    eprintln!(
+                        "error: the connection that holds the run lock of `{shown}` was lost ({}): stopping at once, so that no second runner sends what this one sends; start it again",
+                        reason(&e)
+                    );
+                    std::process::exit(2);
+                }
+            }
+            // Dropping the connection lets the lock go.
+            drop(client);
+        });
+        Ok(PgRunLock { stop })
+    }
+}
+
+impl Drop for PgRunLock {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -1697,5 +1752,34 @@ impl LiveStore for PgLive {
         Ok(self
             .one_i64("SELECT COALESCE(MAX(seq), 0) FROM contacts")?
             .unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            redact("postgres://ann:s3cret@db.example.test:5432/cadence"),
+            "postgres://ann:***@db.example.test:5432/cadence"
+        );
+        assert_eq!(
+            redact("postgres://ann@127.0.0.1/cadence?password=s3cret&application_name=x"),
+            "postgres://ann@127.0.0.1/cadence?password=***&application_name=x"
+        );
+        assert_eq!(
+            redact("postgresql://127.0.0.1/cadence"),
+            "postgresql://127.0.0.1/cadence"
+        );
+        assert_eq!(redact("postgres://[bad"), "the postgres:// URL given");
+    }
+
+    #[test]
+    fn a_nul_becomes_a_replacement_character() {
+        assert_eq!(text("a\0b\0"), "a\u{FFFD}b\u{FFFD}");
+        assert!(matches!(text("plain"), Cow::Borrowed("plain")));
+        assert_eq!(sql_limit(usize::MAX), i64::MAX);
     }
 }
