@@ -574,3 +574,68 @@ fn a_runner_that_loses_its_lock_stops_at_once() {
         "{err}"
     );
 }
+
+/// An input queued by another process wakes a waiting runner on PostgreSQL (LISTEN/NOTIFY):
+/// with the polling fallback set to a minute, `cadence log` is applied within seconds.
+#[test]
+fn an_input_queued_by_another_process_wakes_the_runner() {
+    let Some(pg) = common::pg::fresh("notify") else {
+        return;
+    };
+    let files = Files::new();
+    std::fs::write(
+        files.path("events.csv"),
+        "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
+    )
+    .unwrap();
+    let mut runner = cadence(&[
+        "run",
+        &files.path("welcome.cadence"),
+        "--db",
+        &pg.url,
+        "--contacts",
+        &files.path("contacts.csv"),
+        "--events",
+        &files.path("events.csv"),
+        "--start",
+        "2026-01-01T00:00:00Z",
+    ])
+    .env("CADENCE_POLL_MS", "60000")
+    .spawn();
+    let enrolled = |who: &str| {
+        trace(&pg.url).lines().any(|l| {
+            l.contains(&format!("\"contact\":\"{who}\"")) && l.contains("\"kind\":\"enrolled\"")
+        })
+    };
+    let t0 = Instant::now();
+    while cadence(&["versions", "--db", &pg.url])
+        .output()
+        .status
+        .code()
+        != Some(0)
+        || !enrolled("c1")
+    {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the runner started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let it settle into its minute-long wait.
+    std::thread::sleep(Duration::from_secs(2));
+    cadence(&["log", "--db", &pg.url, "c2", "enroll"]).status(0);
+    let t0 = Instant::now();
+    while !enrolled("c2") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the queued input waited for the next poll"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = t0.elapsed();
+    unsafe {
+        libc::kill(runner.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(runner.wait().unwrap().code(), Some(0));
+    eprintln!(
+        "queued by `cadence log`, applied {} ms later",
+        took.as_millis()
+    );
+}

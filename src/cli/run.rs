@@ -189,7 +189,15 @@ fn options(args: &Args) -> Result<Options, String> {
         max_attempts: args.max_attempts.or(cfg.max_attempts).unwrap_or(12).max(1),
         batch: args.batch,
         read_ahead: args.read_ahead,
-        poll: Duration::from_millis(500),
+        // How often the inbox is read while nothing is due (PostgreSQL also wakes the runner
+        // when inputs are queued).
+        poll: Duration::from_millis(
+            std::env::var("CADENCE_POLL_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|ms| *ms > 0)
+                .unwrap_or(500),
+        ),
         listen,
         reload: Some(reload_check(args.files.clone())),
         imap,

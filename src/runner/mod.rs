@@ -47,6 +47,10 @@ pub static STOP: AtomicBool = AtomicBool::new(false);
 /// after the transaction in hand so that `cadence run` starts again with them.
 pub static RELOAD: AtomicBool = AtomicBool::new(false);
 
+/// Set when another process has queued inputs (PostgreSQL's NOTIFY): the waiting runner reads
+/// the inbox at once instead of at its next poll.
+pub static WAKE: AtomicBool = AtomicBool::new(false);
+
 /// Makes SIGINT and SIGTERM set [`STOP`], and SIGHUP [`RELOAD`], instead of killing the
 /// process.
 pub fn stop_on_signals() {
@@ -436,6 +440,12 @@ pub fn run(
         }
         None => None,
     };
+    // Inputs queued by other processes wake the runner (PostgreSQL); polling stays the fallback.
+    if opts.clock == ClockKind::Wall {
+        if let Some(url) = crate::store::live::postgres_url(&opts.db) {
+            crate::store::live::listen_for_inputs(url.to_string(), &WAKE, &STOP);
+        }
+    }
     // Checkpoints on the other core: the writer only appends to the log.
     store.manual_checkpoints()?;
     let outcome = std::thread::scope(|s| -> Result<(), RunError> {
@@ -716,10 +726,11 @@ fn engine_loop(
                     .unwrap_or(opts.poll)
                     .min(opts.poll);
                 let deadline = Instant::now() + wait;
-                // A SIGHUP wakes the loop too.
+                // A SIGHUP wakes the loop too, and inputs queued by another process.
                 while Instant::now() < deadline
                     && !STOP.load(Ordering::SeqCst)
                     && !RELOAD.load(Ordering::SeqCst)
+                    && !WAKE.swap(false, Ordering::SeqCst)
                 {
                     clock::sleep_until(
                         deadline.min(Instant::now() + Duration::from_millis(100)),

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use pg::{PgLive, PgRunLock};
+pub use pg::{listen_for_inputs, PgLive, PgRunLock};
 pub use sqlite::{wall_now, SqliteLive, SCHEMA_VERSION};
 
 use crate::engine::{ContactId, EnrolmentId, Timer};

@@ -294,6 +294,49 @@ pub struct PgRunLock {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// The channel on which queued inputs are announced.
+const CHANNEL: &str = "cadence_inbox";
+
+/// Listens, on a thread and a connection of its own, for inputs queued by other processes, and
+/// sets `wake` for each announcement, until `stop`. A lost connection is made again after a
+/// pause; meanwhile the runner's polling finds the inputs anyway (a NOTIFY is also lost
+/// through PgBouncer in transaction mode, where polling is all there is).
+pub fn listen_for_inputs(
+    url: String,
+    wake: &'static std::sync::atomic::AtomicBool,
+    stop: &'static std::sync::atomic::AtomicBool,
+) {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            let listening = connect(&url).and_then(|mut c| {
+                c.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+                Ok(c)
+            });
+            let mut client = match listening {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for queued inputs; polling only");
+                    std::thread::sleep(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            while !stop.load(Ordering::SeqCst) {
+                let mut notes = client.notifications();
+                let mut it = notes.timeout_iter(Duration::from_millis(250));
+                match ::postgres::fallible_iterator::FallibleIterator::next(&mut it) {
+                    Ok(Some(_)) => wake.store(true, Ordering::SeqCst),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %reason(&e), "lost the connection that listens for queued inputs");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// How often the lock's connection is checked.
 const LOCK_CHECK: Duration = Duration::from_secs(5);
 
@@ -714,6 +757,10 @@ fn insert_inputs(tx: &mut Transaction, inputs: &[NewInput], now: i64) -> Result<
         }
         // A key given twice in one call is new the first time only.
         out.extend(keys.iter().map(|k| added.remove(k)));
+    }
+    if out.iter().any(|new| *new) {
+        // Sent when the transaction commits: a waiting runner reads the inbox at once.
+        tx.batch_execute(&format!("NOTIFY {CHANNEL}"))?;
     }
     Ok(out)
 }
