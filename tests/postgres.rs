@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::bin::cadence;
+use common::http::request;
 use common::smtp::{free_port, Sink};
 
 const CADENCE: &str = r#"
@@ -108,18 +106,8 @@ fn trace(db: &str) -> String {
 /// database read this one.
 #[test]
 fn every_example_runs_on_postgresql_as_it_simulates_in_one_run_and_split() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut examples: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "cadence"))
-        .collect();
-    examples.sort();
-    assert_eq!(examples.len(), 7);
-    let contacts = root.join("contacts.csv").display().to_string();
-    for example in examples {
-        let file = example.display().to_string();
-        let events = example.with_extension("events.csv").display().to_string();
+    let (examples, contacts) = common::examples();
+    for (file, events) in examples {
         let (sim, _) = cadence(&[
             "simulate",
             &file,
@@ -163,7 +151,7 @@ fn every_example_runs_on_postgresql_as_it_simulates_in_one_run_and_split() {
             assert!(
                 got == sim,
                 "{file} (cut at {cuts:?}): the journal on PostgreSQL differs from simulate:\n{}",
-                first_difference(&got, &sim)
+                common::first_difference(&got, &sim)
             );
             if cuts.is_empty() {
                 let (report, _) = cadence(&["report", "--db", db]).status(0);
@@ -171,15 +159,6 @@ fn every_example_runs_on_postgresql_as_it_simulates_in_one_run_and_split() {
             }
         }
     }
-}
-
-fn first_difference(a: &str, b: &str) -> String {
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        if x != y {
-            return format!("line {}:\n  run:      {x}\n  simulate: {y}", i + 1);
-        }
-    }
-    format!("{} lines against {}", a.lines().count(), b.lines().count())
 }
 
 /// The commands that read or feed a database do so on PostgreSQL: trace, tasks, outbox,
@@ -417,35 +396,6 @@ fn a_password_in_the_url_is_never_printed() {
     );
 }
 
-/// One HTTP/1.1 request; returns (status, body).
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    write!(s, "{head}\r\n{body}").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, body.to_string())
-}
-
 /// The HTTP side reads and writes the PostgreSQL database: a token made by `cadence token`,
 /// an event posted once and again (queued once), and the runner applying it.
 #[test]
@@ -477,13 +427,7 @@ fn events_posted_over_http_are_queued_once_in_postgresql() {
         &listen,
     ])
     .spawn();
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err()
-        || request(port, "GET", "/healthz", &[], "").0 != 200
-    {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the server started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::http::wait_until_healthy(port);
     let (token, _) = cadence(&["token", "create", "--db", &pg.url, "--name", "crm"]).status(0);
     let bearer = format!("Bearer {}", token.trim());
     let headers = [

@@ -572,18 +572,8 @@ fn report_and_timeline_read_the_database_as_they_read_a_trace() {
 /// the journal is what `simulate` prints.
 #[test]
 fn every_example_runs_as_it_simulates_in_one_run_and_split() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut examples: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "cadence"))
-        .collect();
-    examples.sort();
-    assert_eq!(examples.len(), 7);
-    let contacts = root.join("contacts.csv").display().to_string();
-    for example in examples {
-        let file = example.display().to_string();
-        let events = example.with_extension("events.csv").display().to_string();
+    let (examples, contacts) = common::examples();
+    for (file, events) in examples {
         let (sim, _) = cadence(&[
             "simulate",
             &file,
@@ -620,19 +610,10 @@ fn every_example_runs_as_it_simulates_in_one_run_and_split() {
             assert!(
                 trace == sim,
                 "{file} (cut at {cuts:?}): the journal differs from simulate:\n{}",
-                first_difference(&trace, &sim)
+                common::first_difference(&trace, &sim)
             );
         }
     }
-}
-
-fn first_difference(a: &str, b: &str) -> String {
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        if x != y {
-            return format!("line {}:\n  run:      {x}\n  simulate: {y}", i + 1);
-        }
-    }
-    format!("{} lines against {}", a.lines().count(), b.lines().count())
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod http;
 pub mod mailserver;
 pub mod pg;
 pub mod smtp;
@@ -218,3 +219,34 @@ template tips { subject "Tips"; body "Tips {{unsubscribe_link}}" }
 "#;
 
 pub const NO_EVENTS: &str = "at,contact,event\n";
+
+/// The examples: each cadence file with its events file, in name order, and the contacts
+/// file they share.
+pub fn examples() -> (Vec<(String, String)>, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cadence"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 7);
+    let pairs = files
+        .iter()
+        .map(|f| {
+            let events = f.with_extension("events.csv");
+            (f.display().to_string(), events.display().to_string())
+        })
+        .collect();
+    (pairs, root.join("contacts.csv").display().to_string())
+}
+
+/// Where two texts first differ, by line, for an assertion's message.
+pub fn first_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  run:      {x}\n  simulate: {y}", i + 1);
+        }
+    }
+    format!("{} lines against {}", a.lines().count(), b.lines().count())
+}

@@ -9,6 +9,7 @@
 //! tasks and the inputs it consumed, together or not at all.
 
 mod pg;
+mod rows;
 mod sqlite;
 
 use std::fmt;

@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 use ::postgres::types::ToSql;
 use ::postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
+use super::rows::{
+    contact_row, due_row, held_hit, hold_row, input_row, mail_row, message_ref, outbox_row,
+    task_row, token_row, INBOX_COLUMNS, MAIL_COLUMNS, MESSAGE_REF_FROM, OUTBOX_COLUMNS, SENT_AT,
+    TASK_COLUMNS,
+};
 use super::{
     input_key, Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputColumns,
     JournalRow, LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask,
@@ -581,104 +586,6 @@ fn schema_version(c: &mut Client, shown: &str) -> Result<Option<i64>> {
     }
 }
 
-const INBOX_COLUMNS: &str =
-    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine,
-     message_enrolment, message_exec";
-
-fn input_row(r: &Row) -> Result<InboxRow> {
-    let kind: String = r.try_get(5)?;
-    let columns = InputColumns {
-        kind: "",
-        event: r.try_get(6)?,
-        step: r.try_get(7)?,
-        cadence: r.try_get(8)?,
-        field: r.try_get(9)?,
-        value: r.try_get(10)?,
-        fields: r.try_get(11)?,
-        machine: r.try_get(12)?,
-        message: match (
-            r.try_get::<_, Option<i64>>(13)?,
-            r.try_get::<_, Option<i64>>(14)?,
-        ) {
-            (Some(e), Some(x)) => Some((e, x)),
-            _ => None,
-        },
-    };
-    Ok(InboxRow {
-        seq: r.try_get(0)?,
-        input: NewInput {
-            key: crate::mail::hex(&r.try_get::<_, Vec<u8>>(1)?),
-            at: r.try_get(2)?,
-            contact: r.try_get(3)?,
-            origin: r.try_get(4)?,
-            what: columns.decode(&kind),
-        },
-    })
-}
-
-/// The columns [`message_ref`] reads, over `outbox o JOIN contacts c`.
-const MESSAGE_REF_FROM: &str =
-    "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id,
-            o.contact, CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END AS sent,
-            o.enrolment, o.exec
-     FROM outbox o JOIN contacts c ON c.seq = o.contact";
-
-fn message_ref(r: &Row) -> Result<MessageRef> {
-    Ok(MessageRef {
-        contact: r.try_get(0)?,
-        version: r.try_get(1)?,
-        step: r.try_get::<_, i64>(2)? as u32,
-        recipient: r.try_get(3)?,
-        sender: r.try_get(4)?,
-        message_id: r.try_get(5)?,
-        rowid: r.try_get::<_, i64>(6)? as ContactId,
-        sent: r.try_get(7)?,
-        enrolment: r.try_get::<_, i64>(8)? as u64,
-        exec: r.try_get::<_, i64>(9)? as u32,
-    })
-}
-
-const OUTBOX_COLUMNS: &str = "o.id, c.id, o.contact, o.enrolment, o.exec, o.version, o.step, o.at,
-     o.message_id, o.sender, o.reply_to, o.recipient, o.subject, o.body, o.html, o.unsubscribe,
-     o.state, o.attempts, o.next_attempt, o.reply, o.updated";
-
-fn outbox_row(r: &Row) -> Result<OutboxRow> {
-    let state: String = r.try_get(16)?;
-    Ok(OutboxRow {
-        id: r.try_get(0)?,
-        contact_id: r.try_get(1)?,
-        message: NewMessage {
-            contact: r.try_get::<_, i64>(2)? as ContactId,
-            enrolment: r.try_get::<_, i64>(3)? as u64,
-            exec: r.try_get::<_, i64>(4)? as u32,
-            version: r.try_get(5)?,
-            step: r.try_get::<_, i64>(6)? as u32,
-            at: r.try_get(7)?,
-            message_id: r.try_get(8)?,
-            sender: r.try_get(9)?,
-            reply_to: r.try_get(10)?,
-            recipient: r.try_get(11)?,
-            subject: r.try_get(12)?,
-            body: r.try_get(13)?,
-            html: r.try_get(14)?,
-            unsubscribe: r.try_get(15)?,
-        },
-        state: OutboxState::parse(&state).unwrap_or(OutboxState::Failed),
-        attempts: r.try_get(17)?,
-        next_attempt: r.try_get(18)?,
-        reply: r.try_get(19)?,
-        updated: r.try_get(20)?,
-    })
-}
-
-fn contact_row(r: &Row) -> Result<ContactRow> {
-    Ok(ContactRow {
-        rowid: r.try_get::<_, i64>(0)? as ContactId,
-        id: r.try_get(1)?,
-        state: r.try_get(2)?,
-    })
-}
-
 /// A row limit as a LIMIT: PostgreSQL refuses a negative one, which a count too large for
 /// `i64` would become.
 fn sql_limit(limit: usize) -> i64 {
@@ -909,18 +816,7 @@ impl LiveStore for PgLive {
              WHERE due IS NOT NULL ORDER BY due, since, enrolment, slot LIMIT $1",
             &[&sql_limit(limit)],
         )?;
-        rows_of(rows, |r| {
-            Ok((
-                contact_row(r)?,
-                Timer {
-                    due: r.try_get(3)?,
-                    since: r.try_get(4)?,
-                    enrolment: r.try_get::<_, i64>(5)? as u64,
-                    slot: r.try_get::<_, i64>(6)? as u16,
-                    generation: r.try_get::<_, i64>(7)? as u32,
-                },
-            ))
-        })
+        rows_of(rows, |r| Ok(due_row(r)?))
     }
 
     fn contact_by_rowid(&mut self, rowid: ContactId) -> Result<Option<ContactRow>> {
@@ -928,7 +824,7 @@ impl LiveStore for PgLive {
             "SELECT seq, id, state FROM contacts WHERE seq = $1",
             &[&(rowid as i64)],
         )?
-        .map(|r| contact_row(&r))
+        .map(|r| contact_row(&r).map_err(LiveError::from))
         .transpose()
     }
 
@@ -937,7 +833,7 @@ impl LiveStore for PgLive {
             "SELECT seq, id, state FROM contacts WHERE id = $1",
             &[&text(id)],
         )?
-        .map(|r| contact_row(&r))
+        .map(|r| contact_row(&r).map_err(LiveError::from))
         .transpose()
     }
 
@@ -1278,7 +1174,7 @@ impl LiveStore for PgLive {
             ),
             &[&now, &sql_limit(limit)],
         )?;
-        let rows = rows_of(rows, outbox_row)?;
+        let rows = rows_of(rows, |r| Ok(outbox_row(r)?))?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         tx.execute(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated = $2
@@ -1340,7 +1236,7 @@ impl LiveStore for PgLive {
             ),
             &[&state.map(OutboxState::as_str), &sql_limit(limit)],
         )?;
-        rows_of(rows, outbox_row)
+        rows_of(rows, |r| Ok(outbox_row(r)?))
     }
 
     fn message_of(
@@ -1355,7 +1251,7 @@ impl LiveStore for PgLive {
             ),
             &[&(enrolment as i64), &i64::from(exec), &(contact as i64)],
         )?
-        .map(|r| message_ref(&r))
+        .map(|r| message_ref(&r).map_err(LiveError::from))
         .transpose()
     }
 
@@ -1374,7 +1270,7 @@ impl LiveStore for PgLive {
                 &format!("{MESSAGE_REF_FROM} WHERE o.enrolment = $1 AND o.exec = $2"),
                 &[&enrolment, &exec],
             )?
-            .map(|r| message_ref(&r))
+            .map(|r| message_ref(&r).map_err(LiveError::from))
             .transpose()?;
         Ok(m.filter(|m| crate::mail::inbound::bare_id(&m.message_id) == bare))
     }
@@ -1384,12 +1280,12 @@ impl LiveStore for PgLive {
             &format!(
                 "{MESSAGE_REF_FROM}
                  WHERE o.recipient_key = $1 AND o.state IN ('sent', 'in-doubt')
-                   AND CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END <= $2
+                   AND {SENT_AT} <= $2
                  ORDER BY sent DESC, o.id DESC LIMIT 1"
             ),
             &[&text(address_key), &before],
         )?
-        .map(|r| message_ref(&r))
+        .map(|r| message_ref(&r).map_err(LiveError::from))
         .transpose()
     }
 
@@ -1482,32 +1378,14 @@ impl LiveStore for PgLive {
 
     fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
         let rows = self.rows(
-            "SELECT mailbox, uidvalidity, uid, message_id, sender, subject, class, event, contact,
-                    ours, matched_by, sent, at, read, note
-             FROM mail
+            &format!(
+                "SELECT {MAIL_COLUMNS} FROM mail
              WHERE ($1::text IS NULL OR contact = $1) AND (NOT $2 OR contact IS NULL)
-             ORDER BY at, id",
+             ORDER BY at, id"
+            ),
             &[&contact.map(text), &unmatched],
         )?;
-        rows_of(rows, |r| {
-            Ok(MailRow {
-                mailbox: r.try_get(0)?,
-                uidvalidity: r.try_get::<_, i64>(1)? as u32,
-                uid: r.try_get::<_, i64>(2)? as u32,
-                message_id: r.try_get(3)?,
-                sender: r.try_get(4)?,
-                subject: r.try_get(5)?,
-                class: r.try_get(6)?,
-                event: r.try_get(7)?,
-                contact: r.try_get(8)?,
-                ours: r.try_get(9)?,
-                matched_by: r.try_get(10)?,
-                sent: r.try_get(11)?,
-                at: r.try_get(12)?,
-                read: r.try_get(13)?,
-                note: r.try_get(14)?,
-            })
-        })
+        rows_of(rows, |r| Ok(mail_row(r)?))
     }
 
     fn suppressions(&mut self) -> Result<Vec<(String, bool)>> {
@@ -1521,15 +1399,7 @@ impl LiveStore for PgLive {
              ORDER BY kind COLLATE \"C\", name COLLATE \"C\"",
             &[],
         )?;
-        rows_of(rows, |r| {
-            Ok(HoldRow {
-                owner: r.try_get::<_, String>(0)? == "owner",
-                name: r.try_get(1)?,
-                since: r.try_get(2)?,
-                until: r.try_get(3)?,
-                catch_up: r.try_get(4)?,
-            })
-        })
+        rows_of(rows, |r| Ok(hold_row(r)?))
     }
 
     fn enqueue_once(
@@ -1603,22 +1473,7 @@ impl LiveStore for PgLive {
              FROM hits h WHERE NOT h.queued AND h.at <= $1 ORDER BY h.at, h.id LIMIT 1000",
             &[&before, &super::BURST_SECONDS],
         )?;
-        rows_of(rows, |r| {
-            Ok(HeldHit {
-                id: r.try_get(0)?,
-                hit: Hit {
-                    contact: r.try_get(1)?,
-                    enrolment: r.try_get::<_, i64>(2)? as u64,
-                    exec: r.try_get::<_, i64>(3)? as u32,
-                    step: r.try_get::<_, i64>(4)? as u32,
-                    cadence: r.try_get(5)?,
-                    link: r.try_get::<_, Option<i64>>(6)?.map(|l| l as u32),
-                    at: r.try_get(7)?,
-                    machine: r.try_get(8)?,
-                },
-                burst: r.try_get::<_, i64>(9)? > 0,
-            })
-        })
+        rows_of(rows, |r| Ok(held_hit(r)?))
     }
 
     fn queue_hits(&mut self, done: &[(i64, NewInput)], now: i64) -> Result<()> {
@@ -1653,13 +1508,7 @@ impl LiveStore for PgLive {
             "SELECT name, created, revoked FROM api_tokens ORDER BY id",
             &[],
         )?;
-        rows_of(rows, |r| {
-            Ok(TokenRow {
-                name: r.try_get(0)?,
-                created: r.try_get(1)?,
-                revoked: r.try_get(2)?,
-            })
-        })
+        rows_of(rows, |r| Ok(token_row(r)?))
     }
 
     fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool> {
@@ -1692,41 +1541,14 @@ impl LiveStore for PgLive {
 
     fn tasks(&mut self, f: &TaskFilter) -> Result<Vec<TaskRow>> {
         let rows = self.rows(
-            "SELECT t.id, c.id, v.name, t.contact, t.enrolment, t.exec, t.version, t.step, t.kind,
-                    t.subject, t.task_type, t.owner, t.priority, t.due, t.created, t.phone, t.zone,
-                    t.state, t.outcome, t.closed
-             FROM tasks t JOIN contacts c ON c.seq = t.contact JOIN versions v ON v.id = t.version
+            &format!("SELECT {TASK_COLUMNS} FROM tasks t JOIN contacts c ON c.seq = t.contact JOIN versions v ON v.id = t.version
              WHERE ($1::text IS NULL OR t.owner = $1) AND ($2::bigint IS NULL OR t.due < $2)
                AND (NOT $3 OR t.state = 'open') AND ($4::bigint IS NULL OR t.id = $4)
-             ORDER BY t.due, t.id",
+             ORDER BY t.due, t.id"
+            ),
             &[&f.owner, &f.due_before, &f.open_only, &f.id],
         )?;
-        rows_of(rows, |r| {
-            Ok(TaskRow {
-                id: r.try_get(0)?,
-                contact_id: r.try_get(1)?,
-                cadence: r.try_get(2)?,
-                task: NewTask {
-                    contact: r.try_get::<_, i64>(3)? as ContactId,
-                    enrolment: r.try_get::<_, i64>(4)? as u64,
-                    exec: r.try_get::<_, i64>(5)? as u32,
-                    version: r.try_get(6)?,
-                    step: r.try_get::<_, i64>(7)? as u32,
-                    kind: r.try_get(8)?,
-                    subject: r.try_get(9)?,
-                    task_type: r.try_get(10)?,
-                    owner: r.try_get(11)?,
-                    priority: r.try_get(12)?,
-                    due: r.try_get(13)?,
-                    created: r.try_get(14)?,
-                    phone: r.try_get(15)?,
-                    zone: r.try_get(16)?,
-                },
-                state: r.try_get(17)?,
-                outcome: r.try_get(18)?,
-                closed: r.try_get(19)?,
-            })
-        })
+        rows_of(rows, |r| Ok(task_row(r)?))
     }
 
     fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()> {

@@ -6,13 +6,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use super::rows::{
+    contact_row, due_row, held_hit, hold_row, input_row, mail_row, message_ref, outbox_row,
+    task_row, token_row, INBOX_COLUMNS, MAIL_COLUMNS, MESSAGE_REF_FROM, OUTBOX_COLUMNS, SENT_AT,
+    TASK_COLUMNS,
+};
 use super::{
     input_key, Batch, ContactRow, Counts, Delivery, HeldHit, Hit, HoldRow, InboxRow, InputColumns,
-    JournalRow, LiveError, LiveStore, MailRow, MessageRef, NewInput, NewMessage, NewTask,
-    OutboxRow, OutboxState, Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile,
-    VersionRow, JOURNAL_CHUNK,
+    JournalRow, LiveError, LiveStore, MailRow, MessageRef, NewInput, OutboxRow, OutboxState,
+    Result, TaskFilter, TaskRow, TaskUpdate, TokenRow, VersionFile, VersionRow, JOURNAL_CHUNK,
 };
 use crate::engine::{ContactId, Timer};
 
@@ -377,7 +381,9 @@ impl SqliteLive {
                  AND (at, seq) <= (?3, ?4) AND seq NOT IN (SELECT seq FROM inbox_late)
                  ORDER BY at, seq LIMIT ?5"
             ))?;
-            let r = st.query_map(params![m.seen, seen, m.at, m.seq, limit as i64], input_row)?;
+            let r = st.query_map(params![m.seen, seen, m.at, m.seq, limit as i64], |r| {
+                input_row(r)
+            })?;
             r.collect::<std::result::Result<_, _>>()?
         };
         let mut st = self.conn.prepare_cached(&format!(
@@ -386,7 +392,7 @@ impl SqliteLive {
         ))?;
         let more = st.query_map(
             params![m.at, m.seq, seen, (limit - rows.len().min(limit)) as i64],
-            input_row,
+            |r| input_row(r),
         )?;
         for r in more {
             rows.push(r?);
@@ -417,96 +423,6 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
         },
         _ => e.to_string(),
     }
-}
-
-fn input_row(r: &Row) -> rusqlite::Result<InboxRow> {
-    let kind: String = r.get(5)?;
-    let columns = InputColumns {
-        kind: "",
-        event: r.get(6)?,
-        step: r.get(7)?,
-        cadence: r.get(8)?,
-        field: r.get(9)?,
-        value: r.get(10)?,
-        fields: r.get(11)?,
-        machine: r.get::<_, i64>(12)? != 0,
-        message: match (r.get::<_, Option<i64>>(13)?, r.get::<_, Option<i64>>(14)?) {
-            (Some(e), Some(x)) => Some((e, x)),
-            _ => None,
-        },
-    };
-    Ok(InboxRow {
-        seq: r.get(0)?,
-        input: NewInput {
-            key: crate::mail::hex(&r.get::<_, Vec<u8>>(1)?),
-            at: r.get(2)?,
-            contact: r.get(3)?,
-            origin: r.get(4)?,
-            what: columns.decode(&kind),
-        },
-    })
-}
-
-fn message_ref(r: &Row) -> rusqlite::Result<MessageRef> {
-    Ok(MessageRef {
-        contact: r.get(0)?,
-        version: r.get(1)?,
-        step: r.get::<_, i64>(2)? as u32,
-        recipient: r.get(3)?,
-        sender: r.get(4)?,
-        message_id: r.get(5)?,
-        rowid: r.get::<_, i64>(6)? as ContactId,
-        sent: r.get(7)?,
-        enrolment: r.get::<_, Option<i64>>(8).ok().flatten().unwrap_or(0) as u64,
-        exec: r.get::<_, Option<i64>>(9).ok().flatten().unwrap_or(0) as u32,
-    })
-}
-
-const INBOX_COLUMNS: &str =
-    "seq, key, at, contact, origin, kind, event, step, cadence, field, value, fields, machine,
-     message_enrolment, message_exec";
-
-/// When a message left (handed to the server), or was made (while it waits in the outbox).
-const SENT_AT: &str = "CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END";
-
-/// The columns [`message_ref`] reads, over `outbox o JOIN contacts c`.
-const MESSAGE_REF_FROM: &str =
-    "SELECT c.id, o.version, o.step, o.recipient, o.sender, o.message_id,
-            o.contact, CASE WHEN o.state = 'sent' THEN o.updated ELSE o.at END AS sent,
-            o.enrolment, o.exec
-     FROM outbox o JOIN contacts c ON c.seq = o.contact";
-
-const OUTBOX_COLUMNS: &str = "o.id, c.id, o.contact, o.enrolment, o.exec, o.version, o.step, o.at,
-     o.message_id, o.sender, o.reply_to, o.recipient, o.subject, o.body, o.html, o.unsubscribe,
-     o.state, o.attempts, o.next_attempt, o.reply, o.updated";
-
-fn outbox_row(r: &Row) -> rusqlite::Result<OutboxRow> {
-    let state: String = r.get(16)?;
-    Ok(OutboxRow {
-        id: r.get(0)?,
-        contact_id: r.get(1)?,
-        message: NewMessage {
-            contact: r.get::<_, i64>(2)? as ContactId,
-            enrolment: r.get::<_, i64>(3)? as u64,
-            exec: r.get::<_, i64>(4)? as u32,
-            version: r.get(5)?,
-            step: r.get::<_, i64>(6)? as u32,
-            at: r.get(7)?,
-            message_id: r.get(8)?,
-            sender: r.get(9)?,
-            reply_to: r.get(10)?,
-            recipient: r.get(11)?,
-            subject: r.get(12)?,
-            body: r.get(13)?,
-            html: r.get(14)?,
-            unsubscribe: r.get(15)?,
-        },
-        state: OutboxState::parse(&state).unwrap_or(OutboxState::Failed),
-        attempts: r.get(17)?,
-        next_attempt: r.get(18)?,
-        reply: r.get(19)?,
-        updated: r.get(20)?,
-    })
 }
 
 fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
@@ -734,22 +650,7 @@ impl LiveStore for SqliteLive {
             "SELECT seq, id, state, due, since, enrolment, slot, generation FROM contacts
              WHERE due IS NOT NULL ORDER BY due, since, enrolment, slot LIMIT ?1",
         )?;
-        let rows = st.query_map(params![limit as i64], |r| {
-            Ok((
-                ContactRow {
-                    rowid: r.get::<_, i64>(0)? as ContactId,
-                    id: r.get(1)?,
-                    state: r.get(2)?,
-                },
-                Timer {
-                    due: r.get(3)?,
-                    since: r.get(4)?,
-                    enrolment: r.get::<_, i64>(5)? as u64,
-                    slot: r.get::<_, i64>(6)? as u16,
-                    generation: r.get::<_, i64>(7)? as u32,
-                },
-            ))
-        })?;
+        let rows = st.query_map(params![limit as i64], |r| due_row(r))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -757,13 +658,7 @@ impl LiveStore for SqliteLive {
         Ok(self
             .conn
             .prepare_cached("SELECT seq, id, state FROM contacts WHERE seq = ?1")?
-            .query_row(params![rowid as i64], |r| {
-                Ok(ContactRow {
-                    rowid: r.get::<_, i64>(0)? as ContactId,
-                    id: r.get(1)?,
-                    state: r.get(2)?,
-                })
-            })
+            .query_row(params![rowid as i64], |r| contact_row(r))
             .optional()?)
     }
 
@@ -771,13 +666,7 @@ impl LiveStore for SqliteLive {
         Ok(self
             .conn
             .prepare_cached("SELECT seq, id, state FROM contacts WHERE id = ?1")?
-            .query_row(params![id], |r| {
-                Ok(ContactRow {
-                    rowid: r.get::<_, i64>(0)? as ContactId,
-                    id: r.get(1)?,
-                    state: r.get(2)?,
-                })
-            })
+            .query_row(params![id], |r| contact_row(r))
             .optional()?)
     }
 
@@ -1020,7 +909,7 @@ impl LiveStore for SqliteLive {
                  WHERE o.state = 'pending' AND o.next_attempt <= ?1
                  ORDER BY o.next_attempt, o.id LIMIT ?2"
             ))?;
-            let rows = st.query_map(params![now, limit as i64], outbox_row)?;
+            let rows = st.query_map(params![now, limit as i64], |r| outbox_row(r))?;
             rows.collect::<std::result::Result<_, _>>()?
         };
         {
@@ -1085,10 +974,9 @@ impl LiveStore for SqliteLive {
             "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN contacts c ON c.seq = o.contact
              WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.id LIMIT ?2"
         ))?;
-        let rows = st.query_map(
-            params![state.map(OutboxState::as_str), limit as i64],
-            outbox_row,
-        )?;
+        let rows = st.query_map(params![state.map(OutboxState::as_str), limit as i64], |r| {
+            outbox_row(r)
+        })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1105,7 +993,7 @@ impl LiveStore for SqliteLive {
             ))?
             .query_row(
                 params![enrolment as i64, exec as i64, contact as i64],
-                message_ref,
+                |r| message_ref(r),
             )
             .optional()?
             .map(|m| MessageRef {
@@ -1131,7 +1019,7 @@ impl LiveStore for SqliteLive {
             .prepare_cached(&format!(
                 "{MESSAGE_REF_FROM} WHERE o.enrolment = ?1 AND o.exec = ?2"
             ))?
-            .query_row(params![enrolment, exec], message_ref)
+            .query_row(params![enrolment, exec], |r| message_ref(r))
             .optional()?;
         Ok(m.filter(|m| crate::mail::inbound::bare_id(&m.message_id) == bare))
     }
@@ -1144,7 +1032,7 @@ impl LiveStore for SqliteLive {
                  WHERE o.recipient_key = ?1 AND o.state IN ('sent', 'in-doubt') AND {SENT_AT} <= ?2
                  ORDER BY sent DESC, o.id DESC LIMIT 1"
             ))?
-            .query_row(params![address_key, before], message_ref)
+            .query_row(params![address_key, before], |r| message_ref(r))
             .optional()?)
     }
 
@@ -1225,32 +1113,12 @@ impl LiveStore for SqliteLive {
     }
 
     fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT mailbox, uidvalidity, uid, message_id, sender, subject, class, event, contact,
-                    ours, matched_by, sent, at, read, note
-             FROM mail
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {MAIL_COLUMNS} FROM mail
              WHERE (?1 IS NULL OR contact = ?1) AND (?2 = 0 OR contact IS NULL)
-             ORDER BY at, id",
-        )?;
-        let rows = st.query_map(params![contact, unmatched as i64], |r| {
-            Ok(MailRow {
-                mailbox: r.get(0)?,
-                uidvalidity: r.get::<_, i64>(1)? as u32,
-                uid: r.get::<_, i64>(2)? as u32,
-                message_id: r.get(3)?,
-                sender: r.get(4)?,
-                subject: r.get(5)?,
-                class: r.get(6)?,
-                event: r.get(7)?,
-                contact: r.get(8)?,
-                ours: r.get(9)?,
-                matched_by: r.get(10)?,
-                sent: r.get(11)?,
-                at: r.get(12)?,
-                read: r.get(13)?,
-                note: r.get(14)?,
-            })
-        })?;
+             ORDER BY at, id"
+        ))?;
+        let rows = st.query_map(params![contact, unmatched as i64], |r| mail_row(r))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1258,15 +1126,7 @@ impl LiveStore for SqliteLive {
         let mut st = self.conn.prepare_cached(
             "SELECT kind, name, since, until, catch_up FROM holds ORDER BY kind, name",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok(HoldRow {
-                owner: r.get::<_, String>(0)? == "owner",
-                name: r.get(1)?,
-                since: r.get(2)?,
-                until: r.get(3)?,
-                catch_up: r.get::<_, i64>(4)? != 0,
-            })
-        })?;
+        let rows = st.query_map([], |r| hold_row(r))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1353,22 +1213,7 @@ impl LiveStore for SqliteLive {
                         AND o.at BETWEEN h.at - ?2 AND h.at + ?2)
              FROM hits h WHERE h.queued = 0 AND h.at <= ?1 ORDER BY h.at, h.id LIMIT 1000",
         )?;
-        let rows = st.query_map(params![before, super::BURST_SECONDS], |r| {
-            Ok(HeldHit {
-                id: r.get(0)?,
-                hit: Hit {
-                    contact: r.get(1)?,
-                    enrolment: r.get::<_, i64>(2)? as u64,
-                    exec: r.get::<_, i64>(3)? as u32,
-                    step: r.get::<_, i64>(4)? as u32,
-                    cadence: r.get(5)?,
-                    link: r.get::<_, Option<i64>>(6)?.map(|l| l as u32),
-                    at: r.get(7)?,
-                    machine: r.get(8)?,
-                },
-                burst: r.get::<_, i64>(9)? > 0,
-            })
-        })?;
+        let rows = st.query_map(params![before, super::BURST_SECONDS], |r| held_hit(r))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1406,13 +1251,7 @@ impl LiveStore for SqliteLive {
         let mut st = self
             .conn
             .prepare("SELECT name, created, revoked FROM api_tokens ORDER BY id")?;
-        let rows = st.query_map([], |r| {
-            Ok(TokenRow {
-                name: r.get(0)?,
-                created: r.get(1)?,
-                revoked: r.get(2)?,
-            })
-        })?;
+        let rows = st.query_map([], |r| token_row(r))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
@@ -1451,39 +1290,13 @@ impl LiveStore for SqliteLive {
 
     fn tasks(&mut self, f: &TaskFilter) -> Result<Vec<TaskRow>> {
         let mut st = self.conn.prepare(
-            "SELECT t.id, c.id, v.name, t.contact, t.enrolment, t.exec, t.version, t.step, t.kind,
-                    t.subject, t.task_type, t.owner, t.priority, t.due, t.created, t.phone, t.zone,
-                    t.state, t.outcome, t.closed
-             FROM tasks t JOIN contacts c ON c.seq = t.contact JOIN versions v ON v.id = t.version
+            &format!("SELECT {TASK_COLUMNS} FROM tasks t JOIN contacts c ON c.seq = t.contact JOIN versions v ON v.id = t.version
              WHERE (?1 IS NULL OR t.owner = ?1) AND (?2 IS NULL OR t.due < ?2)
                AND (?3 = 0 OR t.state = 'open') AND (?4 IS NULL OR t.id = ?4)
-             ORDER BY t.due, t.id",
-        )?;
+             ORDER BY t.due, t.id"
+        ))?;
         let rows = st.query_map(params![f.owner, f.due_before, f.open_only, f.id], |r| {
-            Ok(TaskRow {
-                id: r.get(0)?,
-                contact_id: r.get(1)?,
-                cadence: r.get(2)?,
-                task: NewTask {
-                    contact: r.get::<_, i64>(3)? as ContactId,
-                    enrolment: r.get::<_, i64>(4)? as u64,
-                    exec: r.get::<_, i64>(5)? as u32,
-                    version: r.get(6)?,
-                    step: r.get::<_, i64>(7)? as u32,
-                    kind: r.get(8)?,
-                    subject: r.get(9)?,
-                    task_type: r.get(10)?,
-                    owner: r.get(11)?,
-                    priority: r.get(12)?,
-                    due: r.get(13)?,
-                    created: r.get(14)?,
-                    phone: r.get(15)?,
-                    zone: r.get(16)?,
-                },
-                state: r.get(17)?,
-                outcome: r.get(18)?,
-                closed: r.get(19)?,
-            })
+            task_row(r)
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
