@@ -95,6 +95,31 @@ impl Files {
     }
 }
 
+/// Waits until `ok` holds, asking every 50 ms; fails after `seconds` with what it waited for.
+fn wait_until(what: &str, seconds: u64, mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(seconds),
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether the database is there to read (a runner has made its schema).
+fn opens(db: &str) -> bool {
+    cadence(&["versions", "--db", db]).output().status.code() == Some(0)
+}
+
+/// SIGTERM: the runner finishes the transaction in hand and exits 0.
+fn stop(mut runner: std::process::Child) {
+    unsafe {
+        libc::kill(runner.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(runner.wait().unwrap().code(), Some(0));
+}
+
 fn trace(db: &str) -> String {
     cadence(&["trace", "--db", db, "--format", "jsonl"])
         .status(0)
@@ -284,30 +309,15 @@ fn a_second_runner_on_the_same_postgresql_database_is_refused() {
         "--clock",
         "wall",
     ];
-    let mut first = cadence(&args).spawn();
+    let first = cadence(&args).spawn();
     // Until the first holds the lock (it has made the schema by then).
-    let t0 = Instant::now();
-    while cadence(&["versions", "--db", &pg.url])
-        .output()
-        .status
-        .code()
-        != Some(0)
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the first runner started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the first runner started", 30, || opens(&pg.url));
     let (_, err) = cadence(&args).status(2);
     assert!(
         err.contains("another `cadence run` is using") && err.contains("one runner per database"),
         "{err}"
     );
-    unsafe {
-        libc::kill(first.id() as i32, libc::SIGTERM);
-    }
-    assert_eq!(first.wait().unwrap().code(), Some(0));
+    stop(first);
     // Its lock went with it.
     cadence(&files.run_args(&pg.url, &[])).status(0);
 }
@@ -412,7 +422,7 @@ fn events_posted_over_http_are_queued_once_in_postgresql() {
     .unwrap();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut runner = cadence(&[
+    let runner = cadence(&[
         "run",
         &files.path("welcome.cadence"),
         "--db",
@@ -446,19 +456,10 @@ fn events_posted_over_http_are_queued_once_in_postgresql() {
             .filter(|l| l.contains("\"contact\":\"c2\"") && l.contains("\"kind\":\"enrolled\""))
             .count()
     };
-    let t0 = Instant::now();
-    while enrolled(&trace(&pg.url)) == 0 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the enrolment was applied:\n{}",
-            trace(&pg.url)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    unsafe {
-        libc::kill(runner.id() as i32, libc::SIGTERM);
-    }
-    assert_eq!(runner.wait().unwrap().code(), Some(0));
+    wait_until("the enrolment was applied", 30, || {
+        enrolled(&trace(&pg.url)) > 0
+    });
+    stop(runner);
     assert_eq!(enrolled(&trace(&pg.url)), 1, "posted twice, applied once");
 }
 
@@ -486,31 +487,20 @@ fn a_runner_that_loses_its_lock_stops_at_once() {
     let holders = "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
                    WHERE l.locktype = 'advisory' AND d.datname = current_database()
                      AND l.classid = 17220 AND l.objid = 1313013762";
-    let t0 = Instant::now();
-    while admin.query(holders, &[]).unwrap().is_empty() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the runner took its lock"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the runner took its lock", 30, || {
+        !admin.query(holders, &[]).unwrap().is_empty()
+    });
     admin
         .batch_execute(&format!(
             "SELECT pg_terminate_backend(pid) FROM ({holders}) AS h"
         ))
         .unwrap();
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = runner.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the runner went on without its lock"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert_eq!(status.code(), Some(2));
+    let mut status = None;
+    wait_until("the runner stopped without its lock", 20, || {
+        status = runner.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(2));
     let err = std::fs::read_to_string(&log).unwrap();
     assert!(
         err.contains("the connection that holds the run lock of")
@@ -532,7 +522,7 @@ fn an_input_queued_by_another_process_wakes_the_runner() {
         "at,contact,event\n2026-01-05T09:00:00Z,c1,enroll\n",
     )
     .unwrap();
-    let mut runner = cadence(&[
+    let runner = cadence(&[
         "run",
         &files.path("welcome.cadence"),
         "--db",
@@ -551,33 +541,18 @@ fn an_input_queued_by_another_process_wakes_the_runner() {
             l.contains(&format!("\"contact\":\"{who}\"")) && l.contains("\"kind\":\"enrolled\"")
         })
     };
-    let t0 = Instant::now();
-    while cadence(&["versions", "--db", &pg.url])
-        .output()
-        .status
-        .code()
-        != Some(0)
-        || !enrolled("c1")
-    {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the runner started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the runner started", 30, || {
+        opens(&pg.url) && enrolled("c1")
+    });
     // Let it settle into its minute-long wait.
     std::thread::sleep(Duration::from_secs(2));
     cadence(&["log", "--db", &pg.url, "c2", "enroll"]).status(0);
     let t0 = Instant::now();
-    while !enrolled("c2") {
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "the queued input waited for the next poll"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the queued input, before the next poll", 15, || {
+        enrolled("c2")
+    });
     let took = t0.elapsed();
-    unsafe {
-        libc::kill(runner.id() as i32, libc::SIGTERM);
-    }
-    assert_eq!(runner.wait().unwrap().code(), Some(0));
+    stop(runner);
     eprintln!(
         "queued by `cadence log`, applied {} ms later",
         took.as_millis()

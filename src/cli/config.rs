@@ -283,7 +283,7 @@ pub fn show(c: &Config) -> String {
         ("db", r.db.as_deref().map(crate::store::live::shown)),
         (
             "smtp",
-            r.smtp.as_ref().map(|s| crate::mail::smtp::redact(s)),
+            r.smtp.as_ref().map(|s| crate::diagnostic::redact_url(s)),
         ),
         ("public-url", r.public_url.clone()),
         ("from", r.from.clone()),

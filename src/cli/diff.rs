@@ -50,7 +50,7 @@ pub(crate) fn run(args: Args) -> Status {
                 Ok(s) => s,
                 Err(s) => return s,
             };
-            match crate::runner::program::live_counts(&mut store) {
+            match crate::runner::program::live_counts(&mut *store) {
                 Ok(l) => Some(l),
                 Err(e) => {
                     eprintln!("error: {e}");

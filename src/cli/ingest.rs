@@ -32,7 +32,7 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(s) => s,
         Err(s) => return s,
     };
-    match ingest_file(&mut store, &args) {
+    match ingest_file(&mut *store, &args) {
         Ok(status) => status,
         Err(e) => {
             eprintln!("error: {e}");

@@ -45,7 +45,7 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(s) => s,
         Err(s) => return s,
     };
-    match queue(&mut store, &args) {
+    match queue(&mut *store, &args) {
         Ok((true, at)) => {
             eprintln!(
                 "queued `{}` for `{}` at {}; the running `cadence run` applies it",

@@ -8,7 +8,7 @@ use super::live::open_live;
 use super::outbox::{print_rows, Format};
 use super::Status;
 use crate::engine::calendar::utc;
-use crate::store::live::{LiveStore, MailRow};
+use crate::store::live::MailRow;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

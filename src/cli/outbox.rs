@@ -7,7 +7,7 @@ use super::live::open_live;
 use super::Status;
 use crate::engine::calendar::utc;
 use crate::runner::wall_now;
-use crate::store::live::{LiveStore, OutboxRow, OutboxState};
+use crate::store::live::{OutboxRow, OutboxState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum State {

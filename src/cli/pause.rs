@@ -9,7 +9,7 @@ use super::live::{instant, open_live};
 use super::Status;
 use crate::runner::ingest::pause_kind;
 use crate::runner::program::LiveProgram;
-use crate::store::live::{InputKind, LiveStore, NewInput};
+use crate::store::live::{InputKind, NewInput};
 
 /// What is paused or resumed.
 #[derive(Debug, clap::Args)]
@@ -129,7 +129,7 @@ fn act(
             crate::engine::format_instant(at)
         )));
     }
-    let lp = LiveProgram::from_store(&mut store).map_err(fail)?;
+    let lp = LiveProgram::from_store(&mut *store).map_err(fail)?;
     let cadence_name = |name: &str| -> Result<String, (Status, String)> {
         match lp.program.cadence_by_name(name) {
             Some(i) => Ok(lp.program.cadences[i].name.clone()),

@@ -155,13 +155,13 @@ fn load_db(
         Status::Failure
     };
     let mut store = super::live::open_db(db)?;
-    let mut lp = crate::runner::program::LiveProgram::from_store(&mut store).map_err(fail)?;
+    let mut lp = crate::runner::program::LiveProgram::from_store(&mut *store).map_err(fail)?;
     if by_version {
-        lp.name_by_version(&mut store).map_err(fail)?;
+        lp.name_by_version(&mut *store).map_err(fail)?;
     }
     let mut jsonl = Vec::new();
     crate::runner::journal::write_trace_with(
-        &mut store,
+        &mut *store,
         &lp,
         crate::sim::TraceFormat::Jsonl,
         &mut jsonl,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::input::{load_checked, plural};
 use super::live::{instant, load_config, std_duration};
 use super::Status;
+use crate::diagnostic::redact_url;
 use crate::engine::format_instant;
-use crate::mail::smtp::redact;
 use crate::runner::{self, ClockKind, Options, RunError, UntilArg};
 
 #[derive(Debug, clap::Args)]
@@ -307,7 +307,7 @@ pub(crate) fn run(args: Args) -> Status {
     }
     let given: Vec<_> = loaded.files.iter().map(|(id, _)| *id).collect();
     match &opts.smtp {
-        Some(url) => eprintln!("sending email through {}", redact(url)),
+        Some(url) => eprintln!("sending email through {}", redact_url(url)),
         None => eprintln!(
             "no --smtp: emails stay in the outbox (`cadence outbox --db {}` lists them)",
             crate::store::live::shown(&opts.db)

@@ -143,7 +143,7 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let (filter, now) = match filter(&mut store, args.owner, args.due) {
+    let (filter, now) = match filter(&mut *store, args.owner, args.due) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");

@@ -57,8 +57,8 @@ pub(crate) fn run(args: Args) -> Status {
         Err(s) => return s,
     };
     let result = match args.action {
-        Action::Create { name } => create(&mut store, &name),
-        Action::List => list(&mut store),
+        Action::Create { name } => create(&mut *store, &name),
+        Action::List => list(&mut *store),
         Action::Revoke { name } => match store.revoke_token(&name, wall_now()) {
             Ok(true) => {
                 eprintln!("revoked token `{name}`");

@@ -33,7 +33,7 @@ pub(crate) fn run(args: Args) -> Status {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match write_trace(&mut store, format, &mut out) {
+    match write_trace(&mut *store, format, &mut out) {
         Ok(_) => Status::Clean,
         Err(e) => {
             eprintln!("error: {e}");

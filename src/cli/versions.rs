@@ -40,14 +40,14 @@ pub(crate) fn run(args: Args) -> Status {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let versions = match crate::store::live::LiveStore::versions(&mut store) {
+    let versions = match crate::store::live::LiveStore::versions(&mut *store) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
             return Status::Failure;
         }
     };
-    let live = match crate::runner::program::live_by_version(&mut store) {
+    let live = match crate::runner::program::live_by_version(&mut *store) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");

@@ -37,7 +37,7 @@ pub(crate) fn run(args: Args) -> Status {
             };
             let mut jsonl = Vec::new();
             if let Err(e) = crate::runner::journal::write_trace(
-                &mut store,
+                &mut *store,
                 crate::sim::TraceFormat::Jsonl,
                 &mut jsonl,
             ) {
@@ -48,7 +48,7 @@ pub(crate) fn run(args: Args) -> Status {
             if args.paths.is_empty() {
                 // The cadences the database runs, with their texts as they were deployed.
                 let (mut sources, given) =
-                    match crate::runner::program::deployed_sources(&mut store) {
+                    match crate::runner::program::deployed_sources(&mut *store) {
                         Ok(x) => x,
                         Err(e) => {
                             eprintln!("error: {e}");

@@ -97,7 +97,7 @@ impl Server {
             .set_nonblocking(true)
             .map_err(|e| format!("cannot listen on `{addr}`: {e}"))?;
         let mut store = crate::store::live::open(&db, false).map_err(|e| e.to_string())?;
-        let program = crate::runner::program::LiveProgram::from_store(&mut store)?.program;
+        let program = crate::runner::program::LiveProgram::from_store(&mut *store)?.program;
         // One recorder per process: the relay's send times and the requests are counted here.
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .set_buckets(&[
@@ -350,7 +350,7 @@ async fn with_store<T: Send + 'static>(
             Some(s) => s,
             None => crate::store::live::open(&app.db, false).map_err(|e| e.to_string())?,
         };
-        let out = f(&mut store, &app);
+        let out = f(&mut *store, &app);
         if store.reusable() {
             if let Ok(mut v) = app.idle.lock() {
                 if v.len() < IDLE_CONNECTIONS {

@@ -10,6 +10,7 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{Message, SmtpTransport, Transport};
 
+use crate::diagnostic::redact_url;
 use crate::store::live::OutboxRow;
 
 /// What the server said about one message.
@@ -36,7 +37,7 @@ impl Mailer {
         let builder = SmtpTransport::from_url(url).map_err(|e| {
             format!(
                 "--smtp {}: {e} (write smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required or smtps://USER:PASS@HOST)",
-                redact(url)
+                redact_url(url)
             )
         })?;
         let transport = builder
@@ -184,21 +185,6 @@ impl Header for ListUnsubscribePost {
     }
 }
 
-/// A URL with its password replaced by `***`, for messages.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some(x) => x,
-        None => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,10 +192,10 @@ mod tests {
     #[test]
     fn passwords_are_never_shown() {
         assert_eq!(
-            redact("smtps://ann:s3cr%40t@mail.test:465"),
+            redact_url("smtps://ann:s3cr%40t@mail.test:465"),
             "smtps://ann:***@mail.test:465"
         );
-        assert_eq!(redact("smtp://127.0.0.1:25"), "smtp://127.0.0.1:25");
+        assert_eq!(redact_url("smtp://127.0.0.1:25"), "smtp://127.0.0.1:25");
         assert!(
             Mailer::new("smtps://ann:hunter2@", 1, Duration::from_secs(1))
                 .err()

@@ -669,7 +669,7 @@ impl Reader {
     pub fn read_once(&self) -> Result<ReadStats, String> {
         let mut store = crate::store::live::open(&self.db, false).map_err(|e| e.to_string())?;
         let mut session = connect(&self.url)?;
-        let stats = read_new(&mut session, &self.url, &mut store, &self.cadences)?;
+        let stats = read_new(&mut session, &self.url, &mut *store, &self.cadences)?;
         let _ = session.logout();
         Ok(stats)
     }
@@ -709,7 +709,7 @@ impl Reader {
             .unwrap_or(false);
         tracing::info!(mailbox = %self.url.name(), idle, "reading the mailbox");
         while !stop.load(Ordering::SeqCst) {
-            let s = read_new(&mut session, &self.url, &mut store, &self.cadences)?;
+            let s = read_new(&mut session, &self.url, &mut *store, &self.cadences)?;
             *read_once = true;
             if s.read > 0 {
                 tracing::debug!(mailbox = %self.url.name(), read = s.read, queued = s.queued, "mail read");

@@ -269,12 +269,12 @@ pub fn run(
     let mut store = crate::store::live::open(&opts.db, true)?;
     let mut report = Report::default();
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
-    let signer = Signer::new(&secret(&mut store)?);
-    let stranded = program::stranded(&mut store, &program)?;
+    let signer = Signer::new(&secret(&mut *store)?);
+    let stranded = program::stranded(&mut *store, &program)?;
     if !stranded.is_empty() {
         return Err(RunError::Other(stranded.join("\nerror: ")));
     }
-    let lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    let lp = LiveProgram::deploy(&mut *store, sources, given, program, wall_now())?;
     lap("deployed");
     tracing::info!(
         db = %crate::store::live::shown(&opts.db),
@@ -332,7 +332,7 @@ pub fn run(
     let applier_signer = signer.clone();
     let mut applier = Applier::new(
         &lp,
-        &mut store,
+        &mut *store,
         MailSettings {
             public_url: opts.public_url.clone(),
             signer,
@@ -342,20 +342,20 @@ pub fn run(
     )?;
     applier.read_ahead = opts.read_ahead.max(1);
     if applier.clock() == i64::MIN {
-        applier.advance(&mut store, start)?;
+        applier.advance(&mut *store, start)?;
     }
     // Enrolments of older versions move into the new ones that ask for it, at the clock the
     // database stopped at (before a later --start moves it).
-    let hashes = program::version_hashes(&mut store)?;
-    report.migrated = applier.migrate_all(&mut store, &hashes)?;
+    let hashes = program::version_hashes(&mut *store)?;
+    report.migrated = applier.migrate_all(&mut *store, &hashes)?;
     if let Some(s) = opts.start {
         // A later --start moves the clock forward; an earlier one cannot move it back.
-        applier.advance(&mut store, s)?;
+        applier.advance(&mut *store, s)?;
     }
 
     // The files, into the inbox: all of them before anything runs.
     let t0 = Instant::now();
-    queue_files(opts, &lp, &mut store, start, applier.clock(), &mut report)?;
+    queue_files(opts, &lp, &mut *store, start, applier.clock(), &mut report)?;
     report.ingest_seconds = t0.elapsed().as_secs_f64();
     lap("queued the files");
 
@@ -447,9 +447,9 @@ pub fn run(
         }
     }
     // Checkpoints on the other core: the writer only appends to the log.
-    store.manual_checkpoints()?;
+    let checkpoints = store.manual_checkpoints()?;
     let outcome = std::thread::scope(|s| -> Result<(), RunError> {
-        let checkpointer = {
+        let checkpointer = checkpoints.then(|| {
             let db = opts.db.clone();
             let done = &done;
             s.spawn(move || {
@@ -461,7 +461,7 @@ pub fn run(
                     let _ = st.checkpoint(false);
                 }
             })
-        };
+        });
         let relay_thread = relay.as_ref().map(|r| {
             let db = opts.db.clone();
             let mode = match opts.clock {
@@ -471,12 +471,14 @@ pub fn run(
             let done = &done;
             s.spawn(move || -> Result<RelayStats, String> {
                 let mut st = crate::store::live::open(&db, false).map_err(|e| e.to_string())?;
-                r.run(&mut st, mode, done, &STOP)
+                r.run(&mut *st, mode, done, &STOP)
             })
         });
-        let result = engine_loop(opts, &lp, &mut applier, &mut store, until, &mut report);
+        let result = engine_loop(opts, &lp, &mut applier, &mut *store, until, &mut report);
         done.store(true, Ordering::SeqCst);
-        let _ = checkpointer.join();
+        if let Some(c) = checkpointer {
+            let _ = c.join();
+        }
         if result.is_err() || opts.clock == ClockKind::Wall {
             STOP.store(true, Ordering::SeqCst);
         }
@@ -763,12 +765,12 @@ pub fn deploy(
 ) -> Result<Deployed, RunError> {
     let _lock = RunLock::take(db)?;
     let mut store = crate::store::live::open(db, true)?;
-    let stranded = program::stranded(&mut store, &program)?;
+    let stranded = program::stranded(&mut *store, &program)?;
     if !stranded.is_empty() {
         return Err(RunError::Other(stranded.join("\nerror: ")));
     }
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
-    let signer = Signer::new(&secret(&mut store)?);
+    let signer = Signer::new(&secret(&mut *store)?);
     // The cadences not given stay deployed: a deploy gives new versions, it takes none away.
     let keep: Vec<i64> = store
         .versions()?
@@ -776,7 +778,7 @@ pub fn deploy(
         .filter(|v| v.deployed && program.cadence_by_name(&v.name).is_none())
         .map(|v| v.id)
         .collect();
-    let mut lp = LiveProgram::deploy(&mut store, sources, given, program, wall_now())?;
+    let mut lp = LiveProgram::deploy(&mut *store, sources, given, program, wall_now())?;
     if !keep.is_empty() {
         let mut ids: Vec<i64> = lp
             .versions
@@ -787,11 +789,11 @@ pub fn deploy(
             .collect();
         ids.extend(keep);
         store.set_deployed(&ids)?;
-        lp = LiveProgram::from_store(&mut store)?;
+        lp = LiveProgram::from_store(&mut *store)?;
     }
     let mut applier = Applier::new(
         &lp,
-        &mut store,
+        &mut *store,
         MailSettings {
             public_url: String::new(),
             signer,
@@ -799,9 +801,9 @@ pub fn deploy(
             default_from: String::new(),
         },
     )?;
-    let hashes = program::version_hashes(&mut store)?;
+    let hashes = program::version_hashes(&mut *store)?;
     let migrated = applier
-        .migrate_all(&mut store, &hashes)
+        .migrate_all(&mut *store, &hashes)
         .map_err(RunError::Other)?;
     Ok(Deployed {
         cadences: lp.current.iter().filter(|c| **c).count(),

@@ -67,16 +67,30 @@ pub fn shown(db: &Path) -> String {
 }
 
 /// An open live store, whichever database keeps it.
-pub type Live = Box<dyn LiveStore + Send>;
+/// It is used as a `dyn LiveStore` (`&mut live` is one where a `&mut dyn LiveStore` is asked).
+pub struct Live(Box<dyn LiveStore + Send>);
+
+impl std::ops::Deref for Live {
+    type Target = dyn LiveStore + Send;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl std::ops::DerefMut for Live {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut *self.0
+    }
+}
 
 /// Opens the database `--db` names: a `postgres://` URL, or the path of an SQLite file. With
 /// `create`, a missing database (an SQLite file, or the `cadence` schema of a PostgreSQL
 /// database) is made with its schema.
 pub fn open(db: &Path, create: bool) -> Result<Live> {
-    Ok(match postgres_url(db) {
+    Ok(Live(match postgres_url(db) {
         Some(url) => Box::new(PgLive::open(url, create)?),
         None => Box::new(SqliteLive::open(db, create)?),
-    })
+    }))
 }
 
 impl fmt::Display for LiveError {
@@ -852,9 +866,9 @@ pub trait LiveStore {
         false
     }
     /// Leaves the copying of a write-ahead log into the database to [`LiveStore::checkpoint`]
-    /// (SQLite); nothing where the server does it.
-    fn manual_checkpoints(&mut self) -> Result<()> {
-        Ok(())
+    /// (SQLite), and says whether it did: nothing to do where the server does it.
+    fn manual_checkpoints(&mut self) -> Result<bool> {
+        Ok(false)
     }
     /// Copies what a write-ahead log holds into the database file, as far as readers allow
     /// (`truncate`: all of it, and empties the log); nothing where the server does it.
@@ -866,179 +880,5 @@ pub trait LiveStore {
         Err(LiveError::Open(
             "`cadence backup` copies an SQLite database; back a PostgreSQL database up with pg_dump (or the server's own backups)".into(),
         ))
-    }
-}
-
-/// A store opened by [`open`] is a store.
-impl LiveStore for Box<dyn LiveStore + Send> {
-    fn meta(&mut self, key: &str) -> Result<Option<String>> {
-        (**self).meta(key)
-    }
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        (**self).set_meta(key, value)
-    }
-    fn meta_or_insert(&mut self, key: &str, value: &str) -> Result<String> {
-        (**self).meta_or_insert(key, value)
-    }
-    fn versions(&mut self) -> Result<Vec<VersionRow>> {
-        (**self).versions()
-    }
-    fn source(&mut self, hash: &str) -> Result<Option<String>> {
-        (**self).source(hash)
-    }
-    fn add_version(
-        &mut self,
-        name: &str,
-        hash: &str,
-        file: &str,
-        files: &[(VersionFile, String)],
-        now: i64,
-    ) -> Result<i64> {
-        (**self).add_version(name, hash, file, files, now)
-    }
-    fn set_deployed(&mut self, ids: &[i64]) -> Result<()> {
-        (**self).set_deployed(ids)
-    }
-    fn enqueue(&mut self, inputs: &[NewInput], now: i64) -> Result<Vec<bool>> {
-        (**self).enqueue(inputs, now)
-    }
-    fn next_inputs(&mut self, limit: usize) -> Result<Vec<InboxRow>> {
-        (**self).next_inputs(limit)
-    }
-    fn first_input_at(&mut self) -> Result<Option<i64>> {
-        (**self).first_input_at()
-    }
-    fn last_input_at(&mut self) -> Result<Option<i64>> {
-        (**self).last_input_at()
-    }
-    fn contact_ids(&mut self) -> Result<Vec<String>> {
-        (**self).contact_ids()
-    }
-    fn next_due(&mut self, limit: usize) -> Result<Vec<(ContactRow, Timer)>> {
-        (**self).next_due(limit)
-    }
-    fn contact_by_rowid(&mut self, rowid: ContactId) -> Result<Option<ContactRow>> {
-        (**self).contact_by_rowid(rowid)
-    }
-    fn contact_by_id(&mut self, id: &str) -> Result<Option<ContactRow>> {
-        (**self).contact_by_id(id)
-    }
-    fn send_count(&mut self, cadence: &str, sender: &str, day: i64) -> Result<u32> {
-        (**self).send_count(cadence, sender, day)
-    }
-    fn commit(&mut self, batch: &Batch) -> Result<()> {
-        (**self).commit(batch)
-    }
-    fn claim_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxRow>> {
-        (**self).claim_outbox(now, limit)
-    }
-    fn finish_outbox(&mut self, results: &[(i64, Delivery)], now: i64) -> Result<()> {
-        (**self).finish_outbox(results, now)
-    }
-    fn mark_in_doubt(&mut self, now: i64) -> Result<usize> {
-        (**self).mark_in_doubt(now)
-    }
-    fn outbox(&mut self, state: Option<OutboxState>, limit: usize) -> Result<Vec<OutboxRow>> {
-        (**self).outbox(state, limit)
-    }
-    fn message_of(
-        &mut self,
-        contact: ContactId,
-        enrolment: u64,
-        exec: u32,
-    ) -> Result<Option<MessageRef>> {
-        (**self).message_of(contact, enrolment, exec)
-    }
-    fn message_by_id(&mut self, message_id: &str) -> Result<Option<MessageRef>> {
-        (**self).message_by_id(message_id)
-    }
-    fn latest_message_to(&mut self, address_key: &str, before: i64) -> Result<Option<MessageRef>> {
-        (**self).latest_message_to(address_key, before)
-    }
-    fn first_sent(&mut self) -> Result<Option<i64>> {
-        (**self).first_sent()
-    }
-    fn mailbox_checkpoint(&mut self, mailbox: &str) -> Result<Option<(u32, u32)>> {
-        (**self).mailbox_checkpoint(mailbox)
-    }
-    fn record_mail(
-        &mut self,
-        mailbox: &str,
-        checkpoint: (u32, u32),
-        mail: &[(MailRow, Option<NewInput>)],
-        now: i64,
-    ) -> Result<usize> {
-        (**self).record_mail(mailbox, checkpoint, mail, now)
-    }
-    fn mail_log(&mut self, contact: Option<&str>, unmatched: bool) -> Result<Vec<MailRow>> {
-        (**self).mail_log(contact, unmatched)
-    }
-    fn suppressions(&mut self) -> Result<Vec<(String, bool)>> {
-        (**self).suppressions()
-    }
-    fn holds(&mut self) -> Result<Vec<HoldRow>> {
-        (**self).holds()
-    }
-    fn enqueue_once(
-        &mut self,
-        nonce: &str,
-        inputs: &[NewInput],
-        now: i64,
-    ) -> Result<Option<Vec<bool>>> {
-        (**self).enqueue_once(nonce, inputs, now)
-    }
-    fn add_hit(&mut self, hit: &Hit, input: Option<&NewInput>, now: i64) -> Result<bool> {
-        (**self).add_hit(hit, input, now)
-    }
-    fn held_hits(&mut self, before: i64) -> Result<Vec<HeldHit>> {
-        (**self).held_hits(before)
-    }
-    fn queue_hits(&mut self, done: &[(i64, NewInput)], now: i64) -> Result<()> {
-        (**self).queue_hits(done, now)
-    }
-    fn create_token(&mut self, name: &str, hash: &[u8], now: i64) -> Result<bool> {
-        (**self).create_token(name, hash, now)
-    }
-    fn token_name(&mut self, hash: &[u8]) -> Result<Option<String>> {
-        (**self).token_name(hash)
-    }
-    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
-        (**self).tokens()
-    }
-    fn revoke_token(&mut self, name: &str, now: i64) -> Result<bool> {
-        (**self).revoke_token(name, now)
-    }
-    fn resend(&mut self, id: i64, now: i64) -> Result<Option<OutboxState>> {
-        (**self).resend(id, now)
-    }
-    fn next_outbox_attempt(&mut self) -> Result<Option<i64>> {
-        (**self).next_outbox_attempt()
-    }
-    fn tasks(&mut self, filter: &TaskFilter) -> Result<Vec<TaskRow>> {
-        (**self).tasks(filter)
-    }
-    fn journal(&mut self, visit: &mut dyn FnMut(&JournalRow, &str) -> Result<()>) -> Result<()> {
-        (**self).journal(visit)
-    }
-    fn counts(&mut self) -> Result<Counts> {
-        (**self).counts()
-    }
-    fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>> {
-        (**self).outbox_counts()
-    }
-    fn contact_count(&mut self) -> Result<i64> {
-        (**self).contact_count()
-    }
-    fn reusable(&self) -> bool {
-        (**self).reusable()
-    }
-    fn manual_checkpoints(&mut self) -> Result<()> {
-        (**self).manual_checkpoints()
-    }
-    fn checkpoint(&mut self, truncate: bool) -> Result<()> {
-        (**self).checkpoint(truncate)
-    }
-    fn backup(&mut self, to: &Path, progress: &mut dyn FnMut(i32, i32)) -> Result<()> {
-        (**self).backup(to, progress)
     }
 }

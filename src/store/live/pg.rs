@@ -212,27 +212,7 @@ pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// A URL as it may be shown: without its password.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            // `?password=` is a password too.
-            if u.query_pairs().any(|(k, _)| k == "password") {
-                let pairs: Vec<(String, String)> = u
-                    .query_pairs()
-                    .map(|(k, v)| {
-                        let v = if k == "password" {
-                            "***".into()
-                        } else {
-                            v.into_owned()
-                        };
-                        (k.into_owned(), v)
-                    })
-                    .collect();
-                u.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            u.to_string()
-        }
+        Ok(_) => crate::diagnostic::redact_url(url),
         Err(_) => "the postgres:// URL given".to_string(),
     }
 }

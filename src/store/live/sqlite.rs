@@ -459,9 +459,9 @@ fn insert_inputs(tx: &rusqlite::Transaction, inputs: &[NewInput], now: i64) -> R
 impl LiveStore for SqliteLive {
     /// Leaves checkpoints (copying the write-ahead log into the database file) to
     /// [`SqliteLive::checkpoint`] on another connection, instead of the committing thread.
-    fn manual_checkpoints(&mut self) -> Result<()> {
+    fn manual_checkpoints(&mut self) -> Result<bool> {
         self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        Ok(())
+        Ok(true)
     }
 
     /// Copies what the write-ahead log holds into the database file, as far as readers allow
