@@ -295,8 +295,10 @@ fn emails_reach_the_smtp_server_once_from_a_postgresql_outbox() {
     assert_eq!(sink.received().len(), sent);
 }
 
+/// Runners share a database (tests/scale.rs runs three); `cadence deploy` changes it only
+/// while none runs.
 #[test]
-fn a_second_runner_on_the_same_postgresql_database_is_refused() {
+fn a_second_runner_shares_the_postgresql_database_and_deploy_waits_for_none() {
     let Some(pg) = common::pg::fresh("second") else {
         return;
     };
@@ -312,13 +314,21 @@ fn a_second_runner_on_the_same_postgresql_database_is_refused() {
     let first = cadence(&args).spawn();
     // Until the first holds the lock (it has made the schema by then).
     wait_until("the first runner started", 30, || opens(&pg.url));
-    let (_, err) = cadence(&args).status(2);
+    let mut second = cadence(&args).spawn();
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        err.contains("another `cadence run` is using") && err.contains("one runner per database"),
+        second.try_wait().unwrap().is_none(),
+        "the second runner runs beside the first"
+    );
+    let (_, err) = cadence(&["deploy", &files.path("welcome.cadence"), "--db", &pg.url]).status(2);
+    assert!(
+        err.contains("runners are using") && err.contains("stop them first"),
         "{err}"
     );
+    stop(second);
     stop(first);
-    // Its lock went with it.
+    // Their locks went with them.
+    cadence(&["deploy", &files.path("welcome.cadence"), "--db", &pg.url]).status(0);
     cadence(&files.run_args(&pg.url, &[])).status(0);
 }
 

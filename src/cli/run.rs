@@ -90,6 +90,11 @@ pub struct Args {
     /// A configuration file (default: the first cadence.toml here or in a parent folder)
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// PostgreSQL: spread a new database's contacts over N partitions, so that up to N runners
+    /// (`cadence run` started on several machines with the same files and --db) work on it at
+    /// once. Chosen when the database is made (default 1: the others wait to take over)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    partitions: Option<u32>,
 }
 
 fn options(args: &Args) -> Result<Options, String> {
@@ -208,6 +213,7 @@ fn options(args: &Args) -> Result<Options, String> {
             Duration::from_secs(30),
         )?
         .max(Duration::from_millis(100)),
+        partitions: args.partitions,
     })
 }
 

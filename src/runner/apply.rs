@@ -163,6 +163,11 @@ pub struct Applier<'p> {
     holds: Vec<HoldRow>,
     batch_no: u64,
     phone: Option<u16>,
+    /// How far apart the contact and enrolment ids it hands out are: the partition count of a
+    /// database whose partitions number their ids each its own way (id = n × stride + partition).
+    stride: u32,
+    /// Set when a commit was refused because another runner took the partition over.
+    lost: bool,
     pub stats: Stats,
     /// Inputs and timers read per batch.
     pub read_ahead: usize,
@@ -194,6 +199,8 @@ impl<'p> Applier<'p> {
             holds: Vec::new(),
             batch_no: 0,
             phone,
+            stride: 1,
+            lost: false,
             stats: Stats::default(),
             read_ahead: 2048,
         };
@@ -232,6 +239,24 @@ impl<'p> Applier<'p> {
     /// several processes write).
     pub fn set_cache(&mut self, cap: usize) {
         self.cache_cap = cap;
+    }
+
+    /// Hands out contact and enrolment ids `stride` apart (see [`LiveStore::partitions`]).
+    pub fn set_stride(&mut self, stride: u32) {
+        self.stride = stride.max(1);
+    }
+
+    /// Forgets what memory holds and reads the clock, the counters, the suppressions and the
+    /// holds again: after the store's scope changed (a partition claimed or let go).
+    pub fn forget(&mut self, store: &mut dyn LiveStore) -> Result<(), LiveError> {
+        self.lost = false;
+        self.reload(store)
+    }
+
+    /// Whether the last failed batch failed because its partition was taken over (and clears
+    /// it).
+    pub fn take_lost(&mut self) -> bool {
+        std::mem::take(&mut self.lost)
     }
 
     pub fn clock(&self) -> i64 {
@@ -469,6 +494,7 @@ impl<'p> Applier<'p> {
                 suppressed: &mut self.suppressed,
                 new_suppressed: &mut self.new_suppressed,
                 next_enrolment: &mut self.next_enrolment,
+                stride: u64::from(self.stride),
                 holds: &self.holds,
                 error: None,
             };
@@ -574,6 +600,7 @@ impl<'p> Applier<'p> {
             suppressed: &mut self.suppressed,
             new_suppressed: &mut self.new_suppressed,
             next_enrolment: &mut self.next_enrolment,
+            stride: u64::from(self.stride),
             holds: &self.holds,
             error: None,
         };
@@ -626,7 +653,7 @@ impl<'p> Applier<'p> {
                 }
                 create = Some(typed);
                 let cid = self.next_contact;
-                self.next_contact += 1;
+                self.next_contact += self.stride;
                 cid
             }
             (InputKind::Contact { fields }, Some(cid)) => {
@@ -721,6 +748,7 @@ impl<'p> Applier<'p> {
             suppressed: &mut self.suppressed,
             new_suppressed: &mut self.new_suppressed,
             next_enrolment: &mut self.next_enrolment,
+            stride: u64::from(self.stride),
             holds: &self.holds,
             error: None,
         };
@@ -1133,7 +1161,10 @@ impl<'p> Applier<'p> {
                 .meta
                 .push(("next_enrolment", self.next_enrolment as i64));
             batch.meta.push(("next_contact", self.next_contact as i64));
-            store.commit(batch).map_err(|e| e.to_string())?;
+            if let Err(e) = store.commit(batch) {
+                self.lost = matches!(e, LiveError::Lost(_));
+                return Err(e.to_string());
+            }
             self.stats.batches += 1;
             // For `/metrics` (counted only where a recorder is installed: with --listen).
             let mut kinds = [0u64; 10];
@@ -1199,6 +1230,7 @@ struct BatchShared<'a, 'p> {
     suppressed: &'a mut HashMap<String, Suppressed>,
     new_suppressed: &'a mut Vec<(String, bool)>,
     next_enrolment: &'a mut u64,
+    stride: u64,
     holds: &'a [HoldRow],
     error: Option<String>,
 }
@@ -1239,7 +1271,7 @@ impl Shared for BatchShared<'_, '_> {
 
     fn new_enrolment(&mut self) -> u64 {
         let id = *self.next_enrolment;
-        *self.next_enrolment += 1;
+        *self.next_enrolment += self.stride;
         id
     }
 

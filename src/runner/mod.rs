@@ -104,6 +104,9 @@ pub struct Options {
     pub imap: Vec<mailbox::MailboxUrl>,
     /// How often a mailbox is polled when its server has no IDLE (and IDLE is re-issued).
     pub imap_poll: Duration,
+    /// How many partitions a new PostgreSQL database spreads its contacts over (at most that
+    /// many runners work on it at once).
+    pub partitions: Option<u32>,
 }
 
 /// Why a run could not go on.
@@ -169,20 +172,21 @@ pub struct Report {
     pub mail: Option<[usize; 3]>,
 }
 
-/// Holds `DB.lock` (or, on PostgreSQL, an advisory lock) for as long as it lives: one
-/// `cadence run` per database.
+/// Holds `DB.lock` for as long as it lives: one `cadence run` per SQLite database. On
+/// PostgreSQL, an advisory lock that many runners share (`alone`: one that only `cadence
+/// deploy` takes, while no runner holds the other).
 pub struct RunLock {
     _file: Option<std::fs::File>,
-    _pg: Option<crate::store::live::PgRunLock>,
+    pg: Option<crate::store::live::PgRunLock>,
 }
 
 impl RunLock {
-    pub fn take(db: &Path) -> Result<RunLock, LiveError> {
+    pub fn take(db: &Path, alone: bool) -> Result<RunLock, LiveError> {
         crate::store::live::refuse_url(db)?;
         if let Some(url) = crate::store::live::postgres_url(db) {
             return Ok(RunLock {
                 _file: None,
-                _pg: Some(crate::store::live::PgRunLock::take(url)?),
+                pg: Some(crate::store::live::PgRunLock::take(url, alone)?),
             });
         }
         let path = PathBuf::from(format!("{}.lock", db.display()));
@@ -223,8 +227,21 @@ impl RunLock {
         }
         Ok(RunLock {
             _file: Some(file),
-            _pg: None,
+            pg: None,
         })
+    }
+
+    /// The runner's id among those sharing a PostgreSQL database.
+    pub fn worker(&self) -> Option<i64> {
+        self.pg.as_ref().and_then(|l| l.worker)
+    }
+
+    /// The runner has stored its versions, queued its files and migrated: the next may start.
+    pub fn started(&self) -> Result<(), LiveError> {
+        match &self.pg {
+            Some(l) => l.started(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -265,8 +282,31 @@ pub fn run(
             eprintln!("timing: {what} at {:.2} s", t_run.elapsed().as_secs_f64());
         }
     };
-    let _lock = RunLock::take(&opts.db)?;
+    if let Some(n) = opts.partitions {
+        crate::store::live::want_partitions(n);
+    }
+    let lock = RunLock::take(&opts.db, false)?;
     let mut store = crate::store::live::open(&opts.db, true)?;
+    let worker = lock.worker();
+    if let Some(w) = worker {
+        store.set_worker(w);
+    }
+    let parts = store.partitions()?;
+    match (opts.partitions, parts) {
+        (Some(_), None) => {
+            return Err(RunError::Other(
+                "--partitions spreads a PostgreSQL database over several runners; an SQLite file has one runner".into(),
+            ))
+        }
+        (Some(want), Some(have)) if want != have => {
+            return Err(RunError::Other(format!(
+                "`{}` has {have} partition{}: the count is chosen when the database is made, and stays",
+                crate::store::live::shown(&opts.db),
+                if have == 1 { "" } else { "s" }
+            )))
+        }
+        _ => {}
+    }
     let mut report = Report::default();
     let instance = store.meta_or_insert("instance", &random_hex(6)?)?;
     let signer = Signer::new(&secret(&mut *store)?);
@@ -341,13 +381,16 @@ pub fn run(
         },
     )?;
     applier.read_ahead = opts.read_ahead.max(1);
+    if let Some(p) = parts {
+        applier.set_stride(p);
+    }
     if applier.clock() == i64::MIN {
         applier.advance(&mut *store, start)?;
     }
     // Enrolments of older versions move into the new ones that ask for it, at the clock the
     // database stopped at (before a later --start moves it).
     let hashes = program::version_hashes(&mut *store)?;
-    report.migrated = applier.migrate_all(&mut *store, &hashes)?;
+    report.migrated = migrate(&mut applier, &mut *store, worker.unwrap_or(0), &hashes)?;
     if let Some(s) = opts.start {
         // A later --start moves the clock forward; an earlier one cannot move it back.
         applier.advance(&mut *store, s)?;
@@ -358,6 +401,8 @@ pub fn run(
     queue_files(opts, &lp, &mut *store, start, applier.clock(), &mut report)?;
     report.ingest_seconds = t0.elapsed().as_secs_f64();
     lap("queued the files");
+    // Versions stored, files queued, enrolments migrated: another runner may start.
+    lock.started()?;
 
     let until = match opts.until {
         None => None,
@@ -471,10 +516,24 @@ pub fn run(
             let done = &done;
             s.spawn(move || -> Result<RelayStats, String> {
                 let mut st = crate::store::live::open(&db, false).map_err(|e| e.to_string())?;
+                if let Some(w) = worker {
+                    st.set_worker(w);
+                }
                 r.run(&mut *st, mode, done, &STOP)
             })
         });
-        let result = engine_loop(opts, &lp, &mut applier, &mut *store, until, &mut report);
+        let result = match (parts, worker) {
+            (Some(parts), Some(worker)) => shared_loop(
+                opts,
+                &lp,
+                &mut applier,
+                &mut *store,
+                until,
+                &mut report,
+                Shared { parts, worker },
+            ),
+            _ => engine_loop(opts, &lp, &mut applier, &mut *store, until, &mut report),
+        };
         done.store(true, Ordering::SeqCst);
         if let Some(c) = checkpointer {
             let _ = c.join();
@@ -696,23 +755,8 @@ fn engine_loop(
             // runner was stopped, and rows dated in the past, at their own times); the clock
             // then follows the wall, durably once a minute when nothing happens.
             while !STOP.load(Ordering::SeqCst) {
-                if RELOAD.swap(false, Ordering::SeqCst) {
-                    if let Some(check) = &opts.reload {
-                        match check(store) {
-                            Ok(()) => {
-                                tracing::info!(
-                                    "reloading: the files check; starting again with them"
-                                );
-                                report.reload = true;
-                                STOP.store(true, Ordering::SeqCst);
-                                break;
-                            }
-                            Err(e) => {
-                                eprintln!("error: reload refused, the running versions go on: {e}");
-                                tracing::error!(error = %e, "reload refused");
-                            }
-                        }
-                    }
+                if reload_asked(opts, store, report) {
+                    break;
                 }
                 let now = wall_now();
                 let p = applier.step(store, now, batch)?;
@@ -745,6 +789,229 @@ fn engine_loop(
     }
 }
 
+/// Moves the enrolments that a new version's `migrate` block asks for (see
+/// [`Applier::migrate_all`]): on a database with partitions, one partition at a time, each under
+/// a claim.
+fn migrate(
+    applier: &mut Applier,
+    store: &mut dyn LiveStore,
+    worker: i64,
+    hashes: &HashMap<i64, String>,
+) -> Result<usize, RunError> {
+    let Some(parts) = store.partitions()? else {
+        return Ok(applier.migrate_all(store, hashes)?);
+    };
+    let lease = crate::store::live::lease_ms();
+    let mut moved = 0;
+    for part in 0..parts {
+        // A runner holding the partition lets it go when it has done what is due.
+        let deadline = Instant::now() + Duration::from_millis(lease as u64 * 2);
+        loop {
+            if store
+                .claim_part(worker, i64::MIN, Some(part), lease)?
+                .is_some()
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(RunError::Other(format!(
+                    "partition {part} stayed claimed by another runner: the enrolments to migrate were not moved; start again"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        applier.forget(store)?;
+        let r = applier.migrate_all(store, hashes);
+        // Looked at again by whoever runs next: the migration may have set timers.
+        store.release_part(Some(i64::MIN))?;
+        applier.forget(store)?;
+        moved += r?;
+    }
+    Ok(moved)
+}
+
+/// A runner among others on one database: its id and the partition count.
+#[derive(Debug, Clone, Copy)]
+struct Shared {
+    parts: u32,
+    worker: i64,
+}
+
+/// How far apart, in virtual time, the partitions of a database may be at most while several
+/// runners share it (the leader moves the shared clock this far past the first thing due).
+/// Within it, what one contact does to another (a bounce suppressing an address that another
+/// contact shares, a daily `limit`) is seen in the order the partitions reach it.
+pub const WINDOW: i64 = 3600;
+
+/// What a SIGHUP asks, checked: whether the run stops to start again with the files.
+fn reload_asked(opts: &Options, store: &mut dyn LiveStore, report: &mut Report) -> bool {
+    if !RELOAD.swap(false, Ordering::SeqCst) {
+        return false;
+    }
+    let Some(check) = &opts.reload else {
+        return false;
+    };
+    match check(store) {
+        Ok(()) => {
+            tracing::info!("reloading: the files check; starting again with them");
+            report.reload = true;
+            STOP.store(true, Ordering::SeqCst);
+            true
+        }
+        Err(e) => {
+            eprintln!("error: reload refused, the running versions go on: {e}");
+            tracing::error!(error = %e, "reload refused");
+            false
+        }
+    }
+}
+
+/// The apply loop of one runner among several on a database with partitions. Claim a
+/// partition that has something due at or before the clock, apply it there, let it go with
+/// when its next thing is due; when there is none to claim, the leader of the virtual clock
+/// moves it on once no partition has anything left at or before it (on the wall clock, wait for
+/// the next thing due). A claim lost to another runner (this one was stopped longer than its
+/// lease) writes nothing: the partition is done by the other.
+fn shared_loop(
+    opts: &Options,
+    lp: &LiveProgram,
+    applier: &mut Applier,
+    store: &mut dyn LiveStore,
+    until: Option<i64>,
+    report: &mut Report,
+    me: Shared,
+) -> Result<(), RunError> {
+    let lease = crate::store::live::lease_ms();
+    let batch = match opts.clock {
+        ClockKind::Virtual => opts.batch.max(1),
+        ClockKind::Wall => opts.batch.clamp(1, WALL_BATCH),
+    };
+    let pause = std::env::var("CADENCE_FAULT_PAUSE_PER_BATCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis);
+    let limit = match (opts.clock, until) {
+        (ClockKind::Wall, _) => i64::MAX,
+        (_, Some(u)) => u,
+        (_, None) if lp.program.has_loop() => {
+            let last = store.last_input_at()?.unwrap_or(i64::MIN);
+            last.max(applier.clock()).saturating_add(HORIZON)
+        }
+        (_, None) => i64::MAX,
+    };
+    // With one partition, nothing is shared between partitions: the clock goes to the end.
+    let window = if me.parts > 1 { WINDOW } else { i64::MAX };
+    let mut sweep = Instant::now();
+    let mut advanced = Instant::now();
+    loop {
+        if STOP.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if opts.clock == ClockKind::Wall && reload_asked(opts, store, report) {
+            return Ok(());
+        }
+        let t = match opts.clock {
+            ClockKind::Virtual => store.shared_clock()?.unwrap_or(i64::MIN).min(limit),
+            ClockKind::Wall => wall_now(),
+        };
+        if let Some(claim) = store.claim_part(me.worker, t, None, lease)? {
+            applier.forget(store)?;
+            let next = loop {
+                if STOP.load(Ordering::SeqCst) {
+                    break Some(i64::MIN);
+                }
+                match applier.step(store, t, batch) {
+                    Ok(p) => {
+                        if let Some(d) = pause {
+                            std::thread::sleep(d);
+                        }
+                        if p.idle {
+                            break p.next;
+                        }
+                    }
+                    Err(e) if applier.take_lost() => {
+                        eprintln!("warning: {e}");
+                        tracing::warn!(part = claim.part, "partition taken over");
+                        break Some(i64::MIN);
+                    }
+                    Err(e) => {
+                        let _ = store.release_part(Some(i64::MIN));
+                        return Err(RunError::Other(e));
+                    }
+                }
+            };
+            store.release_part(next)?;
+            applier.forget(store)?;
+            continue;
+        }
+        // Nothing to claim: the runners that are gone have their messages put in doubt.
+        if sweep.elapsed() > Duration::from_secs(10) {
+            sweep = Instant::now();
+            let n = store.mark_in_doubt(wall_now())?;
+            if n > 0 {
+                report.marked_in_doubt += n;
+                eprintln!(
+                    "warning: {n} email{} handed to the SMTP server by a runner that is gone: in doubt, not sent again",
+                    if n == 1 { " was" } else { "s were" }
+                );
+            }
+        }
+        match opts.clock {
+            ClockKind::Virtual => {
+                if store.lead(me.worker, lease)? {
+                    match store.move_clock(me.worker, window, limit)? {
+                        crate::store::live::ClockMove::Moved(_) => continue,
+                        crate::store::live::ClockMove::Done => break,
+                        _ => {}
+                    }
+                } else {
+                    let (next, _) = store.next_work()?;
+                    if next.is_none_or(|n| n > limit) {
+                        break;
+                    }
+                }
+                clock::sleep_until(Instant::now() + Duration::from_millis(5), &STOP);
+            }
+            ClockKind::Wall => {
+                let now = wall_now();
+                if advanced.elapsed() > Duration::from_secs(60) {
+                    advanced = Instant::now();
+                    applier.advance(store, now)?;
+                }
+                let (next, _) = store.next_work()?;
+                let wait = next
+                    .map(|t| Duration::from_secs((t - wall_now()).max(0) as u64))
+                    .unwrap_or(opts.poll)
+                    .min(opts.poll);
+                let deadline = Instant::now() + wait;
+                while Instant::now() < deadline
+                    && !STOP.load(Ordering::SeqCst)
+                    && !RELOAD.load(Ordering::SeqCst)
+                    && !WAKE.swap(false, Ordering::SeqCst)
+                {
+                    clock::sleep_until(
+                        deadline.min(Instant::now() + Duration::from_millis(100)),
+                        &STOP,
+                    );
+                }
+            }
+        }
+    }
+    if until.is_none() && limit != i64::MAX {
+        if let (Some(next), _) = store.next_work()? {
+            if next > limit {
+                report.horizon = Some(limit);
+            }
+        }
+    }
+    if let Some(u) = until {
+        applier.advance(store, u)?;
+    }
+    // The database's clock, for the summary: the latest of the partitions'.
+    applier.forget(store)?;
+    Ok(())
+}
+
 /// What `cadence deploy` did.
 #[derive(Debug, Default)]
 pub struct Deployed {
@@ -763,7 +1030,7 @@ pub fn deploy(
     given: &[FileId],
     program: Program,
 ) -> Result<Deployed, RunError> {
-    let _lock = RunLock::take(db)?;
+    let lock = RunLock::take(db, true)?;
     let mut store = crate::store::live::open(db, true)?;
     let stranded = program::stranded(&mut *store, &program)?;
     if !stranded.is_empty() {
@@ -801,10 +1068,12 @@ pub fn deploy(
             default_from: String::new(),
         },
     )?;
+    if let Some(p) = store.partitions()? {
+        applier.set_stride(p);
+    }
     let hashes = program::version_hashes(&mut *store)?;
-    let migrated = applier
-        .migrate_all(&mut *store, &hashes)
-        .map_err(RunError::Other)?;
+    let migrated = migrate(&mut applier, &mut *store, 0, &hashes)?;
+    drop(lock);
     Ok(Deployed {
         cadences: lp.current.iter().filter(|c| **c).count(),
         migrated,

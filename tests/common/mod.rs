@@ -109,6 +109,7 @@ pub fn live(s: &Sim, cuts: &[i64]) -> String {
             reload: None,
             imap: Vec::new(),
             imap_poll: std::time::Duration::from_secs(30),
+            partitions: None,
         };
         runner::run(&opts, &sources, &ids, program).unwrap();
     }

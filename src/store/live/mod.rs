@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use pg::{listen_for_inputs, PgLive, PgRunLock};
+pub use pg::{lease_ms, listen_for_inputs, want_partitions, PgLive, PgRunLock};
 pub use sqlite::{wall_now, SqliteLive, SCHEMA_VERSION};
 
 use crate::engine::{ContactId, EnrolmentId, Timer};
@@ -34,6 +34,9 @@ pub enum LiveError {
     Busy(String),
     /// An error while working.
     Db(String),
+    /// This runner's claim on a partition (or on the clock) was taken over by another runner
+    /// after its lease ran out: what it held is not written, and it claims again.
+    Lost(String),
 }
 
 /// The PostgreSQL URL `db` is, when it is one (`postgres://` or `postgresql://`).
@@ -96,9 +99,11 @@ pub fn open(db: &Path, create: bool) -> Result<Live> {
 impl fmt::Display for LiveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LiveError::Open(m) | LiveError::Refused(m) | LiveError::Busy(m) | LiveError::Db(m) => {
-                f.write_str(m)
-            }
+            LiveError::Open(m)
+            | LiveError::Refused(m)
+            | LiveError::Busy(m)
+            | LiveError::Db(m)
+            | LiveError::Lost(m) => f.write_str(m),
         }
     }
 }
@@ -731,6 +736,27 @@ pub struct Counts {
     pub tasks_open: i64,
 }
 
+/// A claim of one partition of the contacts (see [`LiveStore::claim_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub part: u32,
+    /// Raised by every claim of the partition: a commit under an older one is refused.
+    pub token: i64,
+}
+
+/// What the runner that leads the virtual clock found (see [`LiveStore::move_clock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMove {
+    /// Another runner leads (or this one's lease ran out).
+    NotLeader,
+    /// Some partition still has something at or before the clock.
+    Busy,
+    /// The clock now stands here.
+    Moved(i64),
+    /// Nothing is left at or before the limit.
+    Done,
+}
+
 /// The runner's tables. Every method that writes does so in one transaction.
 pub trait LiveStore {
     // ---- meta -----------------------------------------------------------------------------
@@ -858,6 +884,51 @@ pub trait LiveStore {
     /// Outbox rows by state.
     fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>>;
     fn contact_count(&mut self) -> Result<i64>;
+
+    // ---- several runners on one database (PostgreSQL) ------------------------------------
+    /// How many partitions the contacts are spread over, when several runners may share the
+    /// database: `None` where one runner has it alone (SQLite).
+    fn partitions(&mut self) -> Result<Option<u32>> {
+        Ok(None)
+    }
+    /// Claims, for `lease_ms` (renewed by every commit), a partition that has something at or
+    /// before `t` (or the partition `only`, whatever it has) and that no live claim holds; from
+    /// then on the reads that feed the apply loop and [`LiveStore::commit`] are those of that
+    /// partition. `None` when there is none to take.
+    fn claim_part(
+        &mut self,
+        _worker: i64,
+        _t: i64,
+        _only: Option<u32>,
+        _lease_ms: i64,
+    ) -> Result<Option<Claim>> {
+        Err(LiveError::Db("this database has no partitions".into()))
+    }
+    /// Lets the claimed partition go, with when its next thing is due (`None`: nothing).
+    fn release_part(&mut self, _next: Option<i64>) -> Result<()> {
+        Ok(())
+    }
+    /// Takes or keeps the lead of the virtual clock for `lease_ms`; whether this runner leads.
+    fn lead(&mut self, _worker: i64, _lease_ms: i64) -> Result<bool> {
+        Ok(true)
+    }
+    /// The virtual clock the runners share (`None` before the first move).
+    fn shared_clock(&mut self) -> Result<Option<i64>> {
+        Ok(None)
+    }
+    /// When the leader finds no partition with anything at or before `min(clock, limit)`, moves
+    /// the shared clock to the first thing due plus `window` (at most to `limit`).
+    fn move_clock(&mut self, _worker: i64, _window: i64, _limit: i64) -> Result<ClockMove> {
+        Ok(ClockMove::Done)
+    }
+    /// The first thing due in any partition (`Some(i64::MIN)` for a partition not yet looked
+    /// at), and whether a partition is claimed.
+    fn next_work(&mut self) -> Result<(Option<i64>, bool)> {
+        Ok((None, false))
+    }
+    /// Says which runner uses this connection (its outbox claims carry it, so that only the
+    /// claims of runners that are gone are put in doubt).
+    fn set_worker(&mut self, _worker: i64) {}
 
     // ---- upkeep -----------------------------------------------------------------------------
     /// Whether the store may be kept open for another request: a connection to a server that
