@@ -459,23 +459,47 @@ fn partitions_are_chosen_when_the_database_is_made_and_only_on_postgresql() {
 
 // ---- the store's side ------------------------------------------------------------------------
 
-/// Two connections to a fresh database of four partitions, as two runners have them.
-fn two_runners(test: &str) -> Option<(common::pg::Db, PgLive, PgLive)> {
+/// A fresh database of four partitions, the stores of two runners on it (ids 1 and 2) and the
+/// connections on which they hold the locks that say they are alive.
+struct TwoRunners {
+    a: PgLive,
+    b: PgLive,
+    alive: Vec<postgres::Client>,
+    db: common::pg::Db,
+}
+
+/// The advisory lock a runner holds for as long as its process lives: `(0x4344_4e44, id)`.
+fn alive(db: &common::pg::Db, worker: i32) -> postgres::Client {
+    let mut c = db.client();
+    c.execute("SELECT pg_advisory_lock(1128549956, $1)", &[&worker])
+        .unwrap();
+    c
+}
+
+fn two_runners(test: &str) -> Option<TwoRunners> {
     // The count a database is made with, in this process (every store test here makes four).
     want_partitions(4);
     let db = common::pg::fresh(test)?;
     let mut a = PgLive::open(&db.url, true).unwrap();
-    let b = PgLive::open(&db.url, true).unwrap();
+    let mut b = PgLive::open(&db.url, true).unwrap();
     a.set_worker(1);
+    b.set_worker(2);
     assert_eq!(a.partitions().unwrap(), Some(4));
-    Some((db, a, b))
+    let alive = vec![alive(&db, 1), alive(&db, 2)];
+    Some(TwoRunners { a, b, alive, db })
 }
 
 const LONG: i64 = 60_000;
 
 #[test]
 fn a_claimed_partition_is_skipped_until_its_lease_runs_out_and_the_old_claim_writes_nothing() {
-    let Some((_db, mut a, mut b)) = two_runners("claims") else {
+    let Some(TwoRunners {
+        mut a,
+        mut b,
+        mut alive,
+        db: _db,
+    }) = two_runners("claims")
+    else {
         return;
     };
     let held = a.claim_part(1, 0, Some(2), LONG).unwrap().unwrap();
@@ -502,11 +526,33 @@ fn a_claimed_partition_is_skipped_until_its_lease_runs_out_and_the_old_claim_wri
     a.release_part(None).unwrap();
     b.commit(&Batch::default()).unwrap();
     assert_eq!(a.claim_part(1, 0, Some(2), LONG).unwrap(), None);
+
+    // A runner whose process is gone (its lock with it) loses its claims at once.
+    drop(alive.remove(1));
+    let mut tries = 0;
+    let after = loop {
+        if let Some(c) = a.claim_part(1, 0, Some(2), LONG).unwrap() {
+            break c;
+        }
+        tries += 1;
+        assert!(
+            tries < 100,
+            "the claim of a runner gone was never taken over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(after.token > taken.token);
 }
 
 #[test]
 fn a_daily_count_changed_by_another_runner_sends_the_batch_round_again() {
-    let Some((_db, mut a, mut b)) = two_runners("sends") else {
+    let Some(TwoRunners {
+        mut a,
+        mut b,
+        alive: _alive,
+        db: _db,
+    }) = two_runners("sends")
+    else {
         return;
     };
     let day = 20_000;
@@ -533,7 +579,13 @@ fn a_daily_count_changed_by_another_runner_sends_the_batch_round_again() {
 
 #[test]
 fn a_pause_reaches_every_partition_and_an_event_only_its_contacts_one() {
-    let Some((_db, mut a, _b)) = two_runners("holds") else {
+    let Some(TwoRunners {
+        mut a,
+        alive: _alive,
+        db: _db,
+        ..
+    }) = two_runners("holds")
+    else {
         return;
     };
     let pause = NewInput {
@@ -584,7 +636,13 @@ fn a_pause_reaches_every_partition_and_an_event_only_its_contacts_one() {
 
 #[test]
 fn one_runner_leads_the_clock_and_moves_it_only_when_nothing_is_left_before_it() {
-    let Some((_db, mut a, mut b)) = two_runners("lead") else {
+    let Some(TwoRunners {
+        mut a,
+        mut b,
+        mut alive,
+        db: _db,
+    }) = two_runners("lead")
+    else {
         return;
     };
     assert!(a.lead(1, LONG).unwrap());
@@ -619,4 +677,15 @@ fn one_runner_leads_the_clock_and_moves_it_only_when_nothing_is_left_before_it()
         a.move_clock(1, 100, i64::MAX).unwrap(),
         ClockMove::NotLeader
     );
+    // And a leader whose process is gone loses it at once.
+    drop(alive.remove(1));
+    let mut tries = 0;
+    while !a.lead(1, LONG).unwrap() {
+        tries += 1;
+        assert!(
+            tries < 100,
+            "the lead of a runner gone was never taken over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

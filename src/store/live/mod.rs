@@ -892,7 +892,8 @@ pub trait LiveStore {
         Ok(None)
     }
     /// Claims, for `lease_ms` (renewed by every commit), a partition that has something at or
-    /// before `t` (or the partition `only`, whatever it has) and that no live claim holds; from
+    /// before `t` (or the partition `only`, whatever it has) and that no claim holds (a claim
+    /// holds until its lease runs out, or at once when its runner's process is gone); from
     /// then on the reads that feed the apply loop and [`LiveStore::commit`] are those of that
     /// partition. `None` when there is none to take.
     fn claim_part(
@@ -908,7 +909,8 @@ pub trait LiveStore {
     fn release_part(&mut self, _next: Option<i64>) -> Result<()> {
         Ok(())
     }
-    /// Takes or keeps the lead of the virtual clock for `lease_ms`; whether this runner leads.
+    /// Takes or keeps the lead of the virtual clock for `lease_ms` (another takes it when the
+    /// lease runs out or the leader's process is gone); whether this runner leads.
     fn lead(&mut self, _worker: i64, _lease_ms: i64) -> Result<bool> {
         Ok(true)
     }

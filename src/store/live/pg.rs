@@ -44,6 +44,12 @@ const LOCK_WORKER: i32 = 0x4344_4e44;
 /// The database's time in milliseconds: leases are measured by the server's clock alone.
 const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
+/// The ids of the runners alive: each holds the advisory lock `(LOCK_WORKER, id)` on a
+/// connection of its own for as long as its process lives (however long it is stopped).
+const LIVE_WORKERS: &str = "SELECT objid::bigint FROM pg_locks
+     WHERE locktype = 'advisory' AND granted AND classid::bigint = 1128549956 AND objsubid = 2
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
 /// The partition of an input's contact, in SQL (`$P`: the partition count).
 fn part_sql(contact: &str, parts: &str) -> String {
     format!("mod(mod(hashtextextended({contact}, 0), {parts}) + {parts}, {parts})::int")
@@ -1605,12 +1611,11 @@ impl LiveStore for PgLive {
         // Only the messages of runners that are gone: a runner alive holds its advisory lock
         // (however long it is stopped), and its relay records what the server answers.
         Ok(self.client.execute(
-            "UPDATE outbox SET state = 'in-doubt', updated = $1 WHERE state = 'sending'
-             AND (claimer IS NULL OR claimer NOT IN (
-                 SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted
-                 AND classid::bigint = $2 AND objsubid = 2
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))",
-            &[&now, &i64::from(LOCK_WORKER)],
+            &format!(
+                "UPDATE outbox SET state = 'in-doubt', updated = $1 WHERE state = 'sending'
+                 AND (claimer IS NULL OR claimer NOT IN ({LIVE_WORKERS}))"
+            ),
+            &[&now],
         )? as usize)
     }
 
@@ -2024,7 +2029,7 @@ impl LiveStore for PgLive {
                 "UPDATE parts SET owner = $1, token = token + 1, lease = {NOW_MS} + $2,
                      woken = NULL
                  WHERE part = (SELECT part FROM parts
-                     WHERE (owner IS NULL OR lease < {NOW_MS})
+                     WHERE (owner IS NULL OR lease < {NOW_MS} OR owner NOT IN ({LIVE_WORKERS}))
                        AND (CASE WHEN $4 < 0 THEN next <= $3 ELSE part = $4 END)
                      ORDER BY next, part LIMIT 1 FOR UPDATE SKIP LOCKED)
                  RETURNING part, token"
@@ -2065,7 +2070,8 @@ impl LiveStore for PgLive {
                 &format!(
                     "UPDATE lead SET owner = $1, lease = {NOW_MS} + $2,
                          token = token + (owner IS DISTINCT FROM $1)::int
-                     WHERE id = 1 AND (owner = $1 OR owner IS NULL OR lease < {NOW_MS})
+                     WHERE id = 1 AND (owner = $1 OR owner IS NULL OR lease < {NOW_MS}
+                                       OR owner NOT IN ({LIVE_WORKERS}))
                      RETURNING token"
                 ),
                 &[&worker, &lease_ms],
@@ -2146,6 +2152,11 @@ mod tests {
             "postgresql://127.0.0.1/cadence"
         );
         assert_eq!(redact("postgres://[bad"), "the postgres:// URL given");
+    }
+
+    #[test]
+    fn the_live_workers_are_those_holding_the_worker_lock() {
+        assert!(LIVE_WORKERS.contains(&format!("classid::bigint = {LOCK_WORKER} ")));
     }
 
     #[test]
