@@ -107,6 +107,8 @@ pub struct Options {
     /// How many partitions a new PostgreSQL database spreads its contacts over (at most that
     /// many runners work on it at once).
     pub partitions: Option<u32>,
+    /// How far apart, in virtual seconds, the partitions may run (default [`WINDOW`]).
+    pub window: Option<i64>,
 }
 
 /// Why a run could not go on.
@@ -170,6 +172,10 @@ pub struct Report {
     pub reload: bool,
     /// What the mailboxes gave: messages read, inputs queued, messages matched to no contact.
     pub mail: Option<[usize; 3]>,
+    /// On a database shared by several runners, for each partition this runner claimed and
+    /// applied: the milliseconds from the moment it saw the clock reach the partition's work
+    /// to the commit of the last of it.
+    pub claim_ms: Vec<u32>,
 }
 
 /// Holds `DB.lock` for as long as it lives: one `cadence run` per SQLite database. On
@@ -900,9 +906,15 @@ fn shared_loop(
         (_, None) => i64::MAX,
     };
     // With one partition, nothing is shared between partitions: the clock goes to the end.
-    let window = if me.parts > 1 { WINDOW } else { i64::MAX };
+    let window = if me.parts > 1 {
+        opts.window.unwrap_or(WINDOW).max(0)
+    } else {
+        i64::MAX
+    };
     let mut sweep = Instant::now();
     let mut advanced = Instant::now();
+    // When this runner saw the shared clock reach where it stands (for `Report::claim_ms`).
+    let mut seen: (i64, Instant) = (i64::MIN, Instant::now());
     loop {
         if STOP.load(Ordering::SeqCst) {
             return Ok(());
@@ -914,6 +926,9 @@ fn shared_loop(
             ClockKind::Virtual => store.shared_clock()?.unwrap_or(i64::MIN).min(limit),
             ClockKind::Wall => wall_now(),
         };
+        if t != seen.0 {
+            seen = (t, Instant::now());
+        }
         if let Some(claim) = store.claim_part(me.worker, t, None, lease)? {
             applier.forget(store)?;
             let next = loop {
@@ -942,6 +957,12 @@ fn shared_loop(
             };
             store.release_part(next)?;
             applier.forget(store)?;
+            if opts.clock == ClockKind::Virtual {
+                let waited = seen.1.elapsed().as_millis();
+                report
+                    .claim_ms
+                    .push(waited.min(u128::from(u32::MAX)) as u32);
+            }
             continue;
         }
         // Nothing to claim: the runners that are gone have their messages put in doubt.

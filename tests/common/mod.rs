@@ -110,6 +110,7 @@ pub fn live(s: &Sim, cuts: &[i64]) -> String {
             imap: Vec::new(),
             imap_poll: std::time::Duration::from_secs(30),
             partitions: None,
+            window: None,
         };
         runner::run(&opts, &sources, &ids, program).unwrap();
     }
