@@ -145,6 +145,12 @@ fn options(args: &Args) -> Result<Options, String> {
             }
         },
     };
+    if window.is_some() && clock == ClockKind::Wall {
+        return Err(
+            "--window needs --clock virtual (on the wall clock every runner works at its now)"
+                .into(),
+        );
+    }
     let listen = args.listen.clone().or(cfg.listen.clone());
     if listen.is_some() && clock == ClockKind::Virtual {
         return Err("--listen needs the wall clock (a virtual run exits when it is done)".into());

@@ -416,6 +416,14 @@ impl<'p> Applier<'p> {
     /// each commit with their journal rows (`migrated`, and the exits and completions the block
     /// asks for). `hashes`: the hash of each stored version, by id. Returns how many contacts
     /// moved. Running it again moves nothing more: the moved enrolments are on the new version.
+    /// Whether a running version has a `migrate` block (else [`Applier::migrate_all`] moves
+    /// nothing).
+    pub fn has_migrations(&self) -> bool {
+        let lp = self.lp;
+        (0..lp.program.cadences.len())
+            .any(|i| lp.current[i] && lp.program.cadences[i].migration.is_some())
+    }
+
     pub fn migrate_all(
         &mut self,
         store: &mut dyn LiveStore,

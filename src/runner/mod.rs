@@ -298,6 +298,11 @@ pub fn run(
         store.set_worker(w);
     }
     let parts = store.partitions()?;
+    if opts.window.is_some() && opts.partitions.is_none() && parts.is_none() {
+        return Err(RunError::Other(
+            "--window spreads the work of a PostgreSQL database over several runners; an SQLite file has one runner".into(),
+        ));
+    }
     match (opts.partitions, parts) {
         (Some(_), None) => {
             return Err(RunError::Other(
@@ -807,6 +812,9 @@ fn migrate(
     let Some(parts) = store.partitions()? else {
         return Ok(applier.migrate_all(store, hashes)?);
     };
+    if !applier.has_migrations() {
+        return Ok(0);
+    }
     let lease = crate::store::live::lease_ms();
     let mut moved = 0;
     for part in 0..parts {
@@ -821,7 +829,7 @@ fn migrate(
             }
             if Instant::now() > deadline {
                 return Err(RunError::Other(format!(
-                    "partition {part} stayed claimed by another runner: the enrolments to migrate were not moved; start again"
+                    "partition {part} stayed claimed by another runner: the enrolments to migrate there were not moved (those of the partitions before it were); start again"
                 )));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -931,8 +939,13 @@ fn shared_loop(
         }
         if let Some(claim) = store.claim_part(me.worker, t, None, lease)? {
             applier.forget(store)?;
+            let claimed = Instant::now();
             let next = loop {
-                if STOP.load(Ordering::SeqCst) {
+                // Let go after half a lease at most (and look again at once): a long backlog
+                // is not held from the runners waiting to start or to take their turn.
+                if STOP.load(Ordering::SeqCst)
+                    || claimed.elapsed() > Duration::from_millis(lease as u64 / 2)
+                {
                     break Some(i64::MIN);
                 }
                 match applier.step(store, t, batch) {
@@ -946,7 +959,7 @@ fn shared_loop(
                     }
                     Err(e) if applier.take_lost() => {
                         eprintln!("warning: {e}");
-                        tracing::warn!(part = claim.part, "partition taken over");
+                        tracing::warn!(part = claim.part, error = %e, "batch not written; the partition is looked at again");
                         break Some(i64::MIN);
                     }
                     Err(e) => {
@@ -997,13 +1010,21 @@ fn shared_loop(
                 let now = wall_now();
                 if advanced.elapsed() > Duration::from_secs(60) {
                     advanced = Instant::now();
-                    applier.advance(store, now)?;
+                    match applier.advance(store, now) {
+                        // Bookkeeping: done again in a minute.
+                        Err(LiveError::Lost(e)) => tracing::debug!(error = %e, "clock not moved"),
+                        r => r?,
+                    }
                 }
                 let (next, _) = store.next_work()?;
-                let wait = next
-                    .map(|t| Duration::from_secs((t - wall_now()).max(0) as u64))
-                    .unwrap_or(opts.poll)
-                    .min(opts.poll);
+                let now = wall_now();
+                let wait = match next {
+                    // Due now but held by another runner (or just let go): look again shortly.
+                    Some(t) if t <= now => Duration::from_millis(50),
+                    Some(t) => Duration::from_secs(t.saturating_sub(now) as u64),
+                    None => opts.poll,
+                }
+                .min(opts.poll);
                 let deadline = Instant::now() + wait;
                 while Instant::now() < deadline
                     && !STOP.load(Ordering::SeqCst)

@@ -71,6 +71,8 @@ pub fn lease_ms() -> i64 {
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|v| *v > 0)
         .unwrap_or(30_000)
+        // At most a day: a stopped runner's work waits no longer than that.
+        .min(86_400_000)
 }
 
 /// `MIGRATIONS[i]` moves the schema from version `i` to `i + 1`.
@@ -305,6 +307,19 @@ fn reason(e: &::postgres::Error) -> String {
 
 impl From<::postgres::Error> for LiveError {
     fn from(e: ::postgres::Error) -> LiveError {
+        use ::postgres::error::SqlState;
+        // Two runners that locked the same rows in opposite orders: the server aborted one
+        // transaction, which wrote nothing and is done again.
+        let retry = [
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+        ];
+        if e.code().is_some_and(|c| retry.contains(c)) {
+            return LiveError::Lost(format!(
+                "database: {}; the transaction wrote nothing and is done again",
+                reason(&e)
+            ));
+        }
         LiveError::Db(format!("database: {}", reason(&e)))
     }
 }
@@ -500,19 +515,23 @@ impl PgRunLock {
             None
         } else {
             let host = std::env::var("HOSTNAME").unwrap_or_default();
-            let id: i64 = client
-                .query_one(
-                    "INSERT INTO cadence.workers (started, host, pid) VALUES ($1, $2, $3)
-                     RETURNING id",
-                    &[&super::wall_now(), &host, &i64::from(std::process::id())],
-                )?
-                .try_get(0)?;
-            client.execute(
-                "SELECT pg_advisory_lock($1, $2)",
-                &[&LOCK_WORKER, &(id as i32)],
-            )?;
-            client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_START])?;
-            Some(id)
+            let mut register = || -> std::result::Result<i64, postgres::Error> {
+                let id: i64 = client
+                    .query_one(
+                        "INSERT INTO cadence.workers (started, host, pid) VALUES ($1, $2, $3)
+                         RETURNING id",
+                        &[&super::wall_now(), &host, &i64::from(std::process::id())],
+                    )?
+                    .try_get(0)?;
+                client.execute(
+                    "SELECT pg_advisory_lock($1, $2)",
+                    &[&LOCK_WORKER, &(id as i32)],
+                )?;
+                client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_START])?;
+                Ok(id)
+            };
+            // The lock is held from here: its connection lost is said as such.
+            Some(register().map_err(|e| LiveError::Db(lock_lost(&shown, &e)))?)
         };
         let client = std::sync::Arc::new(std::sync::Mutex::new(client));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -915,8 +934,15 @@ fn insert_inputs(tx: &mut Transaction, inputs: &[NewInput], now: i64) -> Result<
     let out: Vec<bool> = firsts.iter().map(|k| added.remove(k)).collect();
     // The partitions they went to have something to do (`woken`: also when a runner holds
     // the partition now and lets it go with what it read before these).
+    // Rows of `parts` are locked in the order of their numbers, here as everywhere a statement
+    // locks several: two transactions never wait on each other in a circle.
+    let woken: std::collections::BTreeMap<i32, i64> = woken.into_iter().collect();
     let (p, at): (Vec<i32>, Vec<i64>) = woken.into_iter().unzip();
     if !p.is_empty() {
+        tx.execute(
+            "SELECT part FROM parts WHERE part = ANY($1) ORDER BY part FOR UPDATE",
+            &[&p],
+        )?;
         tx.execute(
             "UPDATE parts SET next = LEAST(next, u.at), woken = LEAST(woken, u.at)
              FROM UNNEST($1::int4[], $2::int8[]) AS u(part, at) WHERE parts.part = u.part",
@@ -1507,7 +1533,12 @@ impl LiveStore for PgLive {
             )?;
         }
         let shared = self.scope.is_some();
-        for (c, s, d, n) in &b.sends {
+        // Counters and suppressions, which runners share, are written in one order.
+        let mut counters: Vec<&(String, String, i64, u32)> = b.sends.iter().collect();
+        counters.sort();
+        let mut suppressions: Vec<&(String, bool)> = b.suppressions.iter().collect();
+        suppressions.sort();
+        for (c, s, d, n) in counters {
             let n = i64::from(*n);
             let key = (c.clone(), s.clone(), *d);
             match (shared, self.sends_read.get(&key)) {
@@ -1531,7 +1562,7 @@ impl LiveStore for PgLive {
                 }
             }
         }
-        for (a, bounced) in &b.suppressions {
+        for (a, bounced) in suppressions {
             tx.execute(&suppress, &[&text(a), bounced])?;
         }
         for (k, v) in &b.meta {
@@ -1552,6 +1583,7 @@ impl LiveStore for PgLive {
                     // The clock moved for the whole database (`--start`, `--until`): every
                     // partition's with it.
                     tx.execute(&meta, &[k, &v.to_string()])?;
+                    tx.execute("SELECT part FROM parts ORDER BY part FOR UPDATE", &[])?;
                     tx.execute("UPDATE parts SET clock = GREATEST(clock, $1)", &[v])?;
                 }
                 _ => {
