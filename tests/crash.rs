@@ -20,25 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::bin::cadence;
 use common::smtp::{free_port, Sink};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A small deterministic generator for the kill delays.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use common::{env, Rng};
 
 #[test]
 fn killed_at_random_moments_it_loses_nothing_and_sends_nothing_twice() {

@@ -26,25 +26,7 @@ use cadence::store::live::{
 };
 use common::bin::cadence;
 use common::smtp::{free_port, Sink};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A small deterministic generator for the kill delays and victims.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use common::{env, Rng};
 
 /// The benchmark workload written by `cadence generate` into a fresh folder.
 struct Workload {

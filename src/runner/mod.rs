@@ -779,24 +779,29 @@ fn engine_loop(
                 }
                 let wait = p
                     .next
-                    .map(|t| Duration::from_secs((t - wall_now()).max(0) as u64))
+                    .map(|t| Duration::from_secs(t.saturating_sub(wall_now()).max(0) as u64))
                     .unwrap_or(opts.poll)
                     .min(opts.poll);
-                let deadline = Instant::now() + wait;
-                // A SIGHUP wakes the loop too, and inputs queued by another process.
-                while Instant::now() < deadline
-                    && !STOP.load(Ordering::SeqCst)
-                    && !RELOAD.load(Ordering::SeqCst)
-                    && !WAKE.swap(false, Ordering::SeqCst)
-                {
-                    clock::sleep_until(
-                        deadline.min(Instant::now() + Duration::from_millis(100)),
-                        &STOP,
-                    );
-                }
+                wait_for_work(wait);
             }
             Ok(())
         }
+    }
+}
+
+/// Waits on the wall clock for up to `wait`: less when the run is stopped, a SIGHUP asks for a
+/// reload, or another process queued an input (`WAKE`).
+fn wait_for_work(wait: Duration) {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline
+        && !STOP.load(Ordering::SeqCst)
+        && !RELOAD.load(Ordering::SeqCst)
+        && !WAKE.swap(false, Ordering::SeqCst)
+    {
+        clock::sleep_until(
+            deadline.min(Instant::now() + Duration::from_millis(100)),
+            &STOP,
+        );
     }
 }
 
@@ -1025,17 +1030,7 @@ fn shared_loop(
                     None => opts.poll,
                 }
                 .min(opts.poll);
-                let deadline = Instant::now() + wait;
-                while Instant::now() < deadline
-                    && !STOP.load(Ordering::SeqCst)
-                    && !RELOAD.load(Ordering::SeqCst)
-                    && !WAKE.swap(false, Ordering::SeqCst)
-                {
-                    clock::sleep_until(
-                        deadline.min(Instant::now() + Duration::from_millis(100)),
-                        &STOP,
-                    );
-                }
+                wait_for_work(wait);
             }
         }
     }

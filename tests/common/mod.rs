@@ -15,6 +15,26 @@ use cadence::sim::{self, read_contacts, read_events, TraceFormat, Until};
 use cadence::store::{ContactStore, MemoryStore};
 use cadence::syntax::Sources;
 
+/// A count from the environment (the size of a long test), else `default`.
+pub fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small deterministic generator (xorshift) for kill delays and victims.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
 pub struct Sim<'a> {
     pub files: Vec<(&'a str, &'a str)>,
     pub contacts: &'a str,
