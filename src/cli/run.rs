@@ -92,7 +92,7 @@ pub struct Args {
     config: Option<PathBuf>,
     /// PostgreSQL: spread a new database's contacts over N partitions, so that up to N runners
     /// (`cadence run` started on several machines with the same files and --db) work on it at
-    /// once. Chosen when the database is made (default 1: the others wait to take over)
+    /// once. Chosen when the database is made (default 1: runners take turns at it)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     partitions: Option<u32>,
     /// PostgreSQL, several partitions, virtual clock: how far apart in virtual time the
