@@ -303,6 +303,25 @@ fn runners_killed_and_stopped_at_random_moments_lose_nothing_and_send_nothing_tw
                 }
                 stops += 1;
                 taken_while_stopped = now > token;
+                if !taken_while_stopped {
+                    let state: Vec<String> = db
+                        .query(
+                            "SELECT format('part %s owner %s lease-now %s token %s next %s', part, owner,
+                                 lease - (extract(epoch FROM clock_timestamp()) * 1000)::int8, token, next)
+                             FROM cadence.parts UNION ALL
+                             SELECT format('lead owner %s t %s lease-now %s', owner, t,
+                                 lease - (extract(epoch FROM clock_timestamp()) * 1000)::int8) FROM cadence.lead
+                             UNION ALL SELECT format('worker %s pid %s', id, pid) FROM cadence.workers",
+                            &[],
+                        )
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    eprintln!("stopped pid {pid} part {part} token {token}: {state:#?}");
+                    let alive: Vec<bool> = (0..3).map(|j| runners.running(j)).collect();
+                    eprintln!("running: {alive:?}\n{}", runners.tail());
+                }
             }
             continue;
         }

@@ -309,14 +309,16 @@ impl From<::postgres::Error> for LiveError {
     fn from(e: ::postgres::Error) -> LiveError {
         use ::postgres::error::SqlState;
         // Two runners that locked the same rows in opposite orders: the server aborted one
-        // transaction, which wrote nothing and is done again.
+        // transaction, which wrote nothing and is done again. Or the server ended a
+        // transaction left open longer than a lease: a runner that was stopped in it.
         let retry = [
             SqlState::T_R_DEADLOCK_DETECTED,
             SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
         ];
-        if e.code().is_some_and(|c| retry.contains(c)) {
+        if e.is_closed() || e.code().is_some_and(|c| retry.contains(c)) {
             return LiveError::Lost(format!(
-                "database: {}; the transaction wrote nothing and is done again",
+                "database: {}; the transaction wrote nothing, and what it held is done again",
                 reason(&e)
             ));
         }
@@ -364,6 +366,11 @@ pub struct PgLive {
     /// The daily send counters as read under the claim: a commit writes a counter only if it
     /// still holds what was read (another runner may have sent meanwhile).
     sends_read: HashMap<(String, String, i64), i64>,
+    /// The URL, to connect again when the server closed the connection of a runner stopped
+    /// in the middle of a transaction for longer than its lease.
+    url: String,
+    /// Whether this connection's transactions are bounded by the lease (set by the first claim).
+    bounded: bool,
 }
 
 /// Makes the partitions of a database that has none (in the transaction that migrates it): as
@@ -600,6 +607,8 @@ impl PgLive {
             scope: None,
             worker: None,
             sends_read: HashMap::new(),
+            url: url.to_string(),
+            bounded: false,
         };
         store.init(&shown, create)?;
         store.parts = store
@@ -680,6 +689,25 @@ impl PgLive {
             let _ = self.client.batch_execute("ROLLBACK");
         }
         Ok(r?)
+    }
+
+    /// Connects again when the server has closed this connection (a runner stopped inside a
+    /// transaction longer than its lease: the server ends it, so that its locks go and another
+    /// runner takes its partition over). What it held is another's now.
+    fn reopen(&mut self) -> Result<()> {
+        if !self.client.is_closed() {
+            return Ok(());
+        }
+        self.client = connect(&self.url)?;
+        self.client.batch_execute(&format!(
+            "SET search_path = {SCHEMA}; SET plan_cache_mode = force_custom_plan"
+        ))?;
+        self.cache.clear();
+        self.scope = None;
+        self.seen = None;
+        self.sends_read.clear();
+        self.bounded = false;
+        Ok(())
     }
 
     fn st(&mut self, sql: &str) -> Result<Statement> {
@@ -2073,6 +2101,16 @@ impl LiveStore for PgLive {
         only: Option<u32>,
         lease_ms: i64,
     ) -> Result<Option<Claim>> {
+        self.reopen()?;
+        if !self.bounded {
+            // A transaction left open longer than a lease (the runner stopped in the middle of
+            // one) is ended by the server: its row locks would keep the partition from the
+            // others for as long as the runner is stopped.
+            self.client.batch_execute(&format!(
+                "SET idle_in_transaction_session_timeout = {lease_ms}"
+            ))?;
+            self.bounded = true;
+        }
         let only = only.map_or(-1, i64::from);
         // One round trip, committed without waiting for the disk: a claim lost with a crash of
         // the server is one nobody else saw either (and the first commit under it flushes it).
@@ -2106,6 +2144,10 @@ impl LiveStore for PgLive {
     }
 
     fn release_part(&mut self, next: Option<i64>) -> Result<()> {
+        if self.client.is_closed() {
+            // Ended by the server: the claim went with it.
+            return self.reopen();
+        }
         let Some(c) = self.scope.take() else {
             return Ok(());
         };
@@ -2124,6 +2166,7 @@ impl LiveStore for PgLive {
     }
 
     fn lead(&mut self, worker: i64, lease_ms: i64) -> Result<bool> {
+        self.reopen()?;
         Ok(self
             .row(
                 &format!(
@@ -2139,6 +2182,7 @@ impl LiveStore for PgLive {
     }
 
     fn shared_clock(&mut self) -> Result<Option<i64>> {
+        self.reopen()?;
         Ok(self
             .row("SELECT t FROM lead WHERE id = 1", &[])?
             .map(|r| r.try_get::<_, Option<i64>>(0))
@@ -2175,6 +2219,7 @@ impl LiveStore for PgLive {
     }
 
     fn next_work(&mut self) -> Result<(Option<i64>, bool)> {
+        self.reopen()?;
         let r = self
             .row(
                 &format!(
