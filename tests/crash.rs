@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use common::bin::cadence;
@@ -136,52 +135,12 @@ fn killed_at_random_moments(url: Option<&str>, store: &str) {
     assert!(trace == sim, "the journal differs from the simulation");
     let executed = trace.matches("\"action\":\"email\"").count();
 
-    // No Message-ID twice at the server.
-    let received = sink.received();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for m in &received {
-        *seen
-            .entry(m.message_id.clone().unwrap_or_default())
-            .or_default() += 1;
-    }
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "sent twice: {twice:?}");
-
-    // Every executed email is delivered or in doubt.
-    let (outbox, _) = cadence(&[
-        "outbox", "--db", &db, "--format", "json", "--limit", "10000000",
-    ])
-    .status(0);
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&outbox).unwrap();
-    assert_eq!(rows.len(), executed, "one outbox row per executed email");
-    let mut by_state: HashMap<String, usize> = HashMap::new();
-    let mut doubt_received = 0;
-    let ids: HashSet<&str> = rows
-        .iter()
-        .map(|r| r["message_id"].as_str().unwrap())
-        .collect();
-    for r in &rows {
-        let state = r["state"].as_str().unwrap().to_string();
-        let id = r["message_id"].as_str().unwrap();
-        match state.as_str() {
-            "sent" => assert!(
-                seen.contains_key(id),
-                "{id} is marked sent but never arrived"
-            ),
-            "in-doubt" => doubt_received += usize::from(seen.contains_key(id)),
-            other => panic!("an email ended {other}: {r}"),
-        }
-        *by_state.entry(state).or_default() += 1;
-    }
-    for id in seen.keys() {
-        assert!(
-            ids.contains(id.as_str()),
-            "{id} arrived but is not in the outbox"
-        );
-    }
-    let sent = by_state.get("sent").copied().unwrap_or(0);
-    let doubt = by_state.get("in-doubt").copied().unwrap_or(0);
-    assert_eq!(sent + doubt, executed);
+    // No Message-ID twice at the server; every executed email is delivered or in doubt.
+    let common::Delivered {
+        sent,
+        doubt,
+        doubt_received,
+    } = common::delivered_once(&db, executed, &sink.received());
     let (listed, _) = cadence(&[
         "outbox", "--db", &db, "--state", "in-doubt", "--limit", "10000000",
     ])

@@ -16,7 +16,7 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -345,47 +345,9 @@ fn runners_killed_and_stopped_at_random_moments_lose_nothing_and_send_nothing_tw
         .filter(|l| l.contains("\"action\":\"email\""))
         .count();
 
-    // No Message-ID twice at the server.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for m in sink.received() {
-        *seen.entry(m.message_id.unwrap_or_default()).or_default() += 1;
-    }
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "sent twice: {twice:?}");
-
-    // Every executed email is delivered or in doubt; what arrived is in the outbox.
-    let (outbox, _) = cadence(&[
-        "outbox", "--db", &pg.url, "--format", "json", "--limit", "10000000",
-    ])
-    .status(0);
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&outbox).unwrap();
-    assert_eq!(rows.len(), executed, "one outbox row per executed email");
-    let mut by_state: HashMap<String, usize> = HashMap::new();
-    for r in &rows {
-        let state = r["state"].as_str().unwrap().to_string();
-        let id = r["message_id"].as_str().unwrap();
-        match state.as_str() {
-            "sent" => assert!(
-                seen.contains_key(id),
-                "{id} is marked sent but never arrived"
-            ),
-            "in-doubt" => {}
-            other => panic!("an email ended {other}: {r}"),
-        }
-        *by_state.entry(state).or_default() += 1;
-    }
-    let ids: HashSet<&str> = rows
-        .iter()
-        .map(|r| r["message_id"].as_str().unwrap())
-        .collect();
-    for id in seen.keys() {
-        assert!(
-            ids.contains(id.as_str()),
-            "{id} arrived but is not in the outbox"
-        );
-    }
-    let sent = by_state.get("sent").copied().unwrap_or(0);
-    let doubt = by_state.get("in-doubt").copied().unwrap_or(0);
+    // No Message-ID twice at the server; every executed email is delivered or in doubt.
+    let common::Delivered { sent, doubt, .. } =
+        common::delivered_once(&pg.url, executed, &sink.received());
     let taken_over = std::fs::read_to_string(&log)
         .unwrap_or_default()
         .matches("was taken over by another runner")

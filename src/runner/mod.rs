@@ -713,14 +713,21 @@ const WALL_BATCH: usize = 4096;
 /// `simulate` does).
 const HORIZON: i64 = crate::sim::HORIZON;
 
-fn engine_loop(
+/// How an apply loop goes: items per transaction, the fault-injection pause after each, and
+/// the virtual instant it runs to (`i64::MAX` on the wall clock or with nothing to stop at).
+struct Pace {
+    batch: usize,
+    pause: Option<Duration>,
+    limit: i64,
+}
+
+fn pace(
     opts: &Options,
     lp: &LiveProgram,
-    applier: &mut Applier,
+    applier: &Applier,
     store: &mut dyn LiveStore,
     until: Option<i64>,
-    report: &mut Report,
-) -> Result<(), RunError> {
+) -> Result<Pace, RunError> {
     // On the wall clock, other writers (the HTTP side, `cadence log`, `cadence ingest`) wait
     // for each transaction: keep them short even when catching up.
     let batch = match opts.clock {
@@ -731,16 +738,37 @@ fn engine_loop(
         .ok()
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis);
+    let limit = match (opts.clock, until) {
+        (ClockKind::Wall, _) => i64::MAX,
+        (_, Some(u)) => u,
+        (_, None) if lp.program.has_loop() => {
+            let last = store.last_input_at()?.unwrap_or(i64::MIN);
+            last.max(applier.clock()).saturating_add(HORIZON)
+        }
+        (_, None) => i64::MAX,
+    };
+    Ok(Pace {
+        batch,
+        pause,
+        limit,
+    })
+}
+
+fn engine_loop(
+    opts: &Options,
+    lp: &LiveProgram,
+    applier: &mut Applier,
+    store: &mut dyn LiveStore,
+    until: Option<i64>,
+    report: &mut Report,
+) -> Result<(), RunError> {
+    let Pace {
+        batch,
+        pause,
+        limit,
+    } = pace(opts, lp, applier, store, until)?;
     match opts.clock {
         ClockKind::Virtual => {
-            let limit = match until {
-                Some(u) => u,
-                None if lp.program.has_loop() => {
-                    let last = store.last_input_at()?.unwrap_or(i64::MIN);
-                    last.max(applier.clock()).saturating_add(HORIZON)
-                }
-                None => i64::MAX,
-            };
             loop {
                 if STOP.load(Ordering::SeqCst) {
                     return Ok(());
@@ -901,23 +929,11 @@ fn shared_loop(
     me: Shared,
 ) -> Result<(), RunError> {
     let lease = crate::store::live::lease_ms();
-    let batch = match opts.clock {
-        ClockKind::Virtual => opts.batch.max(1),
-        ClockKind::Wall => opts.batch.clamp(1, WALL_BATCH),
-    };
-    let pause = std::env::var("CADENCE_FAULT_PAUSE_PER_BATCH_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis);
-    let limit = match (opts.clock, until) {
-        (ClockKind::Wall, _) => i64::MAX,
-        (_, Some(u)) => u,
-        (_, None) if lp.program.has_loop() => {
-            let last = store.last_input_at()?.unwrap_or(i64::MIN);
-            last.max(applier.clock()).saturating_add(HORIZON)
-        }
-        (_, None) => i64::MAX,
-    };
+    let Pace {
+        batch,
+        pause,
+        limit,
+    } = pace(opts, lp, applier, store, until)?;
     // With one partition, nothing is shared between partitions: the clock goes to the end.
     let window = if me.parts > 1 {
         opts.window.unwrap_or(WINDOW).max(0)

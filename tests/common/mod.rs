@@ -35,6 +35,68 @@ impl Rng {
     }
 }
 
+/// How the emails of a run with kills ended, checked against what a real SMTP server received:
+/// no Message-ID twice, one outbox row per executed email, each row sent (and arrived) or in
+/// doubt, and whatever arrived in the outbox.
+pub struct Delivered {
+    pub sent: usize,
+    pub doubt: usize,
+    /// In doubt, yet accepted by the server: killed between its acceptance and the commit.
+    pub doubt_received: usize,
+}
+
+pub fn delivered_once(db: &str, executed: usize, received: &[smtp::Received]) -> Delivered {
+    use std::collections::{HashMap, HashSet};
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for m in received {
+        *seen
+            .entry(m.message_id.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    let (outbox, _) = bin::cadence(&[
+        "outbox", "--db", db, "--format", "json", "--limit", "10000000",
+    ])
+    .status(0);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&outbox).unwrap();
+    assert_eq!(rows.len(), executed, "one outbox row per executed email");
+    let mut d = Delivered {
+        sent: 0,
+        doubt: 0,
+        doubt_received: 0,
+    };
+    let ids: HashSet<&str> = rows
+        .iter()
+        .map(|r| r["message_id"].as_str().unwrap())
+        .collect();
+    for r in &rows {
+        let id = r["message_id"].as_str().unwrap();
+        match r["state"].as_str().unwrap() {
+            "sent" => {
+                assert!(
+                    seen.contains_key(id),
+                    "{id} is marked sent but never arrived"
+                );
+                d.sent += 1;
+            }
+            "in-doubt" => {
+                d.doubt += 1;
+                d.doubt_received += usize::from(seen.contains_key(id));
+            }
+            other => panic!("an email ended {other}: {r}"),
+        }
+    }
+    for id in seen.keys() {
+        assert!(
+            ids.contains(id.as_str()),
+            "{id} arrived but is not in the outbox"
+        );
+    }
+    assert_eq!(d.sent + d.doubt, executed);
+    d
+}
+
 pub struct Sim<'a> {
     pub files: Vec<(&'a str, &'a str)>,
     pub contacts: &'a str,
